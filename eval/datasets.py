@@ -1,0 +1,70 @@
+"""Question sets for evaluation: JSONL (or CSV with the same columns).
+
+Columns: ``question`` (required), ``answerable`` (bool, default true), ``gold_substrings`` (exact source
+substrings a correct passage must contain; in CSV a JSON list or ``|``-separated), and optional
+``id``, ``type``, ``lang``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import ConfigError
+
+DEV_SET = Path(__file__).resolve().parent / "data" / "dev.jsonl"
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    question: str
+    answerable: bool = True
+    gold_substrings: tuple[str, ...] = ()
+    type: str = ""
+    lang: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def load_questions(path: str | Path = DEV_SET) -> list[EvalQuestion]:
+    """Read a question set; errors name the file, the line and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Question set '{path}' does not exist.")
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(enumerate(csv.DictReader(handle), start=2))
+    else:
+        rows = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append((number, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise ConfigError(f"{path}:{number}: not valid JSON ({exc.msg}).") from None
+    return [_question(record, f"{path}:{number}", number) for number, record in rows]
+
+
+def _question(record: dict, where: str, number: int) -> EvalQuestion:
+    question = str(record.get("question") or "").strip()
+    if not question:
+        raise ConfigError(f"{where}: the 'question' field is missing or empty.")
+    gold = record.get("gold_substrings") or []
+    if isinstance(gold, str):
+        gold = json.loads(gold) if gold.strip().startswith("[") else [g for g in gold.split("|") if g]
+    if not isinstance(gold, list) or not all(isinstance(g, str) and g for g in gold):
+        raise ConfigError(f"{where}: 'gold_substrings' must be a list of non-empty strings.")
+    answerable = record.get("answerable", True)
+    if isinstance(answerable, str):
+        answerable = answerable.strip().lower() not in {"false", "0", "no", ""}
+    known = {"id", "question", "answerable", "gold_substrings", "type", "lang"}
+    return EvalQuestion(
+        id=str(record.get("id") or f"line{number}"),
+        question=question,
+        answerable=bool(answerable),
+        gold_substrings=tuple(gold),
+        type=str(record.get("type") or ""),
+        lang=str(record.get("lang") or ""),
+        extra={k: v for k, v in record.items() if k not in known},
+    )

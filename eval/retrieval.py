@@ -1,0 +1,61 @@
+"""Retrieval metrics from gold substrings: recall@k and MRR@10, hand-checkable.
+
+A retrieved passage is relevant to a question when its text contains one of the question's gold
+substrings. recall@k is the share of a question's gold substrings found in its top k passages
+(for one gold substring: 1 if found, else 0); MRR@10 is 1/rank of the first relevant passage in
+the top 10 (0 if none). Both are averaged over the answerable questions.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from eval.datasets import EvalQuestion
+from rag.schema import Hit
+
+SearchFn = Callable[[str], Sequence[Hit]]
+
+
+def matched_gold(text: str, gold: Sequence[str]) -> set[int]:
+    """Indexes of the gold substrings that occur in `text`."""
+    return {index for index, substring in enumerate(gold) if substring in text}
+
+
+def recall_at_k(hits: Sequence[Hit], gold: Sequence[str], k: int) -> float:
+    if not gold:
+        return 0.0
+    found: set[int] = set()
+    for hit in hits[:k]:
+        found |= matched_gold(hit.chunk.text, gold)
+    return len(found) / len(gold)
+
+
+def reciprocal_rank(hits: Sequence[Hit], gold: Sequence[str], k: int = 10) -> float:
+    for rank, hit in enumerate(hits[:k], start=1):
+        if matched_gold(hit.chunk.text, gold):
+            return 1.0 / rank
+    return 0.0
+
+
+class RetrievalEvaluator:
+    """Scores a search function on the answerable questions of a set; returns a flat metric dict."""
+
+    primary_metric = "mrr@10"
+
+    def __init__(self, questions: Sequence[EvalQuestion], ks: Sequence[int] = (1, 5, 10)) -> None:
+        self.questions = [q for q in questions if q.answerable and q.gold_substrings]
+        self.ks = tuple(ks)
+        self.depth = max(max(self.ks), 10)
+
+    def __call__(self, search: SearchFn) -> dict[str, float]:
+        return self.score({q.id: list(search(q.question))[: self.depth] for q in self.questions})
+
+    def score(self, results: dict[str, Sequence[Hit]]) -> dict[str, float]:
+        """Metrics for precomputed results (question id -> ranked hits)."""
+        n = len(self.questions)
+        metrics: dict[str, float] = {"questions": float(n)}
+        if not n:
+            return metrics
+        for k in self.ks:
+            metrics[f"recall@{k}"] = sum(recall_at_k(results[q.id], q.gold_substrings, k) for q in self.questions) / n
+        metrics["mrr@10"] = sum(reciprocal_rank(results[q.id], q.gold_substrings) for q in self.questions) / n
+        return metrics

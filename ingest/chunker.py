@@ -1,0 +1,187 @@
+"""Structure-aware chunking: heading sections first, semantic splits only for sections over budget.
+
+A section that fits the budget (with its sub-sections) is one chunk. A longer one yields its own body,
+split where adjacent sentences are least similar, and then each sub-section in turn. Code blocks and
+tables are never cut. Every chunk keeps its heading path and its exact character span.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ingest.loaders import SourceDocument
+from ingest.structure import Block, DocumentStructure, Section, parse_structure
+from rag.config import ChunkingConfig
+from rag.schema import Chunk, chunk_id
+from rag.text import is_bare_question, split_sentences
+
+log = logging.getLogger(__name__)
+
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
+
+# Cutting between two blocks (paragraphs, list items) is preferred over cutting between two sentences
+# of one paragraph when the semantic evidence is close; this is that preference, in cosine distance.
+BLOCK_BOUNDARY_BONUS = 0.05
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """The smallest piece the splitter moves around: a sentence, or a whole code block/table."""
+
+    start: int
+    end: int
+    atomic: bool
+    block_start: bool
+    """True when this unit begins a new block (a cut before it falls between blocks)."""
+
+
+class Chunker:
+    """Cuts a `SourceDocument` into `Chunk`s. `embed` (passage embeddings) enables semantic splits."""
+
+    def __init__(self, config: ChunkingConfig | None = None, embed: EmbedFn | None = None) -> None:
+        self.config = config if config is not None else ChunkingConfig()
+        self.embed = embed if self.config.semantic else None
+
+    def chunk(self, document: SourceDocument) -> list[Chunk]:
+        text = document.text
+        structure = parse_structure(text, markdown=document.format == "markdown")
+        spans: list[tuple[int, int, tuple[str, ...]]] = []
+        self._walk(structure.root, (), text, structure, spans)
+        chunks = []
+        for part, (start, end, path) in enumerate(spans):
+            passage = text[start:end]
+            chunks.append(
+                Chunk(
+                    id=chunk_id(document.doc_id, start, end, passage),
+                    doc_id=document.doc_id,
+                    text=passage,
+                    start=start,
+                    end=end,
+                    heading_path=path,
+                    meta={"position": part, "question_only": _only_questions(passage) or start == end},
+                )
+            )
+        return chunks
+
+    def _walk(
+        self,
+        section: Section,
+        path: tuple[str, ...],
+        text: str,
+        structure: DocumentStructure,
+        out: list[tuple[int, int, tuple[str, ...]]],
+    ) -> None:
+        if section.heading:
+            path = (*path, section.heading)
+        whole = _trim(text, section.body_start, section.end)
+        if whole and section.children and whole[1] - whole[0] <= self.config.max_chars:
+            out.append((*whole, path))
+            return
+        if section.blocks:
+            for start, end in self._split_blocks(section.blocks, text, structure):
+                out.append((start, end, path))
+        elif not section.children and section.heading:
+            # A heading with nothing under it (a bare question): keep its line so it can be listed as a
+            # near source, flagged question_only so it is never used as evidence.
+            out.append((section.start, section.body_start, path))
+        for child in section.children:
+            self._walk(child, path, text, structure, out)
+
+    def _split_blocks(
+        self, blocks: list[Block], text: str, structure: DocumentStructure
+    ) -> list[tuple[int, int]]:
+        start, end = blocks[0].start, blocks[-1].end
+        if end - start <= self.config.max_chars:
+            return [(start, end)]
+        units = _units(blocks, text, structure)
+        distances = self._boundary_distances(units, text)
+        pieces = self._bisect(units, distances, 0, len(units))
+        return self._with_overlap(units, pieces)
+
+    def _boundary_distances(self, units: list[_Unit], text: str) -> np.ndarray:
+        """Distance before each unit (index i: between unit i-1 and i); larger means a better place to cut."""
+        distances = np.zeros(len(units), dtype=np.float32)
+        if self.embed is not None and len(units) > 1:
+            vectors = self.embed([text[u.start:u.end] for u in units])
+            distances[1:] = 1.0 - np.sum(vectors[1:] * vectors[:-1], axis=1)
+        for index, unit in enumerate(units):
+            if index and unit.block_start:
+                distances[index] += BLOCK_BOUNDARY_BONUS
+        return distances
+
+    def _bisect(self, units: list[_Unit], distances: np.ndarray, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Split units[lo:hi] recursively at the best boundary until every piece fits the budget."""
+        length = units[hi - 1].end - units[lo].start
+        if length <= self.config.max_chars or hi - lo == 1:
+            return [(lo, hi)]
+        boundaries = range(lo + 1, hi)
+        balanced = [
+            b for b in boundaries
+            if units[b - 1].end - units[lo].start >= self.config.min_chars
+            and units[hi - 1].end - units[b].start >= self.config.min_chars
+        ]
+        candidates = balanced or list(boundaries)
+        if self.embed is None:
+            # No semantic signal: cut at a block boundary nearest the middle.
+            middle = units[lo].start + length / 2
+            cut = min(candidates, key=lambda b: (-distances[b], abs(units[b].start - middle)))
+        else:
+            cut = max(candidates, key=lambda b: distances[b])
+        return self._bisect(units, distances, lo, cut) + self._bisect(units, distances, cut, hi)
+
+    def _with_overlap(self, units: list[_Unit], pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Start each piece with whole trailing sentences of the previous one, up to `overlap_chars`."""
+        spans = []
+        for index, (lo, hi) in enumerate(pieces):
+            first = lo
+            if index:
+                while first > pieces[index - 1][0] + 1:
+                    candidate = units[first - 1]
+                    if candidate.atomic or units[lo].start - candidate.start > self.config.overlap_chars:
+                        break
+                    first -= 1
+            spans.append((units[first].start, units[hi - 1].end))
+        return spans
+
+
+def _units(blocks: list[Block], text: str, structure: DocumentStructure) -> list[_Unit]:
+    """Sentences of the blocks, with code blocks and tables (also ones nested in list items) kept whole."""
+    units: list[_Unit] = []
+    for block in blocks:
+        if block.atomic:
+            units.append(_Unit(block.start, block.end, True, True))
+            continue
+        for index, (start, end) in enumerate(split_sentences(text[block.start:block.end], offset=block.start)):
+            touched = [span for span in structure.protected if span[0] < end and start < span[1]]
+            if touched:
+                start, end = min(start, touched[0][0]), max(end, touched[-1][1])
+            units.append(_Unit(start, end, bool(touched), index == 0))
+    return _merge_overlapping(units)
+
+
+def _merge_overlapping(units: list[_Unit]) -> list[_Unit]:
+    merged: list[_Unit] = []
+    for unit in units:
+        if merged and unit.start < merged[-1].end:
+            last = merged.pop()
+            merged.append(_Unit(last.start, max(last.end, unit.end), True, last.block_start))
+        else:
+            merged.append(unit)
+    return merged
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def _only_questions(passage: str) -> bool:
+    """True when every non-empty line of the passage only asks a question (no answer content)."""
+    lines = [line for line in passage.splitlines() if line.strip()]
+    return bool(lines) and all(is_bare_question(line) for line in lines)

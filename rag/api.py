@@ -1,0 +1,70 @@
+"""The public Python API: open an index and query it. The CLI, UI and eval all go through here."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from rag.config import Config
+from rag.defaults import default_corpus_files, default_index_dir
+from rag.embedders import Embedder, make_embedder
+from rag.retriever import Retriever
+from rag.schema import Hit
+from rag.store import IndexStore
+
+log = logging.getLogger(__name__)
+
+
+class RAG:
+    """Question answering over one index.
+
+    >>> rag = RAG.open()                       # the bundled corpus, built on first use
+    >>> hits = rag.retrieve("混合精度训练有什么好处？", k=5)
+    """
+
+    def __init__(self, store: IndexStore, config: Config, embedder: Embedder) -> None:
+        self.store = store
+        self.config = config
+        self.embedder = embedder
+        self.retriever = Retriever(store, embedder, config.retrieval)
+        self._warm = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, config: Config | None = None, progress: bool = True) -> "RAG":
+        """Open `index_dir` (or ``config.index_dir``, or the default index, built from the corpus if needed)."""
+        config = config if config is not None else Config.load()
+        embedder = make_embedder(config.embedder)
+        chosen = index_dir or config.index_dir
+        if chosen is None:
+            chosen = ensure_default_index(config, embedder, progress=progress)
+        store = IndexStore.open(chosen, embedder_spec=embedder.spec)
+        return cls(store, config, embedder)
+
+    def warm_up(self) -> None:
+        """Load the models now rather than on the first question (thread-safe, idempotent)."""
+        with self._lock:
+            if not self._warm:
+                self.retriever.warm_up()
+                self._warm = True
+
+    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        """The best `k` passages for `question`; `mode` is ``hybrid`` (default), ``dense`` or ``sparse``."""
+        self.warm_up()
+        return self.retriever.retrieve(question, k=k, mode=mode)
+
+
+def ensure_default_index(config: Config, embedder: Embedder, progress: bool = True) -> Path:
+    """The default index directory, (re)built from the bundled corpus when missing or out of date.
+
+    An index a user built at the default location from other documents is left alone.
+    """
+    from ingest.builder import IndexBuilder
+
+    index_dir = default_index_dir()
+    files = default_corpus_files()
+    builder = IndexBuilder(config, embedder)
+    if builder.needs_build(files, index_dir, only_if_sources_match=True):
+        log.warning("Building the default index from the bundled corpus at %s (first run only)", index_dir)
+        builder.build(files, index_dir, progress=progress)
+    return index_dir

@@ -1,0 +1,82 @@
+"""Language helpers shared by ingestion and retrieval: BM25 tokens and sentence spans."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+
+# Question words and particles that carry no topic; keeping them makes every question match every heading.
+_STOPWORDS = frozenset(
+    """
+    的 了 是 在 和 与 及 或 等 吗 呢 吧 啊 么 什么 怎么 怎样 怎么样 如何 为什么 为何 哪些 哪个 哪 有 有哪些 一个 一种
+    这 那 这个 那个 这些 那些 其 之 也 都 就 而 并 被 把 对 对于 中 上 下 为 以 及其 可以 能 会 要 请 简述 解释 描述
+    说明 讨论 主要 通常 以及 我们 你 您 它 它们 他们 进行 使用 通过 什么样 是否 多少
+    a an the of to in on for and or is are was were be been what how why which who whom when where does do did
+    can could should would will with by as at from that this these those it its into about than then there their
+    """.split()
+)
+_TOKEN_CHARS = re.compile(r"\w", re.UNICODE)
+_jieba_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    with _jieba_lock:
+        jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens for BM25: jieba search-mode words, lower-cased, without punctuation or stopwords.
+
+    Mixed terms survive as single tokens (``lora``, ``fp16``, ``kv`` + ``cache``), so English
+    technical terms inside Chinese text match regardless of case.
+    """
+    tokens = []
+    for token in _jieba().cut_for_search(text.lower()):
+        token = token.strip()
+        if token and token not in _STOPWORDS and _TOKEN_CHARS.search(token):
+            tokens.append(token)
+    return tokens
+
+
+# A sentence ends at Chinese or Western terminal punctuation (plus closing quotes/brackets) or a line break.
+_SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)\]]*|\.(?=\s)|\n+")
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of the sentences of `text`, shifted by `offset`.
+
+    Spans are trimmed of surrounding whitespace and never empty; text between spans is only whitespace.
+    """
+    spans = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.start() if match.group().startswith("\n") else match.end()
+        spans.append((start, end))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for begin, end in spans:
+        piece = text[begin:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            trimmed.append((offset + begin + lead, offset + begin + lead + len(stripped)))
+    return trimmed
+
+
+_MARKUP = re.compile(r"[*_`#>★☆\s]+")
+
+
+def is_bare_question(line: str) -> bool:
+    """True for a line that only states a question, e.g. ``★★★★☆ **2. RAG 由哪些组件构成？**``.
+
+    Such lines match a user's question closely while answering nothing, so they are never evidence.
+    """
+    core = _MARKUP.sub("", line)
+    return bool(core) and core.endswith(("？", "?"))
