@@ -34,7 +34,7 @@ def load_questions(path: str | Path = DEV_SET) -> list[EvalQuestion]:
         raise ConfigError(f"Question set '{path}' does not exist.")
     if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(enumerate(csv.DictReader(handle), start=2))
+            rows = [(number, _csv_row(row)) for number, row in enumerate(csv.DictReader(handle), start=2)]
     else:
         rows = []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -46,13 +46,24 @@ def load_questions(path: str | Path = DEV_SET) -> list[EvalQuestion]:
     return [_question(record, f"{path}:{number}", number) for number, record in rows]
 
 
+def _csv_row(row: dict) -> dict:
+    """CSV cells are strings: gold substrings come as a JSON list or separated by ``|``."""
+    gold = (row.get("gold_substrings") or "").strip()
+    if gold.startswith("["):
+        try:
+            row["gold_substrings"] = json.loads(gold)
+        except json.JSONDecodeError:
+            pass  # left as a string, so the check below reports the field
+    else:
+        row["gold_substrings"] = [g for g in gold.split("|") if g]
+    return row
+
+
 def _question(record: dict, where: str, number: int) -> EvalQuestion:
     question = str(record.get("question") or "").strip()
     if not question:
         raise ConfigError(f"{where}: the 'question' field is missing or empty.")
     gold = record.get("gold_substrings") or []
-    if isinstance(gold, str):
-        gold = json.loads(gold) if gold.strip().startswith("[") else [g for g in gold.split("|") if g]
     if not isinstance(gold, list) or not all(isinstance(g, str) and g for g in gold):
         raise ConfigError(f"{where}: 'gold_substrings' must be a list of non-empty strings.")
     answerable = record.get("answerable", True)

@@ -7,6 +7,7 @@ the top 10 (0 if none). Both are averaged over the answerable questions.
 """
 from __future__ import annotations
 
+import time
 from typing import Callable, Sequence
 
 from eval.datasets import EvalQuestion
@@ -48,6 +49,13 @@ class RetrievalEvaluator:
 
     def __call__(self, search: SearchFn) -> dict[str, float]:
         return self.score({q.id: list(search(q.question))[: self.depth] for q in self.questions})
+
+    def timed(self, search: SearchFn) -> dict[str, float]:
+        """Like calling the evaluator, plus ``ms_per_query`` (mean wall time of `search`)."""
+        started = time.perf_counter()
+        metrics = self(search)
+        metrics["ms_per_query"] = 1000 * (time.perf_counter() - started) / max(len(self.questions), 1)
+        return metrics
 
     def score(self, results: dict[str, Sequence[Hit]]) -> dict[str, float]:
         """Metrics for precomputed results (question id -> ranked hits)."""

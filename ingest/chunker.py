@@ -77,7 +77,7 @@ class Chunker:
         if section.heading:
             path = (*path, section.heading)
         whole = _trim(text, section.body_start, section.end)
-        if whole and section.children and whole[1] - whole[0] <= self.config.max_chars:
+        if whole and section.heading and section.children and whole[1] - whole[0] <= self.config.max_chars:
             out.append((*whole, path))
             return
         if section.blocks:

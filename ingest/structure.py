@@ -87,7 +87,7 @@ def parse_structure(text: str, markdown: bool = True) -> DocumentStructure:
         kind = _block_kind(token)
         if kind in {"fence", "code_block", "table"}:
             protected.append(span(token))
-        if token.level == 0 and (token.type == "heading_open" or _is_pseudo_heading(token, tokens[index + 1])):
+        if token.level == 0 and (token.type == "heading_open" or _is_pseudo_heading(token, tokens, index)):
             inline = tokens[index + 1]
             rated = bool(_RATING_STARS.match(inline.content.lstrip()))
             if token.type == "heading_open":
@@ -133,15 +133,17 @@ def _block_kind(token: Token) -> str | None:
     return kinds.get(token.type)
 
 
-def _is_pseudo_heading(token: Token, inline: Token) -> bool:
+def _is_pseudo_heading(token: Token, tokens: list[Token], index: int) -> bool:
     """A one-line paragraph that is a rated question (``★★★★☆ **7. ...**``) or wholly a bold question.
 
     Interview-style documents use these instead of Markdown headings; treating them as headings keeps
     the question with its answer in the heading path rather than with the previous answer.
     """
-    if token.type != "paragraph_open" or "\n" in inline.content.strip():
+    if token.type != "paragraph_open":
         return False
-    line = inline.content.strip()
+    line = tokens[index + 1].content.strip()
+    if "\n" in line:
+        return False
     if _RATING_STARS.match(line):
         return "**" in line
     return bool(_BOLD_QUESTION.fullmatch(line))

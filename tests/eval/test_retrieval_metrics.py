@@ -1,0 +1,34 @@
+import pytest
+
+from eval.datasets import EvalQuestion
+from eval.retrieval import RetrievalEvaluator, recall_at_k, reciprocal_rank
+from rag.schema import Chunk, Hit
+
+
+def _hits(*texts: str) -> list[Hit]:
+    return [Hit(Chunk(str(i), "d", text, 0, len(text)), 1.0 / (i + 1)) for i, text in enumerate(texts)]
+
+
+def test_recall_counts_gold_substrings_found_in_the_top_k() -> None:
+    hits = _hits("无关", "含有 甲 的段落", "无关", "含有 乙 的段落")
+    assert recall_at_k(hits, ["甲", "乙"], 1) == 0.0
+    assert recall_at_k(hits, ["甲", "乙"], 2) == 0.5   # 甲 found at rank 2
+    assert recall_at_k(hits, ["甲", "乙"], 4) == 1.0   # 乙 found at rank 4
+    assert recall_at_k(hits, [], 4) == 0.0
+
+
+def test_reciprocal_rank_of_the_first_relevant_passage() -> None:
+    assert reciprocal_rank(_hits("x", "x", "甲"), ["甲"]) == pytest.approx(1 / 3)
+    assert reciprocal_rank(_hits(*["x"] * 10, "甲"), ["甲"]) == 0.0   # rank 11 is outside MRR@10
+
+
+def test_evaluator_averages_over_answerable_questions_only() -> None:
+    questions = [
+        EvalQuestion("a", "问甲", gold_substrings=("甲",)),
+        EvalQuestion("b", "问乙", gold_substrings=("乙",)),
+        EvalQuestion("c", "天气", answerable=False),
+    ]
+    results = {"问甲": _hits("甲"), "问乙": _hits("x", "乙"), "天气": _hits("甲")}
+    metrics = RetrievalEvaluator(questions, ks=(1, 5))(lambda q: results[q])
+    # a: rank 1, b: rank 2 -> recall@1 = (1 + 0) / 2, MRR = (1 + 1/2) / 2
+    assert metrics == {"questions": 2.0, "recall@1": 0.5, "recall@5": 1.0, "mrr@10": 0.75}

