@@ -67,3 +67,19 @@ class RetrievalEvaluator:
             metrics[f"recall@{k}"] = sum(recall_at_k(results[q.id], q.gold_substrings, k) for q in self.questions) / n
         metrics["mrr@10"] = sum(reciprocal_rank(results[q.id], q.gold_substrings) for q in self.questions) / n
         return metrics
+
+
+def abstention_counts(questions: Sequence[EvalQuestion], refused: dict[str, bool]) -> dict[str, float]:
+    """Confusion counts of a refuse/answer decision against the questions' `answerable` labels."""
+    unanswerable = [q for q in questions if not q.answerable]
+    answerable = [q for q in questions if q.answerable]
+    caught = sum(refused[q.id] for q in unanswerable)
+    wrong = sum(refused[q.id] for q in answerable)
+    return {
+        "unanswerable": float(len(unanswerable)),
+        "unanswerable_refused": float(caught),
+        "answerable": float(len(answerable)),
+        "answerable_refused": float(wrong),
+        "refusal_recall": caught / len(unanswerable) if unanswerable else 0.0,
+        "false_refusal_rate": wrong / len(answerable) if answerable else 0.0,
+    }

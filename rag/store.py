@@ -6,6 +6,8 @@ Layout (every file named for what it holds)::
     chunks.jsonl      one Chunk per line, row order = vector order
     documents.jsonl   the decoded text of every source document (citations resolve against it)
     embeddings.npy    float32 passage vectors (lets re-ingest reuse unchanged documents)
+    sentences.npy     int64 (chunk row, start, end) of every evidence sentence (not bare questions)
+    sentence_embeddings.npy   float32 vectors of those sentences (second-stage scoring, extractive answers)
     dense.faiss       the FAISS index over those vectors
     sparse/           the bm25s index over the same rows
 """
@@ -27,11 +29,13 @@ from rag.sparse import SparseIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 DOCUMENTS = "documents.jsonl"
 EMBEDDINGS = "embeddings.npy"
+SENTENCES = "sentences.npy"
+SENTENCE_EMBEDDINGS = "sentence_embeddings.npy"
 DENSE = "dense.faiss"
 SPARSE = "sparse"
 TOKENIZER_ID = "jieba-search-lower-v1"
@@ -91,6 +95,16 @@ class IndexStore:
     def embeddings(self) -> np.ndarray:
         """Passage vectors, memory-mapped (row i belongs to chunks[i])."""
         return np.load(self.path / EMBEDDINGS, mmap_mode="r")
+
+    @cached_property
+    def sentences(self) -> np.ndarray:
+        """``(chunk row, start, end)`` per evidence sentence, offsets in the source document."""
+        return np.load(self.path / SENTENCES)
+
+    @cached_property
+    def sentence_embeddings(self) -> np.ndarray:
+        """Vectors of `sentences`, memory-mapped."""
+        return np.load(self.path / SENTENCE_EMBEDDINGS, mmap_mode="r")
 
     @property
     def documents(self) -> dict[str, str]:

@@ -80,3 +80,16 @@ def is_bare_question(line: str) -> bool:
     """
     core = _MARKUP.sub("", line)
     return bool(core) and core.endswith(("？", "?"))
+
+
+_WORD_CHAR = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+def evidence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Sentence spans of `text` that can serve as evidence: not bare questions, not markup or fragments."""
+    spans = []
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        if len(_WORD_CHAR.findall(sentence)) >= 4 and not is_bare_question(sentence) and not sentence.startswith("```"):
+            spans.append((offset + start, offset + end))
+    return spans

@@ -45,7 +45,7 @@ class KeywordEmbedder:
         self.spec = spec
         self._dim = dim
         self.passage_calls = 0
-        self.embedded_passages = 0
+        self.embedded_texts: list[str] = []
 
     @property
     def dim(self) -> int:
@@ -65,7 +65,7 @@ class KeywordEmbedder:
 
     def embed_passages(self, texts):
         self.passage_calls += 1
-        self.embedded_passages += len(texts)
+        self.embedded_texts.extend(texts)
         return self.embed_queries(texts)
 
 

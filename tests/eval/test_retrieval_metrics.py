@@ -32,3 +32,18 @@ def test_evaluator_averages_over_answerable_questions_only() -> None:
     metrics = RetrievalEvaluator(questions, ks=(1, 5))(lambda q: results[q])
     # a: rank 1, b: rank 2 -> recall@1 = (1 + 0) / 2, MRR = (1 + 1/2) / 2
     assert metrics == {"questions": 2.0, "recall@1": 0.5, "recall@5": 1.0, "mrr@10": 0.75}
+
+
+def test_abstention_counts_by_hand() -> None:
+    from eval.retrieval import abstention_counts
+
+    questions = [
+        EvalQuestion("a", "q", gold_substrings=("x",)),
+        EvalQuestion("b", "q", gold_substrings=("x",)),
+        EvalQuestion("c", "q", answerable=False),
+        EvalQuestion("d", "q", answerable=False),
+    ]
+    counts = abstention_counts(questions, {"a": False, "b": True, "c": True, "d": False})
+    # one of two unanswerable refused, one of two answerable wrongly refused
+    assert counts == {"unanswerable": 2.0, "unanswerable_refused": 1.0, "answerable": 2.0,
+                      "answerable_refused": 1.0, "refusal_recall": 0.5, "false_refusal_rate": 0.5}

@@ -39,6 +39,12 @@ def test_build_writes_a_complete_index(tiny_corpus: Path, tmp_path: Path, keywor
     for chunk in store.chunks:
         assert store.documents[chunk.doc_id][chunk.start:chunk.end] == chunk.text
     assert np.asarray(store.embeddings).shape == (len(store.chunks), 64)
+    assert len(store.sentences) == len(store.sentence_embeddings) == manifest["counts"]["sentences"] > 0
+    for row, start, end in store.sentences:
+        chunk = store.chunks[row]
+        assert chunk.start <= start < end <= chunk.end
+        sentence = store.documents[chunk.doc_id][start:end]
+        assert not sentence.endswith("？")  # bare questions are never evidence
 
 
 def test_failure_mid_build_leaves_the_previous_index(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
@@ -81,8 +87,16 @@ def test_reingest_only_embeds_changed_files_and_drops_removed_ones(
     report = _build([tiny_corpus], index_dir, second)
     new = IndexStore.open(index_dir)
     assert report.reused_documents == 1
-    assert report.embedded_chunks == second.embedded_passages == 2  # one chunk each for the two changed files
+    assert report.embedded_chunks == 2  # one chunk each for the two changed files
+    embedded = "".join(second.embedded_texts)
+    assert "改写后的注意力说明" in embedded and "新增的内容" in embedded
+    assert "混合精度" not in embedded  # the unchanged document was not embedded again
     assert [c for c in new.chunks if c.doc_id == "mixed-precision.md"] == untouched
+    old_rows = [i for i, c in enumerate(old.chunks) if c.doc_id == "mixed-precision.md"]
+    new_rows = [i for i, c in enumerate(new.chunks) if c.doc_id == "mixed-precision.md"]
+    assert np.array_equal(np.asarray(old.embeddings)[old_rows], np.asarray(new.embeddings)[new_rows])
+    old_sentences = [tuple(s[1:]) for s in old.sentences if s[0] in old_rows]
+    assert old_sentences == [tuple(s[1:]) for s in new.sentences if s[0] in new_rows]
 
     (tiny_corpus / "new.md").unlink()
     _build([tiny_corpus], index_dir, KeywordEmbedder())

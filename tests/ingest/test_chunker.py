@@ -79,10 +79,18 @@ def test_semantic_split_cuts_where_the_topic_changes() -> None:
 
 
 def test_bare_question_sections_are_flagged_question_only() -> None:
-    text = "## 7. RAG 系统\n\n★★★★★ **1. 什么是 RAG？**\n\n★★★★☆ **2. RAG 由哪些组件构成？**\n\n## 8. 其他\n\n这里有真正的答案内容。\n"
+    text = (
+        "## 7. RAG 系统\n\n★★★★★ **1. 什么是 RAG？**\n\n★★★★☆ **2. RAG 由哪些组件构成？**\n\n"
+        "★★★☆☆ **3. 列举几种分块策略，并简述其原理。**\n\n## 8. 其他\n\n这里有真正的答案内容。\n"
+    )
     chunks = _chunk(text, max_chars=30)
     flagged = {c.heading_path[-1]: c.meta["question_only"] for c in chunks}
-    assert flagged == {"1. 什么是 RAG？": True, "2. RAG 由哪些组件构成？": True, "8. 其他": False}
+    assert flagged == {
+        "1. 什么是 RAG？": True,
+        "2. RAG 由哪些组件构成？": True,
+        "3. 列举几种分块策略，并简述其原理。": True,  # a heading with nothing under it, even without a "？"
+        "8. 其他": False,
+    }
 
 
 @pytest.mark.parametrize("text", ["", "   \n\n"])

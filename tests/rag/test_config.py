@@ -44,3 +44,11 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     file.write_text("[retrieval\n")
     with pytest.raises(ConfigError, match="broken.toml"):
         Config.load(file, env={})
+
+
+def test_top_level_key_wins_over_section_prefix_and_optional_floats() -> None:
+    env = {"RAG_INDEX_DIR": "/data/idx", "RAG_INDEX_BM25_K1": "1.2", "RAG_RERANK_MIN_RELEVANCE": "0.3"}
+    config = Config.load(env=env)
+    assert config.index_dir == "/data/idx" and config.index.bm25_k1 == 1.2
+    assert config.rerank.min_relevance == 0.3
+    assert Config.load(env={"RAG_RERANK_MIN_RELEVANCE": "none"}).rerank.min_relevance is None

@@ -1,0 +1,106 @@
+"""How much answer content a passage holds for a question, measured on its evidence sentences.
+
+Passages that only state a question match a user's question closely while answering nothing, so
+everything here looks at *evidence sentences* (sentences that are not bare questions, computed at
+ingest) rather than at whole passages or headings.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Sequence
+
+import numpy as np
+
+from rag.schema import Hit
+from rag.store import IndexStore
+from rag.text import tokenize
+
+# Sentences sampled for the per-question baseline similarity; plenty for a stable median.
+BASELINE_SAMPLE = 8192
+
+
+@dataclass(frozen=True)
+class HitEvidence:
+    dense: float
+    """Cosine between the question and the whole passage (heading path + text)."""
+    best_sentence: float
+    """Cosine of the passage's best-matching evidence sentence (`dense` when it has none)."""
+    sentence_span: tuple[int, int] | None
+    """Character span (in the source document) of that sentence."""
+    coverage: float
+    """IDF-weighted share of the question's terms that the passage contains."""
+
+
+@dataclass(frozen=True)
+class QuestionEvidence:
+    baseline: float
+    """Median cosine between the question and the corpus' evidence sentences."""
+    bare_question: float
+    """Best cosine between the question and a passage that only states a question (-1 if none)."""
+    unseen: float
+    """Share of the question's terms that occur nowhere in the corpus."""
+
+
+class EvidenceScorer:
+    """Computes `HitEvidence` for retrieved hits and `QuestionEvidence` for the question."""
+
+    def __init__(self, store: IndexStore, query_vector: Callable[[str], np.ndarray]) -> None:
+        self.store = store
+        self.query_vector = query_vector
+
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {chunk.id: row for row, chunk in enumerate(self.store.chunks)}
+
+    @cached_property
+    def _sentence_bounds(self) -> np.ndarray:
+        """For chunk row r, its sentences are rows bounds[r]:bounds[r + 1] (sentences are sorted by chunk)."""
+        rows = np.asarray(self.store.sentences)[:, 0] if len(self.store.sentences) else np.zeros(0, np.int64)
+        return np.searchsorted(rows, np.arange(len(self.store.chunks) + 1))
+
+    @cached_property
+    def _baseline_rows(self) -> np.ndarray:
+        count = len(self.store.sentences)
+        return np.linspace(0, count - 1, num=min(count, BASELINE_SAMPLE)).astype(np.int64) if count else np.zeros(0, np.int64)
+
+    @cached_property
+    def _bare_question_rows(self) -> np.ndarray:
+        return np.array([r for r, c in enumerate(self.store.chunks) if c.meta.get("question_only")], dtype=np.int64)
+
+    def question(self, question: str) -> QuestionEvidence:
+        vector = self.query_vector(question)
+        sentences = self.store.sentence_embeddings
+        baseline = float(np.median(sentences[self._baseline_rows] @ vector)) if len(self._baseline_rows) else 0.0
+        bare = self._bare_question_rows
+        bare_best = float(np.max(self.store.embeddings[bare] @ vector)) if len(bare) else -1.0
+        terms = set(tokenize(question))
+        unseen = sum(self.store.sparse.document_frequency(t) == 0 for t in terms) / len(terms) if terms else 1.0
+        return QuestionEvidence(baseline, bare_best, unseen)
+
+    def hits(self, question: str, hits: Sequence[Hit]) -> list[HitEvidence]:
+        vector = self.query_vector(question)
+        terms = set(tokenize(question))
+        weights = {t: self._idf(t) for t in terms}
+        total = sum(weights.values())
+        evidence = []
+        for hit in hits:
+            row = self._row_of[hit.chunk.id]
+            dense = float(self.store.embeddings[row] @ vector)
+            lo, hi = self._sentence_bounds[row], self._sentence_bounds[row + 1]
+            best, span = dense, None
+            if hi > lo:
+                sims = self.store.sentence_embeddings[lo:hi] @ vector
+                top = int(np.argmax(sims))
+                best = float(sims[top])
+                _, start, end = (int(v) for v in self.store.sentences[lo + top])
+                span = (start, end)
+            present = set(tokenize(hit.chunk.indexed_text))
+            coverage = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+            evidence.append(HitEvidence(dense, best, span, coverage))
+        return evidence
+
+    def _idf(self, term: str) -> float:
+        n, df = len(self.store.chunks), self.store.sparse.document_frequency(term)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))

