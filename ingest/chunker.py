@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 # Bump when chunking logic changes: indexes built by another version are re-chunked on the next ingest.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 4
 
 # Cutting between two blocks (paragraphs, list items) is preferred over cutting between two sentences
 # of one paragraph when the semantic evidence is close; this is that preference, in cosine distance.

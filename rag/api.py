@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
+from typing import Any, Iterator
 
+from rag.answer import Answer, Answerer, Token
 from rag.config import Config
+from rag.extractive import ExtractiveAnswerer
 from rag.defaults import default_corpus_files, default_index_dir
 from rag.embedders import Embedder, make_embedder
 from rag.evidence import EvidenceScorer
@@ -24,7 +28,8 @@ class RAG:
     >>> hits = rag.retrieve("混合精度训练有什么好处？", k=5)
     """
 
-    def __init__(self, store: IndexStore, config: Config, embedder: Embedder) -> None:
+    def __init__(self, store: IndexStore, config: Config, embedder: Embedder, generator: Any = None) -> None:
+        """Prefer `RAG.open`. `generator` (a `rag.llm.Generator`) replaces the configured one."""
         self.store = store
         self.config = config
         self.embedder = embedder
@@ -32,6 +37,8 @@ class RAG:
         scorer = EvidenceScorer(store, self.retriever.query_vector)
         self.reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank)
         self._first_stage_only = EvidenceReranker(scorer, reorder=False)
+        factory = (lambda: generator) if generator is not None else self._make_generator
+        self.answerer = Answerer(ExtractiveAnswerer(scorer), self.is_answerable, config.answer, factory)
         self._warm = False
         self._lock = threading.Lock()
 
@@ -65,6 +72,26 @@ class RAG:
         candidates = self.retriever.retrieve(question, k=max(k, self.config.rerank.top_n), mode=mode)
         second_stage = self.reranker if rerank else self._first_stage_only
         return second_stage.rerank(question, candidates)[:k]
+
+    def ask(self, question: str, mode: str | None = None) -> Answer:
+        """A cited answer (``.text .citations .abstained .hits .timings .mode``); `mode` is ``llm`` or ``extractive``."""
+        answer = None
+        for event in self.stream(question, mode=mode):
+            answer = event
+        assert isinstance(answer, Answer)
+        return answer
+
+    def stream(self, question: str, mode: str | None = None) -> Iterator[Token | Answer]:
+        """`Token` events as the model writes (LLM mode), then the final, citation-checked `Answer`."""
+        started = time.perf_counter()
+        hits = self.retrieve(question)
+        timings = {"retrieve_ms": 1000 * (time.perf_counter() - started)}
+        yield from self.answerer.stream(question, hits, mode=mode, timings=timings)
+
+    def _make_generator(self):
+        from rag.llm import make_generator
+
+        return make_generator(self.config.answer.generator, n_ctx=self.config.answer.n_ctx)
 
     @property
     def min_relevance(self) -> float:

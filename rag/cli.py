@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "retrieval.top_k": getattr(args, "k", None),
                 "retrieval.mode": getattr(args, "mode", None),
                 "rerank.reranker": getattr(args, "reranker", None),
+                "answer.mode": getattr(args, "answer_mode", None),
+                "answer.generator": getattr(args, "generator", None),
             },
         )
         return args.handler(args, config)
@@ -71,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="JSON output")
     search.add_argument("--no-rerank", action="store_true", help="keep the first-stage order")
     search.set_defaults(handler=_search)
+
+    ask = commands.add_parser("ask", parents=[common], help="answer a question with citations")
+    ask.add_argument("question", nargs="?", help="the question (or use --questions)")
+    ask.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
+    ask.add_argument("--index", help="index directory (default: the bundled corpus, built when missing)")
+    ask.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="answerer (default llm)")
+    ask.add_argument("--generator", help="GGUF model: packaged (default), a .gguf path, or hf:<owner>/<repo>/<file>")
+    ask.add_argument("--json", action="store_true", help="JSON output")
+    ask.set_defaults(handler=_ask)
 
     info = commands.add_parser("info", parents=[common], help="describe an index")
     info.add_argument("--index", help="index directory (default: the default index)")
@@ -125,6 +136,47 @@ def _search(args: argparse.Namespace, config: Config) -> int:
         else:
             _print_hits(question, hits)
     return 0
+
+
+def _ask(args: argparse.Namespace, config: Config) -> int:
+    from rag.answer import Answer, Token
+    from rag.api import RAG
+
+    if bool(args.question) == bool(args.questions):
+        print("error: give a QUESTION or --questions FILE (not both)", file=sys.stderr)
+        return 2
+    questions = [args.question] if args.question else _read_questions(args.questions)
+    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    for question in questions:
+        if args.json or args.questions:
+            print(json.dumps(rag.ask(question).to_json(), ensure_ascii=False), flush=True)
+            continue
+        streamed = False
+        for event in rag.stream(question):
+            if isinstance(event, Token):
+                if not streamed:
+                    print("(draft, checked below) ", end="", file=sys.stderr)
+                streamed = True
+                print(event.text, end="", flush=True, file=sys.stderr)
+            elif isinstance(event, Answer):
+                if streamed:
+                    print(file=sys.stderr)
+                _print_answer(event)
+    return 0
+
+
+def _print_answer(answer) -> None:
+    print(answer.text)
+    if answer.citations:
+        print("\nNearest sources:" if answer.abstained else "\nSources:")
+    for citation in answer.citations:
+        excerpt = " ".join(citation.text.split())
+        excerpt = excerpt if len(excerpt) <= 120 else excerpt[:119] + "…"
+        print(f"[{citation.n}] {citation.doc_id}:{citation.start}-{citation.end}  {citation.heading}")
+        print(f"    {excerpt}")
+    timings = "  ".join(f"{name}={value:.0f}ms" for name, value in answer.timings.items())
+    note = f"; fallback: {answer.fallback}" if answer.fallback else ""
+    print(f"\n({answer.mode}{note}; {timings})")
 
 
 def _read_questions(path: str) -> list[str]:

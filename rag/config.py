@@ -65,6 +65,28 @@ class RerankConfig:
 
 
 @dataclass
+class AnswerConfig:
+    """How answers are produced from the retrieved passages."""
+
+    mode: str = "llm"
+    """``llm`` (local GGUF via llama.cpp, checked, extractive fallback) or ``extractive`` (no model)."""
+    generator: str = "packaged"
+    """``packaged`` (Gemma 3 270M Q4_K_M from PyPI), a local ``.gguf`` path, or ``hf:<owner>/<repo>/<file>``."""
+    n_ctx: int = 2048
+    max_tokens: int = 160
+    passages: int = 4
+    """How many of the top hits are numbered and given to the answerer."""
+    min_support: float = 0.5
+    """Share of an answer sentence's character bigrams a cited passage must contain to support it."""
+    min_semantic_support: float = 0.92
+    """Embedding similarity (to a passage's evidence sentence) that supports a sentence lexical overlap can't,
+    e.g. an English answer from Chinese passages; 0.92 is the 99th percentile of a sentence's best match
+    in an unrelated passage of the default corpus."""
+    min_kept_share: float = 0.5
+    """Below this share of the LLM's text surviving the citation check, the extractive answer is used."""
+
+
+@dataclass
 class IndexConfig:
     """How the indexes are built."""
 
@@ -87,6 +109,7 @@ class Config:
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     rerank: RerankConfig = field(default_factory=RerankConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
 
     @classmethod

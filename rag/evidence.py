@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.schema import Hit
+from rag.schema import Chunk, Hit
 from rag.store import IndexStore
 from rag.text import tokenize
 
@@ -82,7 +82,7 @@ class EvidenceScorer:
     def hits(self, question: str, hits: Sequence[Hit]) -> list[HitEvidence]:
         vector = self.query_vector(question)
         terms = set(tokenize(question))
-        weights = {t: self._idf(t) for t in terms}
+        weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values())
         evidence = []
         for hit in hits:
@@ -101,6 +101,22 @@ class EvidenceScorer:
             evidence.append(HitEvidence(dense, best, span, coverage))
         return evidence
 
-    def _idf(self, term: str) -> float:
+    def closest_sentence(self, text: str, chunk: Chunk) -> tuple[float, int, int]:
+        """``(cosine, start, end)`` of the chunk's evidence sentence closest in meaning to `text`."""
+        rows = self.sentence_rows(chunk.id)
+        if not len(rows):
+            return (-1.0, chunk.start, chunk.end)
+        similarities = self.store.sentence_embeddings[rows] @ self.query_vector(text)
+        best = int(np.argmax(similarities))
+        _, start, end = (int(v) for v in self.store.sentences[rows[best]])
+        return (float(similarities[best]), start, end)
+
+    def sentence_rows(self, chunk_id: str) -> np.ndarray:
+        """Rows of `store.sentences` that belong to a chunk (empty for chunks without evidence)."""
+        row = self._row_of[chunk_id]
+        return np.arange(self._sentence_bounds[row], self._sentence_bounds[row + 1])
+
+    def idf(self, term: str) -> float:
+        """Lucene's BM25 idf of a term over the index's chunks."""
         n, df = len(self.store.chunks), self.store.sparse.document_frequency(term)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))

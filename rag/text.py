@@ -71,6 +71,8 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
 
 
 _MARKUP = re.compile(r"[*_`#>★☆\s]+")
+# Interview documents label the question line: "**题目：** 请简要介绍……。"
+_QUESTION_LABELS = ("题目：", "题目:", "问题：", "问题:", "面试题：", "面试题:", "Question:", "Q:")
 
 
 def is_bare_question(line: str) -> bool:
@@ -79,7 +81,7 @@ def is_bare_question(line: str) -> bool:
     Such lines match a user's question closely while answering nothing, so they are never evidence.
     """
     core = _MARKUP.sub("", line)
-    return bool(core) and core.endswith(("？", "?"))
+    return bool(core) and (core.endswith(("？", "?")) or core.startswith(_QUESTION_LABELS))
 
 
 _WORD_CHAR = re.compile(r"[\w\u4e00-\u9fff]")

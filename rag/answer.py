@@ -1,0 +1,168 @@
+"""The answer stage: cited answers from retrieved passages, or an honest refusal.
+
+Flow: retrieve → abstain when the best hit's relevance is below the threshold → answer with the LLM
+(or extractively) → check every sentence against the passages it cites → fall back to the extractive
+answer when too little of the LLM's text survives. The model never answers from its own knowledge:
+whatever it writes that no passage supports is removed.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+from rag.citations import Citation, CitationChecker, citation_for
+from rag.config import AnswerConfig
+from rag.errors import ConfigError
+from rag.extractive import ExtractiveAnswerer
+from rag.prompts import NO_ANSWER, build_answer_prompt, detect_language
+from rag.schema import Chunk, Hit
+
+MODES = ("llm", "extractive")
+
+ABSTAIN_MESSAGE = {
+    "zh": "文档中没有找到这个问题的答案。下面是最接近的资料。",
+    "en": "The documents don't answer this. The nearest sources are listed below.",
+}
+FALLBACK_NOTE = {
+    "zh": "（语言模型的回答未能通过引用核查，以下为原文摘录。）",
+    "en": "(The model's answer did not pass the citation check; these are excerpts from the sources.)",
+}
+
+
+@dataclass
+class Answer:
+    """A cited answer, or a refusal (`abstained`) that lists the nearest sources in `citations`."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    mode: str
+    """``llm`` or ``extractive`` (what produced `text`; ``extractive`` after a fallback too)."""
+    hits: list[Hit]
+    language: str
+    timings: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None
+    """Why the LLM's answer was replaced by the extractive one, if it was."""
+    raw: str | None = None
+    """The model's unchecked output (None in extractive mode)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "fallback": self.fallback,
+            "language": self.language,
+            "citations": [c.to_json() for c in self.citations],
+            "hits": [hit.to_json(rank) for rank, hit in enumerate(self.hits, start=1)],
+            "timings": {name: round(value, 1) for name, value in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the model's raw output, streamed before the checked `Answer` arrives."""
+
+    text: str
+
+
+class Answerer:
+    """Turns retrieved hits into an `Answer`. `generator` is created on first LLM use."""
+
+    def __init__(
+        self,
+        extractive: ExtractiveAnswerer,
+        is_answerable: Callable[[list[Hit]], bool],
+        config: AnswerConfig,
+        generator_factory: Callable[[], Any],
+    ) -> None:
+        self.extractive = extractive
+        self.is_answerable = is_answerable
+        self.config = config
+        self.checker = CitationChecker(
+            config.min_support, semantic=extractive.scorer.closest_sentence, min_semantic_support=config.min_semantic_support
+        )
+        self._generator_factory = generator_factory
+        self._generator: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def generator(self) -> Any:
+        with self._lock:
+            if self._generator is None:
+                generator = self._generator_factory()
+                generator.warm_up()
+                self._generator = generator
+        return self._generator
+
+    def stream(self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None) -> Iterator[Token | Answer]:
+        """Token events (LLM mode), then the final checked `Answer`."""
+        mode = mode or self.config.mode
+        if mode not in MODES:
+            raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
+        timings = dict(timings or {})
+        started = time.perf_counter()
+        language = detect_language(question)
+        passages = hits[: self.config.passages]
+        if not self.is_answerable(hits):
+            yield self._abstain(question, hits, language, mode, timings, started)
+            return
+        if mode == "extractive":
+            yield self._extractive(question, hits, passages, language, timings, started)
+            return
+        prompt = build_answer_prompt(
+            question, [(n, c.chunk.heading, c.chunk.text) for n, c in enumerate(passages, start=1)],
+            self.generator, max_tokens=self.config.max_tokens, language=language,
+        )
+        pieces: list[str] = []
+        for piece in self.generator.stream(prompt.text, max_tokens=self.config.max_tokens, stop=prompt.stop):
+            if not pieces:
+                timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+            pieces.append(piece)
+            yield Token(piece)
+        raw = "".join(pieces).strip()
+        timings["generate_ms"] = 1000 * (time.perf_counter() - started)
+        if any(phrase.rstrip("。.") in raw for phrase in NO_ANSWER.values()):
+            answer = self._abstain(question, hits, language, "llm", timings, started)
+            answer.raw = raw
+            yield answer
+            return
+        numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
+        checked = self.checker.check(raw, numbered, language)
+        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        if not checked.citations or checked.kept_share < self.config.min_kept_share:
+            answer = self._extractive(question, hits, passages, language, timings, started)
+            answer.fallback = (
+                f"only {checked.kept_share:.0%} of the model's answer was supported by the passages"
+                if checked.citations else "no sentence of the model's answer was supported by the passages"
+            )
+            answer.raw = raw
+            if not answer.abstained:
+                answer.text = f"{answer.text}\n{FALLBACK_NOTE[language]}"
+            yield answer
+            return
+        yield Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings, raw=raw)
+
+    def _extractive(
+        self, question: str, hits: list[Hit], passages: Sequence[Hit], language: str, timings: dict[str, float], started: float
+    ) -> Answer:
+        sentences = self.extractive.extract(question, passages)
+        if not sentences:
+            return self._abstain(question, hits, language, "extractive", timings, started)
+        citations = {s.number: citation_for(s.number, passages[s.number - 1].chunk, s.start, s.end) for s in reversed(sentences)}
+        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        text = self.extractive.render(sentences, language)
+        return Answer(question, text, [citations[n] for n in sorted(citations)], False, "extractive", hits, language, timings)
+
+    def _abstain(self, question: str, hits: list[Hit], language: str, mode: str, timings: dict[str, float], started: float) -> Answer:
+        nearest = [_whole_passage(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1)]
+        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        return Answer(question, ABSTAIN_MESSAGE[language], nearest, True, mode, hits, language, timings)
+
+
+def _whole_passage(n: int, chunk: Chunk) -> Citation:
+    return citation_for(n, chunk, chunk.start, chunk.end)

@@ -1,0 +1,196 @@
+"""Citation markers in generated answers: parse them, check each sentence against what it cites.
+
+Every answer sentence must end with one or more ``[n]`` markers naming the numbered passages that
+support it. After generation each sentence is checked: markers for passages that don't exist are
+dropped; a sentence whose cited passages don't support it gets the best-supporting passage instead;
+a sentence no passage supports, or that repeats an earlier one, is removed.
+
+Support is lexical first: the share of the sentence's units (character bigrams of Chinese text,
+lower-cased words of Latin text) found in the best-matching passage sentence, or the passage. An
+answer in another language than its sources (an English answer from Chinese passages) shares few
+units with them, so an optional semantic check (embedding similarity to the passage's evidence
+sentences) can support a sentence too.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from rag.schema import Chunk
+from rag.text import split_sentences
+
+# [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
+_MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
+_CONTENT = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
+_UNITS = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+(?:[-'][0-9A-Za-z]+)*")
+DUPLICATE_SUPPORT = 0.9
+"""A sentence this much contained in an earlier kept one is a repetition (small models loop)."""
+
+SemanticSupport = Callable[[str, Chunk], tuple[float, int, int]]
+"""``(similarity, start, end)`` of the chunk's evidence sentence closest in meaning to a sentence."""
+
+DEFAULT_MIN_SUPPORT = 0.5
+"""A sentence is supported by a passage when at least this share of its bigrams occur in one sentence of it."""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a cited claim comes from: the passage and the exact supporting sentence in the source."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    heading: str
+    text: str
+    """The supporting text: `document[start:end]`."""
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"n": self.n, "chunk_id": self.chunk_id, "doc_id": self.doc_id, "heading": self.heading,
+                "text": self.text, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    text: str
+    """The sentence without its markers."""
+    cited: tuple[int, ...]
+    """Passage numbers it cites after the check (empty when removed)."""
+    status: str
+    """``kept`` (its own citations hold), ``attached`` (citation added or replaced) or ``removed``."""
+    support: float
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str
+    """Surviving sentences, each followed by its ``[n]`` markers."""
+    sentences: tuple[CheckedSentence, ...]
+    citations: tuple[Citation, ...]
+
+    @property
+    def kept_share(self) -> float:
+        """Share of the original answer's characters that survived the check."""
+        total = sum(len(s.text) for s in self.sentences)
+        return sum(len(s.text) for s in self.sentences if s.status != "removed") / total if total else 0.0
+
+
+def parse_markers(sentence: str) -> tuple[str, list[int]]:
+    """``("混合精度更快。", [1, 2])`` for ``"混合精度更快[1,2]。"``: text without markers, numbers in order."""
+    numbers: list[int] = []
+    for match in _MARKER.finditer(sentence):
+        for part in re.split(r"[,，、;；]", match.group(1)):
+            if int(part) not in numbers:
+                numbers.append(int(part))
+    return _MARKER.sub("", sentence).strip(), numbers
+
+
+def answer_sentences(text: str) -> list[str]:
+    """Sentences of an answer, each keeping the markers that follow it (``好处。[1]`` stays together)."""
+    pieces = [text[s:e] for s, e in split_sentences(text)]
+    sentences: list[str] = []
+    for piece in pieces:
+        leading = re.match(r"^(?:\s*[\[【［]\s*\d[\d\s,，、;；]*[\]】］])+", piece)
+        if leading and sentences:
+            sentences[-1] += leading.group(0).strip()
+            piece = piece[leading.end():]
+        if _CONTENT.search(_MARKER.sub("", piece)):
+            sentences.append(piece.strip())
+        elif sentences and piece.strip():
+            sentences[-1] += piece.strip()
+    return sentences
+
+
+def _units(text: str) -> set[str]:
+    """Character bigrams of CJK runs (a lone character as itself) and lower-cased Latin/digit words."""
+    units: set[str] = set()
+    for run in _UNITS.findall(text):
+        if "\u4e00" <= run[0] <= "\u9fff":
+            units.update({a + b for a, b in zip(run, run[1:])} or {run})
+        else:
+            units.add(run.lower())
+    return units
+
+
+def support(sentence: str, evidence: str) -> float:
+    """Share of `sentence`'s units that occur in `evidence` (1.0 = fully contained)."""
+    wanted = _units(sentence)
+    return len(wanted & _units(evidence)) / len(wanted) if wanted else 0.0
+
+
+def best_supporting_span(sentence: str, chunk: Chunk) -> tuple[float, int, int]:
+    """``(support, start, end)`` of the chunk sentence that best supports `sentence`; offsets in the source."""
+    best = (0.0, chunk.start, chunk.end)
+    for start, end in split_sentences(chunk.text, offset=chunk.start):
+        score = support(sentence, chunk.text[start - chunk.start:end - chunk.start])
+        if score > best[0]:
+            best = (score, start, end)
+    whole = support(sentence, chunk.text)
+    # A claim drawn from several sentences of one passage is supported by the passage as a whole.
+    return best if best[0] >= whole else (whole, chunk.start, chunk.end)
+
+
+class CitationChecker:
+    """Checks an answer against its numbered passages (``{n: chunk}``)."""
+
+    def __init__(
+        self,
+        min_support: float = DEFAULT_MIN_SUPPORT,
+        semantic: SemanticSupport | None = None,
+        min_semantic_support: float = 1.1,
+    ) -> None:
+        self.min_support = min_support
+        self.semantic = semantic
+        self.min_semantic_support = min_semantic_support
+
+    def _support(self, sentence: str, chunk: Chunk) -> tuple[float, int, int]:
+        """Lexical support, or semantic support mapped onto the same scale when only that holds."""
+        lexical = best_supporting_span(sentence, chunk)
+        if lexical[0] >= self.min_support or self.semantic is None:
+            return lexical
+        similarity, start, end = self.semantic(sentence, chunk)
+        if similarity >= self.min_semantic_support:
+            return (self.min_support, start, end)
+        return lexical
+
+    def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh") -> CheckedAnswer:
+        checked: list[CheckedSentence] = []
+        spans: dict[int, tuple[int, int]] = {}
+        for raw in answer_sentences(answer):
+            text, cited = parse_markers(raw)
+            if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
+                checked.append(CheckedSentence(text, (), "removed", 0.0))
+                continue
+            scores = {n: self._support(text, chunk) for n, chunk in passages.items()}
+            holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
+            if holding:
+                status, numbers = "kept", holding
+            else:
+                best = max(scores, key=lambda n: scores[n][0], default=None)
+                if best is None or scores[best][0] < self.min_support:
+                    checked.append(CheckedSentence(text, (), "removed", scores[best][0] if best else 0.0))
+                    continue
+                status, numbers = "attached", [best]
+            for n in numbers:
+                spans.setdefault(n, scores[n][1:])
+            checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers)))
+        joiner = " " if language == "en" else ""
+        text = joiner.join(s.text + "".join(f"[{n}]" for n in s.cited) for s in checked if s.status != "removed")
+        citations = tuple(_citation(n, passages[n], *spans[n]) for n in sorted(spans))
+        return CheckedAnswer(text, tuple(checked), citations)
+
+
+def citation_for(n: int, chunk: Chunk, start: int, end: int) -> Citation:
+    return _citation(n, chunk, start, end)
+
+
+def _citation(n: int, chunk: Chunk, start: int, end: int) -> Citation:
+    text = chunk.text[start - chunk.start:end - chunk.start]
+    return Citation(n, chunk.id, chunk.doc_id, chunk.heading, text, start, end)
+
+
+def numbered(chunks: Sequence[Chunk]) -> dict[int, Chunk]:
+    """Passages numbered from 1 in the order given."""
+    return {n: chunk for n, chunk in enumerate(chunks, start=1)}

@@ -1,0 +1,131 @@
+"""The answer stage on a tiny corpus, with a scripted generator standing in for the LLM."""
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from ingest.builder import IndexBuilder
+from rag.answer import ABSTAIN_MESSAGE, Answer, Token
+from rag.api import RAG
+from rag.config import Config
+from rag.errors import ConfigError
+from rag.store import IndexStore
+
+
+class ScriptedGenerator:
+    """Writes a fixed answer, three characters per token; records the prompts it was given."""
+
+    spec = "test:scripted"
+    context_size = 2048
+    chat_template = None
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+        self.prompts: list[str] = []
+
+    def warm_up(self) -> None:
+        pass
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 2 + 1
+
+    def stream(self, prompt: str, max_tokens: int = 256, stop=()):
+        self.prompts.append(prompt)
+        yield from re.findall(r".{1,3}", self.output, flags=re.S)
+
+    def complete(self, prompt: str, max_tokens: int = 256, stop=()) -> str:
+        return "".join(self.stream(prompt, max_tokens, stop))
+
+
+@pytest.fixture
+def make_rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
+    IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
+
+    def make(output: str = "", min_relevance: float = 0.0, **answer) -> RAG:
+        config = Config()
+        config.rerank.min_relevance = min_relevance
+        for key, value in answer.items():
+            setattr(config.answer, key, value)
+        return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=ScriptedGenerator(output))
+
+    return make
+
+
+def test_llm_answer_is_checked_and_cited(make_rag) -> None:
+    rag = make_rag("KV cache 缓存历史的键和值，加速自回归生成。北京今天是晴天。")
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "llm" and not answer.abstained and answer.fallback is None
+    assert answer.text.startswith("KV cache 缓存历史的键和值，加速自回归生成。[") and "晴天" not in answer.text
+    (citation,) = answer.citations
+    source = (Path(rag.store.manifest["sources"][0]) / citation.doc_id).read_text(encoding="utf-8")
+    assert source[citation.start:citation.end] == citation.text and "KV cache" in citation.text
+    assert f"[{citation.n}]" in answer.text
+    prompt = rag.answerer.generator.prompts[0]
+    assert "KV cache 有什么用？" in prompt and "[1]" in prompt
+    assert {"retrieve_ms", "first_token_ms", "generate_ms", "total_ms"} <= set(answer.timings)
+
+
+def test_stream_yields_tokens_in_order_then_the_answer(make_rag) -> None:
+    output = "LoRA 通过低秩矩阵适配预训练模型。"
+    events = list(make_rag(output).stream("什么是 LoRA？"))
+    tokens, final = events[:-1], events[-1]
+    assert all(isinstance(e, Token) for e in tokens) and isinstance(final, Answer)
+    assert "".join(t.text for t in tokens) == output
+    assert final.raw == output
+
+
+def test_unsupported_model_output_falls_back_to_extractive(make_rag) -> None:
+    answer = make_rag("北京今天是晴天，适合出门。").ask("KV cache 有什么用？")
+    assert answer.mode == "extractive" and answer.fallback and not answer.abstained
+    assert "KV cache" in answer.text and answer.citations
+    assert answer.raw == "北京今天是晴天，适合出门。"
+
+
+def test_low_relevance_abstains_with_nearest_sources(make_rag) -> None:
+    rag = make_rag("不该被调用。", min_relevance=1.01)
+    for mode in ("llm", "extractive"):
+        answer = rag.ask("KV cache 有什么用？", mode=mode)
+        assert answer.abstained and answer.text == ABSTAIN_MESSAGE["zh"]
+        assert 0 < len(answer.citations) <= 3 and answer.citations[0].chunk_id == answer.hits[0].chunk.id
+    assert rag.answerer.generator.prompts == []  # the model is never asked
+    assert rag.ask("What is a KV cache?").text == ABSTAIN_MESSAGE["en"]
+
+
+def test_model_saying_the_passages_lack_the_answer_abstains(make_rag) -> None:
+    answer = make_rag("资料中没有答案。").ask("KV cache 有什么用？")
+    assert answer.abstained and answer.mode == "llm"
+
+
+def test_extractive_mode_cites_exact_sentences(make_rag) -> None:
+    rag = make_rag()
+    answer = rag.ask("KV cache 有什么用？", mode="extractive")
+    assert answer.mode == "extractive" and re.search(r"\[\d\]$", answer.text)
+    for citation in answer.citations:
+        text = rag.store.documents[citation.doc_id]
+        assert text[citation.start:citation.end] == citation.text
+    with pytest.raises(ConfigError, match="Unknown answer mode 'poetry'"):
+        rag.ask("x", mode="poetry")
+
+
+def test_concurrent_asks_match_sequential_ones(make_rag) -> None:
+    rag = make_rag("KV cache 缓存历史的键和值，加速自回归生成。")
+    questions = ["KV cache 有什么用？", "什么是 LoRA？", "多头注意力怎么算？", "混合精度有什么优势？"] * 3
+    expected = {q: rag.ask(q, mode="extractive").text for q in set(questions)}
+    results: dict[int, str] = {}
+
+    def ask(i: int, question: str) -> None:
+        results[i] = rag.ask(question, mode="extractive").text
+
+    threads = [threading.Thread(target=ask, args=(i, q)) for i, q in enumerate(questions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [results[i] for i in range(len(questions))] == [expected[q] for q in questions]
+    llm_threads = [threading.Thread(target=lambda: rag.ask("KV cache 有什么用？")) for _ in range(4)]
+    for thread in llm_threads:
+        thread.start()
+    for thread in llm_threads:
+        thread.join()
+    assert len(rag.answerer.generator.prompts) == 4
