@@ -7,6 +7,7 @@ whatever it writes that no passage supports is removed.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from rag.citations import Citation, CitationChecker, citation_for
 from rag.config import AnswerConfig
 from rag.errors import ConfigError
 from rag.extractive import ExtractiveAnswerer
-from rag.prompts import NO_ANSWER, build_answer_prompt, detect_language
+from rag.prompts import build_answer_prompt, detect_language, is_no_answer
 from rag.schema import Chunk, Hit
 
 MODES = ("llm", "extractive")
@@ -125,14 +126,15 @@ class Answerer:
             pieces.append(piece)
             yield Token(piece)
         raw = "".join(pieces).strip()
+        cleaned = clean_generated(raw)
         timings["generate_ms"] = 1000 * (time.perf_counter() - started)
-        if any(phrase.rstrip("。.") in raw for phrase in NO_ANSWER.values()):
+        if is_no_answer(raw):
             answer = self._abstain(question, hits, language, "llm", timings, started)
             answer.raw = raw
             yield answer
             return
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
-        checked = self.checker.check(raw, numbered, language)
+        checked = self.checker.check(cleaned, numbered, language)
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         if not checked.citations or checked.kept_share < self.config.min_kept_share:
             answer = self._extractive(question, hits, passages, language, timings, started)
@@ -162,6 +164,15 @@ class Answerer:
         nearest = [_whole_passage(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1)]
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         return Answer(question, ABSTAIN_MESSAGE[language], nearest, True, mode, hits, language, timings)
+
+
+_EMPHASIS = re.compile(r"\*\*|__|`")
+_RUNAWAY = re.compile(r"([*_#=\-~.,，。、])\1{3,}.*$", re.S)
+
+
+def clean_generated(text: str) -> str:
+    """Model output without Markdown emphasis, and cut where it degenerates into a run of one symbol."""
+    return _EMPHASIS.sub("", _RUNAWAY.sub("", text)).strip()
 
 
 def _whole_passage(n: int, chunk: Chunk) -> Citation:

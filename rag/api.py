@@ -91,7 +91,8 @@ class RAG:
     def _make_generator(self):
         from rag.llm import make_generator
 
-        return make_generator(self.config.answer.generator, n_ctx=self.config.answer.n_ctx)
+        settings = self.config.answer
+        return make_generator(settings.generator, n_ctx=settings.n_ctx, repeat_penalty=settings.repeat_penalty)
 
     @property
     def min_relevance(self) -> float:

@@ -3,7 +3,8 @@
 Every answer sentence must end with one or more ``[n]`` markers naming the numbered passages that
 support it. After generation each sentence is checked: markers for passages that don't exist are
 dropped; a sentence whose cited passages don't support it gets the best-supporting passage instead;
-a sentence no passage supports, or that repeats an earlier one, is removed.
+a sentence no passage supports, that repeats an earlier one, or that only announces what follows
+("优势如下：") is removed.
 
 Support is lexical first: the share of the sentence's units (character bigrams of Chinese text,
 lower-cased words of Latin text) found in the best-matching passage sentence, or the passage. An
@@ -160,6 +161,9 @@ class CitationChecker:
         spans: dict[int, tuple[int, int]] = {}
         for raw in answer_sentences(answer):
             text, cited = parse_markers(raw)
+            if text.rstrip().endswith(("：", ":")):
+                checked.append(CheckedSentence(text, (), "removed", 0.0))  # a lead-in with nothing after it
+                continue
             if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
                 checked.append(CheckedSentence(text, (), "removed", 0.0))
                 continue

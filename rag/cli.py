@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--index", help="index directory (default: the bundled corpus)")
     retrieval.add_argument("--json", action="store_true", help="print metrics as JSON")
     retrieval.set_defaults(handler=_eval_retrieval)
+    answers = evaluate_commands.add_parser("answers", parents=[common], help="answer metrics per answer mode")
+    answers.add_argument("--dataset", help="question set (JSONL or CSV; default: the bundled dev set)")
+    answers.add_argument("--index", help="index directory (default: the bundled corpus)")
+    answers.add_argument("--modes", default="extractive,llm", help="comma-separated answer modes to compare")
+    answers.add_argument("--limit", type=int, help="only the first N questions")
+    answers.add_argument("--out", help="write one JSON record per question and mode to this JSONL file")
+    answers.add_argument("--json", action="store_true", help="print metrics as JSON")
+    answers.set_defaults(handler=_eval_answers)
     return parser
 
 
@@ -228,6 +236,37 @@ def _models(args: argparse.Namespace, config: Config) -> int:
     for status in configured_models(config):
         mark = "ok     " if status.available else "MISSING"
         print(f"{mark} {status.role:9s} {status.spec}  ({status.where})")
+    return 0
+
+
+def _eval_answers(args: argparse.Namespace, config: Config) -> int:
+    from tqdm.auto import tqdm
+
+    from eval.answers import AnswerEvaluator
+    from eval.datasets import DEV_SET, load_questions
+    from rag.api import RAG
+
+    questions = load_questions(args.dataset or DEV_SET)[: args.limit]
+    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    results = {}
+    records = []
+    for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        metrics, per_question = AnswerEvaluator(questions)(
+            lambda q, m=mode: rag.ask(q, mode=m), progress=lambda it, m=mode: tqdm(it, desc=f"eval {m}", unit="q")
+        )
+        results[mode] = metrics
+        records += [{"mode": mode, **record} for record in per_question]
+    if args.out:
+        Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print("| mode | answered (answerable) | refused (unanswerable) | cited sentences | citations holding gold | LLM fallbacks | p50 / p95 total |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for mode, m in results.items():
+        print(f"| {mode} | {m['answered']:.0f}/{m['answerable']:.0f} | {m['refused']:.0f}/{m['unanswerable']:.0f} "
+              f"| {m['cited_sentence_share']:.1%} | {m['gold_citation_share']:.1%} ({m['gold_citations']:.0f}/{m['citations']:.0f}) "
+              f"| {m['fallbacks']:.0f} | {m['total_ms_p50'] / 1000:.1f}s / {m['total_ms_p95'] / 1000:.1f}s |")
     return 0
 
 

@@ -74,6 +74,8 @@ class AnswerConfig:
     """``packaged`` (Gemma 3 270M Q4_K_M from PyPI), a local ``.gguf`` path, or ``hf:<owner>/<repo>/<file>``."""
     n_ctx: int = 2048
     max_tokens: int = 160
+    repeat_penalty: float = 1.15
+    """Discourages the loops small models fall into (1.0 = off)."""
     passages: int = 4
     """How many of the top hits are numbered and given to the answerer."""
     min_support: float = 0.5

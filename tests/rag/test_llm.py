@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError, ModelLoadError
-from rag.llm import Generator, LlamaCppGenerator, make_generator, packaged_model_path
+from rag.llm import Generator, LlamaCppGenerator, PromptTooLongError, make_generator, packaged_model_path
 from rag.prompts import Passage, build_answer_prompt
 
 PROMPT = "The capital of France is"
@@ -24,7 +24,7 @@ def model_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def generator(model_cache: Path) -> LlamaCppGenerator:
-    generator = make_generator("packaged", n_ctx=1024)
+    generator = make_generator("packaged", n_ctx=640)
     assert isinstance(generator, LlamaCppGenerator) and isinstance(generator, Generator)
     generator.warm_up()
     return generator
@@ -40,7 +40,7 @@ def test_packaged_model_is_assembled_once_into_the_cache(generator: LlamaCppGene
 
 def test_model_facts(generator: LlamaCppGenerator) -> None:
     assert generator.spec == "packaged"
-    assert generator.context_size == 1024
+    assert generator.context_size == 640  # llama.cpp pads to 768; the token buffer is 640
     assert generator.chat_template is None  # a base model: prompts use the few-shot completion form
     assert generator.count_tokens("混合精度训练有什么好处？") > 0 and generator.count_tokens("") == 0
     assert generator.count_tokens("<start_of_turn>") == 1  # markup in prompts counts as the one token it is
@@ -144,3 +144,19 @@ def test_hub_specs_go_to_from_pretrained(monkeypatch) -> None:
 def test_bad_specs_are_rejected(spec: str) -> None:
     with pytest.raises(ConfigError, match="packaged"):
         make_generator(spec)
+
+
+def test_a_prompt_longer_than_the_context_is_a_clear_error(generator: LlamaCppGenerator) -> None:
+    with pytest.raises(PromptTooLongError, match="exceed context window.*build_answer_prompt"):
+        generator.complete("混合精度训练。" * 1000, max_tokens=4)
+    assert generator.complete(PROMPT, max_tokens=2)  # the model still works afterwards
+
+
+def test_without_the_prompt_cache_an_answer_depends_on_its_prompt_alone(generator: LlamaCppGenerator) -> None:
+    generator.cache_prompt = False
+    try:
+        first = generator.complete(PROMPT, max_tokens=6)
+        generator.complete("混合精度训练的好处是", max_tokens=6)
+        assert generator.complete(PROMPT, max_tokens=6) == first
+    finally:
+        generator.cache_prompt = True

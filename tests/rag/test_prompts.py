@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.errors import ConfigError
 from rag.prompts import (
     COMPLETION_STOP,
     EXAMPLES,
@@ -14,6 +15,7 @@ from rag.prompts import (
     chat_messages,
     detect_language,
     fit_passages,
+    is_no_answer,
     render_chat,
     render_completion,
 )
@@ -180,3 +182,15 @@ def test_templates_without_a_system_role_get_the_rules_in_the_user_turn() -> Non
     # No BOS text: llama.cpp adds the BOS token itself when it tokenizes the prompt.
     assert text.startswith("<start_of_turn>user\n你是一个严谨的问答助手")
     assert "资料中没有答案" in text and text.endswith("<start_of_turn>model\n") and text.count("<start_of_turn>") == 2
+
+
+def test_no_answer_phrase_is_recognised() -> None:
+    assert is_no_answer("资料中没有答案。") and is_no_answer(" The documents do not answer this.")
+    assert not is_no_answer("混合精度训练更快[1]。")
+
+
+def test_a_broken_chat_template_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="chat_template=''"):
+        render_chat("{% for m in messages %}{{ m['content'] ", [{"role": "user", "content": "hi"}])
+    with pytest.raises(ConfigError, match="Only users"):
+        render_chat("{{ raise_exception('Only users') }}", [{"role": "user", "content": "hi"}])

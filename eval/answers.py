@@ -1,0 +1,75 @@
+"""End-to-end answer metrics on a question set, judge-free and hand-checkable.
+
+- answered / abstained against the `answerable` labels;
+- ``cited_sentence_share``: share of answer sentences that end with at least one ``[n]``;
+- ``gold_citation_share``: share of citations (on answerable questions with gold) whose passage
+  contains one of the question's gold substrings.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from eval.datasets import EvalQuestion
+from rag.answer import Answer
+from rag.citations import answer_sentences, parse_markers
+
+AskFn = Callable[[str], Answer]
+
+
+def cited_sentences(answer: Answer) -> tuple[int, int]:
+    """``(sentences with a citation, sentences)`` of a non-abstained answer's text."""
+    sentences = [s for s in answer_sentences(answer.text) if parse_markers(s)[0]]
+    return sum(bool(parse_markers(s)[1]) for s in sentences), len(sentences)
+
+
+def gold_citations(answer: Answer, gold: Sequence[str]) -> tuple[int, int]:
+    """``(citations whose passage holds a gold substring, citations)``."""
+    passages = {hit.chunk.id: hit.chunk.text for hit in answer.hits}
+    hits = sum(any(g in passages.get(c.chunk_id, c.text) for g in gold) for c in answer.citations)
+    return hits, len(answer.citations)
+
+
+class AnswerEvaluator:
+    """Runs `ask` over a question set; returns (flat metrics, one record per question)."""
+
+    def __init__(self, questions: Sequence[EvalQuestion]) -> None:
+        self.questions = list(questions)
+
+    def __call__(self, ask: AskFn, progress: Callable[[Any], Any] = lambda it: it) -> tuple[dict[str, float], list[dict]]:
+        records = []
+        totals = {"answerable": 0, "answered": 0, "unanswerable": 0, "refused": 0, "cited": 0, "sentences": 0,
+                  "gold_citations": 0, "citations": 0, "fallbacks": 0}
+        latencies = []
+        for question in progress(self.questions):
+            answer = ask(question.question)
+            latencies.append(answer.timings.get("total_ms", 0.0))
+            record = {"id": question.id, "question": question.question, "answerable": question.answerable,
+                      **answer.to_json()}
+            if question.answerable:
+                totals["answerable"] += 1
+                totals["answered"] += not answer.abstained
+            else:
+                totals["unanswerable"] += 1
+                totals["refused"] += answer.abstained
+            if not answer.abstained:
+                cited, sentences = cited_sentences(answer)
+                totals["cited"] += cited
+                totals["sentences"] += sentences
+                totals["fallbacks"] += answer.fallback is not None
+                if question.answerable and question.gold_substrings:
+                    good, count = gold_citations(answer, question.gold_substrings)
+                    totals["gold_citations"] += good
+                    totals["citations"] += count
+                    record["gold_citations"] = [good, count]
+            records.append(record)
+        latencies.sort()
+        metrics = {
+            **{k: float(v) for k, v in totals.items()},
+            "answered_share": totals["answered"] / max(totals["answerable"], 1),
+            "refused_share": totals["refused"] / max(totals["unanswerable"], 1),
+            "cited_sentence_share": totals["cited"] / max(totals["sentences"], 1),
+            "gold_citation_share": totals["gold_citations"] / max(totals["citations"], 1),
+            "total_ms_p50": latencies[len(latencies) // 2] if latencies else 0.0,
+            "total_ms_p95": latencies[int(len(latencies) * 0.95) - 1] if latencies else 0.0,
+        }
+        return metrics, records

@@ -1,0 +1,375 @@
+"""Answer prompts: numbered passages + a question -> the text a generator continues.
+
+Two shapes, picked by whether the generator has a chat template:
+
+- **Base models** (the packaged Gemma 3 270M): a few-shot completion prompt. Three worked examples in
+  the same format (numbered passages with heading lines, a question, a one-line answer): one whose
+  passages do not answer, answered with the fixed :data:`NO_ANSWER` phrase, then a Chinese and an
+  English answer whose sentences carry ``[n]`` markers; then the real passages, the question and an
+  ``答案：``/``Answer:`` cue in the question's language. The answer ends at the end of its line.
+  Measured with the 270M model (``bench/bench_generation.py``): short, on-topic answers in the
+  question's language, but it never wrote the ``[n]`` markers and did not recognise unanswerable
+  questions, so citations and abstention must not rely on its output. When the passages are
+  Markdown lists it may open with a line break (an empty answer) or write only a list's lead-in
+  line (ending in ``：``); treat both as no answer. Letting answers run to several lines made it
+  copy and loop over the wrong passage's list, so one line it is.
+- **Chat models**: a system message with the same rules and a user message with the passages and the
+  question, rendered with the model's own Jinja template (:func:`render_chat`), so generation still
+  goes through the one `Generator.stream` path and the prompt's size can be counted exactly.
+
+Passages are fitted to the context window by counting the generator's own tokens
+(:func:`fit_passages`): lower-ranked passages are dropped first, and the last one kept may be cut
+at a sentence boundary, never inside a sentence.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Literal, Mapping, NamedTuple, Sequence
+
+from rag.errors import ConfigError
+from rag.llm import PromptTooLongError
+from rag.text import split_sentences
+
+Language = Literal["zh", "en"]
+
+NO_ANSWER: dict[str, str] = {"zh": "资料中没有答案。", "en": "The documents do not answer this."}
+"""The fixed phrase a model is shown to use when the passages lack the answer."""
+
+
+def is_no_answer(answer: str) -> bool:
+    """True when a generated answer is (or starts with) the :data:`NO_ANSWER` phrase of either language."""
+    text = answer.strip().lower()
+    return any(text.startswith(phrase.rstrip("。.").lower()) for phrase in NO_ANSWER.values())
+
+# Tokens kept free besides the answer: BOS, and slack for tokenizer merges at the seams.
+SAFETY_TOKENS = 8
+
+
+class Passage(NamedTuple):
+    """A numbered passage; `number` is the citation number ``[n]`` the answer uses."""
+
+    number: int
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerPrompt:
+    """What to send to a generator, and which passages (by their original numbers) it contains.
+
+    The `text` of a cut passage in `passages` is a prefix of the original text that ends at a
+    sentence boundary, so ``chunk.start + len(text)`` is still an exact source offset. `dropped` lists
+    the numbers of passages left out, `trimmed` the number of the one cut. Generate with
+    ``generator.stream(prompt.text, max_tokens, prompt.stop)`` and strip the result (after
+    ``Answer:`` the model's first piece starts with a space).
+    """
+
+    text: str
+    stop: tuple[str, ...]
+    passages: tuple[Passage, ...]
+    language: Language
+    chat: bool
+    prompt_tokens: int
+    dropped: tuple[int, ...] = ()
+    trimmed: int | None = None
+
+
+# --- language ---------------------------------------------------------------------------------
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_language(text: str) -> Language:
+    """``"zh"`` when CJK characters make up at least a quarter of the letters, else ``"en"``.
+
+    A CJK character carries about as much as a short English word, so a Chinese question with
+    English terms (``KV cache 是什么？``) is still Chinese; text without letters counts as English.
+    """
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    if cjk == 0:
+        return "en"
+    return "zh" if cjk / (cjk + latin) >= 0.25 else "en"
+
+
+# --- few-shot completion prompt (base models) ------------------------------------------------
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {"passages": "资料：", "question": "问题：", "answer": "答案："},
+    "en": {"passages": "Passages:", "question": "Question: ", "answer": "Answer:"},
+}
+
+
+class Example(NamedTuple):
+    """A worked example for the few-shot prompt."""
+
+    language: Language
+    passages: tuple[Passage, ...]
+    question: str
+    answer: str
+
+
+# Order matters for the 270M model: with the no-answer example last it answered every Chinese question
+# with the no-answer phrase; placed first, it never misused it (bench/bench_generation.py).
+EXAMPLES: tuple[Example, ...] = (
+    Example(
+        "zh",
+        (
+            Passage(1, "评估 > 困惑度", "困惑度衡量语言模型对测试文本的预测能力，数值越低越好。"),
+            Passage(2, "评估 > 7. 如何评估大语言模型的幻觉？", "7. 如何评估大语言模型的幻觉？"),
+        ),
+        "怎样评估大语言模型的幻觉？",
+        NO_ANSWER["zh"],
+    ),
+    Example(
+        "zh",
+        (
+            Passage(1, "训练技巧 > 梯度裁剪", "梯度裁剪在反向传播之后把梯度的范数限制在一个阈值以内。它可以防止梯度爆炸，让训练更稳定。"),
+            Passage(2, "训练技巧 > 学习率预热", "学习率预热在训练开始时使用很小的学习率，再逐步增大到设定值。"),
+        ),
+        "梯度裁剪有什么作用？",
+        "梯度裁剪把梯度的范数限制在阈值以内[1]。它可以防止梯度爆炸，让训练更稳定[1]。",
+    ),
+    Example(
+        "en",
+        (
+            Passage(1, "Regularization > Weight decay", "Weight decay adds a penalty on large weights to the loss."),
+            Passage(2, "Regularization > Dropout", "Dropout randomly sets a fraction of activations to zero during training. This keeps units from relying on each other and reduces overfitting."),
+        ),
+        "What does dropout do?",
+        "Dropout randomly zeroes a fraction of activations during training [2]. This reduces overfitting [2].",
+    ),
+)
+
+INSTRUCTIONS = (
+    "根据资料回答问题。答案只用资料里的内容，写一到三句短句，每句后用 [编号] 注明来源；"
+    f"资料中没有答案时回答“{NO_ANSWER['zh']}”\n"
+    "Answer from the passages only, in one to three short sentences, each ending with its source [n]; "
+    f"if the passages do not contain the answer, say \"{NO_ANSWER['en']}\"\n\n"
+)
+"""An instruction header; off by default: the 270M model answered no better with it (and it costs ~85 tokens)."""
+
+# Answers are one line: the model's next line is another passage, a "解析" or a new example.
+COMPLETION_STOP: tuple[str, ...] = ("\n",)
+
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def _passage_block(passages: Sequence[Passage]) -> str:
+    lines = []
+    for number, heading, text in passages:
+        # One newline between lines inside a passage: a blank line marks the end of an answer.
+        body = _BLANK_LINES.sub("\n", text.strip())
+        lines.append(f"[{number}] {heading.strip()}\n{body}" if heading.strip() else f"[{number}] {body}")
+    return "\n".join(lines)
+
+
+def _space(language: Language) -> str:
+    # English answers start with a space token after "Answer:" (SentencePiece words carry their space).
+    return " " if language == "en" else ""
+
+
+def render_completion(
+    question: str,
+    passages: Sequence[Passage],
+    language: Language | None = None,
+    examples: Sequence[Example] = EXAMPLES,
+    instructions: str = "",
+) -> str:
+    """The few-shot prompt for a base model; the model continues after the ``答案：``/``Answer:`` cue.
+
+    The instructions and examples come first and never change, so llama.cpp reuses their cached
+    state from one question to the next.
+    """
+    language = language or detect_language(question)
+    parts = [instructions]
+    for example in examples:
+        labels = LABELS[example.language]
+        parts.append(
+            f"{labels['passages']}\n{_passage_block(example.passages)}\n"
+            f"{labels['question']}{example.question}\n{labels['answer']}{_space(example.language)}{example.answer}\n\n"
+        )
+    labels = LABELS[language]
+    parts.append(
+        f"{labels['passages']}\n{_passage_block(passages)}\n{labels['question']}{question.strip()}\n{labels['answer']}"
+    )
+    return "".join(parts)
+
+
+# --- chat prompt (instruction-tuned models) --------------------------------------------------
+
+SYSTEM_PROMPT: dict[str, str] = {
+    "zh": (
+        "你是一个严谨的问答助手。只根据用户给出的编号资料回答，不要使用资料以外的知识。"
+        "用一到三句简短的中文回答，每句话末尾用 [编号] 标注支持它的资料，例如 [1] 或 [2][3]。"
+        f"只陈述问题而没有给出答案的资料不是依据。如果资料中没有答案，只回答“{NO_ANSWER['zh']}”"
+    ),
+    "en": (
+        "You are a careful question-answering assistant. Answer only from the numbered passages the user "
+        "gives; do not use outside knowledge. Answer in one to three short English sentences, and end each "
+        "sentence with the number of the passage that supports it, e.g. [1] or [2][3]. A passage that only "
+        f"states a question is not evidence. If the passages do not contain the answer, reply only "
+        f"\"{NO_ANSWER['en']}\""
+    ),
+}
+
+CHAT_STOP: tuple[str, ...] = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>", "</s>")
+
+
+def chat_messages(question: str, passages: Sequence[Passage], language: Language | None = None) -> list[dict[str, str]]:
+    """System + user messages for an instruction-tuned model."""
+    language = language or detect_language(question)
+    labels = LABELS[language]
+    user = f"{labels['passages']}\n{_passage_block(passages)}\n\n{labels['question']}{question.strip()}"
+    return [{"role": "system", "content": SYSTEM_PROMPT[language]}, {"role": "user", "content": user}]
+
+
+@lru_cache(maxsize=8)
+def _compile(template: str) -> Any:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message: str) -> None:
+        from jinja2 import TemplateError
+
+        raise TemplateError(message)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    return env.from_string(template)
+
+
+def render_chat(template: str, messages: Sequence[Mapping[str, str]], eos_token: str = "") -> str:
+    """Render `messages` with a Hugging Face-style Jinja chat template, ending with the assistant cue.
+
+    ``bos_token`` is rendered empty because llama.cpp adds BOS itself when it tokenizes the prompt.
+    Templates that reject a system role get the system text prepended to the first user message.
+    """
+    from jinja2 import TemplateError
+
+    def render(msgs: Sequence[Mapping[str, str]]) -> str:
+        return _compile(template).render(messages=list(msgs), add_generation_prompt=True, bos_token="", eos_token=eos_token)
+
+    try:
+        try:
+            return render(messages)
+        except TemplateError:
+            if not messages or messages[0]["role"] != "system" or len(messages) < 2:
+                raise
+            system, rest = messages[0]["content"], [dict(m) for m in messages[1:]]
+            rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+            return render(rest)
+    except TemplateError as exc:
+        raise ConfigError(
+            f"The model's chat template could not be rendered: {exc}. Pass chat_template='' to the generator "
+            "to use the few-shot completion prompt instead, or give a working template."
+        ) from exc
+
+
+# --- fitting to the context window -----------------------------------------------------------
+
+
+def _sentence_cuts(text: str) -> list[int]:
+    """Character offsets where `text` may be cut: the end of each sentence (``。！？；`` ``.?!`` newline)."""
+    return [end for _, end in split_sentences(text)]
+
+
+def fit_passages(
+    passages: Sequence[Passage],
+    render: Callable[[Sequence[Passage]], str],
+    count_tokens: Callable[[str], int],
+    budget: int,
+) -> tuple[list[Passage], tuple[int, ...], int | None]:
+    """Keep as many passages, in rank order, as let ``count_tokens(render(kept)) <= budget``.
+
+    Passages are kept whole while they fit; the first that does not fit is cut at the last sentence
+    boundary that still fits (dropped if not even its first sentence fits), and every lower-ranked
+    passage is dropped. Passages keep their original numbers.
+
+    Returns ``(kept, dropped_numbers, trimmed_number_or_None)``. Raises :class:`PromptTooLongError`
+    when even the prompt without passages exceeds `budget`.
+    """
+    passages = [Passage(*p) for p in passages]
+    fits = lambda kept: count_tokens(render(kept)) <= budget  # noqa: E731
+
+    if fits(passages):
+        return passages, (), None
+    if not fits([]):
+        raise PromptTooLongError(
+            f"The question alone takes {count_tokens(render([]))} prompt tokens, more than the "
+            f"{budget} left after reserving room for the answer. Ask a shorter question, lower "
+            "max_tokens, or use a model with a larger context (n_ctx)."
+        )
+    # Largest k such that the first k passages fit whole (token counts grow with k).
+    low, high = 0, len(passages) - 1  # passages[:low] fits, passages[:high + 1] does not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(passages[:middle]):
+            low = middle
+        else:
+            high = middle - 1
+    kept = passages[:low]
+    candidate = passages[low]
+    cuts = [cut for cut in _sentence_cuts(candidate.text) if cut < len(candidate.text.rstrip())]
+    # Longest sentence prefix that fits (binary search over the cut points).
+    best = None
+    lo, hi = 0, len(cuts) - 1
+    while lo <= hi:
+        middle = (lo + hi) // 2
+        trial = candidate._replace(text=candidate.text[: cuts[middle]])
+        if fits([*kept, trial]):
+            best, lo = trial, middle + 1
+        else:
+            hi = middle - 1
+    if best is not None:
+        kept.append(best)
+    dropped = tuple(p.number for p in passages[len(kept):])
+    return kept, dropped, best.number if best is not None else None
+
+
+def build_answer_prompt(
+    question: str,
+    passages: Sequence[Passage | tuple[int, str, str]],
+    generator: Any,
+    max_tokens: int = 256,
+    language: Language | None = None,
+) -> AnswerPrompt:
+    """The prompt for `generator` (few-shot for base models, chat for templated ones), fitted to its context.
+
+    `passages` are ``(number, heading, text)`` in rank order, best first. `max_tokens` (the answer's
+    length limit) is reserved out of ``generator.context_size``.
+    """
+    language = language or detect_language(question)
+    template = generator.chat_template
+    if template:
+        eos = getattr(generator, "special_tokens", {}).get("eos_token", "")
+        render: Callable[[Sequence[Passage]], str] = lambda kept: render_chat(
+            template, chat_messages(question, kept, language), eos_token=eos
+        )
+        stop = tuple(s for s in (*CHAT_STOP, eos) if s)
+    else:
+        render = lambda kept: render_completion(question, kept, language)  # noqa: E731
+        stop = COMPLETION_STOP
+    budget = generator.context_size - max_tokens - SAFETY_TOKENS
+    kept, dropped, trimmed = fit_passages(
+        [Passage(*p) for p in passages], render, generator.count_tokens, budget
+    )
+    if passages and not kept:
+        raise PromptTooLongError(
+            f"The question leaves no passage room in the {generator.context_size}-token context "
+            f"(max_tokens={max_tokens} reserved for the answer): not even the first sentence of the top "
+            "passage fits. Ask a shorter question, lower max_tokens, or raise n_ctx."
+        )
+    text = render(kept)
+    return AnswerPrompt(
+        text=text,
+        stop=stop,
+        passages=tuple(kept),
+        language=language,
+        chat=bool(template),
+        prompt_tokens=generator.count_tokens(text),
+        dropped=dropped,
+        trimmed=trimmed,
+    )
