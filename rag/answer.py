@@ -27,9 +27,10 @@ ABSTAIN_MESSAGE = {
     "en": "The documents don't answer this. The nearest sources are listed below.",
 }
 FALLBACK_NOTE = {
-    "zh": "（语言模型的回答未能通过引用核查，以下为原文摘录。）",
-    "en": "(The model's answer did not pass the citation check; these are excerpts from the sources.)",
+    "zh": "语言模型的回答未能通过引用核查，以上为原文摘录。",
+    "en": "The model's answer did not pass the citation check; the answer above is quoted from the sources.",
 }
+"""Shown next to (never inside) an answer whose `fallback` is set."""
 
 
 @dataclass
@@ -143,8 +144,6 @@ class Answerer:
                 if checked.citations else "no sentence of the model's answer was supported by the passages"
             )
             answer.raw = raw
-            if not answer.abstained:
-                answer.text = f"{answer.text}\n{FALLBACK_NOTE[language]}"
             yield answer
             return
         yield Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings, raw=raw)

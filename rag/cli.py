@@ -174,7 +174,11 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def _print_answer(answer) -> None:
+    from rag.answer import FALLBACK_NOTE
+
     print(answer.text)
+    if answer.fallback:
+        print(f"({FALLBACK_NOTE[answer.language]})")
     if answer.citations:
         print("\nNearest sources:" if answer.abstained else "\nSources:")
     for citation in answer.citations:

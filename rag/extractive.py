@@ -17,7 +17,7 @@ from rag.text import tokenize
 
 KEYWORD_WEIGHT = 0.1
 """Weight of keyword overlap (0..1) next to cosine similarity (e5 cosines span ~0.75-0.95)."""
-PASSAGE_PRIOR = 0.05
+PASSAGE_PRIOR = 0.15
 """Bonus for sentences of the n-th passage: PASSAGE_PRIOR / n. The second stage judged whole passages;
 sentence similarity alone favours sentences that merely restate the topic (a definition)."""
 SCORE_MARGIN = 0.05

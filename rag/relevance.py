@@ -49,7 +49,7 @@ class RelevanceModel:
 # Fitted by `python -m eval.calibrate` on eval/data/dev.jsonl (see the README for its cross-validated
 # confusion counts). The threshold keeps wrongly refused answerable questions at or below 5%.
 DEFAULT_RELEVANCE = RelevanceModel(
-    bias=0.722,
-    weights={"evidence": 3.806, "coverage": 0.651, "asked_only": -112.216, "unseen": -3.36},
-    threshold=0.394,
+    bias=-2.85,
+    weights={"evidence": 55.296, "coverage": 3.931, "asked_only": -83.208, "unseen": -2.704},
+    threshold=0.408,
 )
