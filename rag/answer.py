@@ -135,7 +135,7 @@ class Answerer:
             yield answer
             return
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
-        checked = self.checker.check(cleaned, numbered, language)
+        checked = self.checker.check(cleaned, numbered, language, question=question)
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         if not checked.citations or checked.kept_share < self.config.min_kept_share:
             answer = self._extractive(question, hits, passages, language, timings, started)

@@ -115,20 +115,26 @@ def _units(text: str) -> set[str]:
     return units
 
 
-def support(sentence: str, evidence: str) -> float:
-    """Share of `sentence`'s units that occur in `evidence` (1.0 = fully contained)."""
-    wanted = _units(sentence)
+def support(sentence: str, evidence: str, ignore: frozenset[str] | set[str] = frozenset()) -> float:
+    """Share of `sentence`'s units (less those in `ignore`) that occur in `evidence` (1.0 = all of them)."""
+    wanted = _units(sentence) - ignore
     return len(wanted & _units(evidence)) / len(wanted) if wanted else 0.0
 
 
-def best_supporting_span(sentence: str, chunk: Chunk) -> tuple[float, int, int]:
+MIN_NEW_UNITS = 4
+"""An answer sentence must add at least this many units that are not in the question."""
+
+
+def best_supporting_span(
+    sentence: str, chunk: Chunk, ignore: frozenset[str] | set[str] = frozenset()
+) -> tuple[float, int, int]:
     """``(support, start, end)`` of the chunk sentence that best supports `sentence`; offsets in the source."""
     best = (0.0, chunk.start, chunk.end)
     for start, end in split_sentences(chunk.text, offset=chunk.start):
-        score = support(sentence, chunk.text[start - chunk.start:end - chunk.start])
+        score = support(sentence, chunk.text[start - chunk.start:end - chunk.start], ignore)
         if score > best[0]:
             best = (score, start, end)
-    whole = support(sentence, chunk.text)
+    whole = support(sentence, chunk.text, ignore)
     # A claim drawn from several sentences of one passage is supported by the passage as a whole.
     return best if best[0] >= whole else (whole, chunk.start, chunk.end)
 
@@ -146,9 +152,9 @@ class CitationChecker:
         self.semantic = semantic
         self.min_semantic_support = min_semantic_support
 
-    def _support(self, sentence: str, chunk: Chunk) -> tuple[float, int, int]:
+    def _support(self, sentence: str, chunk: Chunk, ignore: set[str]) -> tuple[float, int, int]:
         """Lexical support, or semantic support mapped onto the same scale when only that holds."""
-        lexical = best_supporting_span(sentence, chunk)
+        lexical = best_supporting_span(sentence, chunk, ignore)
         if lexical[0] >= self.min_support or self.semantic is None:
             return lexical
         similarity, start, end = self.semantic(sentence, chunk)
@@ -156,7 +162,10 @@ class CitationChecker:
             return (self.min_support, start, end)
         return lexical
 
-    def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh") -> CheckedAnswer:
+    def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh", question: str = "") -> CheckedAnswer:
+        """Check `answer` sentence by sentence. With `question`, a sentence must add something to it (an
+        echo of the question is removed) and only what it adds has to be supported."""
+        asked = _units(question)
         checked: list[CheckedSentence] = []
         spans: dict[int, tuple[int, int]] = {}
         for raw in answer_sentences(answer):
@@ -167,7 +176,10 @@ class CitationChecker:
             if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
                 checked.append(CheckedSentence(text, (), "removed", 0.0))
                 continue
-            scores = {n: self._support(text, chunk) for n, chunk in passages.items()}
+            if question and len(_units(text) - asked) < MIN_NEW_UNITS:
+                checked.append(CheckedSentence(text, (), "removed", 0.0))  # restates the question, answers nothing
+                continue
+            scores = {n: self._support(text, chunk, asked) for n, chunk in passages.items()}
             holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
             if holding:
                 status, numbers = "kept", holding

@@ -1,4 +1,4 @@
-"""The ``rag`` command: ingest documents, search them, evaluate retrieval.
+"""The ``rag`` command: ingest documents, search them, answer, evaluate, start the chat UI.
 
 Output meant for scripts (``--json``) goes to stdout; progress bars and logs go to stderr.
 """
@@ -19,7 +19,13 @@ log = logging.getLogger("rag")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "ui":  # its own flags and Streamlit's pass through to the app launcher
+        from ui.launch import main as launch_ui
+
+        return launch_ui(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO if args.command == "ingest" else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -78,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question (or use --questions)")
     ask.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
     ask.add_argument("--index", help="index directory (default: the bundled corpus, built when missing)")
-    ask.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="answerer (default llm)")
+    ask.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="answerer (default extractive)")
     ask.add_argument("--generator", help="GGUF model: packaged (default), a .gguf path, or hf:<owner>/<repo>/<file>")
     ask.add_argument("--json", action="store_true", help="JSON output")
     ask.set_defaults(handler=_ask)
@@ -91,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
     models.add_argument("name", nargs="?", help="with pull: a Hugging Face model id, e.g. BAAI/bge-reranker-v2-m3")
     models.set_defaults(handler=_models)
+
+    ui = commands.add_parser(
+        "ui", add_help=False, help="start the chat app (rag ui --help; Streamlit options such as --server.port pass through)"
+    )
+    ui.set_defaults(handler=None)
 
     evaluate = commands.add_parser("eval", parents=[common], help="offline evaluation")
     evaluate_commands = evaluate.add_subparsers(dest="eval_command", required=True)

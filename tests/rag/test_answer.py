@@ -45,6 +45,7 @@ def make_rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
     def make(output: str = "", min_relevance: float = 0.0, **answer) -> RAG:
         config = Config()
         config.rerank.min_relevance = min_relevance
+        config.answer.mode = "llm"
         for key, value in answer.items():
             setattr(config.answer, key, value)
         return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=ScriptedGenerator(output))

@@ -72,3 +72,15 @@ def test_semantic_support_rescues_a_translation_only_above_its_threshold() -> No
     assert result.sentences[0].cited == (2,) and result.citations[0].text == LORA[:4]
     strict = CitationChecker(semantic=semantic, min_semantic_support=0.99).check(english, PASSAGES, "en")
     assert strict.sentences[0].status == "removed"
+
+
+def test_echoes_of_the_question_are_removed_and_only_new_content_must_be_supported() -> None:
+    question = "混合精度训练有什么好处？"
+    checker = CitationChecker()
+    echo = checker.check("混合精度训练的好处。[1]", PASSAGES, question=question)
+    assert echo.sentences[0].status == "removed"
+    # New content ("半精度占用的内存更少") is in passage 1; the words taken from the question don't count.
+    kept = checker.check("混合精度训练的好处是半精度占用的内存更少。", PASSAGES, question=question)
+    assert kept.sentences[0].cited == (1,)
+    invented = checker.check("混合精度训练的好处是让模型变得更加聪明可靠。", PASSAGES, question=question)
+    assert invented.sentences[0].status == "removed"
