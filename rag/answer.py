@@ -154,7 +154,11 @@ class Answerer:
         sentences = self.extractive.extract(question, passages)
         if not sentences:
             return self._abstain(question, hits, language, "extractive", timings, started)
-        citations = {s.number: citation_for(s.number, passages[s.number - 1].chunk, s.start, s.end) for s in reversed(sentences)}
+        spans: dict[int, tuple[int, int]] = {}
+        for sentence in sentences:
+            start, end = spans.get(sentence.number, (sentence.start, sentence.end))
+            spans[sentence.number] = (min(start, sentence.start), max(end, sentence.end))
+        citations = {n: citation_for(n, passages[n - 1].chunk, *span) for n, span in spans.items()}
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         text = self.extractive.render(sentences, language)
         return Answer(question, text, [citations[n] for n in sorted(citations)], False, "extractive", hits, language, timings)

@@ -190,7 +190,9 @@ class CitationChecker:
                     continue
                 status, numbers = "attached", [best]
             for n in numbers:
-                spans.setdefault(n, scores[n][1:])
+                # A passage cited by several sentences: its citation spans all of their supporting text.
+                start, end = spans.get(n, scores[n][1:])
+                spans[n] = (min(start, scores[n][1]), max(end, scores[n][2]))
             checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers)))
         joiner = " " if language == "en" else ""
         text = joiner.join(s.text + "".join(f"[{n}]" for n in s.cited) for s in checked if s.status != "removed")

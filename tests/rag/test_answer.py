@@ -130,3 +130,17 @@ def test_concurrent_asks_match_sequential_ones(make_rag) -> None:
     for thread in llm_threads:
         thread.join()
     assert len(rag.answerer.generator.prompts) == 4
+
+
+def test_a_passage_cited_by_several_sentences_spans_all_of_them(make_rag) -> None:
+    rag = make_rag()
+    rag.answerer.extractive.max_sentences = 5
+    question = "混合精度训练的优势是什么？"
+    hits = rag.retrieve(question)
+    sentences = rag.answerer.extractive.extract(question, hits[:3])
+    answer = rag.ask(question, mode="extractive")
+    by_number = {c.n: c for c in answer.citations}
+    for sentence in sentences:
+        citation = by_number[sentence.number]
+        assert citation.start <= sentence.start and sentence.end <= citation.end
+        assert rag.store.documents[citation.doc_id][citation.start:citation.end] == citation.text

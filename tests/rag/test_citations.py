@@ -84,3 +84,9 @@ def test_echoes_of_the_question_are_removed_and_only_new_content_must_be_support
     assert kept.sentences[0].cited == (1,)
     invented = checker.check("混合精度训练的好处是让模型变得更加聪明可靠。", PASSAGES, question=question)
     assert invented.sentences[0].status == "removed"
+
+
+def test_a_passage_cited_twice_gets_one_citation_covering_both_sentences() -> None:
+    result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。半精度占用的内存更少[1]。", PASSAGES)
+    (citation,) = result.citations
+    assert "计算速度比单精度浮点数快" in citation.text and citation.text.endswith("半精度占用的内存更少。")
