@@ -1,0 +1,53 @@
+"""Second-stage variants measured side by side on a question set (the README's table comes from here).
+
+    python -m eval.variants [--dataset FILE]
+
+Every variant re-orders the same top-30 hybrid hits using the evidence the index already holds
+(passage and evidence-sentence embeddings), so differences are the scoring rule alone.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+from eval.datasets import DEV_SET, load_questions
+from eval.report import retrieval_table
+from eval.retrieval import RetrievalEvaluator
+from rag.api import RAG
+from rag.config import Config
+from rag.evidence import HitEvidence
+
+Rule = Callable[[HitEvidence, int], float]
+
+VARIANTS: dict[str, Rule] = {
+    "passage cosine only": lambda e, rank: e.dense,
+    "best sentence only": lambda e, rank: e.best_sentence,
+    "0.5 passage + 0.5 best sentence": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence,
+    "best sentence + first-stage prior": lambda e, rank: e.best_sentence + 0.01 / (1 + rank),
+    "0.5 passage + 0.5 best sentence + prior (default)": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence + 0.01 / (1 + rank),
+    "+ keyword coverage": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence + 0.01 / (1 + rank) + 0.02 * e.coverage,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default=str(DEV_SET))
+    args = parser.parse_args()
+    rag = RAG.open(config=Config.load(env={}), progress=False)
+    questions = load_questions(args.dataset)
+    evaluator = RetrievalEvaluator(questions)
+    scorer = rag.reranker.scorer
+    first_stage = {q.id: rag.retrieve(q.question, k=rag.config.rerank.top_n, rerank=False) for q in evaluator.questions}
+    evidence = {q.id: scorer.hits(q.question, first_stage[q.id]) for q in evaluator.questions}
+    table = {"hybrid (no second stage)": evaluator.score(first_stage)}
+    for name, rule in VARIANTS.items():
+        results = {}
+        for q in evaluator.questions:
+            order = sorted(range(len(first_stage[q.id])), key=lambda i: -rule(evidence[q.id][i], i))
+            results[q.id] = [first_stage[q.id][i] for i in order]
+        table[name] = evaluator.score(results)
+    print(retrieval_table(table, columns=("recall@1", "recall@5", "recall@10", "mrr@10")))
+
+
+if __name__ == "__main__":
+    main()
