@@ -61,31 +61,51 @@ class RAG:
                 self.reranker.warm_up()
                 self._warm = True
 
-    def retrieve(self, question: str, k: int | None = None, mode: str | None = None, rerank: bool = True) -> list[Hit]:
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | None = None,
+        rerank: bool = True,
+        timings: dict[str, float] | None = None,
+    ) -> list[Hit]:
         """The best `k` passages for `question`, each with a 0..1 ``relevance`` score.
 
         `mode` picks the first stage (``hybrid`` default, ``dense``, ``sparse``); its top
         ``rerank.top_n`` hits are re-ordered by the configured reranker unless `rerank` is False.
+        A `timings` dict receives ``first_stage_ms``, ``rerank_ms`` and ``retrieve_ms``.
         """
         self.warm_up()
         k = self.config.retrieval.top_k if k is None else k
+        started = time.perf_counter()
         candidates = self.retriever.retrieve(question, k=max(k, self.config.rerank.top_n), mode=mode)
+        fused = time.perf_counter()
         second_stage = self.reranker if rerank else self._first_stage_only
-        return second_stage.rerank(question, candidates)[:k]
+        hits = second_stage.rerank(question, candidates)[:k]
+        if timings is not None:
+            done = time.perf_counter()
+            timings.update(
+                first_stage_ms=1000 * (fused - started), rerank_ms=1000 * (done - fused), retrieve_ms=1000 * (done - started)
+            )
+        return hits
 
-    def ask(self, question: str, mode: str | None = None) -> Answer:
+    def ask(self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True) -> Answer:
         """A cited answer (``.text .citations .abstained .hits .timings .mode``); `mode` is ``llm`` or ``extractive``."""
         answer = None
-        for event in self.stream(question, mode=mode):
+        for event in self.stream(question, mode=mode, k=k, rerank=rerank):
             answer = event
         assert isinstance(answer, Answer)
         return answer
 
-    def stream(self, question: str, mode: str | None = None) -> Iterator[Token | Answer]:
-        """`Token` events as the model writes (LLM mode), then the final, citation-checked `Answer`."""
-        started = time.perf_counter()
-        hits = self.retrieve(question)
-        timings = {"retrieve_ms": 1000 * (time.perf_counter() - started)}
+    def stream(
+        self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True
+    ) -> Iterator[Token | Answer]:
+        """`Token` events as the model writes (LLM mode), then the final, citation-checked `Answer`.
+
+        `k` and `rerank` are as for `retrieve`; the answer's timings include every stage's.
+        """
+        timings: dict[str, float] = {}
+        hits = self.retrieve(question, k=k, rerank=rerank, timings=timings)
         yield from self.answerer.stream(question, hits, mode=mode, timings=timings)
 
     def _make_generator(self):

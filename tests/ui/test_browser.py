@@ -1,0 +1,36 @@
+"""The real app in headless Chromium: type a question, get a cited answer, open the citation, screenshot."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ui.browser import ask_and_open_citation, browser_page, missing_requirements, running_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(missing_requirements() is not None, reason=str(missing_requirements()))]
+
+HTML_DOC = """# 安全
+
+## 什么是跨站脚本攻击？
+
+跨站脚本攻击（XSS）把 <script>window.__injected = 1</script> 这样的脚本注入网页，在用户的浏览器里执行。
+"""
+
+
+def test_ask_click_a_citation_and_take_a_screenshot(data_dir: Path, tmp_path: Path) -> None:
+    (data_dir / "documents" / "security.md").write_text(HTML_DOC, encoding="utf-8")
+    env = {"RAG_UI_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": "extractive"}
+    screenshot = tmp_path / "answer.png"
+    with running_app(env, log=tmp_path / "streamlit.log") as url, browser_page() as page:
+        visit = ask_and_open_citation(page, url, "什么是 LoRA？", screenshot)
+        assert "LoRA 通过低秩矩阵适配预训练模型" in visit.answer and "[1]" in visit.answer
+        assert visit.chip == "[1] mixed-precision.md"
+        assert "训练技巧" in visit.passage and "mixed-precision.md, characters" in visit.passage
+        assert visit.highlighted == "LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数。"
+        assert screenshot.stat().st_size > 10_000
+        page.keyboard.press("Escape")
+
+        # document text that looks like HTML is shown as text, never run
+        visit = ask_and_open_citation(page, url, "什么是跨站脚本攻击？", turn=1, load=False)
+        assert "<script>window.__injected = 1</script>" in visit.passage
+        assert page.evaluate("window.__injected") is None

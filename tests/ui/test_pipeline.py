@@ -1,0 +1,37 @@
+"""The UI's settings reach `RAG.stream`, and every stage is timed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.builder import IndexBuilder
+from rag.answer import Answer
+from rag.api import RAG
+from rag.config import Config
+from rag.store import IndexStore
+from ui.pipeline import AskSettings, answer_events
+
+
+@pytest.fixture
+def rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> RAG:
+    IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
+    config = Config()
+    config.rerank.min_relevance = 0.0
+    return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder)
+
+
+@pytest.mark.parametrize("k, rerank", [(1, True), (3, True), (3, False)])
+def test_hits_equal_rag_retrieve(rag: RAG, k: int, rerank: bool) -> None:
+    timings: dict[str, float] = {}
+    (answer,) = answer_events(rag, "KV cache 有什么用？", AskSettings(mode="extractive", top_k=k, rerank=rerank))
+    theirs = rag.retrieve("KV cache 有什么用？", k=k, rerank=rerank, timings=timings)
+    assert [(h.chunk.id, h.scores) for h in answer.hits] == [(h.chunk.id, h.scores) for h in theirs]
+    assert timings["retrieve_ms"] == pytest.approx(timings["first_stage_ms"] + timings["rerank_ms"])
+
+
+def test_answer_events_end_with_a_timed_answer(rag: RAG) -> None:
+    events = list(answer_events(rag, "什么是 LoRA？", AskSettings(mode="extractive", top_k=2)))
+    (answer,) = events
+    assert isinstance(answer, Answer) and answer.citations and len(answer.hits) == 2
+    assert {"first_stage_ms", "rerank_ms", "retrieve_ms", "total_ms"} <= set(answer.timings)

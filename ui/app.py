@@ -1,0 +1,59 @@
+"""The Streamlit entry point: ``rag ui`` or ``streamlit run ui/app.py [-- --data-dir DIR | --index DIR]``.
+
+Options come from ``RAG_UI_*`` environment variables or flags after ``--`` (see `ui.options`); the
+library settings from the usual config file and ``RAG_*`` variables (`rag.config`).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from rag.config import Config
+from rag.errors import RagError
+from ui import options, state
+from ui.chat_page import render_chat
+from ui.examples import example_questions
+from ui.knowledge_page import render_knowledge_base
+from ui.render import escape_inline
+from ui.sidebar import render_sidebar
+
+
+def _script_args() -> list[str]:
+    """Flags after ``--`` when Streamlit runs this file (not pytest's argv under AppTest)."""
+    launched = Path(sys.argv[0]).resolve() == Path(__file__).resolve() if sys.argv else False
+    return sys.argv[1:] if launched else []
+
+
+def main() -> None:
+    st.set_page_config(page_title="rag-local: ask your documents", page_icon=":material/menu_book:")
+    try:
+        ui_options = options.load(_script_args())
+        config = Config.load(ui_options.config_file)
+    except (ValueError, RagError) as exc:
+        st.error(escape_inline(f"Bad settings: {exc}"))
+        st.stop()
+    page, settings = render_sidebar(config, state.model_statuses(config))
+    try:
+        with st.spinner("Preparing the knowledge base (the first start indexes the bundled documents)…"):
+            index_dir = state.index_dir_for(ui_options, config)
+            rag = state.open_rag(index_dir, config)
+    except RagError as exc:
+        st.error(escape_inline(str(exc)))
+        st.stop()
+    if page == "Knowledge base":
+        render_knowledge_base(ui_options, config)
+        return
+    st.title("Ask your documents")
+    counts = rag.store.manifest.get("counts", {})
+    where = f"read-only index {index_dir}" if ui_options.read_only else "your knowledge base"
+    st.caption(escape_inline(
+        f"{counts.get('documents', 0)} documents, {counts.get('chunks', 0)} passages in {where}. "
+        "Every answer cites its sources; click a [n] chip to see the passage."
+    ))
+    render_chat(rag, settings, example_questions(rag.store.chunks))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Drive the real app in headless Chromium: start it, ask, click a citation, take a screenshot.
+
+Used by the browser test (``tests/ui/test_browser.py``) and by ``scripts/screenshot.py``. Needs Debian's
+``chromium`` (plus ``fonts-wqy-microhei`` for Chinese) and the ``playwright`` package, whose driver runs
+the system browser; Playwright's own browser download is never used.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from ui.launch import streamlit_command
+
+CHROMIUM = Path("/usr/bin/chromium")
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""Talks to the local app directly, whatever proxy the environment names."""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def missing_requirements() -> str | None:
+    """Why a browser run can't happen here, or None."""
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is missing (pip install playwright; never 'playwright install')"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_app(env: Mapping[str, str], port: int | None = None, timeout: float = 60.0, log: Path | None = None) -> Iterator[str]:
+    """Serve ui/app.py on 127.0.0.1 with `env` added to the environment; yields its URL."""
+    port = port or free_port()
+    command = streamlit_command([
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none",
+    ])
+    output = open(log, "wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, process, timeout)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            output.close()
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode} before serving")
+        try:
+            with _DIRECT.open(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not serve {url} within {timeout:.0f} s")
+
+
+@dataclass
+class Visit:
+    """What the browser saw."""
+
+    answer: str
+    chip: str
+    passage: str
+    highlighted: str
+    seconds_to_answer: float
+
+
+@contextmanager
+def browser_page(width: int = 1280, height: int = 900) -> Iterator[object]:
+    """A Playwright page in headless system Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
+            yield page
+        finally:
+            browser.close()
+
+
+def ask_and_open_citation(page, url: str, question: str, screenshot: Path | None = None, timeout_s: float = 120.0,
+                          turn: int = 0, load: bool = True) -> Visit:
+    """Type `question`, wait for the cited answer, click its first [n] chip, optionally save a screenshot."""
+    timeout = timeout_s * 1000
+    if load:
+        page.goto(url, timeout=timeout)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for(timeout=timeout)
+    started = time.perf_counter()
+    box.fill(question)
+    box.press("Enter")
+    messages = page.get_by_test_id("stChatMessage")
+    answer = messages.nth(2 * turn + 1)
+    chip = answer.get_by_test_id("stPopover").first.locator("button")
+    chip.wait_for(timeout=timeout)
+    seconds = time.perf_counter() - started
+    chip.click()
+    body = page.get_by_test_id("stPopoverBody").last
+    body.wait_for(timeout=timeout)
+    highlighted = body.locator("span.stMarkdownColoredBackground").first
+    highlighted_text = highlighted.inner_text(timeout=timeout) if highlighted.count() else ""
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(300)  # let the popover finish its opening animation
+        page.screenshot(path=str(screenshot), full_page=False)
+    return Visit(
+        answer=answer.get_by_test_id("stMarkdownContainer").first.inner_text(),
+        chip=chip.get_by_test_id("stMarkdownContainer").first.inner_text(),
+        passage=body.inner_text(),
+        highlighted=highlighted_text,
+        seconds_to_answer=seconds,
+    )

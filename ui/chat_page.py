@@ -1,0 +1,85 @@
+"""The chat page: history, example questions, and a streamed, cited answer to each new question."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import streamlit as st
+
+from rag.answer import Answer, Token
+from rag.api import RAG
+from rag.errors import RagError
+from ui.pipeline import AskSettings, answer_events
+from ui.render import escape_inline, escape_markdown, render_answer
+
+HISTORY = "history"
+CURSOR = " ▌"
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: Answer
+
+
+def render_chat(rag: RAG, settings: AskSettings, examples: Sequence[str]) -> None:
+    """Replay the history, offer examples on first load, answer the new question."""
+    history: list[Turn] = st.session_state.setdefault(HISTORY, [])
+    for number, turn in enumerate(history):
+        _show_turn(turn, number)
+    question = st.chat_input("Ask a question about your documents (Chinese or English)", key="question")
+    examples_box = st.empty()
+    if not history and not question and examples:
+        with examples_box.container():
+            st.markdown("**New here? Try an example:**")
+            for number, example in enumerate(examples):
+                if st.button(escape_inline(example), key=f"example-{number}"):
+                    question = example
+    if question:
+        examples_box.empty()
+        answer = ask(rag, question.strip(), settings, key=f"turn-{len(history)}")
+        if answer is not None:
+            history.append(Turn(question.strip(), answer))
+
+
+def _show_turn(turn: Turn, number: int) -> None:
+    with st.chat_message("user"):
+        st.markdown(escape_markdown(turn.question))
+    with st.chat_message("assistant"):
+        render_answer(turn.answer, key=f"turn-{number}")
+
+
+def ask(rag: RAG, question: str, settings: AskSettings, key: str) -> Answer | None:
+    """Show the question, stream the model's draft, then the checked answer; None on an error."""
+    with st.chat_message("user"):
+        st.markdown(escape_markdown(question))
+    with st.chat_message("assistant"):
+        draft = st.empty()
+        try:
+            if settings.mode == "llm":
+                with st.spinner("Loading the language model (first LLM answer only)…"):
+                    rag.answerer.generator
+            draft.caption("Searching the documents…")
+            answer = _stream(rag, question, settings, draft)
+        except RagError as exc:
+            draft.empty()
+            st.error(escape_inline(str(exc)))
+            return None
+        draft.empty()
+        render_answer(answer, key=key)
+    return answer
+
+
+def _stream(rag: RAG, question: str, settings: AskSettings, draft) -> Answer:
+    pieces: list[str] = []
+    answer: Answer | None = None
+    for event in answer_events(rag, question, settings):
+        if isinstance(event, Token):
+            pieces.append(event.text)
+            with draft.container():
+                st.caption("Draft: the model is writing; each sentence is checked against its sources when it is done.")
+                st.markdown(escape_markdown("".join(pieces)) + CURSOR)
+        else:
+            answer = event
+    assert answer is not None, "the answerer always ends with an Answer"
+    return answer

@@ -1,0 +1,278 @@
+"""The knowledge-base folder behind the app: ``documents/`` (files users add) and ``index/`` (their index).
+
+Uploads are checked before anything is written where the index reads: the name must be a plain file
+name with a supported suffix, the size under the limit, and the content must decode (the same
+`ingest.loaders.read_file` the index builder uses). Files are written only inside the data directory,
+under a staged name, then renamed into ``documents/``. Every change rebuilds the index (incrementally:
+unchanged documents reuse their vectors); when the build fails, the change is undone.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from ingest.builder import BuildReport, IndexBuilder
+from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
+from rag.errors import RagError
+from rag.store import MANIFEST, backup_path, read_manifest
+
+MAX_NAME_CHARS = 200
+Progress = Callable[[float, str], None]
+"""``progress(fraction 0..1, what is happening)``."""
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class UploadRejected(ValueError):
+    """An upload that can't be added; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document, as the knowledge-base page lists it."""
+
+    doc_id: str
+    chunks: int
+    chars: int
+    format: str
+    encoding: str
+
+
+@dataclass
+class AddResult:
+    """What an upload did: files added (or replaced), files rejected with reasons, the index build."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    report: BuildReport | None = None
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for an upload, or UploadRejected.
+
+    Directory parts a browser may send (``notes/a.md``) are dropped; absolute paths, ``..``, hidden
+    names, control characters and unsupported suffixes are refused.
+    """
+    cleaned = (name or "").replace("\\", "/").strip()
+    if not cleaned:
+        raise UploadRejected("the file has no name")
+    if _CONTROL.search(cleaned):
+        raise UploadRejected("the file name contains control characters")
+    if cleaned.startswith("/") or _DRIVE.match(cleaned):
+        raise UploadRejected("absolute paths are not accepted; upload the file by its name")
+    parts = cleaned.split("/")
+    if ".." in parts:
+        raise UploadRejected("'..' is not allowed in a file name")
+    base = parts[-1].strip()
+    if not base or base in (".", ".."):
+        raise UploadRejected("the file has no name")
+    if base.startswith("."):
+        raise UploadRejected("hidden files (names starting with '.') are not accepted")
+    if len(base) > MAX_NAME_CHARS:
+        raise UploadRejected(f"the file name is longer than {MAX_NAME_CHARS} characters")
+    suffix = Path(base).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise UploadRejected(f"unsupported file type '{suffix or '(none)'}'; supported: {supported}")
+    return base
+
+
+class Collection:
+    """A data directory: validated uploads into ``documents/``, an index of them in ``index/``."""
+
+    def __init__(self, root: str | Path, builder: IndexBuilder, max_upload_bytes: int) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.documents_dir = self.root / "documents"
+        self.index_dir = self.root / "index"
+        self.builder = builder
+        self.max_upload_bytes = max_upload_bytes
+        self._lock = threading.RLock()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def files(self) -> list[Path]:
+        """The document files, sorted by name (hidden files ignored, as the builder does)."""
+        if not self.documents_dir.is_dir():
+            return []
+        return sorted(p for p in self.documents_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed documents with their chunk counts (empty when there is no index yet)."""
+        return indexed_documents(self.index_dir)
+
+    def skipped(self) -> list[SkippedFile]:
+        """Files in ``documents/`` the last build could not read."""
+        try:
+            manifest = read_manifest(self.index_dir)
+        except RagError:
+            return []
+        return [SkippedFile(Path(s["path"]).name, s["reason"]) for s in manifest.get("skipped", [])]
+
+    def has_index(self) -> bool:
+        return (self.index_dir / MANIFEST).is_file() or (backup_path(self.index_dir) / MANIFEST).is_file()
+
+    # -- setting up ----------------------------------------------------------------------------
+
+    def ensure_ready(self, seed_files: Sequence[Path], seed_index: Path | None = None, progress: Progress | None = None) -> bool:
+        """Seed an empty collection with `seed_files` and (re)build the index when it is missing or stale.
+
+        `seed_index`, an index already built from the same files (the default index), is copied first so
+        the build reuses its vectors instead of embedding everything again. Returns whether it built.
+        """
+        with self._lock:
+            self.documents_dir.mkdir(parents=True, exist_ok=True)
+            if not self.files():
+                for file in seed_files:
+                    shutil.copyfile(file, self.documents_dir / file.name)
+                if seed_index is not None and (seed_index / MANIFEST).is_file() and not self.has_index():
+                    shutil.copytree(seed_index, self.index_dir)
+            if not self.builder.needs_build([self.documents_dir], self.index_dir):
+                return False
+            _report(progress, 0.1, "Indexing the knowledge base")
+            self.builder.build([self.documents_dir], self.index_dir, progress=False)
+            _report(progress, 1.0, "Index ready")
+            return True
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def check_upload(self, name: str, data: bytes, staging: Path) -> Path:
+        """Validate one upload and write it into `staging`; return the staged file or raise UploadRejected."""
+        base = safe_name(name)
+        if len(data) > self.max_upload_bytes:
+            raise UploadRejected(f"the file is {_size(len(data))}; the limit is {_size(self.max_upload_bytes)}")
+        staged = staging / base
+        if staged.exists():
+            raise UploadRejected("another file with the same name is in this upload")
+        staged.write_bytes(data)
+        loaded = read_file(staged, base)
+        if isinstance(loaded, SkippedFile):
+            raise UploadRejected(loaded.reason)
+        for other, digest in self._indexed_hashes().items():
+            if other != base and digest == loaded.sha256:
+                raise UploadRejected(f"same content as '{other}', which is already in the knowledge base")
+        return staged
+
+    def _indexed_hashes(self) -> dict[str, str]:
+        try:
+            return {d["doc_id"]: d["sha256"] for d in read_manifest(self.index_dir).get("documents", [])}
+        except RagError:
+            return {}
+
+    def add(self, uploads: Sequence[tuple[str, bytes]], progress: Progress | None = None) -> AddResult:
+        """Validate `uploads` (``(file name, bytes)``), move the good ones into ``documents/``, rebuild.
+
+        Rejected files are reported and never touch ``documents/`` or the index. When every file is
+        rejected the index is left as it was. If the build fails, the added files are taken out again
+        (replaced ones restored) and the error is raised.
+        """
+        result = AddResult()
+        with self._lock, self._staging() as staging:
+            incoming, backups = staging / "incoming", staging / "replaced"
+            incoming.mkdir()
+            backups.mkdir()
+            accepted: list[Path] = []
+            for number, (name, data) in enumerate(uploads, start=1):
+                _report(progress, 0.5 * (number - 1) / max(len(uploads), 1), f"Checking {name}")
+                try:
+                    accepted.append(self.check_upload(name, data, incoming))
+                except UploadRejected as exc:
+                    result.rejected.append((name, str(exc)))
+            if not accepted:
+                _report(progress, 1.0, "Nothing added")
+                return result
+            self.documents_dir.mkdir(parents=True, exist_ok=True)
+            for staged in accepted:
+                target = self.documents_dir / staged.name
+                if target.exists() or target.is_symlink():
+                    os.replace(target, backups / staged.name)
+                    result.replaced.append(staged.name)
+                else:
+                    result.added.append(staged.name)
+                os.replace(staged, target)
+            _report(progress, 0.5, f"Indexing {len(accepted)} file(s)")
+            try:
+                result.report = self.builder.build([self.documents_dir], self.index_dir, progress=False)
+            except BaseException:
+                for staged in accepted:
+                    (self.documents_dir / staged.name).unlink(missing_ok=True)
+                for backup in backups.iterdir():
+                    os.replace(backup, self.documents_dir / backup.name)
+                raise
+            _report(progress, 1.0, "Done")
+            return result
+
+    def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
+        """Delete a document and rebuild; the file comes back if the build fails."""
+        with self._lock, self._staging() as staging:
+            try:
+                name = safe_name(doc_id)
+            except UploadRejected as exc:
+                raise RagError(f"Cannot remove '{doc_id}': {exc}.") from None
+            target = self.documents_dir / name
+            if name != doc_id or not target.is_file():
+                raise RagError(f"'{doc_id}' is not in the knowledge base.")
+            if len(self.files()) == 1:
+                raise RagError("This is the last document; add another before removing it.")
+            os.replace(target, staging / name)
+            _report(progress, 0.2, f"Removing {name} and re-indexing")
+            try:
+                report = self.builder.build([self.documents_dir], self.index_dir, progress=False)
+            except BaseException:
+                os.replace(staging / name, target)
+                raise
+            _report(progress, 1.0, "Done")
+            return report
+
+    def rebuild(self, progress: Progress | None = None) -> BuildReport:
+        """Re-index ``documents/`` (picks up files copied there by hand)."""
+        with self._lock:
+            _report(progress, 0.1, "Re-indexing")
+            report = self.builder.build([self.documents_dir], self.index_dir, progress=False)
+            _report(progress, 1.0, "Done")
+            return report
+
+    @contextmanager
+    def _staging(self) -> Iterator[Path]:
+        """A scratch folder inside the data directory (same filesystem, so moves are renames)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.root))
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def indexed_documents(index_dir: Path) -> list[DocumentInfo]:
+    """The documents an index's manifest lists (empty when there is no index)."""
+    try:
+        manifest = read_manifest(Path(index_dir))
+    except RagError:
+        return []
+    return [
+        DocumentInfo(d["doc_id"], int(d.get("chunks", 0)), int(d.get("chars", 0)), d.get("format", ""), d.get("encoding", ""))
+        for d in manifest.get("documents", [])
+    ]
+
+
+def _size(n_bytes: int) -> str:
+    if n_bytes < 1024:
+        return f"{n_bytes} bytes"
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} KB"
+    return f"{n_bytes / 1048576:.1f} MB"
+
+
+def _report(progress: Progress | None, fraction: float, text: str) -> None:
+    if progress is not None:
+        progress(min(max(fraction, 0.0), 1.0), text)
+
+
+__all__ = ["AddResult", "Collection", "DocumentInfo", "UploadRejected", "indexed_documents", "safe_name"]

