@@ -22,8 +22,7 @@ MAX_WRONG_REFUSALS = 0.05
 def question_features(rag: RAG, question: str) -> list[float]:
     """Features of the best hit after the configured second stage."""
     hits = rag.retrieve(question, k=1)
-    scorer = rag.reranker.scorer if hasattr(rag.reranker, "scorer") else rag._first_stage_only.scorer
-    features = relevance_features(scorer.hits(question, hits)[0], scorer.question(question))
+    features = relevance_features(rag.evidence.hits(question, hits)[0], rag.evidence.question(question))
     return [features[name] for name in FEATURES]
 
 

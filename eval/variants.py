@@ -36,7 +36,7 @@ def main() -> None:
     rag = RAG.open(config=Config.load(env={}), progress=False)
     questions = load_questions(args.dataset)
     evaluator = RetrievalEvaluator(questions)
-    scorer = rag.reranker.scorer
+    scorer = rag.evidence
     first_stage = {q.id: rag.retrieve(q.question, k=rag.config.rerank.top_n, rerank=False) for q in evaluator.questions}
     evidence = {q.id: scorer.hits(q.question, first_stage[q.id]) for q in evaluator.questions}
     table = {"hybrid (no second stage)": evaluator.score(first_stage)}

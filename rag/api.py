@@ -35,6 +35,8 @@ class RAG:
         self.embedder = embedder
         self.retriever = Retriever(store, embedder, config.retrieval)
         scorer = EvidenceScorer(store, self.retriever.query_vector)
+        self.evidence = scorer
+        """Evidence measures (best sentence, coverage, bare-question margin) for hits of this index."""
         self.reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank)
         self._first_stage_only = EvidenceReranker(scorer, reorder=False)
         factory = (lambda: generator) if generator is not None else self._make_generator

@@ -142,10 +142,7 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
 def _search(args: argparse.Namespace, config: Config) -> int:
     from rag.api import RAG
 
-    if bool(args.question) == bool(args.questions):
-        print("error: give a QUESTION or --questions FILE (not both)", file=sys.stderr)
-        return 2
-    questions = [args.question] if args.question else _read_questions(args.questions)
+    questions = _questions(args)
     rag = RAG.open(config=config, progress=sys.stderr.isatty())
     for question in questions:
         hits = rag.retrieve(question, rerank=not args.no_rerank)
@@ -161,10 +158,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     from rag.answer import Answer, Token
     from rag.api import RAG
 
-    if bool(args.question) == bool(args.questions):
-        print("error: give a QUESTION or --questions FILE (not both)", file=sys.stderr)
-        return 2
-    questions = [args.question] if args.question else _read_questions(args.questions)
+    questions = _questions(args)
     rag = RAG.open(config=config, progress=sys.stderr.isatty())
     for question in questions:
         if args.json or args.questions:
@@ -200,6 +194,13 @@ def _print_answer(answer) -> None:
     timings = "  ".join(f"{name}={value:.0f}ms" for name, value in answer.timings.items())
     note = f"; fallback: {answer.fallback}" if answer.fallback else ""
     print(f"\n({answer.mode}{note}; {timings})")
+
+
+def _questions(args: argparse.Namespace) -> list[str]:
+    """The QUESTION argument, or the lines of --questions FILE (exactly one of them must be given)."""
+    if bool(args.question) == bool(args.questions):
+        raise RagError("give a QUESTION or --questions FILE (not both)")
+    return [args.question] if args.question else _read_questions(args.questions)
 
 
 def _read_questions(path: str) -> list[str]:

@@ -69,6 +69,37 @@ class KeywordEmbedder:
         return self.embed_queries(texts)
 
 
+class ScriptedGenerator:
+    """Stands in for the LLM (`rag.llm.Generator` shape): writes a fixed answer three characters per
+    token and records the prompts it was given."""
+
+    spec = "test:scripted"
+    context_size = 2048
+    chat_template = None
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+        self.prompts: list[str] = []
+
+    @property
+    def calls(self) -> int:
+        return len(self.prompts)
+
+    def warm_up(self) -> None:
+        pass
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 2 + 1
+
+    def stream(self, prompt: str, max_tokens: int = 256, stop=()):
+        self.prompts.append(prompt)
+        for start in range(0, len(self.output), 3):
+            yield self.output[start:start + 3]
+
+    def complete(self, prompt: str, max_tokens: int = 256, stop=()) -> str:
+        return "".join(self.stream(prompt, max_tokens, stop))
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"

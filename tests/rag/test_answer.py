@@ -11,31 +11,8 @@ from rag.api import RAG
 from rag.config import Config
 from rag.errors import ConfigError
 from rag.store import IndexStore
+from tests.conftest import ScriptedGenerator
 
-
-class ScriptedGenerator:
-    """Writes a fixed answer, three characters per token; records the prompts it was given."""
-
-    spec = "test:scripted"
-    context_size = 2048
-    chat_template = None
-
-    def __init__(self, output: str) -> None:
-        self.output = output
-        self.prompts: list[str] = []
-
-    def warm_up(self) -> None:
-        pass
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 2 + 1
-
-    def stream(self, prompt: str, max_tokens: int = 256, stop=()):
-        self.prompts.append(prompt)
-        yield from re.findall(r".{1,3}", self.output, flags=re.S)
-
-    def complete(self, prompt: str, max_tokens: int = 256, stop=()) -> str:
-        return "".join(self.stream(prompt, max_tokens, stop))
 
 
 @pytest.fixture

@@ -38,29 +38,3 @@ def start_app():
 def app(data_dir: Path):
     """The app on `data_dir` (the first run builds its index, about a second)."""
     return start_app()
-
-
-class ScriptedGenerator:
-    """Stands in for the LLM: writes a fixed answer a few characters per token."""
-
-    spec = "test:scripted"
-    context_size = 2048
-    chat_template = None
-
-    def __init__(self, output: str) -> None:
-        self.output = output
-        self.calls = 0
-
-    def warm_up(self) -> None:
-        pass
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 2 + 1
-
-    def stream(self, prompt: str, max_tokens: int = 256, stop=()):
-        self.calls += 1
-        for start in range(0, len(self.output), 3):
-            yield self.output[start:start + 3]
-
-    def complete(self, prompt: str, max_tokens: int = 256, stop=()) -> str:
-        return "".join(self.stream(prompt, max_tokens, stop))

@@ -6,7 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from rag.answer import ABSTAIN_MESSAGE, FALLBACK_NOTE
-from tests.ui.conftest import ScriptedGenerator, start_app
+from tests.conftest import ScriptedGenerator
+from tests.ui.conftest import start_app
 from ui import state
 from ui.render import escape_inline
 
