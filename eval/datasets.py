@@ -2,7 +2,8 @@
 
 Columns: ``question`` (required), ``answerable`` (bool, default true), ``gold_substrings`` (exact source
 substrings a correct passage must contain; in CSV a JSON list or ``|``-separated), and optional
-``id``, ``type``, ``lang``.
+``id``, ``type``, ``lang``, ``reference`` (a reference answer) and ``reference_contexts`` (passages a
+correct retrieval should return; in CSV a JSON list or ``|``-separated). Other columns land in ``extra``.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class EvalQuestion:
     gold_substrings: tuple[str, ...] = ()
     type: str = ""
     lang: str = ""
+    reference: str = ""
+    reference_contexts: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -47,35 +50,47 @@ def load_questions(path: str | Path = DEV_SET) -> list[EvalQuestion]:
 
 
 def _csv_row(row: dict) -> dict:
-    """CSV cells are strings: gold substrings come as a JSON list or separated by ``|``."""
-    gold = (row.get("gold_substrings") or "").strip()
-    if gold.startswith("["):
-        try:
-            row["gold_substrings"] = json.loads(gold)
-        except json.JSONDecodeError:
-            pass  # left as a string, so the check below reports the field
-    else:
-        row["gold_substrings"] = [g for g in gold.split("|") if g]
+    """CSV cells are strings: list columns come as a JSON list or separated by ``|``."""
+    for column in LIST_COLUMNS:
+        cell = (row.get(column) or "").strip()
+        if cell.startswith("["):
+            try:
+                row[column] = json.loads(cell)
+            except json.JSONDecodeError:
+                pass  # left as a string, so the check below reports the field
+        else:
+            row[column] = [g for g in cell.split("|") if g]
     return row
+
+
+LIST_COLUMNS = ("gold_substrings", "reference_contexts")
+
+
+def _string_list(record: dict, column: str, where: str) -> tuple[str, ...]:
+    values = record.get(column) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise ConfigError(f"{where}: '{column}' must be a list of non-empty strings.")
+    return tuple(values)
 
 
 def _question(record: dict, where: str, number: int) -> EvalQuestion:
     question = str(record.get("question") or "").strip()
     if not question:
         raise ConfigError(f"{where}: the 'question' field is missing or empty.")
-    gold = record.get("gold_substrings") or []
-    if not isinstance(gold, list) or not all(isinstance(g, str) and g for g in gold):
-        raise ConfigError(f"{where}: 'gold_substrings' must be a list of non-empty strings.")
+    gold = _string_list(record, "gold_substrings", where)
+    contexts = _string_list(record, "reference_contexts", where)
     answerable = record.get("answerable", True)
     if isinstance(answerable, str):
         answerable = answerable.strip().lower() not in {"false", "0", "no", ""}
-    known = {"id", "question", "answerable", "gold_substrings", "type", "lang"}
+    known = {"id", "question", "answerable", "gold_substrings", "type", "lang", "reference", "reference_contexts"}
     return EvalQuestion(
         id=str(record.get("id") or f"line{number}"),
         question=question,
         answerable=bool(answerable),
-        gold_substrings=tuple(gold),
+        gold_substrings=gold,
         type=str(record.get("type") or ""),
         lang=str(record.get("lang") or ""),
+        reference=str(record.get("reference") or ""),
+        reference_contexts=contexts,
         extra={k: v for k, v in record.items() if k not in known},
     )

@@ -3,10 +3,13 @@
 A retrieved passage is relevant to a question when its text contains one of the question's gold
 substrings. recall@k is the share of a question's gold substrings found in its top k passages
 (for one gold substring: 1 if found, else 0); MRR@10 is 1/rank of the first relevant passage in
-the top 10 (0 if none). Both are averaged over the answerable questions.
+the top 10 (0 if none); nDCG@10 gives a passage gain 1 when it holds a gold substring no
+higher-ranked passage held, discounted by 1/log2(rank + 1), over the ideal (every gold substring
+found at ranks 1, 2, ...). All are averaged over the answerable questions.
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable, Sequence
 
@@ -35,6 +38,21 @@ def reciprocal_rank(hits: Sequence[Hit], gold: Sequence[str], k: int = 10) -> fl
         if matched_gold(hit.chunk.text, gold):
             return 1.0 / rank
     return 0.0
+
+
+def ndcg_at_k(hits: Sequence[Hit], gold: Sequence[str], k: int = 10) -> float:
+    """Binary-gain nDCG: a passage counts once, and only for gold substrings not found above it."""
+    if not gold:
+        return 0.0
+    found: set[int] = set()
+    dcg = 0.0
+    for rank, hit in enumerate(hits[:k], start=1):
+        new = matched_gold(hit.chunk.text, gold) - found
+        if new:
+            dcg += 1.0 / math.log2(rank + 1)
+            found |= new
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(gold), k) + 1))
+    return dcg / ideal
 
 
 class RetrievalEvaluator:

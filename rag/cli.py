@@ -103,8 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     ui.set_defaults(handler=None)
 
-    evaluate = commands.add_parser("eval", parents=[common], help="offline evaluation")
-    evaluate_commands = evaluate.add_subparsers(dest="eval_command", required=True)
+    evaluate = commands.add_parser(
+        "eval", parents=[common], help="offline evaluation (bare: the full harness; see also retrieval, answers, run)"
+    )
+    _add_harness_flags(evaluate)
+    evaluate.set_defaults(handler=_eval_run)
+    evaluate_commands = evaluate.add_subparsers(dest="eval_command")
+    harness = evaluate_commands.add_parser("run", parents=[common], help="the full harness (same as bare rag eval)")
+    _add_harness_flags(harness)
+    harness.set_defaults(handler=_eval_run)
     retrieval = evaluate_commands.add_parser("retrieval", parents=[common], help="recall@k and MRR@10 per retriever")
     retrieval.add_argument("--dataset", help="question set (JSONL or CSV; default: the bundled dev set)")
     retrieval.add_argument("--index", help="index directory (default: the bundled corpus)")
@@ -119,6 +126,51 @@ def _parser() -> argparse.ArgumentParser:
     answers.add_argument("--json", action="store_true", help="print metrics as JSON")
     answers.set_defaults(handler=_eval_answers)
     return parser
+
+
+def _add_harness_flags(parser: argparse.ArgumentParser) -> None:
+    from eval.configs import DEFAULT_CONFIGS
+
+    parser.add_argument("--dataset", help="question set (JSONL or CSV; default: the bundled dev set)")
+    parser.add_argument("--index", help="index directory (default: the bundled corpus)")
+    parser.add_argument("--out", help="run directory (default: runs/<timestamp>)")
+    parser.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"comma-separated configurations (default {DEFAULT_CONFIGS})")
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--judge-url", help="OpenAI-compatible base URL for judged metrics (or $RAG_JUDGE_URL)")
+    parser.add_argument("--judge-model", help="judge model name (or $RAG_JUDGE_MODEL)")
+    parser.add_argument("--judge-gguf", help="local judge: packaged or a .gguf path (or $RAG_JUDGE_GGUF)")
+    parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two run directories and exit")
+
+
+def _eval_run(args: argparse.Namespace, config: Config) -> int:
+    if args.compare:
+        from eval.compare import compare_runs
+
+        for run in args.compare:
+            if not (Path(run) / "summary.json").is_file():
+                raise RagError(f"'{run}' is not a run directory (no summary.json).")
+        print(compare_runs(*args.compare), end="")
+        return 0
+    from tqdm.auto import tqdm
+
+    from eval.configs import parse_configs
+    from eval.datasets import DEV_SET, load_questions
+    from eval.harness import default_out_dir, run_eval
+    from eval.judge import JudgeSettings, make_judge
+    from rag.api import RAG
+
+    configs = parse_configs(args.configs)
+    dataset = args.dataset or DEV_SET
+    questions = load_questions(dataset)[: args.limit]
+    judge = make_judge(JudgeSettings.from_env(url=args.judge_url, model=args.judge_model, gguf=args.judge_gguf))
+    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    out = Path(args.out) if args.out else default_out_dir()
+    result = run_eval(rag, questions, configs, out, dataset=str(dataset), judge=judge,
+                      progress=lambda it, desc: tqdm(it, desc=f"eval {desc}", unit="q"))
+    for name, reason in result.skipped.items():
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    print(f"Wrote {out / 'report.md'}, {out / 'summary.json'}, {out / 'questions.jsonl'}")
+    return 0
 
 
 def _ingest(args: argparse.Namespace, config: Config) -> int:

@@ -1,0 +1,42 @@
+"""Judge-free scores of one answered question, as a flat dict (one record's ``scores``).
+
+A score that does not apply is absent (retrieval metrics of an unanswerable question, grounding of a
+refusal); a score that applies but could not be computed is NaN. Summaries count the two apart.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from eval.datasets import EvalQuestion
+from eval.grounding import grounding, numbered_passages, share
+from eval.retrieval import ndcg_at_k, reciprocal_rank, recall_at_k
+from rag.answer import Answer
+from rag.citations import CitationChecker
+
+KS = (1, 5, 10)
+
+
+def retrieval_scores(answer: Answer, gold: Sequence[str], ks: Sequence[int] = KS) -> dict[str, float]:
+    """recall@k, MRR@10 and nDCG@10 of the answer's ranked hits against gold substrings."""
+    scores = {f"recall@{k}": recall_at_k(answer.hits, gold, k) for k in ks}
+    scores["mrr@10"] = reciprocal_rank(answer.hits, gold)
+    scores["ndcg@10"] = ndcg_at_k(answer.hits, gold)
+    return scores
+
+
+def answer_scores(question: EvalQuestion, answer: Answer, checker: CitationChecker, passages: int) -> dict[str, float]:
+    """All judge-free scores of one answer (see the module docstring for absent vs NaN)."""
+    scores: dict[str, float] = {}
+    if question.answerable and question.gold_substrings:
+        scores.update(retrieval_scores(answer, question.gold_substrings))
+    if answer.abstained:
+        return scores
+    numbered = numbered_passages(answer.hits, passages)
+    scores["grounding"] = share(*grounding(answer.text, numbered, checker, answer.language, question.question))
+    if answer.raw is not None:  # the LLM's unchecked draft, before the check removed anything
+        scores["raw_grounding"] = share(*grounding(answer.raw, numbered, checker, answer.language, question.question))
+    if question.answerable and question.gold_substrings and answer.citations:
+        texts = {hit.chunk.id: hit.chunk.text for hit in answer.hits}
+        good = sum(any(g in texts.get(c.chunk_id, c.text) for g in question.gold_substrings) for c in answer.citations)
+        scores["gold_citation_share"] = good / len(answer.citations)
+    return scores
