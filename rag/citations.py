@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from rag.schema import Chunk
 from rag.text import split_sentences
@@ -196,19 +196,11 @@ class CitationChecker:
             checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers)))
         joiner = " " if language == "en" else ""
         text = joiner.join(s.text + "".join(f"[{n}]" for n in s.cited) for s in checked if s.status != "removed")
-        citations = tuple(_citation(n, passages[n], *spans[n]) for n in sorted(spans))
+        citations = tuple(citation_for(n, passages[n], *spans[n]) for n in sorted(spans))
         return CheckedAnswer(text, tuple(checked), citations)
 
 
 def citation_for(n: int, chunk: Chunk, start: int, end: int) -> Citation:
-    return _citation(n, chunk, start, end)
-
-
-def _citation(n: int, chunk: Chunk, start: int, end: int) -> Citation:
+    """Citation `n` for the span ``start:end`` (source offsets) inside `chunk`."""
     text = chunk.text[start - chunk.start:end - chunk.start]
     return Citation(n, chunk.id, chunk.doc_id, chunk.heading, text, start, end)
-
-
-def numbered(chunks: Sequence[Chunk]) -> dict[int, Chunk]:
-    """Passages numbered from 1 in the order given."""
-    return {n: chunk for n, chunk in enumerate(chunks, start=1)}

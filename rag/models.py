@@ -49,23 +49,10 @@ def _hub_or_path(role: str, spec: str, model: str) -> ModelStatus:
     path = Path(model).expanduser()
     if path.exists():
         return ModelStatus(role, spec, True, f"local folder {path}")
-    cached = hub_cache_path(model)
+    cached = hub_cached_file(model)
     if cached:
-        return ModelStatus(role, spec, True, f"Hugging Face cache {cached}")
+        return ModelStatus(role, spec, True, f"Hugging Face cache {Path(cached).parent}")
     return ModelStatus(role, spec, False, f"not downloaded; run: rag models pull {model}")
-
-
-def hub_cache_path(repo_id: str) -> str | None:
-    """The local snapshot folder of a hub model, if it has been downloaded."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return None
-    try:
-        found = try_to_load_from_cache(repo_id, "config.json")
-    except Exception:  # an invalid repo id: not cached
-        return None
-    return str(Path(found).parent) if isinstance(found, str) else None
 
 
 def pull(repo_id: str) -> str:
@@ -93,7 +80,7 @@ def generator_status(spec: str) -> ModelStatus:
     if spec.startswith("hf:"):
         owner, _, rest = spec[3:].partition("/")
         repo, _, filename = rest.partition("/")
-        cached = _hub_file(f"{owner}/{repo}", filename)
+        cached = hub_cached_file(f"{owner}/{repo}", filename)
         if cached:
             return ModelStatus("generator", spec, True, f"Hugging Face cache {cached}")
         return ModelStatus("generator", spec, False, "not downloaded; it downloads on first use (needs a network)")
@@ -103,7 +90,8 @@ def generator_status(spec: str) -> ModelStatus:
     return ModelStatus("generator", spec, False, f"no file at {path}")
 
 
-def _hub_file(repo_id: str, filename: str) -> str | None:
+def hub_cached_file(repo_id: str, filename: str = "config.json") -> str | None:
+    """The local path of one file of a hub repository, if it has been downloaded."""
     try:
         from huggingface_hub import try_to_load_from_cache
 
