@@ -10,6 +10,9 @@ import numpy as np
 
 from rag.text import tokenize
 
+# bm25s logs every build at DEBUG through its own handler; keep that out of our users' terminals.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
 # bm25s needs at least one token per document; an empty document gets this placeholder.
 _EMPTY = "\u2205"
 
@@ -66,5 +69,4 @@ class SparseIndex:
 
     @classmethod
     def load(cls, directory: Path) -> "SparseIndex":
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
         return cls(bm25s.BM25.load(str(directory), show_progress=False))
