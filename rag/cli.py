@@ -70,23 +70,22 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
     ingest.set_defaults(handler=_ingest)
 
-    search = commands.add_parser("search", parents=[common], help="retrieve passages for a question")
-    search.add_argument("question", nargs="?", help="the question (or use --questions)")
-    search.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
-    search.add_argument("--index", help="index directory (default: the bundled corpus, built when missing)")
+    # search and ask take their questions, index and output format the same way.
+    questions = argparse.ArgumentParser(add_help=False)
+    questions.add_argument("question", nargs="?", help="the question (or use --questions)")
+    questions.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
+    questions.add_argument("--index", help="index directory (default: the bundled corpus, built when missing)")
+    questions.add_argument("--json", action="store_true", help="JSON output")
+
+    search = commands.add_parser("search", parents=[common, questions], help="retrieve passages for a question")
     search.add_argument("-k", type=int, help="how many passages (default 10)")
     search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], help="retriever (default hybrid)")
-    search.add_argument("--json", action="store_true", help="JSON output")
     search.add_argument("--no-rerank", action="store_true", help="keep the first-stage order")
     search.set_defaults(handler=_search)
 
-    ask = commands.add_parser("ask", parents=[common], help="answer a question with citations")
-    ask.add_argument("question", nargs="?", help="the question (or use --questions)")
-    ask.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
-    ask.add_argument("--index", help="index directory (default: the bundled corpus, built when missing)")
+    ask = commands.add_parser("ask", parents=[common, questions], help="answer a question with citations")
     ask.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="answerer (default extractive)")
     ask.add_argument("--generator", help="GGUF model: packaged (default), a .gguf path, or hf:<owner>/<repo>/<file>")
-    ask.add_argument("--json", action="store_true", help="JSON output")
     ask.set_defaults(handler=_ask)
 
     info = commands.add_parser("info", parents=[common], help="describe an index")

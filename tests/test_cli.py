@@ -78,3 +78,19 @@ def _toml(folder: Path, text: str) -> Path:
     path = folder / "rag.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_ask_questions_file_gives_one_answer_object_per_line_in_order(index_dir: Path, tmp_path: Path, capsys) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text("KV cache 有什么用？\n今天北京天气怎么样？\n", encoding="utf-8")
+    assert cli.main(["ask", "--questions", str(questions), "--index", str(index_dir), "--mode", "extractive"]) == 0
+    first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [first["question"], second["question"]] == ["KV cache 有什么用？", "今天北京天气怎么样？"]
+    for record in (first, second):
+        assert set(record) >= {"question", "answer", "abstained", "mode", "citations", "hits", "timings"}
+        assert record["mode"] == "extractive"
+    assert second["abstained"] is True
+    for citation in first["citations"]:
+        assert set(citation) == {"n", "chunk_id", "doc_id", "heading", "text", "start", "end"}
+        source = (index_dir.parent / "docs" / citation["doc_id"]).read_text(encoding="utf-8")
+        assert source[citation["start"]:citation["end"]] == citation["text"]
