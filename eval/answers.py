@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from eval.datasets import EvalQuestion
+from eval.stats import percentile
 from rag.answer import Answer
 from rag.citations import answer_sentences, parse_markers
 
@@ -62,14 +63,13 @@ class AnswerEvaluator:
                     totals["citations"] += count
                     record["gold_citations"] = [good, count]
             records.append(record)
-        latencies.sort()
         metrics = {
             **{k: float(v) for k, v in totals.items()},
             "answered_share": totals["answered"] / max(totals["answerable"], 1),
             "refused_share": totals["refused"] / max(totals["unanswerable"], 1),
             "cited_sentence_share": totals["cited"] / max(totals["sentences"], 1),
             "gold_citation_share": totals["gold_citations"] / max(totals["citations"], 1),
-            "total_ms_p50": latencies[len(latencies) // 2] if latencies else 0.0,
-            "total_ms_p95": latencies[int(len(latencies) * 0.95) - 1] if latencies else 0.0,
+            "total_ms_p50": percentile(latencies, 50),
+            "total_ms_p95": percentile(latencies, 95),
         }
         return metrics, records

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from eval.answers import gold_citations
 from eval.datasets import EvalQuestion
 from eval.grounding import grounding, numbered_passages, share
 from eval.retrieval import ndcg_at_k, reciprocal_rank, recall_at_k
@@ -36,7 +37,6 @@ def answer_scores(question: EvalQuestion, answer: Answer, checker: CitationCheck
     if answer.raw is not None:  # the LLM's unchecked draft, before the check removed anything
         scores["raw_grounding"] = share(*grounding(answer.raw, numbered, checker, answer.language, question.question))
     if question.answerable and question.gold_substrings and answer.citations:
-        texts = {hit.chunk.id: hit.chunk.text for hit in answer.hits}
-        good = sum(any(g in texts.get(c.chunk_id, c.text) for g in question.gold_substrings) for c in answer.citations)
-        scores["gold_citation_share"] = good / len(answer.citations)
+        good, count = gold_citations(answer, question.gold_substrings)
+        scores["gold_citation_share"] = good / count
     return scores
