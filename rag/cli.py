@@ -292,7 +292,7 @@ def _info(args: argparse.Namespace, config: Config) -> int:
 
 
 def _models(args: argparse.Namespace, config: Config) -> int:
-    from rag.models import configured_models, pull
+    from rag.models import all_models, pull
 
     if args.action == "pull":
         if not args.name:
@@ -300,7 +300,7 @@ def _models(args: argparse.Namespace, config: Config) -> int:
             return 2
         print(f"Downloaded {args.name} to {pull(args.name)}")
         return 0
-    for status in configured_models(config):
+    for status in all_models(config):
         mark = "ok     " if status.available else "MISSING"
         print(f"{mark} {status.role:9s} {status.spec}  ({status.where})")
     return 0

