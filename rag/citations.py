@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
+from rag.faithfulness import missing_exact_spans, says_no_answer, unrequested_content
 from rag.schema import Chunk
 from rag.text import split_sentences
 
@@ -62,12 +63,20 @@ class CheckedSentence:
     status: str
     """``kept`` (its own citations hold), ``attached`` (citation added or replaced) or ``removed``."""
     support: float
+    reason: str = ""
+    """Why it was removed: ``unsupported``, ``inexact`` (a number, formula or name not in the passage),
+    ``no-answer`` (says the passages don't answer), ``unrequested`` (a link, command or instruction),
+    ``echo``, ``repeat`` or ``lead-in``."""
+    line: int = 0
+    """Which line of the answer it was on (list items keep their own lines)."""
+    bullet: str = ""
+    """The list marker that opened its line (``- ``, ``1. ``), if any."""
 
 
 @dataclass(frozen=True)
 class CheckedAnswer:
     text: str
-    """Surviving sentences, each followed by its ``[n]`` markers."""
+    """Surviving sentences, each with its ``[n]`` markers before its closing punctuation."""
     sentences: tuple[CheckedSentence, ...]
     citations: tuple[Citation, ...]
 
@@ -76,6 +85,16 @@ class CheckedAnswer:
         """Share of the original answer's characters that survived the check."""
         total = sum(len(s.text) for s in self.sentences)
         return sum(len(s.text) for s in self.sentences if s.status != "removed") / total if total else 0.0
+
+    @property
+    def removed(self) -> int:
+        """How many sentences the check removed."""
+        return sum(s.status == "removed" for s in self.sentences)
+
+    @property
+    def says_no_answer(self) -> bool:
+        """The model said the passages don't answer, and no supported claim survived."""
+        return any(s.reason == "no-answer" for s in self.sentences) and not self.citations
 
 
 def parse_markers(sentence: str) -> tuple[str, list[int]]:
@@ -139,6 +158,30 @@ def best_supporting_span(
     return best if best[0] >= whole else (whole, chunk.start, chunk.end)
 
 
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)、])\s+")
+_CLOSING = re.compile(r"[。！？；.!?;…]+[”’」』）)]*$")
+
+
+def with_markers(text: str, numbers: Sequence[int], language: str = "zh") -> str:
+    """`text` with ``[n]`` markers before its closing punctuation: ``…成本[1]。``, ``… cost [1].``"""
+    markers = "".join(f"[{n}]" for n in numbers)
+    closing = _CLOSING.search(text)
+    body, end = (text[:closing.start()], closing.group(0)) if closing else (text, "")
+    space = " " if language == "en" and body[-1:].isascii() and body[-1:].strip() else ""
+    return f"{body}{space}{markers}{end}"
+
+
+def _answer_lines(answer: str) -> list[tuple[int, str, str]]:
+    """``(line, bullet, sentence)`` for every sentence, keeping which line and list item it came from."""
+    found = []
+    for number, line in enumerate(answer.split("\n")):
+        bullet = _BULLET.match(line)
+        body = line[bullet.end():] if bullet else line
+        for sentence in answer_sentences(body):
+            found.append((number, bullet.group(0).strip() + " " if bullet else "", sentence))
+    return found
+
+
 class CitationChecker:
     """Checks an answer against its numbered passages (``{n: chunk}``)."""
 
@@ -152,8 +195,11 @@ class CitationChecker:
         self.semantic = semantic
         self.min_semantic_support = min_semantic_support
 
-    def _support(self, sentence: str, chunk: Chunk, ignore: set[str]) -> tuple[float, int, int]:
-        """Lexical support, or semantic support mapped onto the same scale when only that holds."""
+    def _support(self, sentence: str, chunk: Chunk, ignore: set[str], question: str) -> tuple[float, int, int]:
+        """Lexical support, or semantic support mapped onto the same scale when only that holds; 0 when
+        a number, formula or name of the sentence is not in the passage."""
+        if missing_exact_spans(sentence, chunk.text, question):
+            return (0.0, chunk.start, chunk.end)
         lexical = best_supporting_span(sentence, chunk, ignore)
         if lexical[0] >= self.min_support or self.semantic is None:
             return lexical
@@ -168,36 +214,60 @@ class CitationChecker:
         asked = _units(question)
         checked: list[CheckedSentence] = []
         spans: dict[int, tuple[int, int]] = {}
-        for raw in answer_sentences(answer):
+        for line, bullet, raw in _answer_lines(answer):
             text, cited = parse_markers(raw)
+
+            def removed(reason: str, score: float = 0.0) -> CheckedSentence:
+                return CheckedSentence(text, (), "removed", score, reason, line, bullet)
+
+            if says_no_answer(text):
+                checked.append(removed("no-answer"))
+                continue
             if text.rstrip().endswith(("：", ":")):
-                checked.append(CheckedSentence(text, (), "removed", 0.0))  # a lead-in with nothing after it
+                checked.append(removed("lead-in"))  # announces what follows, says nothing itself
+                continue
+            if unrequested_content(text, question):
+                checked.append(removed("unrequested"))
                 continue
             if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
-                checked.append(CheckedSentence(text, (), "removed", 0.0))
+                checked.append(removed("repeat"))
                 continue
             if question and len(_units(text) - asked) < MIN_NEW_UNITS:
-                checked.append(CheckedSentence(text, (), "removed", 0.0))  # restates the question, answers nothing
+                checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
-            scores = {n: self._support(text, chunk, asked) for n, chunk in passages.items()}
+            scores = {n: self._support(text, chunk, asked, question) for n, chunk in passages.items()}
             holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
             if holding:
                 status, numbers = "kept", holding
             else:
                 best = max(scores, key=lambda n: scores[n][0], default=None)
                 if best is None or scores[best][0] < self.min_support:
-                    checked.append(CheckedSentence(text, (), "removed", scores[best][0] if best else 0.0))
+                    inexact = any(missing_exact_spans(text, passages[n].text, question) for n in cited if n in passages)
+                    checked.append(removed("inexact" if inexact else "unsupported", scores[best][0] if best else 0.0))
                     continue
                 status, numbers = "attached", [best]
             for n in numbers:
                 # A passage cited by several sentences: its citation spans all of their supporting text.
                 start, end = spans.get(n, scores[n][1:])
                 spans[n] = (min(start, scores[n][1]), max(end, scores[n][2]))
-            checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers)))
-        joiner = " " if language == "en" else ""
-        text = joiner.join(s.text + "".join(f"[{n}]" for n in s.cited) for s in checked if s.status != "removed")
+            checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet))
         citations = tuple(citation_for(n, passages[n], *spans[n]) for n in sorted(spans))
-        return CheckedAnswer(text, tuple(checked), citations)
+        return CheckedAnswer(_render(checked, language), tuple(checked), citations)
+
+
+def _render(checked: Sequence[CheckedSentence], language: str) -> str:
+    """Kept sentences with their markers; list items keep their own lines and bullets."""
+    joiner = " " if language == "en" else ""
+    lines: dict[int, list[CheckedSentence]] = {}
+    for sentence in checked:
+        if sentence.status != "removed":
+            lines.setdefault(sentence.line, []).append(sentence)
+    rendered = []
+    for sentences in lines.values():
+        body = joiner.join(with_markers(s.text, s.cited, language) for s in sentences)
+        rendered.append(sentences[0].bullet + body)
+    is_list = sum(bool(s[0].bullet) for s in lines.values()) >= 2
+    return ("\n" if is_list else joiner).join(rendered)
 
 
 def citation_for(n: int, chunk: Chunk, start: int, end: int) -> Citation:

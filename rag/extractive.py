@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from rag.citations import support
+from rag.citations import support, with_markers
 from rag.evidence import EvidenceScorer
+from rag.faithfulness import unrequested_content
 from rag.schema import Hit
 from rag.text import tokenize
 
@@ -74,8 +75,8 @@ class ExtractiveAnswerer:
             for row, similarity in zip(rows, similarities):
                 _, start, end = (int(v) for v in store.sentences[row])
                 raw = hit.chunk.text[start - hit.chunk.start:end - hit.chunk.start]
-                if is_lead_in(raw):
-                    continue
+                if is_lead_in(raw) or unrequested_content(raw, question):
+                    continue  # announces a list, or carries a link/command/instruction nobody asked for
                 present = set(tokenize(raw))
                 overlap = sum(w for t, w in terms.items() if t in present) / total if total else 0.0
                 score = float(similarity) + KEYWORD_WEIGHT * overlap + PASSAGE_PRIOR / number
@@ -95,6 +96,6 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def render(sentences: Sequence[ExtractedSentence], language: str = "zh") -> str:
-        """``sentence[n]`` pieces joined for the answer's language."""
+        """``sentence[n]`` pieces (the marker before the closing punctuation) joined for the answer's language."""
         joiner = " " if language == "en" else ""
-        return joiner.join(f"{s.text}[{s.number}]" for s in sentences)
+        return joiner.join(with_markers(s.text, [s.number], language) for s in sentences)

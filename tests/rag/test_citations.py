@@ -51,14 +51,14 @@ def test_supported_citations_are_kept_and_resolve_to_the_exact_source_span() -> 
 def test_out_of_range_and_wrong_citations_are_repaired() -> None:
     result = CitationChecker().check("LoRA 只训练很少的参数[12]。半精度占用的内存更少[2]。", PASSAGES)
     assert [(s.status, s.cited) for s in result.sentences] == [("attached", (2,)), ("attached", (1,))]
-    assert result.text == "LoRA 只训练很少的参数。[2]半精度占用的内存更少。[1]"
+    assert result.text == "LoRA 只训练很少的参数[2]。半精度占用的内存更少[1]。"
 
 
 def test_unsupported_and_repeated_sentences_are_removed() -> None:
     answer = "半精度占用的内存更少[1]。半精度占用的内存更少[1]。北京今天是晴天[1]。"
     result = CitationChecker().check(answer, PASSAGES)
     assert [s.status for s in result.sentences] == ["kept", "removed", "removed"]
-    assert result.text == "半精度占用的内存更少。[1]"
+    assert result.text == "半精度占用的内存更少[1]。"
     assert result.kept_share == pytest.approx(len("半精度占用的内存更少。") / sum(len(s.text) for s in result.sentences))
 
 
