@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 from rag.citations import Citation, CitationChecker, citation_for
 from rag.config import AnswerConfig
 from rag.errors import ConfigError
+from rag.excerpts import select_excerpts
 from rag.extractive import ExtractiveAnswerer
 from rag.prompts import build_answer_prompt, detect_language, is_no_answer
 from rag.schema import Chunk, Hit
@@ -26,6 +27,11 @@ ABSTAIN_MESSAGE = {
     "zh": "文档中没有找到这个问题的答案。下面是最接近的资料。",
     "en": "The documents don't answer this. The nearest sources are listed below.",
 }
+REMOVED_NOTE = {
+    "zh": "已删除模型回答中 {n} 句无法在资料中核实的内容。",
+    "en": "{n} sentence(s) of the model's answer could not be verified in the sources and were removed.",
+}
+"""Shown next to an LLM answer from which the citation check removed sentences."""
 FALLBACK_NOTE = {
     "zh": "语言模型的回答未能通过引用核查，以上为原文摘录。",
     "en": "The model's answer did not pass the citation check; the answer above is quoted from the sources.",
@@ -50,6 +56,10 @@ class Answer:
     """Why the LLM's answer was replaced by the extractive one, if it was."""
     raw: str | None = None
     """The model's unchecked output (None in extractive mode)."""
+    removed: int = 0
+    """Sentences of the model's output the citation check removed (unsupported, inexact, unrequested...)."""
+    prompt_tokens: int | None = None
+    """Size of the prompt the model read (LLM mode)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +68,7 @@ class Answer:
             "abstained": self.abstained,
             "mode": self.mode,
             "fallback": self.fallback,
+            "removed": self.removed,
             "language": self.language,
             "citations": [c.to_json() for c in self.citations],
             "hits": [hit.to_json(rank) for rank, hit in enumerate(self.hits, start=1)],
@@ -116,8 +127,9 @@ class Answerer:
         if mode == "extractive":
             yield self._extractive(question, hits, passages, language, timings, started)
             return
+        excerpts = select_excerpts(question, passages, self.extractive.scorer.sentence_scores, self.config.excerpt_chars)
         prompt = build_answer_prompt(
-            question, [(n, c.chunk.heading, c.chunk.text) for n, c in enumerate(passages, start=1)],
+            question, [(e.number, e.heading, e.text) for e in excerpts],
             self.generator, max_tokens=self.config.max_tokens, language=language,
         )
         pieces: list[str] = []
@@ -129,13 +141,13 @@ class Answerer:
         raw = "".join(pieces).strip()
         cleaned = clean_generated(raw)
         timings["generate_ms"] = 1000 * (time.perf_counter() - started)
-        if is_no_answer(raw):
-            answer = self._abstain(question, hits, language, "llm", timings, started)
-            answer.raw = raw
-            yield answer
-            return
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
         checked = self.checker.check(cleaned, numbered, language, question=question)
+        if is_no_answer(raw) or checked.says_no_answer:
+            answer = self._abstain(question, hits, language, "llm", timings, started)
+            answer.raw, answer.removed, answer.prompt_tokens = raw, checked.removed, prompt.prompt_tokens
+            yield answer
+            return
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         if not checked.citations or checked.kept_share < self.config.min_kept_share:
             answer = self._extractive(question, hits, passages, language, timings, started)
@@ -143,10 +155,11 @@ class Answerer:
                 f"only {checked.kept_share:.0%} of the model's answer was supported by the passages"
                 if checked.citations else "no sentence of the model's answer was supported by the passages"
             )
-            answer.raw = raw
+            answer.raw, answer.removed, answer.prompt_tokens = raw, checked.removed, prompt.prompt_tokens
             yield answer
             return
-        yield Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings, raw=raw)
+        yield Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings,
+                     raw=raw, removed=checked.removed, prompt_tokens=prompt.prompt_tokens)
 
     def _extractive(
         self, question: str, hits: list[Hit], passages: Sequence[Hit], language: str, timings: dict[str, float], started: float

@@ -124,6 +124,17 @@ class EvidenceScorer:
         _, start, end = (int(v) for v in self.store.sentences[rows[best]])
         return (float(similarities[best]), start, end)
 
+    def sentence_scores(self, question: str, hit: Hit) -> list[tuple[int, int, float]]:
+        """``[(start, end, cosine)]`` of the hit's evidence sentences for `question` (source offsets)."""
+        rows = self.sentence_rows(hit.chunk.id)
+        if not len(rows):
+            return []
+        similarities = self.store.sentence_embeddings[rows] @ self.query_vector(question)
+        return [
+            (int(self.store.sentences[row][1]), int(self.store.sentences[row][2]), float(sim))
+            for row, sim in zip(rows, similarities)
+        ]
+
     def sentence_rows(self, chunk_id: str) -> np.ndarray:
         """Rows of `store.sentences` that belong to a chunk (empty for chunks without evidence)."""
         row = self._row_of[chunk_id]
