@@ -12,7 +12,7 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from rag.answer import FALLBACK_NOTE, Answer
+from rag.answer import FALLBACK_NOTE, REMOVED_NOTE, Answer
 from rag.citations import Citation
 from rag.schema import Chunk, Hit
 
@@ -32,38 +32,112 @@ def escape_inline(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
+_LIST_ITEM = re.compile(r"^(\s*)([-*+•]|\d{1,2}[.)、])\s+(.*)$")
+
+
+def answer_markdown(text: str) -> str:
+    """An answer shown as text, except that its list items (one per line) render as a list."""
+    lines = []
+    for line in text.split("\n"):
+        item = _LIST_ITEM.match(line)
+        if item:
+            mark = "-" if not item.group(2)[0].isdigit() else item.group(2).rstrip(".)、") + "."
+            lines.append(f"{mark} {escape_inline(item.group(3))}")
+        else:
+            lines.append(escape_inline(line) + "  ")
+    return "\n".join(lines).rstrip()
+
+
 def escape_markdown(text: str) -> str:
     """Multi-line `text` shown literally by ``st.markdown``: escaped, line breaks and indentation kept."""
     return "  \n".join(_escape_line(line) for line in text.split("\n"))
 
 
-def _escape_line(line: str, marked: tuple[int, int] | None = None) -> str:
-    """One line escaped; `marked` (``start, end`` within the line) is highlighted."""
+def _escape_line(line: str) -> str:
     body = line.lstrip(" \t")
     indent = "\u00a0" * (len(line) - len(body))  # leading spaces would start a code block
-    offset = len(line) - len(body)
-    if marked is None:
-        return indent + escape_inline(body)
-    start, end = max(marked[0] - offset, 0), max(marked[1] - offset, 0)
-    before, middle, after = body[:start], body[start:end], body[end:]
-    if not middle.strip():
-        return indent + escape_inline(body)
-    lead = middle[: len(middle) - len(middle.lstrip())]
-    trail = middle[len(middle.rstrip()):]
-    marked_text = f":{HIGHLIGHT}[**{escape_inline(middle.strip())}**]"
-    return f"{indent}{escape_inline(before + lead)}{marked_text}{escape_inline(trail + after)}"
+    return indent + escape_inline(body)
 
 
-def highlight_markdown(text: str, start: int, end: int) -> str:
-    """Markdown showing `text` literally with ``text[start:end]`` highlighted (line by line)."""
-    lines: list[str] = []
-    cursor = 0
+_BLOCK = re.compile(r"^(?P<indent>[ \t]*)(?P<mark>#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s?)?")
+_STRONG = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _inline_runs(line: str, offset: int) -> list[tuple[str, bool, int, int]]:
+    """``(text, bold, start, end)`` runs of one line's inline text, ``**`` markers removed; offsets in the passage."""
+    runs, cursor = [], 0
+    for match in _STRONG.finditer(line):
+        if match.start() > cursor:
+            runs.append((line[cursor:match.start()], False, offset + cursor, offset + match.start()))
+        group = 1 if match.group(1) is not None else 2
+        runs.append((match.group(group), True, offset + match.start(group), offset + match.end(group)))
+        cursor = match.end()
+    if cursor < len(line):
+        runs.append((line[cursor:], False, offset + cursor, offset + len(line)))
+    return runs
+
+
+def _render_run(text: str, bold: bool, marked: bool) -> str:
+    if not text:
+        return ""
+    if not text.strip():
+        return text
+    lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()):]
+    body = escape_inline(core)
+    if bold or marked:
+        body = f"**{body}**"
+    if marked:
+        body = f":{HIGHLIGHT}[{body}]"
+    return lead + body + trail
+
+
+def _inline_markdown(line: str, offset: int, start: int, end: int) -> str:
+    """One line's inline text as Markdown: bold kept, everything else escaped, ``start:end`` highlighted."""
+    pieces = []
+    for text, bold, run_start, run_end in _inline_runs(line, offset):
+        cuts = sorted({run_start, run_end, *(c for c in (start, end) if run_start < c < run_end)})
+        for a, b in zip(cuts, cuts[1:]):
+            pieces.append(_render_run(text[a - run_start:b - run_start], bold, start <= a and b <= end and start < end))
+    return "".join(pieces)
+
+
+def passage_markdown(text: str, start: int, end: int) -> str:
+    """A passage's own Markdown (headings, lists, quotes, bold) made safe to show, with ``text[start:end]``
+    highlighted. Inline markup other than bold, HTML and links are escaped and shown as text; code
+    blocks are shown as code. Offsets are positions in `text`."""
+    lines: list[tuple[str, bool]] = []  # (markdown, is code)
+    cursor, in_code = 0, False
     for line in text.split("\n"):
-        line_start, line_end = cursor, cursor + len(line)
-        overlap = (max(start, line_start) - line_start, min(end, line_end) - line_start)
-        lines.append(_escape_line(line, overlap if overlap[0] < overlap[1] else None))
-        cursor = line_end + 1
-    return "  \n".join(lines)
+        line_start = cursor
+        cursor += len(line) + 1
+        if _FENCE.match(line):
+            in_code = not in_code
+            lines.append((line.strip(), True))
+            continue
+        if in_code or not line.strip():
+            lines.append((line if in_code else "", in_code))
+            continue
+        block = _BLOCK.match(line)
+        mark = (block.group("mark") or "").strip()
+        body_start = block.end()
+        body = _inline_markdown(line[body_start:], line_start + body_start, start, end)
+        if mark.startswith("#"):
+            lines.append((f"**{body}**" if not body.startswith("**") else body, False))  # a popover is small
+        elif mark:
+            indent = " " * min(len(block.group("indent").expandtabs(4)), 8)
+            lines.append((f"{indent}{mark} {body}", False))
+        else:
+            lines.append((body, False))
+    if in_code:
+        lines.append(("```", True))
+    # A line break inside a paragraph is a hard break; blank lines, list items and code keep their own meaning.
+    out = []
+    for i, (line, code) in enumerate(lines):
+        following, following_code = lines[i + 1] if i + 1 < len(lines) else ("", True)
+        hard = not code and not following_code and line and following and not _BLOCK.match(following).group("mark")
+        out.append(line + ("  " if hard else ""))
+    return "\n".join(out)
 
 
 def source_passage(citation: Citation, hits: Sequence[Hit]) -> tuple[str, int, int]:
@@ -88,7 +162,7 @@ def render_citation(citation: Citation, hits: Sequence[Hit]) -> None:
     st.markdown(f"**{escape_inline(citation_label(citation))}**")
     if citation.heading:
         st.caption(escape_inline(citation.heading))
-    st.markdown(highlight_markdown(text, start, end))
+    st.markdown(passage_markdown(text, start, end))
     st.caption(escape_inline(f"{citation.doc_id}, characters {citation.start}–{citation.end}"))
 
 
@@ -107,11 +181,14 @@ def render_answer(answer: Answer, key: str) -> None:
         if answer.citations:
             st.caption("Nearest sources")
     else:
-        st.markdown(escape_markdown(answer.text))
+        st.markdown(answer_markdown(answer.text))
     render_citation_chips(answer.citations, answer.hits, key)
     if answer.fallback:
         note = FALLBACK_NOTE.get(answer.language, FALLBACK_NOTE["en"])
-        st.caption(escape_inline(f"{note} ({answer.fallback})"))
+        st.info(escape_inline(f"{note} ({answer.fallback})"), icon=":material/fact_check:")
+    elif answer.removed and not answer.abstained:
+        note = REMOVED_NOTE.get(answer.language, REMOVED_NOTE["en"]).format(n=answer.removed)
+        st.info(escape_inline(note), icon=":material/fact_check:")
     details = f"{answer.mode} answer"
     total = answer.timings.get("total_ms")
     if total is not None:

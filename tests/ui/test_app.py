@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from rag.answer import ABSTAIN_MESSAGE, FALLBACK_NOTE
+from rag.answer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
 from tests.conftest import ScriptedGenerator
 from tests.ui.conftest import start_app
 from ui import state
@@ -185,8 +185,9 @@ def test_llm_mode_streams_then_shows_the_checked_answer(data_dir: Path, monkeypa
     assert at.sidebar.radio(key="mode").value == "llm"
     _ask(at, "KV cache 有什么用？")
     answer = _assistant_text(at)
-    assert answer.startswith("KV cache 缓存历史的键和值，加速自回归生成。\\[1\\]") and "晴天" not in answer
+    assert answer.startswith("KV cache 缓存历史的键和值，加速自回归生成\\[1\\]。") and "晴天" not in answer
     assert scripted.calls == 1
+    assert at.info[0].value == escape_inline(REMOVED_NOTE["zh"].format(n=1))  # the check removed the weather
     assert any(c.value.startswith("llm answer") for c in at.caption)
     assert "北京今天是晴天" in at.text[0].value  # the unchecked output, in the inspector
 
@@ -205,6 +206,5 @@ def test_an_llm_answer_that_fails_the_check_is_replaced_and_says_so(data_dir: Pa
     at = start_app()
     _ask(at, "KV cache 有什么用？")
     assert "KV cache 缓存历史的键和值" in _assistant_text(at)
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith(escape_inline(FALLBACK_NOTE["zh"])) for c in captions)
-    assert "extractive answer" in " ".join(captions)
+    assert at.info[0].value.startswith(escape_inline(FALLBACK_NOTE["zh"]))
+    assert "extractive answer" in " ".join(c.value for c in at.caption)

@@ -5,7 +5,10 @@ import re
 
 from rag.citations import Citation
 from rag.schema import Chunk, Hit
-from ui.render import escape_inline, escape_markdown, highlight_markdown, inspector_rows, source_passage, timings_text
+from ui.render import (
+    HIGHLIGHT, answer_markdown, escape_inline, escape_markdown, inspector_rows, passage_markdown, source_passage,
+    timings_text,
+)
 
 _UNESCAPE = re.compile(r"\\(.)")
 
@@ -30,19 +33,27 @@ def test_line_structure_and_indentation_are_kept() -> None:
     assert _plain(escaped) == text
 
 
-def test_highlight_marks_exactly_the_span_across_lines() -> None:
-    text = "前言。\n重点一：A[1]。\n重点二。\n结尾。"
-    start, end = text.index("重点一"), text.index("重点二。") + 4
-    markdown = highlight_markdown(text, start, end)
-    lines = markdown.split("  \n")
-    assert lines[0] == "前言。" and lines[3] == "结尾。"
-    assert lines[1] == ":orange-background[**重点一：A\\[1\\]。**]"
-    assert lines[2] == ":orange-background[**重点二。**]"
+def test_passage_markdown_renders_structure_and_highlights_the_span() -> None:
+    text = "## 5. 优势\n\n**优势：**\n- 计算**更快**，显存更少。\n- 成本更低 <script>x</script>\n结尾。"
+    start, end = text.index("计算"), text.index("成本")
+    lines = passage_markdown(text, start, end).split("\n")
+    assert lines[0] == "**5\\. 优势**"                         # a heading becomes bold (popovers are small)
+    assert lines[2] == "**优势：**"                               # bold stays bold, markers not shown raw
+    assert lines[3] == (f"- :{HIGHLIGHT}[**计算**]:{HIGHLIGHT}[**更快**]:{HIGHLIGHT}[**，显存更少。**]")
+    assert lines[4].rstrip() == "- 成本更低 \\<script\\>x\\</script\\>"   # HTML is text
+    assert "**" not in _plain(lines[4])
 
 
-def test_highlight_inside_a_line() -> None:
-    assert highlight_markdown("abc def ghi", 4, 7) == "abc :orange-background[**def**] ghi"
-    assert highlight_markdown("abc def ghi", 3, 8) == "abc :orange-background[**def**] ghi"  # spaces stay outside
+def test_passage_markdown_keeps_code_blocks_as_code() -> None:
+    text = "示例：\n```python\nx = **1**\n```\n完。"
+    markdown = passage_markdown(text, 0, 3)
+    assert "```python\nx = **1**\n```" in markdown and markdown.startswith(f":{HIGHLIGHT}[**示例：**]")
+
+
+def test_answer_markdown_keeps_list_shape_and_escapes_the_rest() -> None:
+    assert answer_markdown("1. 更快[1]。\n2. 更省[2]。") == "1. 更快\\[1\\]。\n2. 更省\\[2\\]。"
+    assert answer_markdown("- a **b**[1]") == "- a \\*\\*b\\*\\*\\[1\\]"
+    assert answer_markdown("普通回答[1]。") == "普通回答\\[1\\]。"
 
 
 def _chunk(text: str, start: int, doc: str = "d.md") -> Chunk:
