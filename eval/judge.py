@@ -95,7 +95,7 @@ class OpenAICompatibleJudge:
 
 
 class LlamaCppJudge:
-    """A local GGUF (``packaged`` = the bundled Gemma 3 270M) through the project's llama.cpp generator."""
+    """A local GGUF (a packaged model name, ``packaged`` = Qwen2.5-Coder-1.5B-Instruct, or a path) through llama.cpp."""
 
     def __init__(self, settings: JudgeSettings) -> None:
         from rag.llm import make_generator

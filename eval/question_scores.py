@@ -9,6 +9,7 @@ from typing import Sequence
 
 from eval.answers import gold_citations
 from eval.datasets import EvalQuestion
+from eval.key_facts import key_fact_recall
 from eval.grounding import grounding, numbered_passages, share
 from eval.retrieval import ndcg_at_k, reciprocal_rank, recall_at_k
 from rag.answer import Answer
@@ -36,6 +37,9 @@ def answer_scores(question: EvalQuestion, answer: Answer, checker: CitationCheck
     scores["grounding"] = share(*grounding(answer.text, numbered, checker, answer.language, question.question))
     if answer.raw is not None:  # the LLM's unchecked draft, before the check removed anything
         scores["raw_grounding"] = share(*grounding(answer.raw, numbered, checker, answer.language, question.question))
+    key_facts = getattr(question, "key_facts", ())
+    if question.answerable and key_facts:
+        scores["key_fact_recall"] = key_fact_recall(answer.text, key_facts)
     if question.answerable and question.gold_substrings and answer.citations:
         good, count = gold_citations(answer, question.gold_substrings)
         scores["gold_citation_share"] = good / count

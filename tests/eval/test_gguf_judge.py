@@ -1,7 +1,7 @@
-"""The packaged Gemma 3 270M GGUF as a RAGAs judge on 2 questions (about two minutes; marker ``judge``).
+"""The packaged instruct model (Qwen2.5-Coder-1.5B) as the offline RAGAs judge (a few minutes; marker ``judge``).
 
-A 270M base model is a poor judge; this proves the local path runs end to end and that whatever it
-writes becomes a score in [0, 1] or a counted NaN, never a crash or a fake zero.
+Scores must mean something: a clearly faithful and a clearly unfaithful answer to the same question and
+context have to come out in that order (a NaN on either side fails the test).
 """
 import math
 
@@ -10,18 +10,21 @@ import pytest
 from eval.judge import JudgeSettings, make_judge
 from tests.conftest import KeywordEmbedder
 
+QUESTION = "混合精度训练有什么好处？"
+CONTEXT = "混合精度训练同时使用 FP16 和 FP32 两种精度。半精度计算速度更快，显存占用更少，因此可以训练更大的模型。"
+FAITHFUL = "混合精度训练的半精度计算速度更快，显存占用更少。"
+UNFAITHFUL = "混合精度训练会让模型的准确率提高一倍。它只能在 CPU 上运行。"
+
 
 @pytest.mark.judge
-def test_packaged_gguf_judge_on_two_questions() -> None:
+def test_packaged_instruct_judge_orders_faithful_above_unfaithful() -> None:
     pytest.importorskip("ragas")
     from eval.ragas_judged import JudgedScorer
 
-    judge = make_judge(JudgeSettings(gguf="packaged", max_tokens=256))
+    judge = make_judge(JudgeSettings(gguf="packaged", max_tokens=384))
     scorer = JudgedScorer(judge, KeywordEmbedder())
-    for question, answer, context in [
-        ("混合精度训练有什么好处？", "半精度计算速度更快，显存占用更少[1]。", "混合精度训练使用 FP16 和 FP32。半精度计算速度更快，显存占用更少。"),
-        ("What is LoRA?", "LoRA adapts a pretrained model with low-rank matrices [1].", "LoRA 通过低秩矩阵适配预训练模型。"),
-    ]:
-        scores = scorer(question, answer, [context])
-        assert set(scores) == {"faithfulness", "answer_relevancy"}
-        assert all(math.isnan(v) or 0.0 <= v <= 1.0 for v in scores.values())
+    faithful = scorer(QUESTION, FAITHFUL, [CONTEXT])
+    unfaithful = scorer(QUESTION, UNFAITHFUL, [CONTEXT])
+    assert set(faithful) == {"faithfulness", "answer_relevancy"}
+    assert not math.isnan(faithful["faithfulness"]) and not math.isnan(unfaithful["faithfulness"])
+    assert faithful["faithfulness"] > unfaithful["faithfulness"], (faithful, unfaithful)
