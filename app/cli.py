@@ -156,13 +156,13 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
     from eval.datasets import DEV_SET, load_questions
     from eval.harness import default_out_dir, run_eval
     from eval.judge import JudgeSettings, make_judge
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     configs = parse_configs(args.configs)
     dataset = args.dataset or DEV_SET
     questions = load_questions(dataset)[: args.limit]
     judge = make_judge(JudgeSettings.from_env(url=args.judge_url, model=args.judge_model, gguf=args.judge_gguf))
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     out = Path(args.out) if args.out else default_out_dir()
     result = run_eval(rag, questions, configs, out, dataset=str(dataset), judge=judge,
                       progress=lambda it, desc: tqdm(it, desc=f"eval {desc}", unit="q"))
@@ -191,10 +191,10 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def _search(args: argparse.Namespace, config: Config) -> int:
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     questions = _questions(args)
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     for question in questions:
         hits = rag.retrieve(question, rerank=not args.no_rerank)
         if args.json or args.questions:
@@ -207,10 +207,10 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
     from rag.answer import Answer, Token
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     questions = _questions(args)
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     for question in questions:
         if args.json or args.questions:
             print(json.dumps(rag.ask(question).to_json(), ensure_ascii=False), flush=True)
@@ -311,10 +311,10 @@ def _eval_answers(args: argparse.Namespace, config: Config) -> int:
 
     from eval.answers import AnswerEvaluator
     from eval.datasets import DEV_SET, load_questions
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     questions = load_questions(args.dataset or DEV_SET)[: args.limit]
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     results = {}
     records = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
@@ -343,11 +343,11 @@ def _eval_retrieval(args: argparse.Namespace, config: Config) -> int:
     from eval.datasets import DEV_SET, load_questions
     from eval.report import retrieval_table
     from eval.retrieval import RetrievalEvaluator, abstention_counts
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     dataset = args.dataset or DEV_SET
     questions = load_questions(dataset)
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     rag.retrieve(questions[0].question)  # load models outside the timings
     evaluator = RetrievalEvaluator(questions)
     rows = [("dense", "dense", False), ("sparse", "sparse", False), ("hybrid", "hybrid", False)]
