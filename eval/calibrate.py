@@ -12,6 +12,7 @@ import argparse
 import numpy as np
 
 from eval.datasets import DEV_SET, load_questions
+from ingest.default_index import open_rag
 from rag.api import RAG
 from rag.config import Config
 from rag.relevance import FEATURES, relevance_features
@@ -41,7 +42,7 @@ def main() -> None:
     parser.add_argument("--dataset", default=str(DEV_SET))
     parser.add_argument("--index")
     args = parser.parse_args()
-    rag = RAG.open(args.index, config=Config.load(env={}), progress=False)
+    rag = open_rag(args.index, config=Config.load(env={}), progress=False)
     questions = load_questions(args.dataset)
     X = np.array([question_features(rag, q.question) for q in questions])
     answerable = np.array([q.answerable for q in questions])

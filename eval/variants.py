@@ -13,7 +13,7 @@ from typing import Callable
 from eval.datasets import DEV_SET, load_questions
 from eval.report import retrieval_table
 from eval.retrieval import RetrievalEvaluator
-from rag.api import RAG
+from ingest.default_index import open_rag
 from rag.config import Config
 from rag.evidence import HitEvidence
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default=str(DEV_SET))
     args = parser.parse_args()
-    rag = RAG.open(config=Config.load(env={}), progress=False)
+    rag = open_rag(config=Config.load(env={}), progress=False)
     questions = load_questions(args.dataset)
     evaluator = RetrievalEvaluator(questions)
     scorer = rag.evidence

@@ -10,13 +10,14 @@ from typing import Any, Iterator
 from rag.answer import Answer, Answerer, Token
 from rag.config import Config
 from rag.extractive import ExtractiveAnswerer
-from rag.defaults import default_corpus_files, default_index_dir
+from rag.defaults import default_index_dir
 from rag.embedders import Embedder, make_embedder
+from rag.errors import IndexNotFoundError
 from rag.evidence import EvidenceScorer
 from rag.rerankers import EvidenceReranker, Reranker, make_reranker
 from rag.retriever import Retriever
 from rag.schema import Hit
-from rag.store import IndexStore
+from rag.store import MANIFEST, IndexStore, backup_path
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class RAG:
     """Question answering over one index.
 
-    >>> rag = RAG.open()                       # the bundled corpus, built on first use
+    >>> rag = RAG.open()                       # the default index (build it first: rag ingest)
     >>> hits = rag.retrieve("混合精度训练有什么好处？", k=5)
     """
 
@@ -46,12 +47,24 @@ class RAG:
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, config: Config | None = None, progress: bool = True) -> "RAG":
-        """Open `index_dir` (or ``config.index_dir``, or the default index, built from the corpus if needed)."""
+        """Open `index_dir` (or ``config.index_dir``, or the default index).
+
+        The library never builds an index: when the default one is missing this raises
+        `IndexNotFoundError` naming the command that builds it (``rag ingest``). Front doors use
+        `ingest.default_index.open_rag`, which builds the default index on first use. `progress`
+        is kept for callers of the earlier signature and has no effect here.
+        """
         config = config if config is not None else Config.load()
         embedder = make_embedder(config.embedder)
         chosen = index_dir or config.index_dir
         if chosen is None:
-            chosen = ensure_default_index(config, embedder, progress=progress)
+            chosen = default_index_dir()
+            if not store_exists(chosen):
+                raise IndexNotFoundError(
+                    f"The default index at '{chosen}' has not been built yet. Build it from the bundled corpus "
+                    "with: rag ingest (or, in Python, open it with ingest.default_index.open_rag(), which builds "
+                    "it on first use); or give an index directory of your own."
+                )
         store = IndexStore.open(chosen, embedder_spec=embedder.spec)
         return cls(store, config, embedder)
 
@@ -127,17 +140,6 @@ class RAG:
         return bool(hits) and hits[0].scores.get("relevance", 0.0) >= self.min_relevance
 
 
-def ensure_default_index(config: Config, embedder: Embedder, progress: bool = True) -> Path:
-    """The default index directory, (re)built from the bundled corpus when missing or out of date.
-
-    An index a user built at the default location from other documents is left alone.
-    """
-    from ingest.builder import IndexBuilder
-
-    index_dir = default_index_dir()
-    files = default_corpus_files()
-    builder = IndexBuilder(config, embedder)
-    if builder.needs_build(files, index_dir, only_if_sources_match=True):
-        log.warning("Building the default index from the bundled corpus at %s (first run only)", index_dir)
-        builder.build(files, index_dir, progress=progress)
-    return index_dir
+def store_exists(index_dir: Path) -> bool:
+    """Whether an index (or its surviving previous version) is at `index_dir`."""
+    return (index_dir / MANIFEST).is_file() or (backup_path(index_dir) / MANIFEST).is_file()

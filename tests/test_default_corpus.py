@@ -1,6 +1,7 @@
 """End to end on the bundled corpus with the packaged embedder: the default index builds and answers."""
 import pytest
 
+from ingest.default_index import open_rag
 from rag.api import RAG
 from rag.config import Config
 from rag.defaults import default_index_dir
@@ -12,7 +13,7 @@ def default_rag(tmp_path_factory) -> RAG:
     patch = pytest.MonkeyPatch()
     patch.setenv("XDG_CACHE_HOME", str(cache))
     try:
-        rag = RAG.open(config=Config.load(env={}), progress=False)
+        rag = open_rag(config=Config.load(env={}), progress=False)
         assert rag.store.path == default_index_dir() and str(cache) in str(rag.store.path)
         yield rag
     finally:

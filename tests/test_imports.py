@@ -4,7 +4,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ["rag", "ingest", "eval", "ui"]
+PACKAGES = ["rag", "ingest", "eval", "ui", "app"]
 
 
 def _modules():

@@ -7,10 +7,10 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
+from ingest.knowledge_base import AddResult, DocumentInfo, KnowledgeBase, indexed_documents
 from rag.config import Config
 from rag.errors import RagError
 from ui import state
-from ui.collection import AddResult, Collection, DocumentInfo, indexed_documents
 from ui.options import UiOptions
 from ui.render import escape_inline
 
@@ -45,7 +45,7 @@ def render_knowledge_base(options: UiOptions, config: Config) -> None:
     _remove_and_rebuild(collection, [d.doc_id for d in documents])
 
 
-def _uploader(collection: Collection, options: UiOptions) -> None:
+def _uploader(collection: KnowledgeBase, options: UiOptions) -> None:
     generation = st.session_state.setdefault(UPLOADER_GENERATION, 0)
     uploads = st.file_uploader(
         "Add documents (.md, .txt, .pdf)",
@@ -80,7 +80,7 @@ def _add_messages(result: AddResult) -> list[Message]:
     return messages
 
 
-def _remove_and_rebuild(collection: Collection, doc_ids: Sequence[str]) -> None:
+def _remove_and_rebuild(collection: KnowledgeBase, doc_ids: Sequence[str]) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     with left:
         doomed = st.selectbox("Remove a document", doc_ids, index=None, placeholder="Choose a document", key="kb-remove-choice")

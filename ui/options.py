@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB, default_data_dir
+
 DATA_DIR_ENV = "RAG_UI_DATA_DIR"
 INDEX_ENV = "RAG_UI_INDEX"
 MAX_UPLOAD_ENV = "RAG_UI_MAX_UPLOAD_MB"
 CONFIG_ENV = "RAG_CONFIG"
-DEFAULT_MAX_UPLOAD_MB = 20.0
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,6 @@ class UiOptions:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
-
-
-def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_DATA_HOME/rag/collection`` (``~/.local/share/rag/collection``)."""
-    env = os.environ if env is None else env
-    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "rag" / "collection"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -12,15 +12,13 @@ from typing import Any
 
 import streamlit as st
 
-from ingest.builder import IndexBuilder
+from ingest.knowledge_base import KnowledgeBase, open_knowledge_base
 from rag.api import RAG
 from rag.config import Config
-from rag.defaults import default_corpus_files, default_index_dir
 from rag.embedders import Embedder, make_embedder
 from rag.errors import RagError
 from rag.models import ModelStatus, configured_models
 from rag.store import MANIFEST, IndexStore, backup_path
-from ui.collection import Collection
 from ui.options import UiOptions
 
 
@@ -49,13 +47,9 @@ def generator(spec: str, n_ctx: int, repeat_penalty: float) -> Any:
 
 
 @st.cache_resource(show_spinner=False)
-def collection(data_dir: str, max_upload_bytes: int, _config: Config, key: str) -> Collection:
+def collection(data_dir: str, max_upload_bytes: int, _config: Config, key: str) -> KnowledgeBase:
     """The knowledge base in `data_dir`, seeded with the bundled corpus and indexed on first start."""
-    builder = IndexBuilder(_config, embedder(_config.embedder))
-    folder = Collection(data_dir, builder, max_upload_bytes)
-    seed_index = default_index_dir()
-    folder.ensure_ready(default_corpus_files(), seed_index if seed_index.is_dir() else None)
-    return folder
+    return open_knowledge_base(data_dir, _config, embedder(_config.embedder), max_upload_bytes)
 
 
 def index_version(index_dir: Path) -> str:
@@ -90,7 +84,7 @@ def index_dir_for(options: UiOptions, config: Config) -> Path:
     return collection_for(options, config).index_dir
 
 
-def collection_for(options: UiOptions, config: Config) -> Collection:
+def collection_for(options: UiOptions, config: Config) -> KnowledgeBase:
     return collection(str(options.data_dir.expanduser().resolve()), options.max_upload_bytes, config, config_key(config))
 
 

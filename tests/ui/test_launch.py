@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import cli
+from app import cli
 from ui import launch, options
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import cli
+from app import cli
 
 
 @pytest.fixture

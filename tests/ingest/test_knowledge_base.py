@@ -7,21 +7,21 @@ from pathlib import Path
 import pytest
 
 from ingest.builder import IndexBuilder
+from ingest.knowledge_base import KnowledgeBase, UploadRejected, safe_name
 from rag.config import Config
 from rag.errors import RagError
 from tests.conftest import TINY_DOCS
-from ui.collection import Collection, UploadRejected, safe_name
 
 NOTE = "# Note\n\n## Why test?\n\nTests keep the knowledge base honest and the index consistent.\n".encode()
 
 
 @pytest.fixture
-def collection(tmp_path: Path, keyword_embedder) -> Collection:
+def collection(tmp_path: Path, keyword_embedder) -> KnowledgeBase:
     documents = tmp_path / "data" / "documents"
     documents.mkdir(parents=True)
     for name, text in TINY_DOCS.items():
         (documents / name).write_text(text, encoding="utf-8")
-    folder = Collection(tmp_path / "data", IndexBuilder(Config(), keyword_embedder), max_upload_bytes=1000)
+    folder = KnowledgeBase(tmp_path / "data", IndexBuilder(Config(), keyword_embedder), max_upload_bytes=1000)
     folder.rebuild()
     return folder
 
@@ -57,7 +57,7 @@ def test_unsafe_names_are_rejected(name: str, reason: str) -> None:
         safe_name(name)
 
 
-def test_add_indexes_good_files_and_reports_bad_ones(collection: Collection) -> None:
+def test_add_indexes_good_files_and_reports_bad_ones(collection: KnowledgeBase) -> None:
     progress: list[tuple[float, str]] = []
     result = collection.add(
         [("note.md", NOTE), ("big.md", b"x" * 1001), ("empty.txt", b""), ("copy.md", TINY_DOCS["attention.md"].encode())],
@@ -73,13 +73,13 @@ def test_add_indexes_good_files_and_reports_bad_ones(collection: Collection) -> 
     assert sorted(p.name for p in collection.root.iterdir()) == ["documents", "index", "index.lock"]  # no staging left
 
 
-def test_gbk_text_is_accepted(collection: Collection) -> None:
+def test_gbk_text_is_accepted(collection: KnowledgeBase) -> None:
     result = collection.add([("gbk.txt", "混合精度训练可以节省显存，也能加快训练速度。".encode("gb18030"))])
     assert result.added == ["gbk.txt"]
     assert next(d for d in collection.documents() if d.doc_id == "gbk.txt").encoding == "gb18030"
 
 
-def test_nothing_accepted_leaves_the_index_alone(collection: Collection) -> None:
+def test_nothing_accepted_leaves_the_index_alone(collection: KnowledgeBase) -> None:
     manifest = collection.index_dir / "manifest.json"
     before = manifest.stat().st_mtime_ns
     result = collection.add([("evil.sh", b"rm -rf /"), ("../x.md", NOTE)])
@@ -88,13 +88,13 @@ def test_nothing_accepted_leaves_the_index_alone(collection: Collection) -> None
     assert not (collection.root / "x.md").exists() and not (collection.root.parent / "x.md").exists()
 
 
-def test_same_name_replaces_the_file(collection: Collection) -> None:
+def test_same_name_replaces_the_file(collection: KnowledgeBase) -> None:
     result = collection.add([("attention.md", NOTE)])
     assert result.replaced == ["attention.md"] and result.added == []
     assert (collection.documents_dir / "attention.md").read_bytes() == NOTE
 
 
-def test_a_failed_build_undoes_the_upload(collection: Collection, monkeypatch) -> None:
+def test_a_failed_build_undoes_the_upload(collection: KnowledgeBase, monkeypatch) -> None:
     original = (collection.documents_dir / "attention.md").read_bytes()
 
     def broken(*args, **kwargs):
@@ -110,7 +110,7 @@ def test_a_failed_build_undoes_the_upload(collection: Collection, monkeypatch) -
     assert (collection.documents_dir / "attention.md").is_file()
 
 
-def test_remove(collection: Collection) -> None:
+def test_remove(collection: KnowledgeBase) -> None:
     collection.remove("attention.md")
     assert [d.doc_id for d in collection.documents()] == ["mixed-precision.md"]
     with pytest.raises(RagError, match="last document"):
@@ -125,7 +125,7 @@ def test_an_empty_collection_is_seeded_and_indexed(tmp_path: Path, tiny_corpus: 
     seed_files = sorted(tiny_corpus.iterdir())
     prebuilt = tmp_path / "prebuilt"
     IndexBuilder(Config(), keyword_embedder).build(seed_files, prebuilt, progress=False)
-    folder = Collection(tmp_path / "fresh", IndexBuilder(Config(), keyword_embedder), max_upload_bytes=1000)
+    folder = KnowledgeBase(tmp_path / "fresh", IndexBuilder(Config(), keyword_embedder), max_upload_bytes=1000)
     calls = keyword_embedder.passage_calls
     assert folder.ensure_ready(seed_files, seed_index=prebuilt) is True
     assert keyword_embedder.passage_calls == calls, "the prebuilt index's vectors were reused"

@@ -97,6 +97,20 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("name", nargs="?", help="with pull: a Hugging Face model id, e.g. BAAI/bge-reranker-v2-m3")
     models.set_defaults(handler=_models)
 
+    serve = commands.add_parser("serve", parents=[common], help="the HTTP API (OpenAI-compatible chat, ask, search, documents)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; others need API keys or --insecure)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--index", help="serve this index read-only (default: the knowledge base in --data-dir)")
+    serve.add_argument("--data-dir", help="knowledge-base folder (default: the chat UI's, ~/.local/share/rag/collection)")
+    serve.add_argument("--keys-file", help="API keys: lines '<read|admin> sha256:<hex>' (also $RAG_API_KEYS=key:role,...)")
+    serve.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without API keys")
+    serve.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="default answerer (default extractive)")
+    serve.add_argument("--generator", help="GGUF model for LLM answers: packaged (default), a .gguf path, or hf:<owner>/<repo>/<file>")
+    serve.add_argument("--queue-size", type=int, help="LLM requests that may wait for the model (default 4); more get 503")
+    serve.add_argument("--timeout", type=float, help="seconds per answer, queueing included (default 120)")
+    serve.add_argument("--max-upload-mb", type=float, help="largest uploaded file (default 20)")
+    serve.set_defaults(handler=_serve)
+
     ui = commands.add_parser(
         "ui", add_help=False, help="start the chat app (rag ui --help; Streamlit options such as --server.port pass through)"
     )
@@ -141,6 +155,26 @@ def _add_harness_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two run directories and exit")
 
 
+def _serve(args: argparse.Namespace, config: Config) -> int:
+    from pydantic import ValidationError
+
+    from app.server.application import serve
+    from app.server.settings import ServerSettings
+
+    given = {
+        "host": args.host, "port": args.port, "index_dir": config.index_dir, "data_dir": args.data_dir,
+        "keys_file": args.keys_file, "insecure": args.insecure, "queue_size": args.queue_size,
+        "request_timeout_s": args.timeout, "max_upload_mb": args.max_upload_mb,
+    }
+    try:
+        settings = ServerSettings(**{name: value for name, value in given.items() if value is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise RagError(f"rag serve: {problems}") from None
+    logging.getLogger("rag").setLevel(logging.INFO)
+    return serve(settings, config)
+
+
 def _eval_run(args: argparse.Namespace, config: Config) -> int:
     if args.compare:
         from eval.compare import compare_runs
@@ -156,13 +190,13 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
     from eval.datasets import DEV_SET, load_questions
     from eval.harness import default_out_dir, run_eval
     from eval.judge import JudgeSettings, make_judge
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     configs = parse_configs(args.configs)
     dataset = args.dataset or DEV_SET
     questions = load_questions(dataset)[: args.limit]
     judge = make_judge(JudgeSettings.from_env(url=args.judge_url, model=args.judge_model, gguf=args.judge_gguf))
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     out = Path(args.out) if args.out else default_out_dir()
     result = run_eval(rag, questions, configs, out, dataset=str(dataset), judge=judge,
                       progress=lambda it, desc: tqdm(it, desc=f"eval {desc}", unit="q"))
@@ -191,10 +225,10 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def _search(args: argparse.Namespace, config: Config) -> int:
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     questions = _questions(args)
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     for question in questions:
         hits = rag.retrieve(question, rerank=not args.no_rerank)
         if args.json or args.questions:
@@ -207,10 +241,10 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
     from rag.answer import Answer, Token
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     questions = _questions(args)
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     for question in questions:
         if args.json or args.questions:
             print(json.dumps(rag.ask(question).to_json(), ensure_ascii=False), flush=True)
@@ -311,10 +345,10 @@ def _eval_answers(args: argparse.Namespace, config: Config) -> int:
 
     from eval.answers import AnswerEvaluator
     from eval.datasets import DEV_SET, load_questions
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     questions = load_questions(args.dataset or DEV_SET)[: args.limit]
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     results = {}
     records = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
@@ -343,11 +377,11 @@ def _eval_retrieval(args: argparse.Namespace, config: Config) -> int:
     from eval.datasets import DEV_SET, load_questions
     from eval.report import retrieval_table
     from eval.retrieval import RetrievalEvaluator, abstention_counts
-    from rag.api import RAG
+    from ingest.default_index import open_rag
 
     dataset = args.dataset or DEV_SET
     questions = load_questions(dataset)
-    rag = RAG.open(config=config, progress=sys.stderr.isatty())
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
     rag.retrieve(questions[0].question)  # load models outside the timings
     evaluator = RetrievalEvaluator(questions)
     rows = [("dense", "dense", False), ("sparse", "sparse", False), ("hybrid", "hybrid", False)]

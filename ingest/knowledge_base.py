@@ -1,4 +1,4 @@
-"""The knowledge-base folder behind the app: ``documents/`` (files users add) and ``index/`` (their index).
+"""A knowledge base: a folder with ``documents/`` (files users add) and ``index/`` (their index).
 
 Uploads are checked before anything is written where the index reads: the name must be a plain file
 name with a supported suffix, the size under the limit, and the content must decode (the same
@@ -8,6 +8,7 @@ unchanged documents reuse their vectors); when the build fails, the change is un
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -16,18 +17,28 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from ingest.builder import BuildReport, IndexBuilder
 from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
+from rag.config import Config
+from rag.defaults import default_corpus_files, default_index_dir
+from rag.embedders import Embedder
 from rag.errors import RagError
 from rag.store import MANIFEST, backup_path, read_manifest
 
+log = logging.getLogger(__name__)
+
 MAX_NAME_CHARS = 200
+DEFAULT_MAX_UPLOAD_MB = 20.0
 Progress = Callable[[float, str], None]
 """``progress(fraction 0..1, what is happening)``."""
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class DocumentNotFound(RagError):
+    """No document of that name is in the knowledge base."""
 
 
 class UploadRejected(ValueError):
@@ -85,7 +96,7 @@ def safe_name(name: str) -> str:
     return base
 
 
-class Collection:
+class KnowledgeBase:
     """A data directory: validated uploads into ``documents/``, an index of them in ``index/``."""
 
     def __init__(self, root: str | Path, builder: IndexBuilder, max_upload_bytes: int) -> None:
@@ -160,6 +171,20 @@ class Collection:
                 raise UploadRejected(f"same content as '{other}', which is already in the knowledge base")
         return staged
 
+    def validate(self, uploads: Sequence[tuple[str, bytes]]) -> list[tuple[str, str]]:
+        """The ``(name, reason)`` of every upload `add` would reject, without changing anything.
+
+        Lets a caller answer at once and run `add` (which checks again) in the background.
+        """
+        rejected: list[tuple[str, str]] = []
+        with self._staging() as staging:
+            for name, data in uploads:
+                try:
+                    self.check_upload(name, data, staging)
+                except UploadRejected as exc:
+                    rejected.append((name, str(exc)))
+        return rejected
+
     def _indexed_hashes(self) -> dict[str, str]:
         try:
             return {d["doc_id"]: d["sha256"] for d in read_manifest(self.index_dir).get("documents", [])}
@@ -212,15 +237,8 @@ class Collection:
     def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
         """Delete a document and rebuild; the file comes back if the build fails."""
         with self._lock, self._staging() as staging:
-            try:
-                name = safe_name(doc_id)
-            except UploadRejected as exc:
-                raise RagError(f"Cannot remove '{doc_id}': {exc}.") from None
+            name = self.check_removable(doc_id)
             target = self.documents_dir / name
-            if name != doc_id or not target.is_file():
-                raise RagError(f"'{doc_id}' is not in the knowledge base.")
-            if len(self.files()) == 1:
-                raise RagError("This is the last document; add another before removing it.")
             os.replace(target, staging / name)
             _report(progress, 0.2, f"Removing {name} and re-indexing")
             try:
@@ -230,6 +248,18 @@ class Collection:
                 raise
             _report(progress, 1.0, "Done")
             return report
+
+    def check_removable(self, doc_id: str) -> str:
+        """The file name of `doc_id` if `remove` may delete it; else `DocumentNotFound` or `RagError` saying why."""
+        try:
+            name = safe_name(doc_id)
+        except UploadRejected as exc:
+            raise RagError(f"Cannot remove '{doc_id}': {exc}.") from None
+        if name != doc_id or not (self.documents_dir / name).is_file():
+            raise DocumentNotFound(f"'{doc_id}' is not in the knowledge base.")
+        if len(self.files()) == 1:
+            raise RagError("This is the last document; add another before removing it.")
+        return name
 
     def rebuild(self, progress: Progress | None = None) -> BuildReport:
         """Re-index ``documents/`` (picks up files copied there by hand)."""
@@ -248,6 +278,27 @@ class Collection:
             yield staging
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/rag/collection`` (``~/.local/share/rag/collection``), shared by the UI and the server."""
+    env = os.environ if env is None else env
+    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "rag" / "collection"
+
+
+def open_knowledge_base(
+    data_dir: str | Path, config: Config, embedder: Embedder, max_upload_bytes: int, progress: Progress | None = None
+) -> KnowledgeBase:
+    """The knowledge base in `data_dir`, seeded with the bundled corpus and indexed on first use.
+
+    The default index, when built, is copied in first so the seed documents' vectors are reused.
+    """
+    base = KnowledgeBase(data_dir, IndexBuilder(config, embedder), max_upload_bytes)
+    seed_index = default_index_dir()
+    if base.ensure_ready(default_corpus_files(), seed_index if seed_index.is_dir() else None, progress=progress):
+        log.info("Indexed the knowledge base at %s", base.root)
+    return base
 
 
 def indexed_documents(index_dir: Path) -> list[DocumentInfo]:
@@ -275,4 +326,7 @@ def _report(progress: Progress | None, fraction: float, text: str) -> None:
         progress(min(max(fraction, 0.0), 1.0), text)
 
 
-__all__ = ["AddResult", "Collection", "DocumentInfo", "UploadRejected", "indexed_documents", "safe_name"]
+__all__ = [
+    "AddResult", "DocumentInfo", "DocumentNotFound", "KnowledgeBase", "UploadRejected", "default_data_dir", "indexed_documents",
+    "open_knowledge_base", "safe_name",
+]

@@ -1,0 +1,153 @@
+"""Wiring: services from settings, the FastAPI app around them, and `serve` (what ``rag serve`` runs)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.server import ask_router, chat_router, documents_router, health_router, search_router
+from app.server.auth import KeyRing
+from app.server.documents_service import DocumentsService
+from app.server.limits import BodySizeLimit
+from app.server.metrics import Metrics
+from app.server.qa_service import QAService
+from app.server.settings import ServerSettings, is_loopback
+from ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
+from rag.config import Config
+from rag.embedders import Embedder, make_embedder
+from rag.errors import ConfigError, RagError
+
+log = logging.getLogger("rag.server")
+
+
+@dataclass
+class Services:
+    qa: QAService
+    documents: DocumentsService
+    metrics: Metrics
+
+
+def build_services(
+    settings: ServerSettings,
+    config: Config,
+    embedder: Embedder | None = None,
+    generator: Any = None,
+    knowledge_base: KnowledgeBase | None = None,
+) -> Services:
+    """Open what the server serves: the ``--index`` read-only, else the knowledge base in
+    ``--data-dir`` (seeded with the bundled corpus and indexed on first use). `embedder`,
+    `generator` and an opened `knowledge_base` replace the configured ones (tests, embedding apps)."""
+    metrics = Metrics()
+    embedder = embedder if embedder is not None else make_embedder(config.embedder)
+    if generator is None:
+        from rag.llm import make_generator
+
+        answer = config.answer
+        generator = make_generator(answer.generator, n_ctx=answer.n_ctx, repeat_penalty=answer.repeat_penalty)
+    if knowledge_base is not None:
+        index_dir = knowledge_base.index_dir
+    elif settings.index_dir is not None:
+        index_dir = settings.index_dir
+    else:
+        data_dir = settings.data_dir or default_data_dir()
+        knowledge_base = open_knowledge_base(data_dir, config, embedder, settings.max_upload_bytes)
+        index_dir = knowledge_base.index_dir
+    qa = QAService.open(index_dir, config, embedder, generator, metrics,
+                        queue_size=settings.queue_size, threads=settings.retrieval_threads)
+    documents = DocumentsService(knowledge_base, index_dir, qa.reload, metrics)
+    return Services(qa, documents, metrics)
+
+
+def create_app(services: Services, settings: ServerSettings, keys: KeyRing) -> FastAPI:
+    """The FastAPI app: routers, auth (per router), body limits, metrics, error mapping."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        threading.Thread(target=services.qa.warm_up, name="rag-warm-up", daemon=True).start()
+        yield
+        services.documents.close()
+        services.qa.close()
+
+    app = FastAPI(
+        title="rag-local",
+        summary="Cited answers from your documents: ask, search, OpenAI-compatible chat, knowledge-base management.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.qa = services.qa
+    app.state.documents = services.documents
+    app.state.metrics = services.metrics
+    app.state.settings = settings
+    app.state.keys = keys
+    for module in (ask_router, search_router, chat_router, documents_router, health_router):
+        app.include_router(module.router)
+
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, exc: RagError) -> JSONResponse:
+        status = 422 if isinstance(exc, ConfigError) else 500
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    def body_limit(path: str) -> int:
+        return settings.max_upload_body_bytes if path.rstrip("/") == "/v1/documents" else settings.max_body_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    app.add_middleware(RequestMetrics, metrics=services.metrics)
+    return app
+
+
+class RequestMetrics:
+    """ASGI middleware: count requests by route template and status, time them to the response headers."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "unmatched")
+                self.metrics.requests.labels(scope["method"], route, str(message["status"])).inc()
+                self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
+def check_bind(settings: ServerSettings, keys: KeyRing) -> str:
+    """What to tell the operator about access; ConfigError for a non-loopback bind without keys."""
+    if keys.enabled:
+        return f"API keys required ({len(keys.hashed)} configured)."
+    if is_loopback(settings.host):
+        return "No API keys configured: listening on loopback only, so only this machine can connect."
+    if not settings.insecure:
+        raise ConfigError(
+            f"Refusing to listen on {settings.host} without API keys: anyone who can reach it could read and change "
+            "the documents. Set RAG_API_KEYS (key:role,...) or --keys-file, bind to 127.0.0.1, or pass --insecure."
+        )
+    return f"WARNING: listening on {settings.host} WITHOUT API keys (--insecure): anyone who can reach it has admin access."
+
+
+def serve(settings: ServerSettings, config: Config) -> int:
+    """Check the bind, open the services, run uvicorn until interrupted."""
+    import uvicorn
+
+    keys = KeyRing.load(settings.keys_file)
+    access = check_bind(settings, keys)
+    services = build_services(settings, config)
+    app = create_app(services, settings, keys)
+    log.warning("%s Serving %s on http://%s:%d (docs at /docs)", access, services.qa.rag.store.path, settings.host, settings.port)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
+    return 0

@@ -1,0 +1,119 @@
+"""``POST /v1/ask``: a cited answer (the JSON of ``rag ask --json``), or its events as server-sent events."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from contextlib import aclosing
+from typing import AsyncIterator, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from app.server.auth import read_access
+from app.server.dependencies import MAX_QUESTION_CHARS, MAX_TOP_K, admit, deadline, qa_service, watch_disconnect
+from app.server.limits import Admission, TimedOut
+from app.server.qa_service import Cancelled, Prepared, QAService
+from rag.answer import Answer, Token
+
+router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(read_access)])
+
+ANSWER_EXAMPLE = {
+    "question": "KV cache 有什么用？",
+    "answer": "KV cache 缓存历史的键和值，加速自回归生成 [1]。",
+    "abstained": False, "mode": "extractive", "fallback": None, "language": "zh",
+    "citations": [{"n": 1, "chunk_id": "3f2a…", "doc_id": "attention.md", "heading": "注意力机制 > 自注意力",
+                   "text": "KV cache 缓存历史的键和值，加速自回归生成。", "start": 71, "end": 94}],
+    "hits": ["… as in POST /v1/search …"],
+    "timings": {"first_stage_ms": 12.0, "rerank_ms": 4.1, "retrieve_ms": 16.1, "total_ms": 19.3},
+}
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["KV cache 有什么用？"])
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="passages to retrieve (default: the configured top_k)")
+    mode: Literal["llm", "extractive"] | None = Field(None, description="answerer (default: the configured answer.mode)")
+    rerank: bool = True
+    stream: bool = Field(False, description="server-sent events: `token` (unchecked draft), then `answer` (checked)")
+
+
+@router.post(
+    "/ask",
+    responses={
+        200: {"description": "The answer, as `rag ask --json` prints it; with `stream`, `text/event-stream`.",
+              "content": {"application/json": {"example": ANSWER_EXAMPLE}, "text/event-stream": {}}},
+        503: {"description": "The generation queue is full (LLM mode); see Retry-After."},
+        504: {"description": "The answer took longer than the request timeout."},
+    },
+)
+async def ask(body: AskRequest, request: Request, qa: QAService = Depends(qa_service)):
+    """Answer a question from the documents, every sentence citing a passage `[n]`, or abstain.
+
+    With `"stream": true` the response is server-sent events: `token` events carry the model's
+    draft as it is written (LLM mode only; unchecked), then one `answer` event carries the checked
+    answer (the same JSON as without streaming); an `error` event reports a failure mid-stream.
+    """
+    until = deadline(request)
+    prepared = await qa.prepare(body.question, body.mode, body.top_k, body.rerank)
+    admission = admit(qa, prepared)
+    if body.stream:
+        return EventStream(sse_events(qa, prepared, admission, until), admission)
+    answer = await answer_or_error(qa, prepared, admission, until, request)
+    return JSONResponse(answer.to_json())
+
+
+async def answer_or_error(
+    qa: QAService, prepared: Prepared, admission: Admission | None, until: float, request: Request
+) -> Answer:
+    """The checked answer, stopping generation if the client leaves; 504 past the deadline."""
+    cancel = threading.Event()
+    watcher = asyncio.create_task(watch_disconnect(request, cancel))
+    try:
+        return await qa.answer(prepared, cancel, admission, until)
+    except TimedOut as exc:
+        raise HTTPException(504, str(exc)) from None
+    except Cancelled:
+        raise HTTPException(499, "The client closed the request.") from None
+    finally:
+        cancel.set()
+        watcher.cancel()
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events whose generator is closed as soon as the response ends, however it ends
+    (a client that hangs up included), so its generation stops and its queue place is freed."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, events: AsyncIterator[bytes], admission: Admission | None) -> None:
+        super().__init__(events, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        self._events = events
+        self._admission = admission
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._events.aclose()
+            if self._admission is not None:  # never started: give the queue place back
+                self._admission.release()
+
+
+def sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+async def sse_events(qa: QAService, prepared: Prepared, admission: Admission | None, until: float) -> AsyncIterator[bytes]:
+    cancel = threading.Event()
+    try:
+        async with aclosing(qa.events(prepared, cancel, admission, until)) as events:
+            async for event in events:
+                if isinstance(event, Token):
+                    yield sse("token", {"text": event.text})
+                elif isinstance(event, Answer):
+                    yield sse("answer", event.to_json())
+    except TimedOut as exc:
+        yield sse("error", {"detail": str(exc), "status": 504})
+    except Exception as exc:  # headers are sent: report in-band
+        yield sse("error", {"detail": str(exc), "status": 500})

@@ -1,0 +1,131 @@
+"""OpenAI-compatible ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Existing chat front ends and the official `openai` SDK work unchanged: the answer (with its `[n]`
+markers) is the message `content`; the citations travel in an extra top-level `citations` field
+(SDKs keep unknown fields: ``completion.model_extra["citations"]``). The question is the last user
+message; earlier turns are not used (each question is answered from the documents alone).
+
+Models: ``rag`` answers with the configured answerer, ``rag-llm`` and ``rag-extractive`` pick one.
+Streaming (``stream: true``): the model's unchecked draft arrives in a non-standard `rag_draft`
+delta field that chat clients ignore; the checked answer arrives as `content`, then a final chunk
+with ``finish_reason: "stop"`` and the citations. Unchecked text is never shown as the answer.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import aclosing
+import time
+import uuid
+from typing import Any, AsyncIterator, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.server.ask_router import EventStream, answer_or_error
+from app.server.auth import read_access
+from app.server.dependencies import MAX_QUESTION_CHARS, MAX_TOP_K, admit, deadline, qa_service
+from app.server.limits import Admission, TimedOut
+from app.server.qa_service import Prepared, QAService
+from rag.answer import Answer, Token
+
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], dependencies=[Depends(read_access)])
+
+MODELS = {"rag": None, "rag-llm": "llm", "rag-extractive": "extractive"}
+"""Model name → answer mode (None: the configured one)."""
+CREATED = int(time.time())
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text or "" for part in self.content if part.type == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    """The OpenAI request; sampling options (temperature, max_tokens…) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field("rag", examples=["rag"])
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="extension: passages to retrieve")
+
+
+@router.get("/models")
+async def models() -> dict[str, Any]:
+    """The answerers, as OpenAI models."""
+    return {"object": "list", "data": [
+        {"id": name, "object": "model", "created": CREATED, "owned_by": "rag-local"} for name in MODELS
+    ]}
+
+
+@router.post("/chat/completions", responses={503: {"description": "The generation queue is full; see Retry-After."}})
+async def chat_completions(body: ChatRequest, request: Request, qa: QAService = Depends(qa_service)):
+    """Answer the last user message from the documents, as an OpenAI chat completion (or its stream)."""
+    if body.model not in MODELS:
+        raise HTTPException(404, f"The model '{body.model}' does not exist; use one of: {', '.join(MODELS)}.")
+    question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
+    if not question:
+        raise HTTPException(422, "No user message with text to answer.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise HTTPException(422, f"The question is longer than {MAX_QUESTION_CHARS} characters.")
+    until = deadline(request)
+    prepared = await qa.prepare(question, MODELS[body.model], body.top_k)
+    admission = admit(qa, prepared)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    if body.stream:
+        return EventStream(_chunks(qa, prepared, admission, until, completion_id, body.model), admission)
+    answer = await answer_or_error(qa, prepared, admission, until, request)
+    return {
+        "id": completion_id, "object": "chat.completion", "created": int(time.time()), "model": body.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}],
+        **_extras(answer),
+    }
+
+
+def _extras(answer: Answer) -> dict[str, Any]:
+    return {
+        "citations": [c.to_json() for c in answer.citations],
+        "abstained": answer.abstained, "answer_mode": answer.mode, "fallback": answer.fallback,
+    }
+
+
+def _error(message: str, kind: str, code: int) -> bytes:
+    return f"data: {json.dumps({'error': {'message': message, 'type': kind, 'code': code}})}\n\n".encode()
+
+
+async def _chunks(
+    qa: QAService, prepared: Prepared, admission: Admission | None, until: float, completion_id: str, model: str
+) -> AsyncIterator[bytes]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        record = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                  "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(record, ensure_ascii=False)}\n\n".encode()
+
+    yield chunk({"role": "assistant", "content": ""})
+    cancel = threading.Event()
+    try:
+        async with aclosing(qa.events(prepared, cancel, admission, until)) as events:
+            async for event in events:
+                if isinstance(event, Token):
+                    yield chunk({"rag_draft": event.text})
+                elif isinstance(event, Answer):
+                    yield chunk({"content": event.text})
+                    yield chunk({}, "stop", **_extras(event))
+    except TimedOut as exc:
+        yield _error(str(exc), "timeout", 504)
+    except Exception as exc:  # headers are sent: report in-band
+        yield _error(str(exc), "server_error", 500)
+    yield b"data: [DONE]\n\n"

@@ -1,0 +1,41 @@
+"""``/healthz`` (the process answers), ``/readyz`` (models loaded) and ``/metrics`` (Prometheus)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from app.server.auth import read_access
+from app.server.dependencies import qa_service
+from app.server.qa_service import QAService
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Always 200 while the process serves requests."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "Still loading models."}})
+async def readyz(qa: QAService = Depends(qa_service)) -> JSONResponse:
+    """200 once the index is open and the retrieval models are warm (and, when LLM answers are the
+    default, the generator too); 503 before."""
+    needs_generator = qa.config.answer.mode == "llm"
+    ready = qa.ready.is_set() and (not needs_generator or qa.generator_state == "ready")
+    body = {
+        "status": "ready" if ready else "loading",
+        "retrieval": "ready" if qa.ready.is_set() else "loading",
+        "generator": qa.generator_state,
+        "index": str(qa.rag.store.path),
+        "passages": len(qa.rag.store.chunks),
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", dependencies=[Depends(read_access)])
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests, latency per route and per pipeline stage, refusals, fallbacks,
+    the generation queue."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

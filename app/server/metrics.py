@@ -1,0 +1,59 @@
+"""Prometheus metrics, one registry per app (so several servers in one process don't collide)."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+STAGES = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "total_ms")
+
+
+class Metrics:
+    """Requests, latencies (per request and per pipeline stage), refusals, fallbacks, queue depth."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "rag_http_requests", "HTTP requests by route and status.", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "rag_http_request_seconds", "Time to the response headers, by route.", ["route"],
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.stage = Histogram(
+            "rag_stage_seconds", "Pipeline stage durations (the Answer timings).", ["stage"],
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.answers = Counter("rag_answers", "Answers by mode.", ["mode"], registry=self.registry)
+        self.refusals = Counter("rag_refusals", "Answers that abstained (the documents don't answer).", registry=self.registry)
+        self.fallbacks = Counter(
+            "rag_fallbacks", "LLM answers replaced by the extractive answer after the citation check.", registry=self.registry
+        )
+        self.rejected = Counter(
+            "rag_generation_rejected", "LLM requests refused with 503 because the queue was full.", registry=self.registry
+        )
+        self.cancelled = Counter(
+            "rag_generation_cancelled", "Generations stopped early (client gone or timeout).", ["reason"], registry=self.registry
+        )
+        self.queue_waiting = Gauge("rag_generation_queue_waiting", "LLM requests waiting for their turn.", registry=self.registry)
+        self.queue_running = Gauge("rag_generation_running", "Generations in progress.", registry=self.registry)
+        self.rebuilds = Counter("rag_index_rebuilds", "Knowledge-base rebuilds by outcome.", ["outcome"], registry=self.registry)
+
+    def queue_changed(self, waiting: int, running: int) -> None:
+        self.queue_waiting.set(waiting)
+        self.queue_running.set(running)
+
+    def observe_answer(self, answer_json: dict) -> None:
+        self.answers.labels(answer_json["mode"]).inc()
+        if answer_json["abstained"]:
+            self.refusals.inc()
+        if answer_json.get("fallback"):
+            self.fallbacks.inc()
+        self.observe_timings(answer_json.get("timings", {}))
+
+    def observe_timings(self, timings: dict[str, float]) -> None:
+        for name, value in timings.items():
+            if name in STAGES:
+                self.stage.labels(name.removesuffix("_ms")).observe(value / 1000)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

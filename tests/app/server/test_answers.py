@@ -1,0 +1,138 @@
+"""Answers and search over HTTP: the CLI's JSON, server-sent events, the OpenAI SDK, request limits."""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from openai import OpenAI
+
+from app.server.auth import KeyRing
+from tests.app.server.conftest import KV_ANSWER, READ_KEY
+from tests.conftest import TINY_DOCS
+
+ANSWER_KEYS = {"question", "answer", "abstained", "mode", "fallback", "language", "citations", "hits", "timings"}
+
+
+def _assert_citations_resolve(citations: list[dict]) -> None:
+    assert citations
+    for citation in citations:
+        assert set(citation) == {"n", "chunk_id", "doc_id", "heading", "text", "start", "end"}
+        assert TINY_DOCS[citation["doc_id"]][citation["start"]:citation["end"]] == citation["text"]
+
+
+def test_ask_gives_a_cited_answer_in_the_cli_json_shape(start_server) -> None:
+    server = start_server()
+    with server.client(READ_KEY) as client:
+        response = client.post("/v1/ask", json={"question": "KV cache 有什么用？", "top_k": 1})
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == ANSWER_KEYS and answer["mode"] == "extractive" and not answer["abstained"]
+    assert "KV cache" in answer["answer"] and "[1]" in answer["answer"] and len(answer["hits"]) == 1
+    _assert_citations_resolve(answer["citations"])
+    assert answer["citations"][0]["doc_id"] == "attention.md"
+
+
+def test_an_off_topic_question_is_refused(start_server) -> None:
+    with start_server().client(READ_KEY) as client:
+        answer = client.post("/v1/ask", json={"question": "今天北京天气怎么样？"}).json()
+    assert answer["abstained"] is True
+
+
+def test_search_gives_the_cli_json_shape(start_server) -> None:
+    with start_server().client(READ_KEY) as client:
+        record = client.post("/v1/search", json={"question": "什么是 LoRA？", "top_k": 2, "mode": "sparse"}).json()
+    assert record["question"] == "什么是 LoRA？" and [h["rank"] for h in record["hits"]] in ([1], [1, 2])
+    hit = record["hits"][0]
+    assert set(hit) == {"rank", "chunk_id", "doc_id", "heading", "text", "start", "end", "score", "scores", "ranks"}
+    assert hit["doc_id"] == "mixed-precision.md" and "LoRA" in hit["text"]
+
+
+def test_ask_streams_draft_tokens_then_the_checked_answer(start_server) -> None:
+    server = start_server(mode="llm")
+    events = []
+    with server.client(READ_KEY) as client:
+        with client.stream("POST", "/v1/ask", json={"question": "KV cache 有什么用？", "stream": True}) as response:
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+            event = None
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    events.append((event, json.loads(line[6:])))
+    names = [name for name, _ in events]
+    assert names[-1] == "answer" and set(names[:-1]) == {"token"} and len(names) > 3
+    assert "".join(data["text"] for name, data in events if name == "token") == KV_ANSWER
+    answer = events[-1][1]
+    assert answer["mode"] == "llm" and answer["fallback"] is None and answer["answer"].startswith("KV cache 缓存历史的键和值")
+    _assert_citations_resolve(answer["citations"])
+
+
+def test_the_openai_client_works_unchanged(start_server) -> None:
+    server = start_server(mode="llm")
+    client = OpenAI(base_url=f"{server.url}/v1", api_key=READ_KEY, max_retries=0)
+    assert {m.id for m in client.models.list()} == {"rag", "rag-llm", "rag-extractive"}
+    messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "KV cache 有什么用？"}]
+
+    completion = client.chat.completions.create(model="rag", messages=messages)
+    content = completion.choices[0].message.content
+    assert content.startswith("KV cache 缓存历史的键和值") and "[1]" in content
+    assert completion.choices[0].finish_reason == "stop"
+    _assert_citations_resolve(completion.model_extra["citations"])
+
+    stream = client.chat.completions.create(model="rag", messages=messages, stream=True)
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == content
+    drafts = "".join((c.choices[0].delta.model_extra or {}).get("rag_draft", "") for c in chunks)
+    assert drafts == KV_ANSWER
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    _assert_citations_resolve(chunks[-1].model_extra["citations"])
+
+    extractive = client.chat.completions.create(model="rag-extractive", messages=messages)
+    assert extractive.model_extra["answer_mode"] == "extractive"
+
+
+def test_the_openai_client_sees_auth_and_model_errors(start_server) -> None:
+    server = start_server()
+    import openai
+
+    with pytest.raises(openai.AuthenticationError):
+        OpenAI(base_url=f"{server.url}/v1", api_key="wrong", max_retries=0).models.list()
+    with pytest.raises(openai.NotFoundError):
+        OpenAI(base_url=f"{server.url}/v1", api_key=READ_KEY, max_retries=0).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_out_of_range_requests_get_422(start_server) -> None:
+    bodies = [
+        {"question": ""},
+        {"question": "x" * 2001},
+        {"question": "KV cache", "top_k": 0},
+        {"question": "KV cache", "top_k": 51},
+        {"question": "KV cache", "mode": "poetry"},
+        {"top_k": 3},
+    ]
+    with start_server(keys=KeyRing()).client(key=None) as client:
+        for body in bodies:
+            response = client.post("/v1/ask", json=body)
+            assert response.status_code == 422, body
+        assert client.post("/v1/search", json={"question": "KV cache", "top_k": 500}).status_code == 422
+        chat = client.post("/v1/chat/completions", json={"model": "rag", "messages": [{"role": "user", "content": "x" * 2001}]})
+        assert chat.status_code == 422
+
+
+def test_an_oversized_body_gets_413_declared_or_streamed(start_server) -> None:
+    server = start_server(max_body_bytes=10_000)
+    with server.client(READ_KEY) as client:
+        response = client.post("/v1/ask", json={"question": "KV cache", "padding": "x" * 20_000})
+        assert response.status_code == 413 and "10000 bytes" in response.json()["detail"]
+
+        def chunked():  # no Content-Length: counted as it arrives
+            yield b'{"question": "KV cache", "padding": "'
+            for _ in range(30):
+                yield b"x" * 1000
+            yield b'"}'
+
+        response = client.post("/v1/ask", content=chunked(), headers={"content-type": "application/json"})
+        assert response.status_code == 413
+        assert client.post("/v1/ask", json={"question": "KV cache 有什么用？"}).status_code == 200
