@@ -16,6 +16,8 @@ from rag.errors import RagError
 
 log = logging.getLogger("rag")
 
+DATASET_HELP = "question set: tune, test (default) or dev (the bundled sets, see eval/split.py), or a JSONL/CSV file"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -126,12 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_harness_flags(harness)
     harness.set_defaults(handler=_eval_run)
     retrieval = evaluate_commands.add_parser("retrieval", parents=[common], help="recall@k and MRR@10 per retriever")
-    retrieval.add_argument("--dataset", help="question set (JSONL or CSV; default: the bundled dev set)")
+    retrieval.add_argument("--dataset", help=DATASET_HELP)
+    retrieval.add_argument("--no-baseline", action="store_true", help="leave out the plain baseline row")
     retrieval.add_argument("--index", help="index directory (default: the bundled corpus)")
     retrieval.add_argument("--json", action="store_true", help="print metrics as JSON")
     retrieval.set_defaults(handler=_eval_retrieval)
     answers = evaluate_commands.add_parser("answers", parents=[common], help="answer metrics per answer mode")
-    answers.add_argument("--dataset", help="question set (JSONL or CSV; default: the bundled dev set)")
+    answers.add_argument("--dataset", help=DATASET_HELP)
     answers.add_argument("--index", help="index directory (default: the bundled corpus)")
     answers.add_argument("--modes", default="extractive,llm", help="comma-separated answer modes to compare")
     answers.add_argument("--limit", type=int, help="only the first N questions")
@@ -144,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
 def _add_harness_flags(parser: argparse.ArgumentParser) -> None:
     from eval.configs import DEFAULT_CONFIGS
 
-    parser.add_argument("--dataset", help="question set (JSONL or CSV; default: the bundled dev set)")
+    parser.add_argument("--dataset", help=DATASET_HELP)
     parser.add_argument("--index", help="index directory (default: the bundled corpus)")
     parser.add_argument("--out", help="run directory (default: runs/<timestamp>)")
     parser.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"comma-separated configurations (default {DEFAULT_CONFIGS})")
@@ -187,13 +190,13 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
     from tqdm.auto import tqdm
 
     from eval.configs import parse_configs
-    from eval.datasets import DEV_SET, load_questions
+    from eval.datasets import dataset_path, load_questions
     from eval.harness import default_out_dir, run_eval
     from eval.judge import JudgeSettings, make_judge
     from ingest.default_index import open_rag
 
     configs = parse_configs(args.configs)
-    dataset = args.dataset or DEV_SET
+    dataset = dataset_path(args.dataset)
     questions = load_questions(dataset)[: args.limit]
     judge = make_judge(JudgeSettings.from_env(url=args.judge_url, model=args.judge_model, gguf=args.judge_gguf))
     rag = open_rag(config=config, progress=sys.stderr.isatty())
@@ -344,10 +347,10 @@ def _eval_answers(args: argparse.Namespace, config: Config) -> int:
     from tqdm.auto import tqdm
 
     from eval.answers import AnswerEvaluator
-    from eval.datasets import DEV_SET, load_questions
+    from eval.datasets import dataset_path, load_questions
     from ingest.default_index import open_rag
 
-    questions = load_questions(args.dataset or DEV_SET)[: args.limit]
+    questions = load_questions(dataset_path(args.dataset))[: args.limit]
     rag = open_rag(config=config, progress=sys.stderr.isatty())
     results = {}
     records = []
@@ -372,41 +375,21 @@ def _eval_answers(args: argparse.Namespace, config: Config) -> int:
 
 
 def _eval_retrieval(args: argparse.Namespace, config: Config) -> int:
-    import time
-
-    from eval.datasets import DEV_SET, load_questions
-    from eval.report import retrieval_table
-    from eval.retrieval import RetrievalEvaluator, abstention_counts
+    from eval.datasets import dataset_path, load_questions
+    from eval.retrieval_compare import compare, comparison_table
     from ingest.default_index import open_rag
 
-    dataset = args.dataset or DEV_SET
+    dataset = dataset_path(args.dataset)
     questions = load_questions(dataset)
     rag = open_rag(config=config, progress=sys.stderr.isatty())
-    rag.retrieve(questions[0].question)  # load models outside the timings
-    evaluator = RetrievalEvaluator(questions)
-    rows = [("dense", "dense", False), ("sparse", "sparse", False), ("hybrid", "hybrid", False)]
-    if rag.reranker.spec != "none":
-        rows.append((f"hybrid + {rag.reranker.spec}", "hybrid", True))
-    table: dict[str, dict[str, float]] = {}
-    final_hits = {}
-    for name, mode, rerank in rows:
-        started = time.perf_counter()
-        results = {q.id: rag.retrieve(q.question, k=10, mode=mode, rerank=rerank) for q in questions}
-        metrics = evaluator.score(results)
-        metrics["ms_per_query"] = 1000 * (time.perf_counter() - started) / len(questions)
-        table[name] = metrics
-        final_hits = results
-    abstention = abstention_counts(questions, {q.id: not rag.is_answerable(final_hits[q.id]) for q in questions})
+    rows = compare(rag, questions, baseline=not args.no_baseline)
     if args.json:
-        print(json.dumps({"retrieval": table, "abstention": abstention, "min_relevance": rag.min_relevance}, indent=2))
+        print(json.dumps({"retrieval": rows, "min_relevance": rag.min_relevance}, indent=2))
         return 0
-    print(f"{len(evaluator.questions)} answerable questions of {len(questions)} in {dataset}\n")
-    print(retrieval_table(table))
-    print(
-        f"\nAbstention ({list(table)[-1]}, best-hit relevance < {rag.min_relevance:.3f}): "
-        f"unanswerable refused {abstention['unanswerable_refused']:.0f}/{abstention['unanswerable']:.0f}, "
-        f"answerable wrongly refused {abstention['answerable_refused']:.0f}/{abstention['answerable']:.0f}"
-    )
+    answerable = sum(q.answerable and bool(q.gold_substrings) for q in questions)
+    print(f"{answerable} answerable questions of {len(questions)} in {dataset}; "
+          f"refusal: best-hit relevance < {rag.min_relevance:.3f}\n")
+    print(comparison_table(rows))
     return 0
 
 

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from eval.datasets import dataset_path, load_questions
+from ingest.default_index import open_rag
 from rag.api import RAG
 from rag.config import Config
 from rag.llm import make_generator
@@ -41,7 +42,7 @@ def main() -> None:
     parser.add_argument("--split", default="tune")
     args = parser.parse_args()
 
-    base = RAG.open(config=Config.load(env={}), progress=False)
+    base = open_rag(config=Config.load(env={}), progress=False)
     questions = [q.question for q in load_questions(dataset_path(args.split)) if q.answerable][: args.limit]
     print(f"{len(questions)} answerable '{args.split}' questions; times in seconds\n")
     print("| model | excerpt chars | threads | prompt tokens p50 / p95 | first token p50 / p95 | total p50 / p95 "

@@ -2,8 +2,14 @@
 
 Columns: ``question`` (required), ``answerable`` (bool, default true), ``gold_substrings`` (exact source
 substrings a correct passage must contain; in CSV a JSON list or ``|``-separated), and optional
-``id``, ``type``, ``lang``, ``reference`` (a reference answer) and ``reference_contexts`` (passages a
-correct retrieval should return; in CSV a JSON list or ``|``-separated). Other columns land in ``extra``.
+``id``, ``type`` (paraphrase, keyword, english, multi, unanswerable), ``subtype`` (for unanswerable
+questions: off_topic, absent, bare_question), ``lang``, ``reference`` (a reference answer),
+``key_facts`` (short phrases a correct answer states, in the question's language) and
+``reference_contexts`` (passages a correct retrieval should return). List columns are, in CSV, a JSON
+list or ``|``-separated. Other columns land in ``extra``.
+
+Bundled sets (``eval/data``; see `eval.split`): ``tune`` (fit and choose on this), ``test`` (report
+this; nothing is tuned on it) and ``dev`` (both dev-set parts, the set earlier figures used).
 """
 from __future__ import annotations
 
@@ -14,7 +20,18 @@ from pathlib import Path
 
 from rag.errors import ConfigError
 
-DEV_SET = Path(__file__).resolve().parent / "data" / "dev.jsonl"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEV_SET = DATA_DIR / "dev.jsonl"
+TUNE_SET = DATA_DIR / "tune.jsonl"
+TEST_SET = DATA_DIR / "test.jsonl"
+SPLITS = {"tune": TUNE_SET, "test": TEST_SET, "dev": DEV_SET}
+
+
+def dataset_path(value: str | Path | None, default: str = "test") -> Path:
+    """A bundled split by name (``tune``, ``test``, ``dev``), else a file path; None picks `default`."""
+    if value is None:
+        value = default
+    return SPLITS.get(str(value), Path(value))
 
 
 @dataclass(frozen=True)
@@ -24,8 +41,10 @@ class EvalQuestion:
     answerable: bool = True
     gold_substrings: tuple[str, ...] = ()
     type: str = ""
+    subtype: str = ""
     lang: str = ""
     reference: str = ""
+    key_facts: tuple[str, ...] = ()
     reference_contexts: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -63,7 +82,7 @@ def _csv_row(row: dict) -> dict:
     return row
 
 
-LIST_COLUMNS = ("gold_substrings", "reference_contexts")
+LIST_COLUMNS = ("gold_substrings", "reference_contexts", "key_facts")
 
 
 def _string_list(record: dict, column: str, where: str) -> tuple[str, ...]:
@@ -79,18 +98,22 @@ def _question(record: dict, where: str, number: int) -> EvalQuestion:
         raise ConfigError(f"{where}: the 'question' field is missing or empty.")
     gold = _string_list(record, "gold_substrings", where)
     contexts = _string_list(record, "reference_contexts", where)
+    key_facts = _string_list(record, "key_facts", where)
     answerable = record.get("answerable", True)
     if isinstance(answerable, str):
         answerable = answerable.strip().lower() not in {"false", "0", "no", ""}
-    known = {"id", "question", "answerable", "gold_substrings", "type", "lang", "reference", "reference_contexts"}
+    known = {"id", "question", "answerable", "gold_substrings", "type", "subtype", "lang", "reference",
+             "key_facts", "reference_contexts"}
     return EvalQuestion(
         id=str(record.get("id") or f"line{number}"),
         question=question,
         answerable=bool(answerable),
         gold_substrings=gold,
         type=str(record.get("type") or ""),
+        subtype=str(record.get("subtype") or ""),
         lang=str(record.get("lang") or ""),
         reference=str(record.get("reference") or ""),
         reference_contexts=contexts,
+        key_facts=key_facts,
         extra={k: v for k, v in record.items() if k not in known},
     )

@@ -84,6 +84,7 @@ class RetrievalEvaluator:
         for k in self.ks:
             metrics[f"recall@{k}"] = sum(recall_at_k(results[q.id], q.gold_substrings, k) for q in self.questions) / n
         metrics["mrr@10"] = sum(reciprocal_rank(results[q.id], q.gold_substrings) for q in self.questions) / n
+        metrics["ndcg@10"] = sum(ndcg_at_k(results[q.id], q.gold_substrings) for q in self.questions) / n
         return metrics
 
 

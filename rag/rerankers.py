@@ -45,10 +45,19 @@ class EvidenceReranker:
     With ``reorder=False`` (spec ``none``) the first-stage order is kept and only relevance is added.
     """
 
-    def __init__(self, scorer: EvidenceScorer, relevance: RelevanceModel = DEFAULT_RELEVANCE, reorder: bool = True) -> None:
+    def __init__(
+        self,
+        scorer: EvidenceScorer,
+        relevance: RelevanceModel = DEFAULT_RELEVANCE,
+        reorder: bool = True,
+        passage_weight: float = PASSAGE_WEIGHT,
+        first_stage_prior: float = FIRST_STAGE_PRIOR,
+    ) -> None:
         self.scorer = scorer
         self.relevance = relevance
         self.reorder = reorder
+        self.passage_weight = passage_weight
+        self.first_stage_prior = first_stage_prior
         self.spec = "sentence-maxsim" if reorder else "none"
         self.default_threshold = relevance.threshold
 
@@ -66,9 +75,9 @@ class EvidenceReranker:
                 scored.append(dataclasses.replace(hit, scores={**hit.scores, "relevance": relevance}))
                 continue
             score = (
-                PASSAGE_WEIGHT * evidence.dense
-                + (1 - PASSAGE_WEIGHT) * evidence.best_sentence
-                + FIRST_STAGE_PRIOR / (1 + rank)
+                self.passage_weight * evidence.dense
+                + (1 - self.passage_weight) * evidence.best_sentence
+                + self.first_stage_prior / (1 + rank)
             )
             scored.append(dataclasses.replace(hit, score=score, scores={**hit.scores, "rerank": score, "relevance": relevance}))
         return sorted(scored, key=lambda h: -h.score) if self.reorder else scored

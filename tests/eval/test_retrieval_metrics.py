@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from eval.datasets import EvalQuestion
@@ -30,8 +32,10 @@ def test_evaluator_averages_over_answerable_questions_only() -> None:
     ]
     results = {"问甲": _hits("甲"), "问乙": _hits("x", "乙"), "天气": _hits("甲")}
     metrics = RetrievalEvaluator(questions, ks=(1, 5))(lambda q: results[q])
-    # a: rank 1, b: rank 2 -> recall@1 = (1 + 0) / 2, MRR = (1 + 1/2) / 2
-    assert metrics == {"questions": 2.0, "recall@1": 0.5, "recall@5": 1.0, "mrr@10": 0.75}
+    # a: rank 1, b: rank 2 -> recall@1 = (1 + 0) / 2, MRR = (1 + 1/2) / 2, nDCG@10 = (1 + 1/log2(3)) / 2
+    assert metrics == pytest.approx(
+        {"questions": 2.0, "recall@1": 0.5, "recall@5": 1.0, "mrr@10": 0.75, "ndcg@10": (1 + 1 / math.log2(3)) / 2}
+    )
 
 
 def test_abstention_counts_by_hand() -> None:

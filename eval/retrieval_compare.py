@@ -1,0 +1,80 @@
+"""`rag eval retrieval`: this project's retrieval stages and the plain baseline, side by side.
+
+One row per stage (dense, sparse, hybrid, hybrid + the configured second stage = the default) plus the
+plain baseline of issue 10 (`eval.baseline`): recall@1/5/10, MRR@10, nDCG@10 over the answerable
+questions, and the refusal decision on every question (unanswerable refused, answerable wrongly
+refused). The baseline's refusal threshold is fitted on the tuning part, never on the set reported.
+"""
+from __future__ import annotations
+
+import time
+from typing import Mapping, Sequence
+
+from eval.baseline import BASELINE_NAME, BaselineIndex, BaselineRetriever, fit_min_score
+from eval.datasets import TUNE_SET, EvalQuestion, load_questions
+from eval.retrieval import RetrievalEvaluator, abstention_counts
+from rag.api import RAG
+from rag.defaults import default_index_dir
+
+COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+DEPTH = 10
+
+
+def project_rows(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, dict[str, float]]:
+    """Metrics of each first stage alone and of the configured pipeline (its last row)."""
+    rows = [("dense", "dense", False), ("sparse", "sparse", False), ("hybrid", "hybrid", False)]
+    if rag.reranker.spec != "none":
+        rows.append((f"hybrid + {rag.reranker.spec} (default)", "hybrid", True))
+    rag.retrieve(questions[0].question)  # load models outside the timings
+    table = {}
+    for name, mode, rerank in rows:
+        table[name] = _row(questions, lambda q, m=mode, r=rerank: rag.retrieve(q, k=DEPTH, mode=m, rerank=r),
+                           lambda hits: not rag.is_answerable(hits))
+    return table
+
+
+def baseline_retriever(rag: RAG, tune: Sequence[EvalQuestion] | None = None) -> BaselineRetriever:
+    """The plain baseline over the same documents and embedder as `rag`, its threshold fitted on `tune`."""
+    documents = sorted(rag.store.documents.items())
+    index = BaselineIndex.cached(documents, rag.embedder, default_index_dir().parent / "eval-baseline")
+    retriever = BaselineRetriever(index, rag.retriever.query_vector)
+    tune = load_questions(TUNE_SET) if tune is None else tune
+    best = [(retriever.retrieve(q.question, k=1) or [None])[0] for q in tune]
+    retriever.min_score = fit_min_score([h.score if h else -1.0 for h in best], [q.answerable for q in tune])
+    return retriever
+
+
+def baseline_row(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, float]:
+    retriever = baseline_retriever(rag)
+    return _row(questions, lambda q: retriever.retrieve(q, k=DEPTH), retriever.refuses)
+
+
+def _row(questions, search, refuses) -> dict[str, float]:
+    evaluator = RetrievalEvaluator(questions)
+    started = time.perf_counter()
+    results = {q.id: search(q.question) for q in questions}
+    elapsed = time.perf_counter() - started
+    metrics = evaluator.score({q.id: results[q.id] for q in evaluator.questions})
+    metrics.update(abstention_counts(questions, {q.id: refuses(results[q.id]) for q in questions}))
+    metrics["ms_per_query"] = 1000 * elapsed / max(len(questions), 1)
+    return metrics
+
+
+def comparison_table(rows: Mapping[str, Mapping[str, float]]) -> str:
+    """Markdown: one row per retriever, metrics then refusals as counts."""
+    lines = ["| retriever | " + " | ".join(COLUMNS) + " | unanswerable refused | answerable wrongly refused | ms/question |",
+             "|---|" + "---:|" * (len(COLUMNS) + 3)]
+    for name, m in rows.items():
+        cells = [f"{m[c]:.3f}" for c in COLUMNS]
+        cells += [f"{m['unanswerable_refused']:.0f}/{m['unanswerable']:.0f}",
+                  f"{m['answerable_refused']:.0f}/{m['answerable']:.0f}", f"{m['ms_per_query']:.0f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def compare(rag: RAG, questions: Sequence[EvalQuestion], baseline: bool = True) -> dict[str, dict[str, float]]:
+    rows = project_rows(rag, questions)
+    if baseline:
+        rows[BASELINE_NAME] = baseline_row(rag, questions)
+    return rows
+
