@@ -23,3 +23,11 @@ class ModelLoadError(RagError):
 
 class IngestError(RagError):
     """Ingestion could not produce an index (for example: no readable documents)."""
+
+
+class IndexCorruptError(RagError):
+    """An index file is missing, unreadable or disagrees with the others; the message names the file."""
+
+
+class InputLimitError(RagError):
+    """An input (a question, a document, a parameter) is over a configured limit; the message names it."""

@@ -7,7 +7,7 @@ import pytest
 from ingest.builder import IndexBuilder
 from rag.config import Config
 from rag.errors import IndexMismatchError, IngestError
-from rag.store import MANIFEST, IndexStore, backup_path
+from rag.store import IndexStore, backup_path, read_manifest
 from tests.conftest import KeywordEmbedder
 
 
@@ -50,13 +50,13 @@ def test_build_writes_a_complete_index(tiny_corpus: Path, tmp_path: Path, keywor
 def test_failure_mid_build_leaves_the_previous_index(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
     index_dir = tmp_path / "index"
     _build([tiny_corpus], index_dir, keyword_embedder)
-    before = (index_dir / MANIFEST).read_text(encoding="utf-8")
+    before = read_manifest(index_dir)
     (tiny_corpus / "attention.md").write_text("# 新内容\n\n完全不同的文本。\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="embedding crashed"):
         _build([tiny_corpus], index_dir, ExplodingEmbedder())
-    assert (index_dir / MANIFEST).read_text(encoding="utf-8") == before
+    assert read_manifest(index_dir) == before
     assert len(IndexStore.open(index_dir).chunks) > 0
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".index.building-")]
+    leftovers = [p.name for p in index_dir.iterdir() if p.name.startswith(".")]
     assert leftovers == [] and not backup_path(index_dir).exists()
 
 
@@ -130,7 +130,7 @@ def test_large_collections_get_an_hnsw_index(tiny_corpus: Path, tmp_path: Path, 
     config = Config()
     config.index.hnsw_threshold = 2
     IndexBuilder(config, keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
-    manifest = json.loads((tmp_path / "index" / MANIFEST).read_text(encoding="utf-8"))
+    manifest = read_manifest(tmp_path / "index")
     assert manifest["index"]["dense"] == "hnsw"
     store = IndexStore.open(tmp_path / "index")
     query = keyword_embedder.embed_queries(["KV cache 加速生成"])[0]
