@@ -125,7 +125,7 @@ class IndexConfig(_Section):
 class LimitsConfig(_Section):
     """Bounds on the work one input can cause (see "Limits and failure behaviour" in the README)."""
 
-    max_question_chars: int = Field(2000, ge=1)
+    max_question_chars: int = Field(1000, ge=1)
     """Longer questions are refused (or cut, with ``question_overflow = "truncate"``)."""
     max_question_tokens: int = Field(256, ge=1)
     """The same, counted in the retrieval tokenizer's tokens (jieba words and Latin words)."""

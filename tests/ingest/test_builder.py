@@ -148,3 +148,38 @@ def test_needs_build(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> Non
     assert not builder.needs_build([tmp_path / "elsewhere"], index_dir, only_if_sources_match=True)
     (tiny_corpus / "attention.md").write_text("# 改了\n\n内容变化。\n", encoding="utf-8")
     assert builder.needs_build([tiny_corpus], index_dir)
+
+
+@pytest.mark.parametrize(("error", "message"), [
+    (OSError(28, "No space left on device"), "the disk is full"),
+    (OSError(30, "Read-only file system"), "read-only"),
+    (PermissionError(13, "Permission denied"), "permission denied"),
+])
+def test_write_errors_are_a_message_and_keep_the_previous_index(
+    tiny_corpus: Path, tmp_path: Path, keyword_embedder, monkeypatch, error, message
+) -> None:
+    import ingest.builder as builder
+
+    index_dir = tmp_path / "index"
+    _build([tiny_corpus], index_dir, keyword_embedder)
+    before = read_manifest(index_dir)
+
+    def failing_save(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(builder.np, "save", failing_save)
+    with pytest.raises(IngestError, match=rf"Could not write the index at .*{message}.*previous index is unchanged"):
+        _build([tiny_corpus], index_dir, keyword_embedder)
+    assert read_manifest(index_dir) == before
+    assert [p.name for p in index_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_documents_that_yield_no_passages_are_a_clear_error(tmp_path: Path, keyword_embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "many.md").write_text("".join(f"# 标题 {n}\n\n内容 {n} 的一句话。\n\n" for n in range(60)), encoding="utf-8")
+    config = Config()
+    config.chunking.max_chunks_per_document = 5  # the only document is over the limit, so nothing is left
+    with pytest.raises(IngestError, match="yielded no passages.*max_chunks_per_document = 5"):
+        IndexBuilder(config, keyword_embedder).build([docs], tmp_path / "index", progress=False)
+    assert not (tmp_path / "index" / "CURRENT").exists()
