@@ -163,7 +163,7 @@ class KnowledgeBase:
         if staged.exists():
             raise UploadRejected("another file with the same name is in this upload")
         staged.write_bytes(data)
-        loaded = read_file(staged, base)
+        loaded = read_file(staged, base, self.builder.config.limits)
         if isinstance(loaded, SkippedFile):
             raise UploadRejected(loaded.reason)
         for other, digest in self._indexed_hashes().items():

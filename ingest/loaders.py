@@ -273,6 +273,10 @@ def _bomless_utf16(raw: bytes, without_nul: bool = False) -> tuple[str, str] | N
             text = raw.decode(codec)
         except UnicodeDecodeError:
             continue
+        if any(ord(c) < 0x20 and c not in "\t\n\r" for c in text):
+            continue
+        if not without_nul and raw[1 - high::2].count(0):
+            continue  # in real UTF-16 text, NULs are the high bytes of ASCII characters, never the low ones
         share = _plausible_share(text)
         if without_nul:
             high_bytes = raw[high::2]

@@ -115,3 +115,11 @@ def test_ascii_and_latin1_text_of_even_length_is_not_taken_for_utf16() -> None:
     assert decode_text(b"ab cd ef gh") == ("ab cd ef gh", "utf-8")
     text = "A long English sentence with one accent: café, and nothing else of note here at all."
     assert decode_text(text.encode("latin-1"))[0] == text
+
+
+@pytest.mark.parametrize("raw", [b"\x00\x01\x02 not text", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", bytes(range(256)) * 4])
+def test_binary_with_nul_bytes_is_not_taken_for_utf16(raw: bytes) -> None:
+    from ingest.loaders import UnreadableFile
+
+    with pytest.raises(UnreadableFile, match="binary"):
+        decode_text(raw)
