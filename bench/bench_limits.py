@@ -41,13 +41,13 @@ def main() -> None:
         question = "混合精度训练有什么好处？" * 2800  # 100 KB in UTF-8
         started = time.perf_counter()
         try:
-            rag.ask(question)
+            rag.ask(question, mode="extractive")
         except InputLimitError:
             pass
         refuse_s = time.perf_counter() - started
         config.limits.question_overflow = "truncate"
         started = time.perf_counter()
-        rag.ask(question)
+        rag.ask(question, mode="extractive")
         truncate_s = time.perf_counter() - started
         started = time.perf_counter()
         for _ in range(1000):

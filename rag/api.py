@@ -114,15 +114,15 @@ class RAG:
     def reload(self) -> bool:
         """Switch to the index's current generation if a build replaced ours; returns whether it did."""
         view = self._view
-        root = view.store.root
-        if root is None or generation_id(root) == view.generation:
+        root = view.store.path
+        if generation_id(root) == view.generation:
             return False
         with self._lock:
             if generation_id(root) == self._view.generation:
                 return False
             store = IndexStore.open(root, embedder_spec=self.embedder.spec)
             self._view = self._make_view(store, previous=self._view)
-            log.info("Index %s was rebuilt; now answering from %s", root, store.path.name)
+            log.info("Index %s was rebuilt; now answering from %s", root, store.generation)
             return True
 
     def _current(self) -> "_View":
@@ -239,11 +239,9 @@ class _View:
 
 def generation_of(store: IndexStore) -> str:
     """The `generation_id` token of the generation a store was opened from."""
-    if store.root is None:
-        return ""
     if store.generation != LEGACY_GENERATION:
         return store.generation
-    return generation_id(store.root)
+    return generation_id(store.path)
 
 
 def check_question(question: str, limits: LimitsConfig) -> str:

@@ -225,7 +225,7 @@ class IndexStore:
     """
 
     path: Path
-    """The generation folder the store was read from."""
+    """The index directory (as opened; for the flat layout, the folder holding the files)."""
     manifest: dict[str, Any]
     chunks: list[Chunk]
     dense: DenseIndex
@@ -238,8 +238,13 @@ class IndexStore:
     """Vectors of `sentences`, memory-mapped."""
     documents: dict[str, str] = field(default_factory=dict, repr=False)
     """Full text of each source document by doc id."""
-    root: Path | None = None
-    """The index directory (the generations' parent); `path` for the flat layout."""
+    folder: Path | None = None
+    """The generation folder every file was read from (`path` for the flat layout)."""
+
+    @property
+    def root(self) -> Path:
+        """The index directory (same as `path`)."""
+        return self.path
 
     @classmethod
     def open(cls, index_dir: str | Path, embedder_spec: str | None = None) -> "IndexStore":
@@ -300,7 +305,7 @@ class IndexStore:
         check.agree(DENSE, dense.dim, dim, "dimensions", "manifest.json embedder.dim")
         sparse = check.load(SPARSE, SparseIndex.load)
         check.agree(SPARSE, len(sparse), len(chunks), "BM25 rows", CHUNKS)
-        return cls(folder, manifest, chunks, dense, sparse, embeddings, sentences, sentence_embeddings, documents, root)
+        return cls(root, manifest, chunks, dense, sparse, embeddings, sentences, sentence_embeddings, documents, folder)
 
     @property
     def embedder_spec(self) -> str:
@@ -309,7 +314,8 @@ class IndexStore:
     @property
     def generation(self) -> str:
         """The generation's folder name (`LEGACY_GENERATION` for the flat layout)."""
-        return self.path.name if self.path.name.startswith(GENERATION_PREFIX) else LEGACY_GENERATION
+        folder = self.folder or self.path
+        return folder.name if folder.name.startswith(GENERATION_PREFIX) else LEGACY_GENERATION
 
 
 class _Checker:

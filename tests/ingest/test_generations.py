@@ -55,7 +55,9 @@ def test_readers_see_one_generation_while_a_writer_rebuilds(tmp_path: Path) -> N
     index_dir = tmp_path / "index"
     embedder = KeywordEmbedder()
     IndexBuilder(Config(), embedder).build([sources[0]], index_dir, progress=False)
-    rag = RAG(IndexStore.open(index_dir), Config(), embedder)
+    config = Config()
+    config.answer.mode = "extractive"  # what is under test is the index, not the generator
+    rag = RAG(IndexStore.open(index_dir), config, embedder)
     rag.warm_up()
     swaps = 200
     pid = os.fork()
@@ -120,7 +122,7 @@ def test_an_open_store_keeps_its_generation_after_rebuilds(tiny_corpus: Path, tm
     (tiny_corpus / "attention.md").write_text("# 新\n\n完全不同的新内容，关于别的主题。\n", encoding="utf-8")
     for _ in range(3):  # the old generation's folder is gone after this
         builder.build([tiny_corpus], index_dir, progress=False)
-    assert not old.path.exists()
+    assert not old.folder.exists()
     assert [h.chunk.id for h in rag.retrieve("LoRA 是什么", k=3)] == before  # mmapped arrays still readable
     assert rag.store is old
     assert rag.reload() and rag.store is not old

@@ -58,7 +58,7 @@ def test_top_level_key_wins_over_section_prefix_and_optional_floats() -> None:
     ("values", "message"),
     [
         ({"retrieval.mode": "fuzzy"}, r"'retrieval.mode' .* 'fuzzy': expected one of 'hybrid', 'dense' or 'sparse'"),
-        ({"answer.mode": "magic"}, r"'answer.mode' .* expected one of 'extractive' or 'llm'"),
+        ({"answer.mode": "magic"}, r"'answer.mode' .* expected one of 'llm' or 'extractive'"),
         ({"retrieval.top_k": 2.5}, r"'retrieval.top_k' .* 2.5"),               # never truncated to 2
         ({"retrieval.top_k": "2.5"}, r"'retrieval.top_k' .* '2.5'"),
         ({"retrieval.top_k": 0}, r"'retrieval.top_k' .* greater than or equal to 1"),

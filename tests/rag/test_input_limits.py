@@ -19,6 +19,7 @@ def rag_for(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
 
     def make(**limits) -> RAG:
         config = Config()
+        config.answer.mode = "extractive"
         for key, value in limits.items():
             setattr(config.limits, key, value)
         rag = RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder)
