@@ -15,6 +15,7 @@ from rag.defaults import default_index_dir
 from rag.embedders import Embedder, make_embedder
 from rag.errors import IndexNotFoundError, InputLimitError
 from rag.evidence import EvidenceScorer
+from rag.refusal import RefusalPolicy
 from rag.rerankers import EvidenceReranker, Reranker, make_reranker
 from rag.retriever import Retriever
 from rag.schema import Hit
@@ -36,9 +37,11 @@ class RAG:
     """
 
     def __init__(
-        self, store: IndexStore, config: Config, embedder: Embedder, generator: Any = None, follow: bool = True
+        self, store: IndexStore, config: Config, embedder: Embedder, generator: Any = None, follow: bool = True,
+        refusal: RefusalPolicy | None = None,
     ) -> None:
-        """Prefer `RAG.open`. `generator` (a `rag.llm.Generator`) replaces the configured one.
+        """Prefer `RAG.open`. `generator` (a `rag.llm.Generator`) replaces the configured one; `refusal`
+        replaces the configured refusal policy.
 
         With `follow` (default) a rebuilt index is picked up before the next question.
         """
@@ -50,6 +53,8 @@ class RAG:
         self._generator_lock = threading.Lock()
         self._warm = False
         self._lock = threading.Lock()
+        self.refusal = refusal if refusal is not None else RefusalPolicy(threshold=config.rerank.min_relevance)
+        """Decides when the documents don't answer (relevance threshold, the LLM's own judgement)."""
         self._view = self._make_view(store, previous=None)
 
     def _make_view(self, store: IndexStore, previous: "_View | None") -> "_View":
@@ -57,11 +62,13 @@ class RAG:
         config = self.config
         retriever = Retriever(store, self.embedder, config.retrieval)
         scorer = EvidenceScorer(store, retriever.query_vector)
-        reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank)
+        relevance = self.refusal.relevance
+        reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank, relevance=relevance)
         if previous is not None and getattr(previous.reranker, "scorer", None) is None and reranker.spec == previous.reranker.spec:
             reranker = previous.reranker  # a model-backed reranker (cross-encoder) keeps its loaded model
-        answerer = Answerer(ExtractiveAnswerer(scorer), self.is_answerable, config.answer, self._shared_generator)
-        view = _View(store, retriever, scorer, reranker, EvidenceReranker(scorer, reorder=False), answerer, generation_of(store))
+        answerer = Answerer(ExtractiveAnswerer(scorer), self.refusal, config.answer, self._shared_generator)
+        first_stage_only = EvidenceReranker(scorer, relevance=relevance, reorder=False)
+        view = _View(store, retriever, scorer, reranker, first_stage_only, answerer, generation_of(store))
         if self._warm:
             view.reranker.warm_up()
         return view
@@ -174,6 +181,8 @@ class RAG:
         fused = time.perf_counter()
         second_stage = view.reranker if rerank else view.first_stage_only
         hits = second_stage.rerank(question, candidates)[:k]
+        if any("relevance" not in hit.scores for hit in hits):  # a model reranker orders; relevance is the refusal model's
+            hits = view.first_stage_only.rerank(question, hits)
         if timings is not None:
             done = time.perf_counter()
             timings.update(
@@ -211,12 +220,11 @@ class RAG:
     @property
     def min_relevance(self) -> float:
         """Best-hit relevance below which the documents are taken not to answer a question."""
-        configured = self.config.rerank.min_relevance
-        return self.reranker.default_threshold if configured is None else configured
+        return self.refusal.threshold
 
     def is_answerable(self, hits: list[Hit]) -> bool:
-        """Whether the best (first) of `hits` is relevant enough to answer from."""
-        return bool(hits) and hits[0].scores.get("relevance", 0.0) >= self.min_relevance
+        """Whether the best (first) of `hits` is relevant enough to answer from (see `rag.refusal`)."""
+        return self.refusal.answerable(hits)
 
 
 def store_exists(index_dir: Path) -> bool:
