@@ -94,7 +94,7 @@ class AnswerConfig(_Section):
     """A packaged model (``qwen2.5-coder-1.5b``, ``qwen2.5-coder-0.5b``, ``gemma3-270m``; ``packaged`` = the
     first), a local ``.gguf`` path, or ``hf:<owner>/<repo>/<file>``."""
     n_ctx: int = Field(2048, ge=128)
-    max_tokens: int = Field(200, ge=1)
+    max_tokens: int = Field(160, ge=1)
     excerpt_chars: int = Field(450, ge=1)
     """Characters of evidence sentences the model reads (prompt evaluation dominates time to first token)."""
     repeat_penalty: float = Field(1.15, gt=0)
