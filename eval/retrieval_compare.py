@@ -11,6 +11,7 @@ import time
 from typing import Mapping, Sequence
 
 from eval.baseline import BASELINE_NAME, BaselineIndex, BaselineRetriever, fit_min_score
+from eval.embed_cache import CachedEmbedder, default_cache_dir
 from eval.datasets import TUNE_SET, EvalQuestion, load_questions
 from eval.retrieval import RetrievalEvaluator, abstention_counts
 from rag.api import RAG
@@ -36,7 +37,10 @@ def project_rows(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, dict[
 def baseline_retriever(rag: RAG, tune: Sequence[EvalQuestion] | None = None) -> BaselineRetriever:
     """The plain baseline over the same documents and embedder as `rag`, its threshold fitted on `tune`."""
     documents = sorted(rag.store.documents.items())
-    index = BaselineIndex.cached(documents, rag.embedder, default_index_dir().parent / "eval-baseline")
+    cache = default_index_dir().parent / "eval-baseline"
+    embedder = CachedEmbedder(rag.embedder, default_cache_dir())
+    index = BaselineIndex.cached(documents, embedder, cache, on_build=lambda: embedder.seed(rag.store))
+    embedder.save()
     retriever = BaselineRetriever(index, rag.retriever.query_vector)
     tune = load_questions(TUNE_SET) if tune is None else tune
     best = [(retriever.retrieve(q.question, k=1) or [None])[0] for q in tune]
