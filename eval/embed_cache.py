@@ -78,7 +78,7 @@ class CachedEmbedder:
         self.folder.mkdir(parents=True, exist_ok=True)
         for prefix, cache in (("", self.cache), ("queries-", self.queries)):
             texts = list(cache)
-            vectors = np.array([cache[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
+            vectors = np.array([cache[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
             with tempfile.NamedTemporaryFile(dir=self.folder, suffix=".npy", delete=False) as handle:
                 np.save(handle, vectors)
             os.replace(handle.name, self.folder / f"{prefix}vectors.npy")
