@@ -121,7 +121,7 @@ def score(candidates: Candidates, evaluator: RetrievalEvaluator, setting: Settin
     return evaluator.score({q.id: candidates.ranked(q.id, setting) for q in evaluator.questions})
 
 
-CURRENT = Setting(400, 10.0, 1.0, 0.5, 0.01, 30)
+CURRENT = Setting(400, 10.0, 1.0, 0.5, 0.01, 30)  # before this search
 """The defaults before this search (rag/config.py, rag/rerankers.py)."""
 
 
