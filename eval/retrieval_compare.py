@@ -85,17 +85,15 @@ def compare(rag: RAG, questions: Sequence[EvalQuestion], baseline: bool = True,
     return rows
 
 
-
 def main() -> None:
     """``python -m eval.retrieval_compare [--dataset test] [--index DIR]``: the same table as
     ``rag eval retrieval``, with query embeddings cached on disk between runs."""
     import argparse
 
     from eval.datasets import dataset_path
-    from eval.embed_cache import open_rag
-    from rag.api import ensure_default_index
+    from eval.embed_cache import open_cached_rag
+    from ingest.default_index import ensure_default_index
     from rag.config import Config
-    from rag.embedders import make_embedder
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="test")
@@ -103,8 +101,8 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     config = Config.load(env={})
-    index = args.index or ensure_default_index(config, make_embedder(config.embedder))
-    rag = open_rag(index, config)
+    index = args.index or ensure_default_index(config)
+    rag = open_cached_rag(index, config)
     questions = load_questions(dataset_path(args.dataset))
     rows = compare(rag, questions, baseline=not args.no_baseline)
     rag.embedder.save()
