@@ -34,6 +34,7 @@ from rag.dense import DenseIndex
 from rag.embedders import Embedder, make_embedder
 from rag.errors import IndexCorruptError, IngestError, RagError
 from rag.sparse import SparseIndex
+from rag.terminal import printable
 from rag.store import (
     CHUNKS, CURRENT, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, GENERATION_PREFIX, MANIFEST, READERS_LOCK,
     SENTENCE_EMBEDDINGS, SENTENCES, SPARSE, TOKENIZER_ID,
@@ -77,17 +78,18 @@ class BuildReport:
     """``(path, what was repaired)`` for documents indexed with a repair (e.g. bad bytes replaced)."""
 
     def summary(self) -> str:
+        """Human-readable report; file names and reasons are made terminal-safe (`rag.terminal.printable`)."""
         lines = [
-            f"Indexed {self.documents} documents into {self.chunks} chunks at {self.index_dir} "
+            f"Indexed {self.documents} documents into {self.chunks} chunks at {printable(self.index_dir)} "
             f"({self.reused_documents} unchanged documents reused, {self.embedded_chunks} chunks embedded, "
             f"{self.dense_kind} dense index, {self.seconds:.1f}s).",
         ]
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} files:")
-            lines.extend(f"  {s.path}: {s.reason}" for s in self.skipped)
+            lines.extend(f"  {printable(s.path)}: {printable(s.reason)}" for s in self.skipped)
         if self.warnings:
             lines.append(f"Indexed with warnings ({len(self.warnings)}):")
-            lines.extend(f"  {path}: {warning}" for path, warning in self.warnings)
+            lines.extend(f"  {printable(path)}: {printable(warning)}" for path, warning in self.warnings)
         return "\n".join(lines)
 
 
