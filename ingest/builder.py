@@ -469,6 +469,27 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def copy_current_generation(source: Path, index_dir: Path) -> bool:
+    """Start `index_dir` as a copy of `source`'s current generation (a seed whose vectors the next build
+    reuses). Returns False, leaving nothing behind, when it can't (e.g. `source` is rebuilt meanwhile)."""
+    try:
+        generation = current_generation(source)
+        target = index_dir / (generation.name if generation.name.startswith(GENERATION_PREFIX) else _new_name())
+        index_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(generation, target)
+        (target / READERS_LOCK).touch()
+        (index_dir / CURRENT).write_text(target.name + "\n", encoding="utf-8")
+        return True
+    except (OSError, RagError) as exc:
+        log.warning("Could not copy the index at %s (%s); building from scratch", source, exc)
+        shutil.rmtree(index_dir, ignore_errors=True)
+        return False
+
+
+def _new_name() -> str:
+    return f"{GENERATION_PREFIX}{time.time_ns():020d}-{secrets.token_hex(3)}"
+
+
 def _version(package: str) -> str | None:
     try:
         return version(package)
