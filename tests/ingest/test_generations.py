@@ -104,6 +104,7 @@ def test_readers_see_one_generation_while_a_writer_rebuilds(tmp_path: Path) -> N
     done.set()
     for thread in threads:
         thread.join()
+    print(f"{swaps} swaps: {opened[0]} opens, {answered[0]} answers, {reloads[0]} reloads, {len(failures)} failures")
     assert os.waitstatus_to_exitcode(status) == 0, "the writer failed"
     assert failures == [], failures[:5]
     assert opened[0] > 50 and answered[0] > 50
