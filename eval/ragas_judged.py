@@ -76,16 +76,17 @@ def embedder_adapter(embedder: Any) -> Any:
 class JudgedScorer:
     """Scores one answered question with the judged metrics that apply to it."""
 
-    def __init__(self, judge: Judge, embedder: Any, strictness: int = 1) -> None:
+    def __init__(self, judge: Judge, embedder: Any, strictness: int = 1, metrics: Sequence[str] = METRICS) -> None:
         import_ragas()
         from ragas.metrics import Faithfulness, LLMContextRecall, ResponseRelevancy
 
         llm = judge_llm(judge)
-        self.metrics = {
-            "faithfulness": Faithfulness(llm=llm),
-            "context_recall": LLMContextRecall(llm=llm),
-            "answer_relevancy": ResponseRelevancy(llm=llm, embeddings=embedder_adapter(embedder), strictness=strictness),
+        available = {
+            "faithfulness": lambda: Faithfulness(llm=llm),
+            "context_recall": lambda: LLMContextRecall(llm=llm),
+            "answer_relevancy": lambda: ResponseRelevancy(llm=llm, embeddings=embedder_adapter(embedder), strictness=strictness),
         }
+        self.metrics = {name: available[name]() for name in metrics}
 
     def __call__(self, question: str, answer: str, contexts: Sequence[str], reference: str = "") -> dict[str, float]:
         """``{metric: score or NaN}`` for the metrics whose inputs this question has."""
