@@ -6,7 +6,7 @@ Starts ``python -m app serve`` as its own process on a free port (no API keys, l
 waits for /readyz, then for `/v1/search` and extractive `/v1/ask`, at each number of concurrent
 clients, sends `--requests` requests (dev-set questions in turn) through one httpx.AsyncClient
 whose connection pool is that size. Prints throughput, p50/p95/p99 latency and errors by status.
-Then LLM `/v1/ask` (the packaged Gemma 3 270M) at 4 clients against a queue of `--queue-size`
+Then LLM `/v1/ask` (`--generator`, default the packaged Gemma 3 270M) at 4 clients against a queue of `--queue-size`
 waiting places: the queue fills and the extra requests get 503 + Retry-After at once instead of
 piling up behind the model. The bench's clients run on the same cores as the server, and this
 machine is shared with other work: say so next to any figure.
@@ -86,6 +86,27 @@ def report(name: str, clients: int, result: dict) -> str:
             f"{_percentile(lat, 0.50):.0f} | {_percentile(lat, 0.95):.0f} | {_percentile(lat, 0.99):.0f} | {errors}{extra} |")
 
 
+def distinct_questions(index: str) -> list[str]:
+    """Dev-set questions plus the index's section headings (mostly questions), in a fixed shuffled order.
+
+    More than the retriever's 256-entry query-embedding cache, sent in turn, so every request
+    embeds its question (a cyclic pattern longer than an LRU cache never hits it).
+    """
+    import random
+
+    from eval.datasets import DEV_SET, load_questions
+
+    texts = [q.question for q in load_questions(DEV_SET)]
+    if (Path(index) / "chunks.jsonl").is_file():
+        for line in (Path(index) / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+            heading = json.loads(line).get("heading_path") or []
+            if heading and len(heading[-1]) >= 4:
+                texts.append(heading[-1].lstrip("0123456789. "))
+    texts = list(dict.fromkeys(t for t in texts if t))
+    random.Random(0).shuffle(texts)
+    return texts
+
+
 def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--host", "127.0.0.1",
                "--queue-size", str(args.queue_size)]
@@ -93,6 +114,8 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
         command += ["--index", args.index]
     else:
         command += ["--data-dir", args.data_dir]
+    if not args.no_llm:
+        command += ["--generator", args.generator]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("RAG_API_KEYS", None)
     env.update(item.split("=", 1) for item in args.server_env)
@@ -125,6 +148,7 @@ def main() -> None:
     parser.add_argument("--llm-clients", type=int, default=4)
     parser.add_argument("--queue-size", type=int, default=2, help="the server's --queue-size")
     parser.add_argument("--no-llm", action="store_true")
+    parser.add_argument("--generator", default="gemma3-270m", help="the server's --generator for the LLM phase")
     parser.add_argument("--endpoints", default="search,ask", help="which of search,ask to load")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="environment for the server process (e.g. OMP_WAIT_POLICY=ACTIVE to compare thread policies)")
@@ -134,13 +158,13 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from eval.datasets import DEV_SET, load_questions
 
-    questions = [q.question for q in load_questions(DEV_SET)]
+    questions = distinct_questions(args.index or str(Path(args.data_dir) / "index"))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     process = start_server(args, port)
     try:
-        ready = wait_ready(url, process, timeout=600)
-        print(f"server: {ready['index']} ({ready['passages']} passages), env {' '.join(args.server_env) or '(as is)'}, "
+        ready = wait_ready(url, process, timeout=900, generator=not args.no_llm)  # no model loading during the runs
+        print(f"{len(questions)} distinct questions sent in turn; server: {ready['index']} ({ready['passages']} passages), env {' '.join(args.server_env) or '(as is)'}, "
               f"{len(os.sched_getaffinity(0))} cores shared by server, clients and whatever else runs on this machine "
               f"(load average {os.getloadavg()[0]:.1f})\n")
         for path, body in (("/v1/search", {}), ("/v1/ask", {"mode": "extractive"})):  # warm each path
@@ -154,14 +178,13 @@ def main() -> None:
                 result = asyncio.run(run_phase(url, path, bodies, clients, timeout=120))
                 print(report(name, clients, result), flush=True)
         if not args.no_llm:
-            ready = wait_ready(url, process, timeout=600, generator=True)
             if ready["generator"] != "ready":
                 print(f"\nLLM phase skipped: generator {ready['generator']}")
                 return
             answerable = [q for q in load_questions(DEV_SET) if q.answerable]
             bodies = [{"question": answerable[i % len(answerable)].question, "mode": "llm"} for i in range(args.llm_requests)]
             result = asyncio.run(run_phase(url, "/v1/ask", bodies, args.llm_clients, timeout=300))
-            print(report(f"ask (llm, packaged 270M, queue {args.queue_size})", args.llm_clients, result), flush=True)
+            print(report(f"ask (llm {args.generator}, queue {args.queue_size})", args.llm_clients, result), flush=True)
             metrics = httpx.get(f"{url}/metrics", timeout=10).text
             lines = [line for line in metrics.splitlines()
                      if line.startswith(("rag_generation_rejected_total", "rag_fallbacks_total", "rag_refusals_total"))]

@@ -84,8 +84,7 @@ class QAService:
     def warm_up(self) -> None:
         """Load the retrieval models (then ready), then the generator (its state shows in /readyz)."""
         self.generator_state = "loading"
-        self.rag.warm_up()
-        self.embedder.embed_queries(["warm up"])
+        self._warm(self.rag)
         self.ready.set()
         log.info("Retrieval models loaded; serving %s", self.rag.store.path)
         try:
@@ -99,10 +98,15 @@ class QAService:
         """Open the index at `index_dir` (just rebuilt) and serve it from the next request on."""
         store = IndexStore.open(index_dir, embedder_spec=self.embedder.spec)
         fresh = RAG(store, self.config, self.embedder, generator=self.generator)
-        fresh.warm_up()
+        self._warm(fresh)
         with self._swap:
             self._rag = fresh
         log.info("Now serving the rebuilt index at %s (%d passages)", store.path, len(store.chunks))
+
+    def _warm(self, rag: RAG) -> None:
+        rag.warm_up()
+        rag.evidence.warm_up()  # every passage's terms, tokenised before the first request needs them
+        rag.retrieve("warm up", k=1)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
