@@ -175,7 +175,7 @@ class QAService:
         async with aclosing(_iterate_in_thread(stream, cancel, pool, deadline)) as events:
             async for event in events:
                 if isinstance(event, Answer):
-                    self.metrics.observe_answer(event.to_json())
+                    self.metrics.observe_answer(event)
                 yield event
 
     async def answer(
