@@ -115,7 +115,7 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
     else:
         command += ["--data-dir", args.data_dir]
     if not args.no_llm:
-        command += ["--generator", args.generator]
+        command += ["--generator", args.generator, "--mode", "llm"]  # load it before measuring
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("RAG_API_KEYS", None)
     env.update(item.split("=", 1) for item in args.server_env)

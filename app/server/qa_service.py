@@ -82,11 +82,15 @@ class QAService:
     # -- lifecycle --------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load the retrieval models (then ready), then the generator (its state shows in /readyz)."""
+        """Load the retrieval models (then ready), then, when LLM answers are the default, the
+        generator (its state shows in /readyz; otherwise it loads on the first LLM answer)."""
         self.generator_state = "loading"
         self._warm(self.rag)
         self.ready.set()
         log.info("Retrieval models loaded; serving %s", self.rag.store.path)
+        if self.config.answer.mode != "llm":
+            self.generator_state = "loads on the first LLM answer"
+            return
         try:
             self.generator.warm_up()
             self.generator_state = "ready"
