@@ -1,25 +1,27 @@
 """Build or refresh an index directory from source paths, atomically and incrementally.
 
-A build writes a complete new index into a temporary sibling folder and only then swaps it in, so a
-failure at any point leaves the previous index as it was. Documents whose content hash, embedder and
-chunker settings are unchanged reuse their chunks and vectors from the previous index.
+A build writes a complete new *generation* into a staging folder inside the index directory, renames
+it to a generation folder and only then replaces the ``CURRENT`` pointer (see `rag.store`), so a crash
+or failure at any point leaves the previous generation current and whole. Old generations are removed
+once no reader is opening them; leftovers of killed builds are removed by the next build. Documents
+whose content hash, embedder and chunker settings are unchanged reuse their chunks and vectors.
 """
 from __future__ import annotations
 
-import dataclasses
+import errno
 import fcntl
 import json
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -30,17 +32,33 @@ from ingest.loaders import SkippedFile, SourceDocument, load_documents
 from rag.config import Config
 from rag.dense import DenseIndex
 from rag.embedders import Embedder, make_embedder
-from rag.errors import IngestError, RagError
+from rag.errors import IndexCorruptError, IngestError, RagError
 from rag.sparse import SparseIndex
 from rag.store import (
-    CHUNKS, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, MANIFEST, SENTENCE_EMBEDDINGS, SENTENCES, SPARSE,
-    TOKENIZER_ID,
-    IndexStore, backup_path, read_manifest,
+    CHUNKS, CURRENT, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, GENERATION_PREFIX, MANIFEST, READERS_LOCK,
+    SENTENCE_EMBEDDINGS, SENTENCES, SPARSE, TOKENIZER_ID,
+    IndexStore, backup_path, current_generation, index_exists, list_generations, read_manifest, try_lock_for_removal,
 )
 
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 32
+STAGING_PREFIX = ".building-"
+TRASH_PREFIX = ".trash-"
+KEEP_PREVIOUS = 1
+"""Generations kept besides the current one (a reader may still be opening the one just replaced)."""
+
+BUILD_STEPS = (
+    "locked", "cleaned", "embedded", "staged-chunks", "staged-documents", "staged-arrays", "staged-dense",
+    "staged-sparse", "staged-manifest", "synced", "renamed", "switched", "pruned",
+)
+"""The points of a build in order; `step_hook` is called with each (tests crash the build there)."""
+step_hook: Callable[[str], None] | None = None
+
+
+def _step(name: str) -> None:
+    if step_hook is not None:
+        step_hook(name)
 
 
 @dataclass
@@ -55,6 +73,8 @@ class BuildReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     seconds: float = 0.0
     dense_kind: str = ""
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    """``(path, what was repaired)`` for documents indexed with a repair (e.g. bad bytes replaced)."""
 
     def summary(self) -> str:
         lines = [
@@ -65,6 +85,9 @@ class BuildReport:
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} files:")
             lines.extend(f"  {s.path}: {s.reason}" for s in self.skipped)
+        if self.warnings:
+            lines.append(f"Indexed with warnings ({len(self.warnings)}):")
+            lines.extend(f"  {path}: {warning}" for path, warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -81,29 +104,52 @@ class IndexBuilder:
     def build(self, paths: Sequence[str | Path], index_dir: str | Path, progress: bool = True) -> BuildReport:
         """Make `index_dir` hold exactly the readable documents under `paths`.
 
-        Raises IngestError (and leaves any existing index untouched) when no document is readable.
+        Raises IngestError (and leaves any existing index untouched) when no document is readable,
+        when the documents yield no passages, or when the index can't be written (disk full,
+        permissions); the message says which and what to do.
         """
         started = time.perf_counter()
         index_dir = Path(index_dir)
-        loaded = load_documents(paths)
+        limits = self.config.limits
+        loaded = load_documents(paths, limits)
         if not loaded.documents:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in loaded.skipped) or "no files found"
             raise IngestError(f"No readable documents under {', '.join(map(str, paths))} ({reasons}).")
         self.warm_up()
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        with _writing(index_dir, "prepare"):
+            index_dir.parent.mkdir(parents=True, exist_ok=True)
         with _exclusive_lock(index_dir):
+            _step("locked")
+            with _writing(index_dir, "prepare"):
+                _recover_flat_backup(index_dir)
+                index_dir.mkdir(exist_ok=True)
+                _remove_leftovers(index_dir)
+            _step("cleaned")
             reusable = self._reusable(index_dir)
-            rows, reused, embedded = self._chunk_and_embed(loaded.documents, reusable, progress)
+            rows, documents, skipped, reused, embedded = self._chunk_and_embed(
+                loaded.documents, reusable, progress
+            )
+            skipped = loaded.skipped + skipped
+            if not rows.chunks:
+                reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped)
+                raise IngestError(
+                    f"The documents under {', '.join(map(str, paths))} yielded no passages to index"
+                    f"{f' ({reasons})' if reasons else ''}; add documents with text in them."
+                )
+            _step("embedded")
             dense = DenseIndex.build(
                 rows.vectors, self.config.index.hnsw_threshold, self.config.index.hnsw_m, self.config.index.hnsw_ef_search
             )
-            manifest = self._manifest(paths, loaded.documents, rows, loaded.skipped, dense.kind, started)
-            with _staging_dir(index_dir) as staging:
-                _write_index(staging, manifest, loaded.documents, rows, dense, self.config)
-                _swap_into_place(staging, index_dir)
+            manifest = self._manifest(paths, documents, rows, skipped, dense.kind, started)
+            with _writing(index_dir, "write"):
+                _publish(index_dir, lambda staging: _write_index(staging, manifest, documents, rows, dense, self.config))
+            _step("switched")
+            with _writing(index_dir, "prune"):
+                _prune(index_dir)
+            _step("pruned")
         report = BuildReport(
-            index_dir, len(loaded.documents), len(rows.chunks), reused, embedded, loaded.skipped,
-            time.perf_counter() - started, dense.kind,
+            index_dir, len(documents), len(rows.chunks), reused, embedded, skipped,
+            time.perf_counter() - started, dense.kind, [(d.path, w) for d in documents for w in d.warnings],
         )
         log.info(report.summary())
         return report
@@ -122,7 +168,7 @@ class IndexBuilder:
         sources = [str(Path(p).resolve()) for p in paths]
         if manifest.get("sources") != sources:
             return not only_if_sources_match
-        loaded = load_documents(paths)
+        loaded = load_documents(paths, self.config.limits)
         current = sorted(d.sha256 for d in loaded.documents)
         indexed = sorted(d["sha256"] for d in manifest.get("documents", []))
         return current != indexed or manifest.get("settings") != self._settings()
@@ -131,7 +177,7 @@ class IndexBuilder:
         """What must match for a previous index's chunks and vectors to be reused."""
         return {
             "embedder": self.embedder.spec,
-            "chunking": dataclasses.asdict(self.config.chunking),
+            "chunking": self.config.chunking.model_dump(),
             "chunker_version": CHUNKER_VERSION,
             "tokenizer": TOKENIZER_ID,
         }
@@ -140,6 +186,9 @@ class IndexBuilder:
         """Rows of the previous index by document hash, when its settings match ours."""
         try:
             previous = IndexStore.open(index_dir)
+        except IndexCorruptError as exc:
+            log.warning("Previous index is unreadable, so every document is embedded again: %s", exc)
+            return {}
         except RagError:
             return {}
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
@@ -158,20 +207,40 @@ class IndexBuilder:
 
     def _chunk_and_embed(
         self, documents: list[SourceDocument], reusable: dict[str, IndexPart], progress: bool
-    ) -> tuple[IndexPart, int, int]:
-        """Chunks, chunk vectors and evidence-sentence vectors for all documents, reusing unchanged ones."""
+    ) -> tuple[IndexPart, list[SourceDocument], list[SkippedFile], int, int]:
+        """Chunks, chunk vectors and evidence-sentence vectors for all documents, reusing unchanged ones.
+
+        A document over ``chunking.max_chunks_per_document`` is skipped whole (never half-indexed).
+        Returns the rows, the documents kept, the documents skipped, and the reused/embedded counts.
+        """
         embed = MemoizedEmbedding(self.embedder.embed_passages)
         chunker = Chunker(self.config.chunking, embed=embed)
+        limit = self.config.chunking.max_chunks_per_document
         parts: list[IndexPart] = []
         fresh: list[IndexPart] = []
+        kept: list[SourceDocument] = []
+        skipped: list[SkippedFile] = []
         for document in tqdm(documents, desc="Chunking", unit="doc", disable=not progress):
             previous = reusable.get(document.sha256)
             if previous is not None and all(c.doc_id == document.doc_id for c in previous.chunks):
                 parts.append(previous)
-            else:
-                part = IndexPart.unembedded(chunker.chunk(document))
-                parts.append(part)
-                fresh.append(part)
+                kept.append(document)
+                continue
+            # Chunking embeds sentences, so a document that can't fit is refused before that work.
+            at_least = len(document.text) // self.config.chunking.hard_max_chars
+            chunks = chunker.chunk(document) if at_least <= limit else []
+            if at_least > limit or len(chunks) > limit:
+                reason = (
+                    f"too many passages ({max(len(chunks), at_least)}{'+' if not chunks else ''}; the limit is "
+                    f"chunking.max_chunks_per_document = {limit}); split the file or raise the limit"
+                )
+                log.warning("Skipped %s: %s", document.path, reason)
+                skipped.append(SkippedFile(document.path, reason))
+                continue
+            part = IndexPart.unembedded(chunks)
+            parts.append(part)
+            fresh.append(part)
+            kept.append(document)
         texts = [c.indexed_text for part in fresh for c in part.chunks]
         texts += [part.sentence_text(i) for part in fresh for i in range(len(part.sentences))]
         vectors = self._embed(texts, embed, progress)
@@ -182,7 +251,7 @@ class IndexBuilder:
             count = len(part.sentences)
             part.sentence_vectors, cursor = vectors[cursor:cursor + count], cursor + count
         merged = IndexPart.concatenate(parts, self.embedder.dim)
-        return merged, len(documents) - len(fresh), sum(len(p.chunks) for p in fresh)
+        return merged, kept, skipped, len(kept) - len(fresh), sum(len(p.chunks) for p in fresh)
 
     def _embed(self, texts: list[str], embed: MemoizedEmbedding, progress: bool) -> np.ndarray:
         batches = []
@@ -219,7 +288,8 @@ class IndexBuilder:
             "sources": [str(Path(p).resolve()) for p in paths],
             "documents": [
                 {"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256, "format": d.format,
-                 "encoding": d.encoding, "chars": len(d.text), "chunks": per_doc.get(d.doc_id, 0)}
+                 "encoding": d.encoding, "chars": len(d.text), "chunks": per_doc.get(d.doc_id, 0),
+                 **({"warnings": list(d.warnings)} if d.warnings else {})}
                 for d in documents
             ],
             "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
@@ -235,18 +305,25 @@ def _write_index(
     directory: Path, manifest: dict, documents: list[SourceDocument], rows: IndexPart, dense: DenseIndex, config: Config
 ) -> None:
     _write_jsonl(directory / CHUNKS, (chunk.to_json() for chunk in rows.chunks))
+    _step("staged-chunks")
     _write_jsonl(
         directory / DOCUMENTS,
         ({"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256, "text": d.text} for d in documents),
     )
+    _step("staged-documents")
     np.save(directory / EMBEDDINGS, rows.vectors)
     np.save(directory / SENTENCES, rows.sentences)
     np.save(directory / SENTENCE_EMBEDDINGS, rows.sentence_vectors)
+    _step("staged-arrays")
     dense.save(directory / DENSE)
+    _step("staged-dense")
     sparse = SparseIndex.build([c.indexed_text for c in rows.chunks], k1=config.index.bm25_k1, b=config.index.bm25_b)
     sparse.save(directory / SPARSE)
+    _step("staged-sparse")
+    (directory / READERS_LOCK).touch()
     # The manifest goes last: a folder without one is never mistaken for a finished index.
     (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    _step("staged-manifest")
 
 
 def _write_jsonl(path: Path, records) -> None:
@@ -268,24 +345,126 @@ def _exclusive_lock(index_dir: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _staging_dir(index_dir: Path) -> Iterator[Path]:
-    """A temporary folder beside the index (same filesystem, so the final rename is atomic)."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.building-", dir=index_dir.parent))
+def _writing(index_dir: Path, stage: str) -> Iterator[None]:
+    """Turn the OS errors of writing an index (disk full, read-only, permissions) into an IngestError
+    that says what happened and that the previous index is unchanged."""
     try:
-        yield staging
-    finally:
+        yield
+    except OSError as exc:
+        what = {
+            errno.ENOSPC: "the disk is full; free some space",
+            errno.EDQUOT: "the disk quota is exceeded; free some space",
+            errno.EROFS: "the file system is read-only; choose another --index folder",
+            errno.EACCES: "permission denied; check the folder's permissions or choose another --index folder",
+            errno.EPERM: "operation not permitted; check the folder's permissions or choose another --index folder",
+        }.get(exc.errno or 0, exc.strerror or str(exc))
+        where = f" ({exc.filename})" if exc.filename else ""
+        unchanged = "the previous index is unchanged" if stage != "prune" else "the new index is in place"
+        raise IngestError(f"Could not {stage} the index at '{index_dir}'{where}: {what}. Nothing was lost: {unchanged}.") from exc
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new, uniquely named folder (created with the umask's permissions, unlike mkdtemp's 0700)."""
+    while True:
+        folder = parent / f"{prefix}{time.time_ns():020d}-{secrets.token_hex(3)}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+
+
+def _publish(index_dir: Path, write: Callable[[Path], None]) -> Path:
+    """Write a generation with `write` into a staging folder, rename it to a generation folder, then point
+    ``CURRENT`` at it. A crash before the last step leaves the previous generation current."""
+    staging = _new_folder(index_dir, STAGING_PREFIX)
+    try:
+        write(staging)
+        _fsync_tree(staging)
+        _step("synced")
+        generation = index_dir / (GENERATION_PREFIX + staging.name[len(STAGING_PREFIX):])
+        os.rename(staging, generation)
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _fsync_dir(index_dir)
+    _step("renamed")
+    pointer = index_dir / f".{CURRENT}.{secrets.token_hex(4)}"
+    try:
+        with pointer.open("w", encoding="utf-8") as handle:
+            handle.write(generation.name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(pointer, index_dir / CURRENT)
+    except BaseException:
+        pointer.unlink(missing_ok=True)
+        raise
+    _fsync_dir(index_dir)
+    return generation
 
 
-def _swap_into_place(staging: Path, index_dir: Path) -> None:
-    """Replace `index_dir` with `staging`. If interrupted, `IndexStore.open` finds the `.previous` copy."""
+def _prune(index_dir: Path) -> None:
+    """Remove generations other than the current one and the `KEEP_PREVIOUS` before it, the flat
+    layout's files, and the flat layout's backup; a generation a reader is opening stays for next time."""
+    current = current_generation(index_dir)
+    older = [g for g in list_generations(index_dir) if g.name < current.name]
+    keep = {current.name, *(g.name for g in older[len(older) - KEEP_PREVIOUS:])} if KEEP_PREVIOUS else {current.name}
+    for generation in list_generations(index_dir):
+        if generation.name in keep:
+            continue
+        handle = try_lock_for_removal(generation)
+        if handle is None:
+            continue
+        try:
+            trash = index_dir / f"{TRASH_PREFIX}{generation.name}"
+            os.rename(generation, trash)
+        finally:
+            handle.close()
+        shutil.rmtree(trash, ignore_errors=True)
+    for name in (MANIFEST, CHUNKS, DOCUMENTS, EMBEDDINGS, SENTENCES, SENTENCE_EMBEDDINGS, DENSE):
+        (index_dir / name).unlink(missing_ok=True)  # a flat-layout index converted by this build
+    shutil.rmtree(index_dir / SPARSE, ignore_errors=True)
+    shutil.rmtree(backup_path(index_dir), ignore_errors=True)
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Remove what killed builds left behind (we hold the writer lock, so none of it is in use)."""
+    stale = [p for p in index_dir.iterdir() if p.name.startswith((STAGING_PREFIX, TRASH_PREFIX, f".{CURRENT}."))]
+    stale += list(index_dir.parent.glob(f".{index_dir.name}.building-*"))  # the flat layout's staging folders
+    for path in stale:
+        log.info("Removing %s, left over from an interrupted build", path)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _recover_flat_backup(index_dir: Path) -> None:
+    """A flat-layout swap killed between its two renames left only ``INDEX.previous``: put it back."""
     backup = backup_path(index_dir)
-    if backup.exists():
-        shutil.rmtree(backup)
-    if index_dir.exists():
-        os.rename(index_dir, backup)
-    os.rename(staging, index_dir)
-    shutil.rmtree(backup, ignore_errors=True)
+    if not index_dir.exists() and index_exists(backup):
+        log.warning("Restoring %s from %s (an earlier build was interrupted)", index_dir, backup)
+        os.rename(backup, index_dir)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush a finished generation to disk before it becomes current (survives power loss, not just crashes)."""
+    for directory, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(directory))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _version(package: str) -> str | None:

@@ -7,6 +7,7 @@ tables are never cut. Every chunk keeps its heading path and its exact character
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -23,7 +24,12 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 # Bump when chunking logic changes: indexes built by another version are re-chunked on the next ingest.
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
+
+MAX_HEADING_CHARS = 200
+"""Headings longer than this are shortened in heading paths (they are repeated in every passage below)."""
+# Where a hard cut prefers to fall: after whitespace or punctuation, in the last half of the window.
+_BREAK = re.compile(r"[\s。！？；，、：,.;:!?)）\]」』]")
 
 # Cutting between two blocks (paragraphs, list items) is preferred over cutting between two sentences
 # of one paragraph when the semantic evidence is close; this is that preference, in cosine distance.
@@ -53,6 +59,12 @@ class Chunker:
         structure = parse_structure(text, markdown=document.format == "markdown")
         spans: list[tuple[int, int, tuple[str, ...], bool]] = []
         self._walk(structure.root, (), text, structure, spans)
+        limit = self.config.hard_max_chars
+        spans = [
+            (start, end, path, heading_only)
+            for span_start, span_end, path, heading_only in spans
+            for start, end in hard_split(text, span_start, span_end, limit)
+        ]
         chunks = []
         for part, (start, end, path, heading_only) in enumerate(spans):
             passage = text[start:end]
@@ -79,7 +91,8 @@ class Chunker:
     ) -> None:
         """Append ``(start, end, heading path, heading only)`` for each chunk of `section`."""
         if section.heading:
-            path = (*path, section.heading)
+            heading = section.heading
+            path = (*path, heading if len(heading) <= MAX_HEADING_CHARS else heading[:MAX_HEADING_CHARS - 1] + "…")
         whole = _trim(text, section.body_start, section.end)
         if whole and section.heading and section.children and whole[1] - whole[0] <= self.config.max_chars:
             out.append((*whole, path, False))
@@ -100,7 +113,7 @@ class Chunker:
         start, end = blocks[0].start, blocks[-1].end
         if end - start <= self.config.max_chars:
             return [(start, end)]
-        units = _units(blocks, text, structure)
+        units = _units(blocks, text, structure, self.config.hard_max_chars)
         distances = self._boundary_distances(units, text)
         pieces = self._bisect(units, distances, 0, len(units))
         return self._with_overlap(units, pieces)
@@ -117,24 +130,34 @@ class Chunker:
         return distances
 
     def _bisect(self, units: list[_Unit], distances: np.ndarray, lo: int, hi: int) -> list[tuple[int, int]]:
-        """Split units[lo:hi] recursively at the best boundary until every piece fits the budget."""
-        length = units[hi - 1].end - units[lo].start
-        if length <= self.config.max_chars or hi - lo == 1:
-            return [(lo, hi)]
-        boundaries = range(lo + 1, hi)
-        balanced = [
-            b for b in boundaries
-            if units[b - 1].end - units[lo].start >= self.config.min_chars
-            and units[hi - 1].end - units[b].start >= self.config.min_chars
-        ]
-        candidates = balanced or list(boundaries)
-        if self.embed is None:
-            # No semantic signal: cut at a block boundary nearest the middle.
-            middle = units[lo].start + length / 2
-            cut = min(candidates, key=lambda b: (-distances[b], abs(units[b].start - middle)))
-        else:
-            cut = max(candidates, key=lambda b: distances[b])
-        return self._bisect(units, distances, lo, cut) + self._bisect(units, distances, cut, hi)
+        """Split units[lo:hi] at the best boundary, again and again, until every piece fits the budget.
+
+        Iterative (an explicit stack), so a section of thousands of sentences can't exhaust recursion.
+        """
+        pieces: list[tuple[int, int]] = []
+        stack = [(lo, hi)]
+        while stack:
+            lo, hi = stack.pop()
+            length = units[hi - 1].end - units[lo].start
+            if length <= self.config.max_chars or hi - lo == 1:
+                pieces.append((lo, hi))
+                continue
+            boundaries = range(lo + 1, hi)
+            balanced = [
+                b for b in boundaries
+                if units[b - 1].end - units[lo].start >= self.config.min_chars
+                and units[hi - 1].end - units[b].start >= self.config.min_chars
+            ]
+            candidates = balanced or list(boundaries)
+            if self.embed is None:
+                # No semantic signal: cut at a block boundary nearest the middle.
+                middle = units[lo].start + length / 2
+                cut = min(candidates, key=lambda b: (-distances[b], abs(units[b].start - middle)))
+            else:
+                cut = max(candidates, key=lambda b: distances[b])
+            stack.append((cut, hi))
+            stack.append((lo, cut))
+        return pieces
 
     def _with_overlap(self, units: list[_Unit], pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Start each piece with whole trailing sentences of the previous one, up to `overlap_chars`."""
@@ -151,8 +174,31 @@ class Chunker:
         return spans
 
 
-def _units(blocks: list[Block], text: str, structure: DocumentStructure) -> list[_Unit]:
-    """Sentences of the blocks, with code blocks and tables (also ones nested in list items) kept whole."""
+def hard_split(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """`text[start:end]` as spans of at most `limit` characters (one span when it fits).
+
+    Each cut falls after the last whitespace or punctuation in the second half of the window, or at the
+    limit when there is none (a run of text without breaks); whitespace at a piece's start is skipped.
+    """
+    spans = []
+    while end - start > limit:
+        window = text[start + limit // 2:start + limit]
+        last = None
+        for last in _BREAK.finditer(window):
+            pass
+        cut = start + limit // 2 + last.end() if last is not None else start + limit
+        spans.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        spans.append((start, end))
+    return spans
+
+
+def _units(blocks: list[Block], text: str, structure: DocumentStructure, limit: int) -> list[_Unit]:
+    """Sentences of the blocks, with code blocks and tables (also ones nested in list items) kept whole
+    up to `limit` characters (longer units are cut with `hard_split`)."""
     units: list[_Unit] = []
     for block in blocks:
         if block.atomic:
@@ -163,7 +209,11 @@ def _units(blocks: list[Block], text: str, structure: DocumentStructure) -> list
             if touched:
                 start, end = min(start, touched[0][0]), max(end, touched[-1][1])
             units.append(_Unit(start, end, bool(touched), index == 0))
-    return _merge_overlapping(units)
+    capped = []
+    for unit in _merge_overlapping(units):
+        for number, (start, end) in enumerate(hard_split(text, unit.start, unit.end, limit)):
+            capped.append(_Unit(start, end, unit.atomic, unit.block_start and number == 0))
+    return capped
 
 
 def _merge_overlapping(units: list[_Unit]) -> list[_Unit]:

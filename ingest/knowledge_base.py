@@ -25,7 +25,7 @@ from rag.config import Config
 from rag.defaults import default_corpus_files, default_index_dir
 from rag.embedders import Embedder
 from rag.errors import RagError
-from rag.store import MANIFEST, backup_path, read_manifest
+from rag.store import index_exists, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class KnowledgeBase:
         return [SkippedFile(Path(s["path"]).name, s["reason"]) for s in manifest.get("skipped", [])]
 
     def has_index(self) -> bool:
-        return (self.index_dir / MANIFEST).is_file() or (backup_path(self.index_dir) / MANIFEST).is_file()
+        return index_exists(self.index_dir)
 
     # -- setting up ----------------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class KnowledgeBase:
             if not self.files():
                 for file in seed_files:
                     shutil.copyfile(file, self.documents_dir / file.name)
-                if seed_index is not None and (seed_index / MANIFEST).is_file() and not self.has_index():
+                if seed_index is not None and index_exists(seed_index) and not self.has_index():
                     shutil.copytree(seed_index, self.index_dir)
             if not self.builder.needs_build([self.documents_dir], self.index_dir):
                 return False
@@ -163,7 +163,7 @@ class KnowledgeBase:
         if staged.exists():
             raise UploadRejected("another file with the same name is in this upload")
         staged.write_bytes(data)
-        loaded = read_file(staged, base)
+        loaded = read_file(staged, base, self.builder.config.limits)
         if isinstance(loaded, SkippedFile):
             raise UploadRejected(loaded.reason)
         for other, digest in self._indexed_hashes().items():

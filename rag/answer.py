@@ -18,7 +18,8 @@ from rag.config import AnswerConfig
 from rag.errors import ConfigError
 from rag.excerpts import select_excerpts
 from rag.extractive import ExtractiveAnswerer
-from rag.prompts import build_answer_prompt, detect_language, is_no_answer
+from rag.prompts import build_answer_prompt, detect_language
+from rag.refusal import RefusalPolicy
 from rag.schema import Chunk, Hit
 
 MODES = ("llm", "extractive")
@@ -89,12 +90,12 @@ class Answerer:
     def __init__(
         self,
         extractive: ExtractiveAnswerer,
-        is_answerable: Callable[[list[Hit]], bool],
+        refusal: RefusalPolicy,
         config: AnswerConfig,
         generator_factory: Callable[[], Any],
     ) -> None:
         self.extractive = extractive
-        self.is_answerable = is_answerable
+        self.refusal = refusal
         self.config = config
         self.checker = CitationChecker(
             config.min_support, semantic=extractive.scorer.closest_sentence, min_semantic_support=config.min_semantic_support
@@ -121,7 +122,7 @@ class Answerer:
         started = time.perf_counter()
         language = detect_language(question)
         passages = hits[: self.config.passages]
-        if not self.is_answerable(hits):
+        if not self.refusal.answerable(hits):
             yield self._abstain(question, hits, language, mode, timings, started)
             return
         if mode == "extractive":
@@ -143,7 +144,7 @@ class Answerer:
         timings["generate_ms"] = 1000 * (time.perf_counter() - started)
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
         checked = self.checker.check(cleaned, numbered, language, question=question)
-        if is_no_answer(raw) or checked.says_no_answer:
+        if self.refusal.model_declined(raw, checked):
             answer = self._abstain(question, hits, language, "llm", timings, started)
             answer.raw, answer.removed, answer.prompt_tokens = raw, checked.removed, prompt.prompt_tokens
             yield answer

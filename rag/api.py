@@ -4,20 +4,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from rag.answer import Answer, Answerer, Token
-from rag.config import Config
+from rag.config import Config, LimitsConfig
 from rag.extractive import ExtractiveAnswerer
 from rag.defaults import default_index_dir
 from rag.embedders import Embedder, make_embedder
-from rag.errors import IndexNotFoundError
+from rag.errors import IndexNotFoundError, InputLimitError
 from rag.evidence import EvidenceScorer
+from rag.refusal import RefusalPolicy
 from rag.rerankers import EvidenceReranker, Reranker, make_reranker
 from rag.retriever import Retriever
 from rag.schema import Hit
-from rag.store import MANIFEST, IndexStore, backup_path
+from rag.store import LEGACY_GENERATION, IndexStore, generation_id, index_exists
+from rag.text import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -27,23 +30,70 @@ class RAG:
 
     >>> rag = RAG.open()                       # the default index (build it first: rag ingest)
     >>> hits = rag.retrieve("混合精度训练有什么好处？", k=5)
+
+    A `RAG` follows its index: before each question it checks (one small file read) whether a build has
+    switched the index to a new generation and, if so, opens that one (`reload`). Each question is
+    answered from one generation from start to end.
     """
 
-    def __init__(self, store: IndexStore, config: Config, embedder: Embedder, generator: Any = None) -> None:
-        """Prefer `RAG.open`. `generator` (a `rag.llm.Generator`) replaces the configured one."""
-        self.store = store
+    def __init__(
+        self, store: IndexStore, config: Config, embedder: Embedder, generator: Any = None, follow: bool = True,
+        refusal: RefusalPolicy | None = None,
+    ) -> None:
+        """Prefer `RAG.open`. `generator` (a `rag.llm.Generator`) replaces the configured one; `refusal`
+        replaces the configured refusal policy.
+
+        With `follow` (default) a rebuilt index is picked up before the next question.
+        """
         self.config = config
         self.embedder = embedder
-        self.retriever = Retriever(store, embedder, config.retrieval)
-        scorer = EvidenceScorer(store, self.retriever.query_vector)
-        self.evidence = scorer
-        """Evidence measures (best sentence, coverage, bare-question margin) for hits of this index."""
-        self.reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank)
-        self._first_stage_only = EvidenceReranker(scorer, reorder=False)
-        factory = (lambda: generator) if generator is not None else self._make_generator
-        self.answerer = Answerer(ExtractiveAnswerer(scorer), self.is_answerable, config.answer, factory)
+        self.follow = follow
+        self._given_generator = generator
+        self._generator: Any = None
+        self._generator_lock = threading.Lock()
         self._warm = False
         self._lock = threading.Lock()
+        self.refusal = refusal if refusal is not None else RefusalPolicy(threshold=config.rerank.min_relevance)
+        """Decides when the documents don't answer (relevance threshold, the LLM's own judgement)."""
+        self._view = self._make_view(store, previous=None)
+
+    def _make_view(self, store: IndexStore, previous: "_View | None") -> "_View":
+        """Everything that reads the index, built over `store`; models are shared with `previous`."""
+        config = self.config
+        retriever = Retriever(store, self.embedder, config.retrieval)
+        scorer = EvidenceScorer(store, retriever.query_vector)
+        relevance = self.refusal.relevance
+        reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank, relevance=relevance)
+        if previous is not None and getattr(previous.reranker, "scorer", None) is None and reranker.spec == previous.reranker.spec:
+            reranker = previous.reranker  # a model-backed reranker (cross-encoder) keeps its loaded model
+        answerer = Answerer(ExtractiveAnswerer(scorer), self.refusal, config.answer, self._shared_generator)
+        first_stage_only = EvidenceReranker(scorer, relevance=relevance, reorder=False)
+        view = _View(store, retriever, scorer, reranker, first_stage_only, answerer, generation_of(store))
+        if self._warm:
+            view.reranker.warm_up()
+        return view
+
+    # The parts of the current view, for callers that inspect them.
+    @property
+    def store(self) -> IndexStore:
+        return self._view.store
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._view.retriever
+
+    @property
+    def evidence(self) -> EvidenceScorer:
+        """Evidence measures (best sentence, coverage, bare-question margin) for hits of this index."""
+        return self._view.evidence
+
+    @property
+    def reranker(self) -> Reranker:
+        return self._view.reranker
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._view.answerer
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, config: Config | None = None, progress: bool = True) -> "RAG":
@@ -68,12 +118,39 @@ class RAG:
         store = IndexStore.open(chosen, embedder_spec=embedder.spec)
         return cls(store, config, embedder)
 
+    def reload(self) -> bool:
+        """Switch to the index's current generation if a build replaced ours; returns whether it did."""
+        view = self._view
+        root = view.store.path
+        if generation_id(root) == view.generation:
+            return False
+        with self._lock:
+            if generation_id(root) == self._view.generation:
+                return False
+            store = IndexStore.open(root, embedder_spec=self.embedder.spec)
+            self._view = self._make_view(store, previous=self._view)
+            log.info("Index %s was rebuilt; now answering from %s", root, store.generation)
+            return True
+
+    def _current(self) -> "_View":
+        """The view to answer one question from (after picking up a rebuild, when following)."""
+        if self.follow:
+            self.reload()
+        return self._view
+
+    def _shared_generator(self) -> Any:
+        """The LLM, created once per `RAG` and shared by every generation's answerer."""
+        with self._generator_lock:
+            if self._generator is None:
+                self._generator = self._given_generator if self._given_generator is not None else self._make_generator()
+            return self._generator
+
     def warm_up(self) -> None:
         """Load the models now rather than on the first question (thread-safe, idempotent)."""
         with self._lock:
             if not self._warm:
-                self.retriever.warm_up()
-                self.reranker.warm_up()
+                self._view.retriever.warm_up()
+                self._view.reranker.warm_up()
                 self._warm = True
 
     def retrieve(
@@ -89,14 +166,23 @@ class RAG:
         `mode` picks the first stage (``hybrid`` default, ``dense``, ``sparse``); its top
         ``rerank.top_n`` hits are re-ordered by the configured reranker unless `rerank` is False.
         A `timings` dict receives ``first_stage_ms``, ``rerank_ms`` and ``retrieve_ms``.
+        Raises InputLimitError for a question or `k` over the configured limits (`Config.limits`).
         """
+        return self._retrieve(self._current(), question, k, mode, rerank, timings)
+
+    def _retrieve(
+        self, view: "_View", question: str, k: int | None, mode: str | None, rerank: bool, timings: dict[str, float] | None
+    ) -> list[Hit]:
         self.warm_up()
-        k = self.config.retrieval.top_k if k is None else k
+        question = check_question(question, self.config.limits)
+        k = check_top_k(self.config.retrieval.top_k if k is None else k, self.config.limits)
         started = time.perf_counter()
-        candidates = self.retriever.retrieve(question, k=max(k, self.config.rerank.top_n), mode=mode)
+        candidates = view.retriever.retrieve(question, k=max(k, self.config.rerank.top_n), mode=mode)
         fused = time.perf_counter()
-        second_stage = self.reranker if rerank else self._first_stage_only
+        second_stage = view.reranker if rerank else view.first_stage_only
         hits = second_stage.rerank(question, candidates)[:k]
+        if any("relevance" not in hit.scores for hit in hits):  # a model reranker orders; relevance is the refusal model's
+            hits = view.first_stage_only.rerank(question, hits)
         if timings is not None:
             done = time.perf_counter()
             timings.update(
@@ -119,9 +205,11 @@ class RAG:
 
         `k` and `rerank` are as for `retrieve`; the answer's timings include every stage's.
         """
+        view = self._current()
+        question = check_question(question, self.config.limits)
         timings: dict[str, float] = {}
-        hits = self.retrieve(question, k=k, rerank=rerank, timings=timings)
-        yield from self.answerer.stream(question, hits, mode=mode, timings=timings)
+        hits = self._retrieve(view, question, k, None, rerank, timings)
+        yield from view.answerer.stream(question, hits, mode=mode, timings=timings)
 
     def _make_generator(self):
         from rag.llm import make_generator
@@ -132,14 +220,64 @@ class RAG:
     @property
     def min_relevance(self) -> float:
         """Best-hit relevance below which the documents are taken not to answer a question."""
-        configured = self.config.rerank.min_relevance
-        return self.reranker.default_threshold if configured is None else configured
+        return self.refusal.threshold
 
     def is_answerable(self, hits: list[Hit]) -> bool:
-        """Whether the best (first) of `hits` is relevant enough to answer from."""
-        return bool(hits) and hits[0].scores.get("relevance", 0.0) >= self.min_relevance
+        """Whether the best (first) of `hits` is relevant enough to answer from (see `rag.refusal`)."""
+        return self.refusal.answerable(hits)
 
 
 def store_exists(index_dir: Path) -> bool:
-    """Whether an index (or its surviving previous version) is at `index_dir`."""
-    return (index_dir / MANIFEST).is_file() or (backup_path(index_dir) / MANIFEST).is_file()
+    """Whether an index (of either layout, or its surviving previous version) is at `index_dir`."""
+    return index_exists(index_dir)
+
+
+@dataclass(frozen=True)
+class _View:
+    """The objects that read one index generation; a question uses one view from start to end."""
+
+    store: IndexStore
+    retriever: Retriever
+    evidence: EvidenceScorer
+    reranker: Reranker
+    first_stage_only: EvidenceReranker
+    answerer: Answerer
+    generation: str
+
+
+def generation_of(store: IndexStore) -> str:
+    """The `generation_id` token of the generation a store was opened from."""
+    if store.generation != LEGACY_GENERATION:
+        return store.generation
+    return generation_id(store.path)
+
+
+def check_question(question: str, limits: LimitsConfig) -> str:
+    """`question`, or InputLimitError when it is over the length limits (cut instead when configured)."""
+    if len(question) > limits.max_question_chars:
+        if limits.question_overflow != "truncate":
+            raise InputLimitError(
+                f"The question is {len(question):,} characters long; the limit is limits.max_question_chars = "
+                f"{limits.max_question_chars:,}. Ask a shorter question (or set limits.question_overflow = \"truncate\")."
+            )
+        log.warning("Question cut from %d to %d characters (limits.max_question_chars)", len(question), limits.max_question_chars)
+        question = question[: limits.max_question_chars]
+    tokens = tokenize(question)
+    if len(tokens) > limits.max_question_tokens:
+        if limits.question_overflow != "truncate":
+            raise InputLimitError(
+                f"The question has {len(tokens):,} words; the limit is limits.max_question_tokens = "
+                f"{limits.max_question_tokens:,}. Ask a shorter question (or set limits.question_overflow = \"truncate\")."
+            )
+        while len(tokens) > limits.max_question_tokens:
+            question = question[: int(len(question) * limits.max_question_tokens / len(tokens) * 0.95)]
+            tokens = tokenize(question)
+        log.warning("Question cut to %d words (limits.max_question_tokens)", len(tokens))
+    return question
+
+
+def check_top_k(k: int, limits: LimitsConfig) -> int:
+    """`k` when it is a whole number from 1 to ``limits.max_top_k``, else InputLimitError."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limits.max_top_k:
+        raise InputLimitError(f"k (top_k) must be a whole number from 1 to {limits.max_top_k} (limits.max_top_k); got {k!r}.")
+    return k

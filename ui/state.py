@@ -1,8 +1,8 @@
 """Resources shared by every rerun and every browser session (``st.cache_resource``).
 
-The embedder and the generator load once per process. A `RAG` is cached per index *version* (the
-manifest's modification time), so a rebuild from the knowledge-base page is picked up on the next
-question while unchanged indexes are never reopened.
+The embedder and the generator load once per process. A `RAG` is cached per index *generation* (the
+index's ``CURRENT`` pointer), so a rebuild from the knowledge-base page is picked up on the next
+question while unchanged indexes are never reopened; the cached `RAG` also follows rebuilds itself.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rag.config import Config
 from rag.embedders import Embedder, make_embedder
 from rag.errors import RagError
 from rag.models import ModelStatus, configured_models
-from rag.store import MANIFEST, IndexStore, backup_path
+from rag.store import IndexStore, generation_id
 from ui.options import UiOptions
 
 
@@ -53,12 +53,8 @@ def collection(data_dir: str, max_upload_bytes: int, _config: Config, key: str) 
 
 
 def index_version(index_dir: Path) -> str:
-    """Changes whenever the index at `index_dir` is rebuilt (builds swap in a new manifest)."""
-    for folder in (index_dir, backup_path(index_dir)):
-        manifest = folder / MANIFEST
-        if manifest.is_file():
-            return str(manifest.stat().st_mtime_ns)
-    return "missing"
+    """Changes whenever the index at `index_dir` is rebuilt (builds switch its current generation)."""
+    return generation_id(index_dir)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

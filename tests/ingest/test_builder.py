@@ -7,7 +7,7 @@ import pytest
 from ingest.builder import IndexBuilder
 from rag.config import Config
 from rag.errors import IndexMismatchError, IngestError
-from rag.store import MANIFEST, IndexStore, backup_path
+from rag.store import IndexStore, backup_path, read_manifest
 from tests.conftest import KeywordEmbedder
 
 
@@ -50,13 +50,13 @@ def test_build_writes_a_complete_index(tiny_corpus: Path, tmp_path: Path, keywor
 def test_failure_mid_build_leaves_the_previous_index(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
     index_dir = tmp_path / "index"
     _build([tiny_corpus], index_dir, keyword_embedder)
-    before = (index_dir / MANIFEST).read_text(encoding="utf-8")
+    before = read_manifest(index_dir)
     (tiny_corpus / "attention.md").write_text("# 新内容\n\n完全不同的文本。\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="embedding crashed"):
         _build([tiny_corpus], index_dir, ExplodingEmbedder())
-    assert (index_dir / MANIFEST).read_text(encoding="utf-8") == before
+    assert read_manifest(index_dir) == before
     assert len(IndexStore.open(index_dir).chunks) > 0
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".index.building-")]
+    leftovers = [p.name for p in index_dir.iterdir() if p.name.startswith(".")]
     assert leftovers == [] and not backup_path(index_dir).exists()
 
 
@@ -130,7 +130,7 @@ def test_large_collections_get_an_hnsw_index(tiny_corpus: Path, tmp_path: Path, 
     config = Config()
     config.index.hnsw_threshold = 2
     IndexBuilder(config, keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
-    manifest = json.loads((tmp_path / "index" / MANIFEST).read_text(encoding="utf-8"))
+    manifest = read_manifest(tmp_path / "index")
     assert manifest["index"]["dense"] == "hnsw"
     store = IndexStore.open(tmp_path / "index")
     query = keyword_embedder.embed_queries(["KV cache 加速生成"])[0]
@@ -148,3 +148,38 @@ def test_needs_build(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> Non
     assert not builder.needs_build([tmp_path / "elsewhere"], index_dir, only_if_sources_match=True)
     (tiny_corpus / "attention.md").write_text("# 改了\n\n内容变化。\n", encoding="utf-8")
     assert builder.needs_build([tiny_corpus], index_dir)
+
+
+@pytest.mark.parametrize(("error", "message"), [
+    (OSError(28, "No space left on device"), "the disk is full"),
+    (OSError(30, "Read-only file system"), "read-only"),
+    (PermissionError(13, "Permission denied"), "permission denied"),
+])
+def test_write_errors_are_a_message_and_keep_the_previous_index(
+    tiny_corpus: Path, tmp_path: Path, keyword_embedder, monkeypatch, error, message
+) -> None:
+    import ingest.builder as builder
+
+    index_dir = tmp_path / "index"
+    _build([tiny_corpus], index_dir, keyword_embedder)
+    before = read_manifest(index_dir)
+
+    def failing_save(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(builder.np, "save", failing_save)
+    with pytest.raises(IngestError, match=rf"Could not write the index at .*{message}.*previous index is unchanged"):
+        _build([tiny_corpus], index_dir, keyword_embedder)
+    assert read_manifest(index_dir) == before
+    assert [p.name for p in index_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_documents_that_yield_no_passages_are_a_clear_error(tmp_path: Path, keyword_embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "many.md").write_text("".join(f"# 标题 {n}\n\n内容 {n} 的一句话。\n\n" for n in range(60)), encoding="utf-8")
+    config = Config()
+    config.chunking.max_chunks_per_document = 5  # the only document is over the limit, so nothing is left
+    with pytest.raises(IngestError, match="yielded no passages.*max_chunks_per_document = 5"):
+        IndexBuilder(config, keyword_embedder).build([docs], tmp_path / "index", progress=False)
+    assert not (tmp_path / "index" / "CURRENT").exists()

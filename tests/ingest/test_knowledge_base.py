@@ -80,7 +80,7 @@ def test_gbk_text_is_accepted(collection: KnowledgeBase) -> None:
 
 
 def test_nothing_accepted_leaves_the_index_alone(collection: KnowledgeBase) -> None:
-    manifest = collection.index_dir / "manifest.json"
+    manifest = collection.index_dir / "CURRENT"  # the pointer to the current generation
     before = manifest.stat().st_mtime_ns
     result = collection.add([("evil.sh", b"rm -rf /"), ("../x.md", NOTE)])
     assert result.report is None and len(result.rejected) == 2

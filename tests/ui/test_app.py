@@ -1,11 +1,11 @@
 """The chat app through Streamlit's AppTest: answers with citations, abstentions, uploads, the inspector."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
 from rag.answer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
+from rag.store import read_manifest
 from tests.conftest import ScriptedGenerator
 from tests.ui.conftest import start_app
 from ui import state
@@ -36,7 +36,7 @@ def _ask(at, question: str):
 
 def _state(data_dir: Path) -> tuple:
     """The index manifest (bytes and time) and the document files: what a rejected upload must not change."""
-    manifest = data_dir / "index" / "manifest.json"
+    manifest = data_dir / "index" / "CURRENT"  # the pointer to the current generation
     return manifest.read_bytes(), manifest.stat().st_mtime_ns, sorted(p.name for p in (data_dir / "documents").iterdir())
 
 
@@ -100,7 +100,7 @@ def test_uploading_a_markdown_file_makes_it_answerable(app, data_dir: Path) -> N
 
 
 def test_a_bad_upload_is_rejected_with_its_reason_and_the_index_is_unchanged(app, data_dir: Path) -> None:
-    manifest = data_dir / "index" / "manifest.json"
+    manifest = data_dir / "index" / "CURRENT"  # the pointer to the current generation
     before = _state(data_dir)
     _go_to(app, "Knowledge base")
     app.file_uploader[0].set_value([
@@ -117,7 +117,7 @@ def test_a_bad_upload_is_rejected_with_its_reason_and_the_index_is_unchanged(app
     assert "binary content" in errors[2] and "blank\\.txt\\: empty file" in errors[3]
     assert _state(data_dir) == before
     assert not (data_dir / "escape.md").exists() and not (data_dir.parent / "escape.md").exists()
-    assert json.loads(manifest.read_text(encoding="utf-8"))["counts"]["documents"] == 2
+    assert read_manifest(data_dir / "index")["counts"]["documents"] == 2
 
 
 def test_knowledge_base_lists_documents_and_removes_one(app, data_dir: Path) -> None:
