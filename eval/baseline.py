@@ -115,8 +115,10 @@ class BaselineIndex:
 
     @classmethod
     def cached(cls, documents: Sequence[tuple[str, str]], embedder: Embedder, cache_dir: Path,
-               settings: BaselineSettings = BaselineSettings()) -> "BaselineIndex":
-        """Build once per (documents, embedder, window size); later calls load the saved arrays."""
+               settings: BaselineSettings = BaselineSettings(), on_build: Callable[[], object] | None = None,
+               ) -> "BaselineIndex":
+        """Build once per (documents, embedder, window size); later calls load the saved arrays.
+        `on_build` runs first when a build is needed (e.g. to seed an embedding cache)."""
         key = hashlib.sha256(
             json.dumps([embedder.spec, settings.window_chars, [(d, hashlib.sha256(t.encode()).hexdigest())
                                                                 for d, t in documents]]).encode()
@@ -126,6 +128,8 @@ class BaselineIndex:
             chunks = [Chunk.from_json(json.loads(line)) for line in (folder / "chunks.jsonl").read_text("utf-8").splitlines()]
             arrays = np.load(folder / "arrays.npz")
             return cls(chunks, arrays["vectors"], arrays["sentence_rows"], arrays["sentence_vectors"])
+        if on_build is not None:
+            on_build()
         index = cls.build(documents, embedder, settings)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "chunks.jsonl").write_text(

@@ -21,7 +21,8 @@ from typing import Sequence
 import numpy as np
 
 from eval.datasets import EvalQuestion, dataset_path, load_questions
-from ingest.default_index import open_rag
+from eval.embed_cache import open_cached_rag
+from ingest.default_index import ensure_default_index
 from rag.api import RAG
 from rag.config import Config
 from rag.relevance import DEFAULT_RELEVANCE, FEATURES, RelevanceModel, relevance_features
@@ -109,7 +110,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    rag = open_rag(args.index, config=Config.load(env={}), progress=False)
+    config = Config.load(env={})
+    index = args.index or ensure_default_index(config, progress=True)
+    rag = open_cached_rag(index, config)
     tune = load_questions(dataset_path(args.tune))
     test = load_questions(dataset_path(args.test))
     X_tune = np.array([question_features(rag, q.question) for q in tune])
@@ -127,6 +130,7 @@ def main() -> None:
     for name, candidate in (("fitted above", model), ("DEFAULT_RELEVANCE now", DEFAULT_RELEVANCE)):
         refused = probabilities(candidate, X_test) < candidate.threshold
         print(f"{args.test} ({len(test)} questions), {name}: {counts(refused, y_test)}; by kind: {by_kind(test, refused)}")
+    rag.embedder.save()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import time
 from typing import Mapping, Sequence
 
 from eval.baseline import BASELINE_NAME, BaselineIndex, BaselineRetriever, fit_min_score
+from eval.embed_cache import CachedEmbedder, default_cache_dir
 from eval.datasets import TUNE_SET, EvalQuestion, load_questions
 from eval.retrieval import RetrievalEvaluator, abstention_counts
 from rag.api import RAG
@@ -36,7 +37,10 @@ def project_rows(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, dict[
 def baseline_retriever(rag: RAG, tune: Sequence[EvalQuestion] | None = None) -> BaselineRetriever:
     """The plain baseline over the same documents and embedder as `rag`, its threshold fitted on `tune`."""
     documents = sorted(rag.store.documents.items())
-    index = BaselineIndex.cached(documents, rag.embedder, default_index_dir().parent / "eval-baseline")
+    cache = default_index_dir().parent / "eval-baseline"
+    embedder = CachedEmbedder(rag.embedder, default_cache_dir())
+    index = BaselineIndex.cached(documents, embedder, cache, on_build=lambda: embedder.seed(rag.store))
+    embedder.save()
     retriever = BaselineRetriever(index, rag.retriever.query_vector)
     tune = load_questions(TUNE_SET) if tune is None else tune
     best = [(retriever.retrieve(q.question, k=1) or [None])[0] for q in tune]
@@ -44,8 +48,8 @@ def baseline_retriever(rag: RAG, tune: Sequence[EvalQuestion] | None = None) -> 
     return retriever
 
 
-def baseline_row(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, float]:
-    retriever = baseline_retriever(rag)
+def baseline_row(rag: RAG, questions: Sequence[EvalQuestion], tune: Sequence[EvalQuestion] | None = None) -> dict[str, float]:
+    retriever = baseline_retriever(rag, tune)
     return _row(questions, lambda q: retriever.retrieve(q, k=DEPTH), retriever.refuses)
 
 
@@ -72,9 +76,40 @@ def comparison_table(rows: Mapping[str, Mapping[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def compare(rag: RAG, questions: Sequence[EvalQuestion], baseline: bool = True) -> dict[str, dict[str, float]]:
+def compare(rag: RAG, questions: Sequence[EvalQuestion], baseline: bool = True,
+            tune: Sequence[EvalQuestion] | None = None) -> dict[str, dict[str, float]]:
+    """Rows of `comparison_table`; `tune` (default: the bundled tuning part) fits the baseline's threshold."""
     rows = project_rows(rag, questions)
     if baseline:
-        rows[BASELINE_NAME] = baseline_row(rag, questions)
+        rows[BASELINE_NAME] = baseline_row(rag, questions, tune)
     return rows
 
+
+def main() -> None:
+    """``python -m eval.retrieval_compare [--dataset test] [--index DIR]``: the same table as
+    ``rag eval retrieval``, with query embeddings cached on disk between runs."""
+    import argparse
+
+    from eval.datasets import dataset_path
+    from eval.embed_cache import open_cached_rag
+    from ingest.default_index import ensure_default_index
+    from rag.config import Config
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="test")
+    parser.add_argument("--index")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    config = Config.load(env={})
+    index = args.index or ensure_default_index(config)
+    rag = open_cached_rag(index, config)
+    questions = load_questions(dataset_path(args.dataset))
+    rows = compare(rag, questions, baseline=not args.no_baseline)
+    rag.embedder.save()
+    print(f"{sum(q.answerable for q in questions)} answerable questions of {len(questions)} in {args.dataset} "
+          f"({index}); refusal: best-hit relevance < {rag.min_relevance:.3f}\n")
+    print(comparison_table(rows))
+
+
+if __name__ == "__main__":
+    main()

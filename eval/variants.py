@@ -1,6 +1,6 @@
 """Second-stage variants measured side by side on a question set (the README's table comes from here).
 
-    python -m eval.variants [--dataset FILE]
+    python -m eval.variants [--dataset tune|test|FILE]   (default: the tuning part)
 
 Every variant re-orders the same top-30 hybrid hits using the evidence the index already holds
 (passage and evidence-sentence embeddings), so differences are the scoring rule alone.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from eval.datasets import DEV_SET, load_questions
+from eval.datasets import dataset_path, load_questions
 from eval.report import retrieval_table
 from eval.retrieval import RetrievalEvaluator
 from ingest.default_index import open_rag
@@ -22,19 +22,19 @@ Rule = Callable[[HitEvidence, int], float]
 VARIANTS: dict[str, Rule] = {
     "passage cosine only": lambda e, rank: e.dense,
     "best sentence only": lambda e, rank: e.best_sentence,
-    "0.5 passage + 0.5 best sentence": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence,
+    "0.5 passage + 0.5 best sentence (default)": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence,
     "best sentence + first-stage prior": lambda e, rank: e.best_sentence + 0.01 / (1 + rank),
-    "0.5 passage + 0.5 best sentence + prior (default)": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence + 0.01 / (1 + rank),
+    "0.5 passage + 0.5 best sentence + prior": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence + 0.01 / (1 + rank),
     "+ keyword coverage": lambda e, rank: 0.5 * e.dense + 0.5 * e.best_sentence + 0.01 / (1 + rank) + 0.02 * e.coverage,
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default=str(DEV_SET))
+    parser.add_argument("--dataset", default="tune")
     args = parser.parse_args()
     rag = open_rag(config=Config.load(env={}), progress=False)
-    questions = load_questions(args.dataset)
+    questions = load_questions(dataset_path(args.dataset))
     evaluator = RetrievalEvaluator(questions)
     scorer = rag.evidence
     first_stage = {q.id: rag.retrieve(q.question, k=rag.config.rerank.top_n, rerank=False) for q in evaluator.questions}

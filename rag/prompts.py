@@ -218,7 +218,7 @@ SYSTEM_PROMPT = (
 )
 """One system prompt for both languages: it never changes, so llama.cpp reuses its evaluated state."""
 
-ANSWER_IN = {"zh": "请用中文回答。", "en": "Answer in English."}
+ANSWER_IN = {"zh": "请用中文简短回答，每句话末尾标注来源编号，如[1]。", "en": "Answer briefly in English; end each sentence with its source number, e.g. [1]."}
 FENCE_OPEN, FENCE_CLOSE = "<passages>", "</passages>"
 
 CHAT_STOP: tuple[str, ...] = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>", "</s>")

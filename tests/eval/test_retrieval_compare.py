@@ -1,0 +1,37 @@
+"""`rag eval retrieval`'s table: the project's stages and the plain baseline on one question set."""
+from pathlib import Path
+
+import pytest
+
+from eval.baseline import BASELINE_NAME
+from eval.datasets import EvalQuestion
+from eval.retrieval_compare import COLUMNS, compare, comparison_table
+from ingest.builder import IndexBuilder
+from rag.api import RAG
+from rag.config import Config
+from rag.store import IndexStore
+from tests.conftest import KeywordEmbedder
+
+QUESTIONS = [
+    EvalQuestion("a", "LoRA 低秩矩阵", gold_substrings=("低秩矩阵",)),
+    EvalQuestion("b", "KV cache 缓存", gold_substrings=("KV cache",)),
+    EvalQuestion("c", "多头注意力 子空间", gold_substrings=("子空间",)),
+    EvalQuestion("d", "红烧肉 做法 酱油", answerable=False),
+]
+
+
+def test_one_row_per_stage_and_the_baseline(tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the baseline caches its build there
+    embedder = KeywordEmbedder()
+    config = Config.load(env={})
+    IndexBuilder(config, embedder).build([tiny_corpus], tmp_path / "index", progress=False)
+    rag = RAG(IndexStore.open(tmp_path / "index"), config, embedder)
+    rows = compare(rag, QUESTIONS, tune=QUESTIONS)
+    assert list(rows) == ["dense", "sparse", "hybrid", "hybrid + sentence-maxsim (default)", BASELINE_NAME]
+    for metrics in rows.values():
+        assert set(COLUMNS) <= set(metrics)
+        assert (metrics["answerable"], metrics["unanswerable"]) == (3, 1)
+        assert metrics["recall@10"] == 1.0  # three passages, each easy to find in a two-document corpus
+    table = comparison_table(rows)
+    assert table.count("\n") == 1 + len(rows)
+    assert f"| {BASELINE_NAME} |" in table and "/1 |" in table
