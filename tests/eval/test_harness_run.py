@@ -8,7 +8,7 @@ from eval.configs import parse_configs
 from eval.datasets import load_questions
 from eval.harness import run_eval
 from ingest.builder import IndexBuilder
-from rag import cli
+from app import cli
 from rag.api import RAG
 from rag.config import Config
 from rag.embedders import make_embedder
