@@ -12,9 +12,20 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.config import Config
-from rag.errors import RagError
+from rag.errors import RagError, explain
+from rag.terminal import printable, safe_json
 
 log = logging.getLogger("rag")
+
+EVAL_EXTRA_MODULES = frozenset({"ragas", "langchain_community", "langchain_core", "rapidfuzz", "matplotlib", "datasets"})
+"""Modules only the ``eval`` extra installs: `rag eval` without them names the pip command."""
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines without escape sequences or control characters (file names and documents are untrusted)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), keep_newlines=True)
 
 DATASET_HELP = "question set: tune, test (default) or dev (the bundled sets, see eval/split.py), or a JSONL/CSV file"
 
@@ -32,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO if args.command == "ingest" else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_SafeFormatter(handler.formatter._fmt if handler.formatter else None))
     try:
         config = Config.load(
             args.config,
@@ -46,14 +59,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
         )
         return args.handler(args, config)
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if args.command != "eval" or (exc.name or "").split(".")[0] not in EVAL_EXTRA_MODULES:
+            raise
+        _error(f"rag eval needs the evaluation extra (missing module '{exc.name}'): pip install 'rag-local[eval]'")
+        return 2
+    except Exception as exc:
+        # The one place that turns expected failures (bad input, damaged index, disk full, permissions,
+        # encodings) into a message; anything else is a bug and keeps its traceback.
+        message = explain(exc)
+        if message is None:
+            raise
+        _error(message)
+        return 2
+
+
+def _error(message: str) -> None:
+    print(f"error: {printable(message)}", file=sys.stderr)
+
+
+def _top_k(text: str) -> int:
+    """argparse type for -k: a whole number of at least 1 (the upper bound is limits.max_top_k)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 up, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     questions.add_argument("--json", action="store_true", help="JSON output")
 
     search = commands.add_parser("search", parents=[common, questions], help="retrieve passages for a question")
-    search.add_argument("-k", type=int, help="how many passages (default 10)")
+    search.add_argument("-k", type=_top_k, help="how many passages (default 10, at most limits.max_top_k)")
     search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], help="retriever (default hybrid)")
     search.add_argument("--no-rerank", action="store_true", help="keep the first-stage order")
     search.set_defaults(handler=_search)
@@ -236,7 +271,7 @@ def _search(args: argparse.Namespace, config: Config) -> int:
         hits = rag.retrieve(question, rerank=not args.no_rerank)
         if args.json or args.questions:
             record = {"question": question, "hits": [hit.to_json(rank) for rank, hit in enumerate(hits, start=1)]}
-            print(json.dumps(record, ensure_ascii=False), flush=True)
+            print(safe_json(record), flush=True)
         else:
             _print_hits(question, hits)
     return 0
@@ -250,7 +285,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     rag = open_rag(config=config, progress=sys.stderr.isatty())
     for question in questions:
         if args.json or args.questions:
-            print(json.dumps(rag.ask(question).to_json(), ensure_ascii=False), flush=True)
+            print(safe_json(rag.ask(question).to_json()), flush=True)
             continue
         streamed = False
         for event in rag.stream(question):
@@ -258,7 +293,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
                 if not streamed:
                     print("(draft, checked below) ", end="", file=sys.stderr)
                 streamed = True
-                print(event.text, end="", flush=True, file=sys.stderr)
+                print(printable(event.text, keep_newlines=True), end="", flush=True, file=sys.stderr)
             elif isinstance(event, Answer):
                 if streamed:
                     print(file=sys.stderr)
@@ -269,7 +304,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 def _print_answer(answer) -> None:
     from rag.answer import FALLBACK_NOTE
 
-    print(answer.text)
+    print(printable(answer.text, keep_newlines=True))
     if answer.fallback:
         print(f"({FALLBACK_NOTE[answer.language]})")
     if answer.citations:
@@ -277,10 +312,10 @@ def _print_answer(answer) -> None:
     for citation in answer.citations:
         excerpt = " ".join(citation.text.split())
         excerpt = excerpt if len(excerpt) <= 120 else excerpt[:119] + "…"
-        print(f"[{citation.n}] {citation.doc_id}:{citation.start}-{citation.end}  {citation.heading}")
-        print(f"    {excerpt}")
+        print(f"[{citation.n}] {printable(citation.doc_id)}:{citation.start}-{citation.end}  {printable(citation.heading)}")
+        print(f"    {printable(excerpt)}")
     timings = "  ".join(f"{name}={value:.0f}ms" for name, value in answer.timings.items())
-    note = f"; fallback: {answer.fallback}" if answer.fallback else ""
+    note = f"; fallback: {printable(answer.fallback)}" if answer.fallback else ""
     print(f"\n({answer.mode}{note}; {timings})")
 
 
@@ -295,11 +330,19 @@ def _read_questions(path: str) -> list[str]:
     file = Path(path)
     if not file.is_file():
         raise RagError(f"Questions file '{path}' does not exist.")
-    return [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RagError(
+            f"Questions file '{path}' is not valid UTF-8 (line {line}, byte {exc.start}: {exc.reason}); save it as UTF-8."
+        ) from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _print_hits(question: str, hits) -> None:
-    print(f"Q: {question}")
+    print(f"Q: {printable(question)}")
     if not hits:
         print("  (no matching passages)")
     for rank, hit in enumerate(hits, start=1):
@@ -309,22 +352,23 @@ def _print_hits(question: str, hits) -> None:
         )
         snippet = " ".join(hit.chunk.text.split())
         snippet = snippet if len(snippet) <= 160 else snippet[:159] + "…"
-        print(f"\n[{rank}] {hit.chunk.doc_id}:{hit.chunk.start}-{hit.chunk.end}  {scores}")
+        print(f"\n[{rank}] {printable(hit.chunk.doc_id)}:{hit.chunk.start}-{hit.chunk.end}  {scores}")
         if hit.chunk.heading:
-            print(f"    {hit.chunk.heading}")
-        print(f"    {snippet}")
+            print(f"    {printable(hit.chunk.heading)}")
+        print(f"    {printable(snippet)}")
 
 
 def _info(args: argparse.Namespace, config: Config) -> int:
     from rag.defaults import default_index_dir
-    from rag.store import read_manifest
+    from rag.store import current_generation, read_manifest
 
     index_dir = Path(config.index_dir) if config.index_dir else default_index_dir()
     manifest = read_manifest(index_dir)
     summary = {k: manifest[k] for k in ("built_at", "embedder", "settings", "index", "counts", "sources")}
+    summary["generation"] = current_generation(index_dir).name
     summary["documents"] = [{k: d[k] for k in ("doc_id", "chunks", "encoding")} for d in manifest["documents"]]
     summary["skipped"] = manifest["skipped"]
-    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    print(safe_json(summary, indent=2))
     return 0
 
 

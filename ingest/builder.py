@@ -34,6 +34,7 @@ from rag.dense import DenseIndex
 from rag.embedders import Embedder, make_embedder
 from rag.errors import IndexCorruptError, IngestError, RagError
 from rag.sparse import SparseIndex
+from rag.terminal import printable
 from rag.store import (
     CHUNKS, CURRENT, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, GENERATION_PREFIX, MANIFEST, READERS_LOCK,
     SENTENCE_EMBEDDINGS, SENTENCES, SPARSE, TOKENIZER_ID,
@@ -77,17 +78,18 @@ class BuildReport:
     """``(path, what was repaired)`` for documents indexed with a repair (e.g. bad bytes replaced)."""
 
     def summary(self) -> str:
+        """Human-readable report; file names and reasons are made terminal-safe (`rag.terminal.printable`)."""
         lines = [
-            f"Indexed {self.documents} documents into {self.chunks} chunks at {self.index_dir} "
+            f"Indexed {self.documents} documents into {self.chunks} chunks at {printable(self.index_dir)} "
             f"({self.reused_documents} unchanged documents reused, {self.embedded_chunks} chunks embedded, "
             f"{self.dense_kind} dense index, {self.seconds:.1f}s).",
         ]
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} files:")
-            lines.extend(f"  {s.path}: {s.reason}" for s in self.skipped)
+            lines.extend(f"  {printable(s.path)}: {printable(s.reason)}" for s in self.skipped)
         if self.warnings:
             lines.append(f"Indexed with warnings ({len(self.warnings)}):")
-            lines.extend(f"  {path}: {warning}" for path, warning in self.warnings)
+            lines.extend(f"  {printable(path)}: {printable(warning)}" for path, warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -465,6 +467,27 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def copy_current_generation(source: Path, index_dir: Path) -> bool:
+    """Start `index_dir` as a copy of `source`'s current generation (a seed whose vectors the next build
+    reuses). Returns False, leaving nothing behind, when it can't (e.g. `source` is rebuilt meanwhile)."""
+    try:
+        generation = current_generation(source)
+        target = index_dir / (generation.name if generation.name.startswith(GENERATION_PREFIX) else _new_name())
+        index_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(generation, target)
+        (target / READERS_LOCK).touch()
+        (index_dir / CURRENT).write_text(target.name + "\n", encoding="utf-8")
+        return True
+    except (OSError, RagError) as exc:
+        log.warning("Could not copy the index at %s (%s); building from scratch", source, exc)
+        shutil.rmtree(index_dir, ignore_errors=True)
+        return False
+
+
+def _new_name() -> str:
+    return f"{GENERATION_PREFIX}{time.time_ns():020d}-{secrets.token_hex(3)}"
 
 
 def _version(package: str) -> str | None:

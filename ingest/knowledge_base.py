@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from ingest.builder import BuildReport, IndexBuilder
+from ingest.builder import BuildReport, IndexBuilder, copy_current_generation
 from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
 from rag.config import Config
 from rag.defaults import default_corpus_files, default_index_dir
@@ -144,7 +144,7 @@ class KnowledgeBase:
                 for file in seed_files:
                     shutil.copyfile(file, self.documents_dir / file.name)
                 if seed_index is not None and index_exists(seed_index) and not self.has_index():
-                    shutil.copytree(seed_index, self.index_dir)
+                    copy_current_generation(seed_index, self.index_dir)
             if not self.builder.needs_build([self.documents_dir], self.index_dir):
                 return False
             _report(progress, 0.1, "Indexing the knowledge base")

@@ -31,7 +31,6 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,7 +256,7 @@ class IndexStore:
         for _ in range(_OPEN_ATTEMPTS):
             direct = (root / MANIFEST).is_file() and not (root / CURRENT).exists()
             generation = root if direct else current_generation(root)
-            with _reader_lock(generation) as held:
+            with _ReaderLock(generation) as held:
                 if not held:
                     if not generation.exists() and current_generation(root) == generation:
                         raise IndexCorruptError(
@@ -349,7 +348,7 @@ class _Checker:
             self.fail(name, f"{found} {what}, but {other} says {expected}")
 
 
-class _reader_lock:
+class _ReaderLock:
     """Shared lock on a generation's `.readers` file while it is opened; `held` is False if the
     generation disappeared (a writer removed it). The flat layout has no lock file: nothing to hold."""
 

@@ -104,6 +104,7 @@ def test_readers_see_one_generation_while_a_writer_rebuilds(tmp_path: Path) -> N
     done.set()
     for thread in threads:
         thread.join()
+    print(f"{swaps} swaps: {opened[0]} opens, {answered[0]} answers, {reloads[0]} reloads, {len(failures)} failures")
     assert os.waitstatus_to_exitcode(status) == 0, "the writer failed"
     assert failures == [], failures[:5]
     assert opened[0] > 50 and answered[0] > 50
@@ -192,3 +193,18 @@ def test_a_generation_being_opened_is_not_removed(tiny_corpus: Path, tmp_path: P
         assert held.is_dir()
     builder.build([tiny_corpus], index_dir, progress=False)
     assert not held.exists() and len(list_generations(index_dir)) == 2
+
+
+def test_seeding_copies_only_the_current_generation(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
+    from ingest.builder import copy_current_generation
+
+    source = tmp_path / "source"
+    builder = IndexBuilder(Config(), keyword_embedder)
+    for _ in range(2):
+        builder.build([tiny_corpus], source, progress=False)
+    target = tmp_path / "copy"
+    assert copy_current_generation(source, target)
+    assert sorted(p.name for p in target.iterdir()) == sorted([CURRENT, current_generation(source).name])
+    assert builder.build([tiny_corpus], target, progress=False).reused_documents == 2
+    assert not copy_current_generation(tmp_path / "nothing-here", tmp_path / "copy2")
+    assert not (tmp_path / "copy2").exists()

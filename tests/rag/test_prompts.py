@@ -12,6 +12,7 @@ from rag.prompts import (
     Passage,
     PromptTooLongError,
     build_answer_prompt,
+    ANSWER_IN,
     SYSTEM_PROMPT,
     chat_messages,
     detect_language,
@@ -174,7 +175,7 @@ def test_chat_prompt_uses_the_template_with_system_rules() -> None:
     assert prompt.chat and prompt.language == "en" and "</s>" in prompt.stop and "<|im_end|>" in prompt.stop
     assert prompt.text.startswith(f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>")
     assert ("<passages>\n[2] 微调 > QLoRA\nQLoRA 把冻结的权重量化到 4 bit。\n</passages>\n\nQuestion: What is QLoRA?\n"
-            "Answer in English.<|im_end|>") in prompt.text
+            f"{ANSWER_IN['en']}<|im_end|>") in prompt.text
     assert prompt.text.endswith("<|im_start|>assistant\n")
 
 
@@ -182,7 +183,8 @@ def test_the_system_prompt_is_one_prefix_for_both_languages() -> None:
     chinese = chat_messages("混合精度训练有什么好处？", [Passage(1, "h", "更快。")])
     english = chat_messages("What is QLoRA?", [Passage(1, "h", "更快。")])
     assert chinese[0] == english[0]  # llama.cpp reuses the evaluated system prompt across questions
-    assert chinese[1]["content"].endswith("请用中文回答。") and english[1]["content"].endswith("Answer in English.")
+    assert chinese[1]["content"].endswith(ANSWER_IN["zh"]) and english[1]["content"].endswith(ANSWER_IN["en"])
+    assert "[1]" in ANSWER_IN["zh"] and "[1]" in ANSWER_IN["en"]  # the citation reminder comes last, where small models heed it
 
 
 def test_templates_without_a_system_role_get_the_rules_in_the_user_turn() -> None:
