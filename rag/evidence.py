@@ -104,6 +104,11 @@ class EvidenceScorer:
             evidence.append(HitEvidence(dense, best, span, coverage))
         return evidence
 
+    def warm_up(self) -> None:
+        """Tokenise every chunk's terms now (as many as the cache holds), so no request pays for it."""
+        for chunk in self.store.chunks[:TERM_CACHE_SIZE]:
+            self._terms(chunk)
+
     def _terms(self, chunk: Chunk) -> frozenset[str]:
         """A chunk's BM25 terms, tokenised once per scorer (jieba dominates the scoring time otherwise)."""
         terms = self._term_cache.get(chunk.id)

@@ -23,7 +23,7 @@ from app.server.settings import ServerSettings, is_loopback
 from ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
 from rag.config import Config
 from rag.embedders import Embedder, make_embedder
-from rag.errors import ConfigError, RagError
+from rag.errors import ConfigError, InputLimitError, RagError
 
 log = logging.getLogger("rag.server")
 
@@ -92,7 +92,7 @@ def create_app(services: Services, settings: ServerSettings, keys: KeyRing) -> F
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        status = 422 if isinstance(exc, ConfigError) else 500
+        status = 422 if isinstance(exc, (ConfigError, InputLimitError)) else 500
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     def body_limit(path: str) -> int:

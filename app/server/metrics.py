@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from rag.answer import Answer
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 STAGES = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "total_ms")
 
@@ -42,13 +44,13 @@ class Metrics:
         self.queue_waiting.set(waiting)
         self.queue_running.set(running)
 
-    def observe_answer(self, answer_json: dict) -> None:
-        self.answers.labels(answer_json["mode"]).inc()
-        if answer_json["abstained"]:
+    def observe_answer(self, answer: Answer) -> None:
+        self.answers.labels(answer.mode).inc()
+        if answer.abstained:
             self.refusals.inc()
-        if answer_json.get("fallback"):
+        if answer.fallback:
             self.fallbacks.inc()
-        self.observe_timings(answer_json.get("timings", {}))
+        self.observe_timings(answer.timings)
 
     def observe_timings(self, timings: dict[str, float]) -> None:
         for name, value in timings.items():

@@ -21,12 +21,12 @@ from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 from app.server.limits import Admission, GenerationQueue, TimedOut
 from app.server.metrics import Metrics
 from rag.answer import MODES, Answer, Token
-from rag.api import RAG
+from rag.api import RAG, generation_of
 from rag.config import Config
 from rag.embedders import Embedder
 from rag.errors import ConfigError
 from rag.schema import Hit
-from rag.store import IndexStore
+from rag.store import IndexStore, generation_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,13 +66,14 @@ class QAService:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rag-retrieve")
         self._generation_pool = ThreadPoolExecutor(2, thread_name_prefix="rag-generate")
         self._swap = threading.Lock()
+        self._reloading = threading.Lock()
         self.ready = threading.Event()
         self.generator_state = "not loaded"
 
     @classmethod
     def open(cls, index_dir: Path, config: Config, embedder: Embedder, generator: Any, metrics: Metrics, **kwargs: Any) -> "QAService":
         store = IndexStore.open(index_dir, embedder_spec=embedder.spec)
-        return cls(RAG(store, config, embedder, generator=generator), generator, metrics, **kwargs)
+        return cls(RAG(store, config, embedder, generator=generator, follow=False), generator, metrics, **kwargs)
 
     @property
     def rag(self) -> RAG:
@@ -82,12 +83,15 @@ class QAService:
     # -- lifecycle --------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load the retrieval models (then ready), then the generator (its state shows in /readyz)."""
+        """Load the retrieval models (then ready), then, when LLM answers are the default, the
+        generator (its state shows in /readyz; otherwise it loads on the first LLM answer)."""
         self.generator_state = "loading"
-        self.rag.warm_up()
-        self.embedder.embed_queries(["warm up"])
+        self._warm(self.rag)
         self.ready.set()
         log.info("Retrieval models loaded; serving %s", self.rag.store.path)
+        if self.config.answer.mode != "llm":
+            self.generator_state = "loads on the first LLM answer"
+            return
         try:
             self.generator.warm_up()
             self.generator_state = "ready"
@@ -95,14 +99,30 @@ class QAService:
             self.generator_state = f"unavailable: {exc}"
             log.warning("The answer generator could not be loaded (%s); LLM answers fall back to errors.", exc)
 
+    def _current(self) -> RAG:
+        """The served `RAG`, replaced first when something else rebuilt the index (``rag ingest`` on a
+        served ``--index``). Replaced, never changed in place: a request keeps the `RAG` it started
+        with, so it retrieves and answers from one index generation. Runs on a worker thread."""
+        rag = self._rag
+        if generation_id(rag.store.path) != generation_of(rag.store):
+            with self._reloading:
+                if self._rag is rag:
+                    self.reload(rag.store.path)
+        return self._rag
+
     def reload(self, index_dir: Path) -> None:
         """Open the index at `index_dir` (just rebuilt) and serve it from the next request on."""
         store = IndexStore.open(index_dir, embedder_spec=self.embedder.spec)
-        fresh = RAG(store, self.config, self.embedder, generator=self.generator)
-        fresh.warm_up()
+        fresh = RAG(store, self.config, self.embedder, generator=self.generator, follow=False)
+        self._warm(fresh)
         with self._swap:
             self._rag = fresh
         log.info("Now serving the rebuilt index at %s (%d passages)", store.path, len(store.chunks))
+
+    def _warm(self, rag: RAG) -> None:
+        rag.warm_up()
+        rag.evidence.warm_up()  # every passage's terms, tokenised before the first request needs them
+        rag.retrieve("warm up", k=1)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -111,9 +131,12 @@ class QAService:
     # -- requests ---------------------------------------------------------------------------
 
     async def search(self, question: str, k: int | None, rerank: bool = True, mode: str | None = None) -> list[Hit]:
-        rag = self.rag
         timings: dict[str, float] = {}
-        hits = await self._run(lambda: rag.retrieve(question, k=k, mode=mode, rerank=rerank, timings=timings))
+
+        def search() -> list[Hit]:
+            return self._current().retrieve(question, k=k, mode=mode, rerank=rerank, timings=timings)
+
+        hits = await self._run(search)
         self.metrics.observe_timings(timings)
         return hits
 
@@ -122,10 +145,13 @@ class QAService:
         mode = mode or self.config.answer.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
-        rag = self.rag
         timings: dict[str, float] = {}
-        hits = await self._run(lambda: rag.retrieve(question, k=k, rerank=rerank, timings=timings))
-        return Prepared(rag, question, hits, mode, timings)
+
+        def retrieve() -> Prepared:
+            rag = self._current()
+            return Prepared(rag, question, rag.retrieve(question, k=k, rerank=rerank, timings=timings), mode, timings)
+
+        return await self._run(retrieve)
 
     async def events(
         self, prepared: Prepared, cancel: threading.Event, admission: Admission | None = None, deadline: float | None = None
@@ -171,7 +197,7 @@ class QAService:
         async with aclosing(_iterate_in_thread(stream, cancel, pool, deadline)) as events:
             async for event in events:
                 if isinstance(event, Answer):
-                    self.metrics.observe_answer(event.to_json())
+                    self.metrics.observe_answer(event)
                 yield event
 
     async def answer(

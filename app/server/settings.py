@@ -27,8 +27,6 @@ class ServerSettings(BaseModel):
     max_upload_mb: float = Field(DEFAULT_MAX_UPLOAD_MB, gt=0)
     """Largest file in an upload; a multipart body may hold up to `max_upload_files` of them."""
     max_upload_files: int = Field(10, ge=1)
-    max_question_chars: int = Field(2000, ge=1)
-    max_top_k: int = Field(50, ge=1)
     queue_size: int = Field(4, ge=0)
     """LLM requests that may wait while one generates; the next one gets 503 with Retry-After."""
     request_timeout_s: float = Field(120.0, gt=0)

@@ -51,13 +51,14 @@ class LiveServer:
         raise AssertionError("the server never became ready")
 
 
-def serve_in_thread(app, settings: ServerSettings) -> tuple[uvicorn.Server, threading.Thread, str]:
+def serve_in_thread(app, settings: ServerSettings, log_level: str = "warning") -> tuple[uvicorn.Server, threading.Thread, str]:
     """Run `app` on a socket bound here to a free loopback port (no race for the port)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+    # log_config=None: uvicorn's loggers propagate, so tests can read what it logs (caplog)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     until = time.monotonic() + 30
@@ -98,13 +99,13 @@ def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callab
     """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`."""
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(generator: Any = None, keys: KeyRing = KEYS, mode: str = "extractive", **settings: Any) -> LiveServer:
+    def start(generator: Any = None, keys: KeyRing = KEYS, mode: str = "extractive", log_level: str = "warning", **settings: Any) -> LiveServer:
         config = Config()
         config.answer.mode = mode
         options = ServerSettings(**settings)
         services = build_services(options, config, embedder=e5,
                                   generator=generator or ScriptedGenerator(KV_ANSWER), knowledge_base=knowledge_base)
-        server, thread, url = serve_in_thread(create_app(services, options, keys), options)
+        server, thread, url = serve_in_thread(create_app(services, options, keys), options, log_level)
         running.append((server, thread))
         live = LiveServer(url, services, server)
         live.wait_ready()

@@ -117,6 +117,8 @@ def test_out_of_range_requests_get_422(start_server) -> None:
             response = client.post("/v1/ask", json=body)
             assert response.status_code == 422, body
         assert client.post("/v1/search", json={"question": "KV cache", "top_k": 500}).status_code == 422
+        over_config = client.post("/v1/ask", json={"question": "KV cache " * 150})  # under 2,000 characters
+        assert over_config.status_code == 422 and "limits.max_question" in over_config.json()["detail"]
         chat = client.post("/v1/chat/completions", json={"model": "rag", "messages": [{"role": "user", "content": "x" * 2001}]})
         assert chat.status_code == 422
 

@@ -1,6 +1,7 @@
 """API keys: hashed at rest, two roles, 401 vs 403 against a real server."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,17 @@ def test_without_keys_every_request_is_allowed(start_server) -> None:
     server = start_server(keys=KeyRing())
     with server.client(key=None) as anonymous:
         assert anonymous.get("/v1/documents").status_code == 200
+
+
+def test_keys_never_reach_the_logs(start_server, caplog) -> None:
+    server = start_server(log_level="debug")
+    with caplog.at_level(logging.DEBUG):
+        with server.client(READ_KEY) as reader:
+            assert reader.post("/v1/ask", json={"question": "KV cache 有什么用？"}).status_code == 200
+            assert reader.get("/v1/documents").status_code == 403
+        with server.client("wrong-secret-key") as wrong:
+            assert wrong.post("/v1/search", json={"question": "KV cache"}).status_code == 401
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert '"POST /v1/ask HTTP/1.1" 200' in logged, "the access log was captured"
+    for secret in (READ_KEY, "wrong-secret-key", digest(READ_KEY)):
+        assert secret not in logged

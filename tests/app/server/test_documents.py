@@ -87,3 +87,12 @@ def test_a_read_only_index_refuses_changes(start_server, knowledge_base) -> None
         assert admin.get("/v1/documents").json()["read_only"] is True
         response = admin.post("/v1/documents", files={"files": ("quantum.md", NOTE, "text/markdown")})
         assert response.status_code == 409 and "--index" in response.json()["detail"]
+
+
+def test_a_rebuild_by_someone_else_is_picked_up(start_server, knowledge_base) -> None:
+    server = start_server()
+    with server.client(ADMIN_KEY) as client:
+        assert client.post("/v1/ask", json=QUESTION).json()["abstained"] is True
+        knowledge_base.add([("quantum.md", NOTE)])  # as `rag ingest` on the served folder would
+        answer = client.post("/v1/ask", json=QUESTION).json()
+        assert not answer["abstained"] and {c["doc_id"] for c in answer["citations"]} == {"quantum.md"}

@@ -87,13 +87,16 @@ def test_a_client_that_leaves_stops_its_generation(start_server) -> None:
             generator.allow(1)
             for line in response.iter_lines():
                 if line.startswith("event: token"):
-                    break  # hang up mid-answer
-    generator.allow()
-    assert generator.closed_early.wait(30), "the generation was stopped, not finished"
+                    break  # hang up mid-answer, while the model waits to write its next piece
+    queue = server.services.qa.queue
     until = time.monotonic() + 10
-    while server.services.qa.queue.running and time.monotonic() < until:
+    while queue.running and time.monotonic() < until:  # the server noticed and gave the model back
         time.sleep(0.02)
-    assert server.services.qa.queue.running == 0 and server.services.qa.queue.waiting == 0
+    assert queue.running == 0 and queue.waiting == 0
+    generator.allow()
+    assert generator.closed_early.wait(30), "the generation was stopped at its next piece, not finished"
+    assert generator.finished == 0
+    assert 'rag_generation_cancelled_total{reason="client gone"} 1.0' in httpx.get(f"{server.url}/metrics").text
 
 
 def test_past_the_timeout_a_generation_is_stopped_with_504(start_server) -> None:
