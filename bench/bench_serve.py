@@ -96,9 +96,15 @@ def distinct_questions(index: str) -> list[str]:
 
     from eval.datasets import DEV_SET, load_questions
 
+    from rag.store import current_generation
+
     texts = [q.question for q in load_questions(DEV_SET)]
-    if (Path(index) / "chunks.jsonl").is_file():
-        for line in (Path(index) / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+    try:
+        chunks = current_generation(index) / "chunks.jsonl"  # the index folder holds generations
+    except Exception:  # no index yet: the server builds it; dev-set questions only
+        chunks = Path(index) / "chunks.jsonl"
+    if chunks.is_file():
+        for line in chunks.read_text(encoding="utf-8").splitlines():
             heading = json.loads(line).get("heading_path") or []
             if heading and len(heading[-1]) >= 4:
                 texts.append(heading[-1].lstrip("0123456789. "))
