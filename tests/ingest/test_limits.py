@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-import zlib
 from pathlib import Path
 
 import pytest
@@ -13,36 +12,13 @@ from ingest.loaders import SkippedFile, SourceDocument, load_documents, read_fil
 from rag.config import ChunkingConfig, Config, LimitsConfig
 from rag.store import IndexStore
 from tests.conftest import KeywordEmbedder
-
-
-def _pdf(content: bytes, compress: bool) -> bytes:
-    """A one-page PDF whose content stream is `content` (Flate-compressed when `compress`)."""
-    stream = zlib.compress(content, 9) if compress else content
-    flate = b" /Filter /FlateDecode" if compress else b""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d%s >>\nstream\n" % (len(stream), flate) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+from tests.ingest.pdfs import pdf_bytes
 
 
 def _bomb(decompressed_bytes: int) -> bytes:
     """A small PDF whose content stream inflates to `decompressed_bytes` (mostly spaces)."""
     content = b"BT /F1 12 Tf 72 720 Td (boom) Tj ET\n" + b" " * decompressed_bytes
-    return _pdf(content, compress=True)
+    return pdf_bytes(content, compress=True)
 
 
 def test_pdf_bomb_is_skipped_and_the_folder_still_ingests(tmp_path: Path) -> None:
@@ -52,7 +28,7 @@ def test_pdf_bomb_is_skipped_and_the_folder_still_ingests(tmp_path: Path) -> Non
     assert len(bomb) < 200_000
     (docs / "bomb.pdf").write_bytes(bomb)
     (docs / "good.md").write_text("# 好文档\n\n这份文档可以正常索引，内容完整。\n", encoding="utf-8")
-    (docs / "ok.pdf").write_bytes(_pdf(b"BT /F1 12 Tf 72 720 Td (Mixed precision uses FP16) Tj ET", compress=True))
+    (docs / "ok.pdf").write_bytes(pdf_bytes(b"BT /F1 12 Tf 72 720 Td (Mixed precision uses FP16) Tj ET", compress=True))
     started = time.perf_counter()
     result = load_documents([docs])
     assert time.perf_counter() - started < 30

@@ -3,31 +3,9 @@ from pathlib import Path
 import pytest
 
 from ingest.loaders import decode_text, load_documents, read_file, SkippedFile, SourceDocument
+from tests.ingest.pdfs import text_pdf
 
 CHINESE = "# 标题\n\n混合精度训练可以减少显存占用，提高训练速度。"
-
-
-def _minimal_pdf(text: str) -> bytes:
-    """A one-page PDF with `text` in Helvetica, with a correct xref table."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def test_gbk_file_is_decoded(tmp_path: Path) -> None:
@@ -75,7 +53,7 @@ def test_unusable_files_are_skipped_with_a_reason(tmp_path: Path, name: str, con
 
 def test_pdf_text_is_extracted(tmp_path: Path) -> None:
     file = tmp_path / "paper.pdf"
-    file.write_bytes(_minimal_pdf("Mixed precision uses FP16"))
+    file.write_bytes(text_pdf("Mixed precision uses FP16"))
     document = read_file(file, "paper.pdf")
     assert isinstance(document, SourceDocument), document
     assert "Mixed precision uses FP16" in document.text
