@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 from rag.errors import ConfigError, ModelLoadError, RagError
-from rag.packaged_models import PACKAGED_MODELS, ensure_assembled, models_dir, packaged_model
+from rag.packaged_models import PACKAGED_MODELS, ensure_assembled, is_packaged, packaged_model
 
 PACKAGED = "packaged"
 DEFAULT_N_CTX = 2048
@@ -290,7 +290,7 @@ class LlamaCppGenerator:
 
 
 def _parse_spec(spec: str) -> tuple[str, Any]:
-    if spec == PACKAGED or spec in PACKAGED_MODELS:
+    if is_packaged(spec):
         return PACKAGED, spec
     if spec.startswith("hf:"):
         owner, _, rest = spec[3:].partition("/")

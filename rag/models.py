@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.errors import ModelLoadError
-from rag.packaged_models import PACKAGED_MODELS, assembled_path, models_dir, packaged_model, part_paths
+from rag.packaged_models import PACKAGED_MODELS, assembled_path, is_packaged, models_dir, packaged_model, part_paths
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,9 @@ def configured_models(config: Config) -> list[ModelStatus]:
 def all_models(config: Config) -> list[ModelStatus]:
     """The configured models, then every other packaged generator (what ``rag models`` lists)."""
     configured = configured_models(config)
-    chosen = packaged_model(config.answer.generator).name if _is_packaged(config.answer.generator) else None
+    chosen = packaged_model(config.answer.generator).name if is_packaged(config.answer.generator) else None
     others = [generator_status(name) for name in PACKAGED_MODELS if name != chosen]
     return configured + [ModelStatus("generator", s.spec, s.available, f"not configured; {s.where}") for s in others]
-
-
-def _is_packaged(spec: str) -> bool:
-    return spec == "packaged" or spec in PACKAGED_MODELS
 
 
 def _embedder_status(spec: str) -> ModelStatus:
@@ -86,7 +82,7 @@ def generator_status(spec: str) -> ModelStatus:
     """Whether the LLM can run here, without loading it (loading takes seconds)."""
     if importlib.util.find_spec("llama_cpp") is None:
         return ModelStatus("generator", spec, False, "llama-cpp-python is not installed")
-    if _is_packaged(spec):
+    if is_packaged(spec):
         return _packaged_status(spec)
     if spec.startswith("hf:"):
         owner, _, rest = spec[3:].partition("/")

@@ -123,6 +123,11 @@ DEFAULT_PACKAGED = "qwen2.5-coder-1.5b"
 """What the generator spec ``packaged`` means."""
 
 
+def is_packaged(spec: str) -> bool:
+    """Whether a generator spec names a packaged model (``packaged`` or one of :data:`PACKAGED_MODELS`)."""
+    return spec == "packaged" or spec in PACKAGED_MODELS
+
+
 def packaged_model(name: str) -> PackagedModel:
     """The packaged model a spec names (``packaged`` is the default one)."""
     name = DEFAULT_PACKAGED if name == "packaged" else name
