@@ -10,12 +10,13 @@ import math
 import re
 from typing import Sequence
 
-_MARKERS = re.compile(r"[\[【［]\s*\d[\d\s,，、;；]*[\]】］]")
+from rag.citations import parse_markers
+
 _SPACE = re.compile(r"\s+")
 
 
 def _normal(text: str) -> str:
-    return _SPACE.sub("", _MARKERS.sub("", text)).lower()
+    return _SPACE.sub("", parse_markers(text)[0]).lower()
 
 
 def key_fact_recall(answer: str, key_facts: Sequence[str]) -> float:
