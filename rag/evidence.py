@@ -121,20 +121,18 @@ class EvidenceScorer:
 
     def closest_sentence(self, text: str, chunk: Chunk) -> tuple[float, int, int]:
         """``(cosine, start, end)`` of the chunk's evidence sentence closest in meaning to `text`."""
+        scored = self.sentence_scores(text, chunk)
+        if not scored:
+            return (-1.0, chunk.start, chunk.end)
+        start, end, similarity = max(scored, key=lambda s: s[2])  # the first of equals, as argmax
+        return (similarity, start, end)
+
+    def sentence_scores(self, text: str, chunk: Chunk) -> list[tuple[int, int, float]]:
+        """``[(start, end, cosine)]`` of the chunk's evidence sentences for `text` (source offsets)."""
         rows = self.sentence_rows(chunk.id)
         if not len(rows):
-            return (-1.0, chunk.start, chunk.end)
-        similarities = self.store.sentence_embeddings[rows] @ self.query_vector(text)
-        best = int(np.argmax(similarities))
-        _, start, end = (int(v) for v in self.store.sentences[rows[best]])
-        return (float(similarities[best]), start, end)
-
-    def sentence_scores(self, question: str, hit: Hit) -> list[tuple[int, int, float]]:
-        """``[(start, end, cosine)]`` of the hit's evidence sentences for `question` (source offsets)."""
-        rows = self.sentence_rows(hit.chunk.id)
-        if not len(rows):
             return []
-        similarities = self.store.sentence_embeddings[rows] @ self.query_vector(question)
+        similarities = self.store.sentence_embeddings[rows] @ self.query_vector(text)
         return [
             (int(self.store.sentences[row][1]), int(self.store.sentences[row][2]), float(sim))
             for row, sim in zip(rows, similarities)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from rag.schema import Hit
+from rag.schema import Chunk, Hit
 
 RANK_PRIOR = 0.03
 """Bonus for sentences of the n-th passage: RANK_PRIOR / n (the re-ranker already judged whole passages)."""
@@ -28,8 +28,8 @@ class Excerpt:
     text: str
 
 
-SentenceScores = Callable[[str, Hit], list[tuple[int, int, float]]]
-"""``[(start, end, similarity)]`` of a hit's evidence sentences (source offsets) for a question."""
+SentenceScores = Callable[[str, Chunk], list[tuple[int, int, float]]]
+"""``[(start, end, similarity)]`` of a passage's evidence sentences (source offsets) for a question."""
 
 
 def select_excerpts(
@@ -43,7 +43,7 @@ def select_excerpts(
     candidates: list[tuple[float, int, int, int]] = []  # (score, passage index, start, end)
     spans: list[list[tuple[int, int]]] = []
     for index, hit in enumerate(hits):
-        scored = sentence_scores(question, hit)
+        scored = sentence_scores(question, hit.chunk)
         if not scored:
             scored = [(hit.chunk.start, hit.chunk.end, hit.scores.get("dense", 0.0))]
         spans.append(sorted((start, end) for start, end, _ in scored))
