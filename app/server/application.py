@@ -22,6 +22,7 @@ from app.server.qa_service import QAService
 from app.server.settings import ServerSettings, is_loopback
 from ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
 from rag.config import Config
+from rag.batching import BatchingEmbedder
 from rag.embedders import Embedder, make_embedder
 from rag.errors import ConfigError, InputLimitError, RagError
 
@@ -47,6 +48,8 @@ def build_services(
     `generator` and an opened `knowledge_base` replace the configured ones (tests, embedding apps)."""
     metrics = Metrics()
     embedder = embedder if embedder is not None else make_embedder(config.embedder)
+    if not isinstance(embedder, BatchingEmbedder):
+        embedder = BatchingEmbedder(embedder)  # concurrent searches share one embedding thread and batch
     if generator is None:
         from rag.llm import make_generator
 

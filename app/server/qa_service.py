@@ -127,6 +127,9 @@ class QAService:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._generation_pool.shutdown(wait=False, cancel_futures=True)
+        close_embedder = getattr(self.embedder, "close", None)
+        if close_embedder is not None:
+            close_embedder()
 
     # -- requests ---------------------------------------------------------------------------
 
