@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from rag.faithfulness import missing_exact_spans, says_no_answer, unrequested_content
 from rag.schema import Chunk
-from rag.text import split_sentences
+from rag.text import LIST_BULLET, split_sentences
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
@@ -158,7 +158,6 @@ def best_supporting_span(
     return best if best[0] >= whole else (whole, chunk.start, chunk.end)
 
 
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)、])\s+")
 _CLOSING = re.compile(r"[。！？；.!?;…]+[”’」』）)]*$")
 
 
@@ -175,7 +174,7 @@ def _answer_lines(answer: str) -> list[tuple[int, str, str]]:
     """``(line, bullet, sentence)`` for every sentence, keeping which line and list item it came from."""
     found = []
     for number, line in enumerate(answer.split("\n")):
-        bullet = _BULLET.match(line)
+        bullet = LIST_BULLET.match(line)
         body = line[bullet.end():] if bullet else line
         for sentence in answer_sentences(body):
             found.append((number, bullet.group(0).strip() + " " if bullet else "", sentence))

@@ -14,7 +14,7 @@ from rag.citations import support, with_markers
 from rag.evidence import EvidenceScorer
 from rag.faithfulness import unrequested_content
 from rag.schema import Hit
-from rag.text import tokenize
+from rag.text import LIST_BULLET, tokenize
 
 KEYWORD_WEIGHT = 0.1
 """Weight of keyword overlap (0..1) next to cosine similarity (e5 cosines span ~0.75-0.95)."""
@@ -26,7 +26,6 @@ SCORE_MARGIN = 0.05
 DUPLICATE_SUPPORT = 0.7
 """A sentence whose bigrams are this much contained in an already chosen one is a near-duplicate."""
 
-_LIST_MARKUP = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def is_lead_in(sentence: str) -> bool:
 
 def clean_sentence(text: str) -> str:
     """Sentence text for display: no list bullet, bold markers or heading hashes."""
-    text = _LIST_MARKUP.sub("", text)
+    text = LIST_BULLET.sub("", text)
     return text.replace("**", "").replace("__", "").lstrip("#").strip()
 
 

@@ -15,6 +15,7 @@ import streamlit as st
 from rag.answer import FALLBACK_NOTE, REMOVED_NOTE, Answer
 from rag.citations import Citation
 from rag.schema import Chunk, Hit
+from rag.text import LIST_BULLET
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=\"'@%])")
 HIGHLIGHT = "orange-background"
@@ -32,17 +33,17 @@ def escape_inline(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
-_LIST_ITEM = re.compile(r"^(\s*)([-*+•]|\d{1,2}[.)、])\s+(.*)$")
 
 
 def answer_markdown(text: str) -> str:
     """An answer shown as text, except that its list items (one per line) render as a list."""
     lines = []
     for line in text.split("\n"):
-        item = _LIST_ITEM.match(line)
-        if item:
-            mark = "-" if not item.group(2)[0].isdigit() else item.group(2).rstrip(".)、") + "."
-            lines.append(f"{mark} {escape_inline(item.group(3))}")
+        bullet = LIST_BULLET.match(line)
+        if bullet:
+            marker = bullet.group(0).strip()
+            mark = marker.rstrip(".)、") + "." if marker[0].isdigit() else "-"
+            lines.append(f"{mark} {escape_inline(line[bullet.end():])}")
         else:
             lines.append(escape_inline(line) + "  ")
     return "\n".join(lines).rstrip()
