@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Local question answering over your documents.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", parents=[common], help="index documents (.md, .txt, .pdf, folders)")
+    ingest = commands.add_parser("ingest", parents=[common], help="index documents (.md, .txt, .pdf, .docx, .html, folders)")
     ingest.add_argument("paths", nargs="*", help="files or folders; default: the sources the index was built from")
     ingest.add_argument("--index", help="index directory (default: the default index)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -139,7 +139,8 @@ class LimitsConfig(_Section):
     max_file_bytes: int = Field(50_000_000, ge=1)
     """Source files larger than this are skipped with the reason."""
     max_pdf_decompressed_bytes: int = Field(50_000_000, ge=1)
-    """A PDF whose streams decompress past this (a decompression bomb) is skipped with the reason."""
+    """A PDF whose streams decompress past this (a decompression bomb) is skipped with the reason; it bounds
+    what a .docx archive unpacks to as well."""
 
 
 class Config(_Section):
