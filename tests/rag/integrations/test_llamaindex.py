@@ -111,3 +111,16 @@ def test_unanswerable_question_is_an_abstention_with_the_nearest_sources(rag: RA
     assert response.metadata["abstained"] is True and response.source_nodes
     for node in response.source_nodes:
         _resolves(rag, node)
+
+
+def test_the_library_loads_neither_llama_index_nor_openai_until_asked() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, rag.api, rag.llm, rag.openai_generator, rag.integrations, ingest.builder\n"
+        "print(sorted(m for m in ('llama_index', 'openai') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, check=True)
+    assert result.stdout.strip() == "[]"
