@@ -16,6 +16,9 @@ Two shapes, picked by whether the generator has a chat template:
 - **Chat models**: a system message with the same rules and a user message with the passages and the
   question, rendered with the model's own Jinja template (:func:`render_chat`), so generation still
   goes through the one `Generator.stream` path and the prompt's size can be counted exactly.
+- **Served chat models** (`rag.llm.serves_chat`, e.g. ``openai:`` specs): the same system and user
+  messages, sent as messages (`AnswerPrompt.messages`); the server applies the model's template, and
+  the size is the generator's estimate of the messages' text plus a per-message allowance.
 
 Passages are fitted to the context window by counting the generator's own tokens
 (:func:`fit_passages`): lower-ranked passages are dropped first, and the last one kept may be cut

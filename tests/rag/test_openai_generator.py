@@ -219,6 +219,13 @@ def test_wrong_key_and_unknown_model_name_what_to_do(server: str, monkeypatch) -
         OpenAIGenerator(f"openai:{server}#nope").warm_up()
 
 
+def test_a_wrong_base_url_is_a_404_naming_the_fix(server: str, keyed: None) -> None:
+    root = server.removesuffix("/v1")  # the API lives under /v1
+    generator = OpenAIGenerator(f"openai:{root}#{MODEL}", max_retries=0)
+    with pytest.raises(GeneratorServerError, match=rf"{root}.*HTTP 404.*base URL"):
+        generator.complete(PROMPT, max_tokens=4)
+
+
 def test_a_prompt_over_the_servers_context_names_the_setting(server: str, keyed: None) -> None:
     generator = OpenAIGenerator(f"openai:{server}#{MODEL}", n_ctx=100_000, max_retries=0)
     with pytest.raises(GeneratorServerError, match=rf"{server}.*ended the answer without finishing.*answer.n_ctx"):
