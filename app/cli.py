@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Local question answering over your documents.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", parents=[common], help="index documents (.md, .txt, .pdf, folders)")
+    ingest = commands.add_parser("ingest", parents=[common], help="index documents (.md, .txt, .pdf, .docx, .html, folders)")
     ingest.add_argument("paths", nargs="*", help="files or folders; default: the sources the index was built from")
     ingest.add_argument("--index", help="index directory (default: the default index)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", parents=[common, questions], help="answer a question with citations")
     ask.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="answerer (default extractive)")
-    ask.add_argument("--generator", help="GGUF model: packaged (default), a .gguf path, or hf:<owner>/<repo>/<file>")
+    ask.add_argument("--generator", help="GGUF model: packaged (default), a .gguf path, hf:<owner>/<repo>/<file>, or openai:<base-url>#<model> (an OpenAI-compatible server)")
     ask.set_defaults(handler=_ask)
 
     info = commands.add_parser("info", parents=[common], help="describe an index")
@@ -142,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--keys-file", help="API keys: lines '<read|admin> sha256:<hex>' (also $RAG_API_KEYS=key:role,...)")
     serve.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without API keys")
     serve.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="default answerer (default: the config's answer.mode)")
-    serve.add_argument("--generator", help="GGUF model for LLM answers: a packaged model name, a .gguf path, or hf:<owner>/<repo>/<file>")
+    serve.add_argument("--generator", help="Model for LLM answers: a packaged model name, a .gguf path, hf:<owner>/<repo>/<file>, or openai:<base-url>#<model>")
     serve.add_argument("--queue-size", type=int, help="LLM requests that may wait for the model (default 4); more get 503")
     serve.add_argument("--timeout", type=float, help="seconds per answer, queueing included (default 120)")
     serve.add_argument("--max-upload-mb", type=float, help="largest uploaded file (default 20)")

@@ -1,4 +1,6 @@
-"""Find and read source files: Markdown, plain text (any common encoding, GBK included) and PDF.
+"""Find and read source files: Markdown, plain text (any common encoding, GBK included), PDF, Word
+(.docx, `ingest.docx_reader`) and HTML (`ingest.html_reader`); the last two are stored as the
+Markdown-like text extracted from them, which citations point into.
 
 Every file ends up either as a `SourceDocument` or as a `SkippedFile` with a reason a person can act on
 (links that lead nowhere or in a loop, FIFOs and devices, unreadable folders included); nothing is
@@ -24,7 +26,9 @@ log = logging.getLogger(__name__)
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 TEXT_SUFFIXES = frozenset({".txt"})
 PDF_SUFFIXES = frozenset({".pdf"})
-SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | PDF_SUFFIXES
+DOCX_SUFFIXES = frozenset({".docx"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | HTML_SUFFIXES
 
 MAX_REPLACED_SHARE = 0.1
 """UTF-8 with a few bad bytes is kept (bad bytes become U+FFFD, with a warning) when the bad sequences
@@ -40,7 +44,7 @@ class SourceDocument:
     text: str
     sha256: str
     format: str
-    """``markdown``, ``text`` or ``pdf``: decides how structure is parsed."""
+    """``markdown``, ``text``, ``pdf``, ``docx`` or ``html``: decides how structure is parsed."""
     encoding: str
     warnings: tuple[str, ...] = ()
     """What was repaired while reading (e.g. undecodable bytes replaced); logged and kept in the manifest."""
@@ -160,7 +164,7 @@ def read_file(file: Path, doc_id: str, limits: LimitsConfig | None = None) -> So
     limits = limits if limits is not None else LimitsConfig()
     suffix = file.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        return SkippedFile(str(file), f"unsupported file type '{suffix or '(none)'}'; supported: .md, .txt, .pdf")
+        return SkippedFile(str(file), f"unsupported file type '{suffix or '(none)'}'; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
     problem = _not_walkable(file)
     if problem:
         return SkippedFile(str(file), problem)
@@ -176,6 +180,14 @@ def read_file(file: Path, doc_id: str, limits: LimitsConfig | None = None) -> So
             raise UnreadableFile("empty file")
         if suffix in PDF_SUFFIXES:
             text, encoding, fmt = pdf_text(raw, limits.max_pdf_decompressed_bytes), "pdf", "pdf"
+        elif suffix in DOCX_SUFFIXES:
+            from ingest.docx_reader import docx_text
+
+            text, encoding, fmt = docx_text(raw, limits.max_pdf_decompressed_bytes), "docx", "docx"
+        elif suffix in HTML_SUFFIXES:
+            from ingest.html_reader import html_text
+
+            text, encoding, fmt = html_text(raw), "html", "html"
         else:
             text, encoding, warnings = _decode(raw)
             fmt = "markdown" if suffix in MARKDOWN_SUFFIXES else "text"

@@ -18,7 +18,7 @@ from rag.config import AnswerConfig
 from rag.errors import ConfigError
 from rag.excerpts import select_excerpts
 from rag.extractive import ExtractiveAnswerer
-from rag.prompts import build_answer_prompt, detect_language
+from rag.prompts import AnswerPrompt, build_answer_prompt, detect_language
 from rag.refusal import RefusalPolicy
 from rag.schema import Chunk, Hit
 
@@ -134,7 +134,7 @@ class Answerer:
             self.generator, max_tokens=self.config.max_tokens, language=language,
         )
         pieces: list[str] = []
-        for piece in self.generator.stream(prompt.text, max_tokens=self.config.max_tokens, stop=prompt.stop):
+        for piece in generate(self.generator, prompt, self.config.max_tokens):
             if not pieces:
                 timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
             pieces.append(piece)
@@ -181,6 +181,14 @@ class Answerer:
         nearest = [_whole_passage(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1)]
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         return Answer(question, ABSTAIN_MESSAGE[language], nearest, True, mode, hits, language, timings)
+
+
+def generate(generator: Any, prompt: AnswerPrompt, max_tokens: int) -> Iterator[str]:
+    """The generator's pieces for `prompt`: its messages for a server that applies the chat template
+    itself (`rag.llm.ChatGenerator`), else the rendered prompt text."""
+    if prompt.messages:
+        return generator.stream_chat(prompt.messages, max_tokens=max_tokens, stop=prompt.stop)
+    return generator.stream(prompt.text, max_tokens=max_tokens, stop=prompt.stop)
 
 
 _EMPHASIS = re.compile(r"\*\*|__|`")

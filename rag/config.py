@@ -94,7 +94,8 @@ class AnswerConfig(_Section):
     passages' own best sentences, no model: instant). Chosen by measurement on the test split (README)."""
     generator: str = Field("qwen2.5-coder-1.5b", min_length=1)
     """A packaged model (``qwen2.5-coder-1.5b``, ``qwen2.5-coder-0.5b``, ``gemma3-270m``; ``packaged`` = the
-    first), a local ``.gguf`` path, or ``hf:<owner>/<repo>/<file>``."""
+    first), a local ``.gguf`` path, ``hf:<owner>/<repo>/<file>``, or ``openai:<base-url>#<model>`` (a model
+    on an OpenAI-compatible server; key from RAG_OPENAI_API_KEY or OPENAI_API_KEY)."""
     n_ctx: int = Field(2048, ge=128)
     max_tokens: int = Field(160, ge=1)
     excerpt_chars: int = Field(450, ge=1)
@@ -138,7 +139,8 @@ class LimitsConfig(_Section):
     max_file_bytes: int = Field(50_000_000, ge=1)
     """Source files larger than this are skipped with the reason."""
     max_pdf_decompressed_bytes: int = Field(50_000_000, ge=1)
-    """A PDF whose streams decompress past this (a decompression bomb) is skipped with the reason."""
+    """A PDF whose streams decompress past this (a decompression bomb) is skipped with the reason; it bounds
+    what a .docx archive unpacks to as well."""
 
 
 class Config(_Section):

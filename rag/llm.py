@@ -6,8 +6,10 @@
 - ``/path/to/model.gguf``: any local GGUF file llama.cpp can run.
 - ``hf:<owner>/<repo>/<filename>``: a GGUF from the Hugging Face hub (needs internet and
   `huggingface-hub`); the filename may be a glob such as ``*q4_k_m.gguf``.
+- ``openai:<base-url>#<model>``: a model on an OpenAI-compatible server (vLLM, llama.cpp's server...);
+  see :mod:`rag.openai_generator`.
 
-All run on llama.cpp (`llama-cpp-python`) with greedy decoding by default, so answers are reproducible.
+The first three run in-process on llama.cpp (`llama-cpp-python`); all decode greedily by default.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import io
 import os
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from rag.errors import ConfigError, ModelLoadError, RagError
 from rag.packaged_models import PACKAGED_MODELS, ensure_assembled, is_packaged, packaged_model
@@ -50,6 +52,22 @@ class Generator(Protocol):
     def stream(self, prompt: str, max_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]: ...
 
     def complete(self, prompt: str, max_tokens: int = 256, stop: Sequence[str] = ()) -> str: ...
+
+
+@runtime_checkable
+class ChatGenerator(Generator, Protocol):
+    """A generator whose server applies the model's chat template: answers are asked for as messages."""
+
+    chat_api: bool
+
+    def stream_chat(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int = 256, stop: Sequence[str] = ()
+    ) -> Iterator[str]: ...
+
+
+def serves_chat(generator: Any) -> bool:
+    """Whether `generator` takes chat messages (`ChatGenerator.stream_chat`) rather than a rendered prompt."""
+    return bool(getattr(generator, "chat_api", False)) and callable(getattr(generator, "stream_chat", None))
 
 
 def packaged_model_path(name: str = PACKAGED) -> Path:
@@ -305,10 +323,17 @@ def _parse_spec(spec: str) -> tuple[str, Any]:
         return "path", spec
     raise ConfigError(
         f"Unknown generator '{spec}'. Use a packaged model ({', '.join(PACKAGED_MODELS)}; offline), a local .gguf path, "
-        "or hf:<owner>/<repo>/<filename> for a GGUF on the Hugging Face hub."
+        "hf:<owner>/<repo>/<filename> for a GGUF on the Hugging Face hub, or openai:<base-url>#<model> for a "
+        "model on an OpenAI-compatible server."
     )
 
 
 def make_generator(spec: str = PACKAGED, **settings: Any) -> Generator:
-    """Build the generator a spec names; `settings` go to :class:`LlamaCppGenerator` (n_ctx, n_threads...)."""
+    """Build the generator a spec names; `settings` go to :class:`LlamaCppGenerator` (n_ctx, n_threads...)
+    or, for ``openai:`` specs, to :class:`rag.openai_generator.OpenAIGenerator` (n_ctx, repeat_penalty,
+    timeout, max_retries...)."""
+    if spec.startswith("openai:"):
+        from rag.openai_generator import OpenAIGenerator
+
+        return OpenAIGenerator(spec, **settings)
     return LlamaCppGenerator(spec, **settings)

@@ -79,7 +79,9 @@ def pull(repo_id: str) -> str:
 
 
 def generator_status(spec: str) -> ModelStatus:
-    """Whether the LLM can run here, without loading it (loading takes seconds)."""
+    """Whether the LLM can run here, without loading it (loading takes seconds) or calling its server."""
+    if spec.startswith("openai:"):
+        return _served_status(spec)
     if importlib.util.find_spec("llama_cpp") is None:
         return ModelStatus("generator", spec, False, "llama-cpp-python is not installed")
     if is_packaged(spec):
@@ -95,6 +97,19 @@ def generator_status(spec: str) -> ModelStatus:
     if path.is_file():
         return ModelStatus("generator", spec, True, f"local file {path}")
     return ModelStatus("generator", spec, False, f"no file at {path}")
+
+
+def _served_status(spec: str) -> ModelStatus:
+    from rag.errors import ConfigError
+    from rag.openai_generator import parse_openai_spec
+
+    try:
+        base_url, model = parse_openai_spec(spec)
+    except ConfigError as exc:
+        return ModelStatus("generator", spec, False, str(exc))
+    if importlib.util.find_spec("openai") is None:
+        return ModelStatus("generator", spec, False, "the openai package is not installed (pip install openai)")
+    return ModelStatus("generator", spec, True, f"model '{model}' served at {base_url} (reached on first use)")
 
 
 def _packaged_status(spec: str) -> ModelStatus:

@@ -16,6 +16,9 @@ Two shapes, picked by whether the generator has a chat template:
 - **Chat models**: a system message with the same rules and a user message with the passages and the
   question, rendered with the model's own Jinja template (:func:`render_chat`), so generation still
   goes through the one `Generator.stream` path and the prompt's size can be counted exactly.
+- **Served chat models** (`rag.llm.serves_chat`, e.g. ``openai:`` specs): the same system and user
+  messages, sent as messages (`AnswerPrompt.messages`); the server applies the model's template, and
+  the size is the generator's estimate of the messages' text plus a per-message allowance.
 
 Passages are fitted to the context window by counting the generator's own tokens
 (:func:`fit_passages`): lower-ranked passages are dropped first, and the last one kept may be cut
@@ -29,7 +32,7 @@ from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping, NamedTuple, Sequence
 
 from rag.errors import ConfigError
-from rag.llm import PromptTooLongError
+from rag.llm import PromptTooLongError, serves_chat
 from rag.text import split_sentences
 
 Language = Literal["zh", "en"]
@@ -74,6 +77,9 @@ class AnswerPrompt:
     prompt_tokens: int
     dropped: tuple[int, ...] = ()
     trimmed: int | None = None
+    messages: tuple[Mapping[str, str], ...] = ()
+    """For a generator that serves chat itself (`rag.llm.serves_chat`): the messages to send (`text`
+    is then their plain rendering, for display and counting)."""
 
 
 # --- language ---------------------------------------------------------------------------------
@@ -257,6 +263,15 @@ def chat_messages(question: str, passages: Sequence[Passage], language: Language
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
+# Role markers and separators a chat template adds per message (a generous allowance).
+MESSAGE_OVERHEAD = "<|im_start|>system\n<|im_end|>\n"
+
+
+def plain_messages(messages: Sequence[Mapping[str, str]]) -> str:
+    """`messages` as plain text with a template-like allowance per message (for counting, display)."""
+    return "".join(f"{MESSAGE_OVERHEAD}{m['role']}: {m['content']}\n" for m in messages)
+
+
 @lru_cache(maxsize=8)
 def _compile(template: str) -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -373,9 +388,13 @@ def build_answer_prompt(
     """
     language = language or detect_language(question)
     template = generator.chat_template
-    if template:
+    remote_chat = serves_chat(generator)
+    if remote_chat:  # the server applies the template; count the messages' text
+        render: Callable[[Sequence[Passage]], str] = lambda kept: plain_messages(chat_messages(question, kept, language))
+        stop: tuple[str, ...] = ()
+    elif template:
         eos = getattr(generator, "special_tokens", {}).get("eos_token", "")
-        render: Callable[[Sequence[Passage]], str] = lambda kept: render_chat(
+        render = lambda kept: render_chat(  # noqa: E731
             template, chat_messages(question, kept, language), eos_token=eos
         )
         stop = tuple(s for s in (*CHAT_STOP, eos) if s)
@@ -398,8 +417,9 @@ def build_answer_prompt(
         stop=stop,
         passages=tuple(kept),
         language=language,
-        chat=bool(template),
+        chat=bool(template) or remote_chat,
         prompt_tokens=generator.count_tokens(text),
         dropped=dropped,
         trimmed=trimmed,
+        messages=tuple(chat_messages(question, kept, language)) if remote_chat else (),
     )

@@ -48,7 +48,7 @@ def render_knowledge_base(options: UiOptions, config: Config) -> None:
 def _uploader(collection: KnowledgeBase, options: UiOptions) -> None:
     generation = st.session_state.setdefault(UPLOADER_GENERATION, 0)
     uploads = st.file_uploader(
-        "Add documents (.md, .txt, .pdf)",
+        "Add documents (.md, .txt, .pdf, .docx, .html)",
         accept_multiple_files=True,
         key=f"uploads-{generation}",
         max_upload_size=max(1, math.ceil(options.max_upload_mb)),  # the browser refuses bigger files up front

@@ -32,7 +32,7 @@ async def list_documents(documents: DocumentsService = Depends(documents_service
     422: {"description": "Every file was rejected (name, type, size, content); the reasons are listed."},
 })
 async def upload_documents(
-    files: list[UploadFile] = File(description="one or more .md, .txt or .pdf files"),
+    files: list[UploadFile] = File(description="one or more .md, .txt, .pdf, .docx or .html files"),
     documents: DocumentsService = Depends(documents_service),
     limits: ServerSettings = Depends(settings),
 ) -> dict[str, Any]:

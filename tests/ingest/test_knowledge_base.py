@@ -30,6 +30,9 @@ def collection(tmp_path: Path, keyword_embedder) -> KnowledgeBase:
     ("notes.md", "notes.md"),
     ("Notes.TXT", "Notes.TXT"),
     ("paper.pdf", "paper.pdf"),
+    ("report.docx", "report.docx"),
+    ("page.html", "page.html"),
+    ("PAGE.HTM", "PAGE.HTM"),
     ("folder/sub/notes.md", "notes.md"),  # a browser's relative path: only the name is kept
     ("folder\\notes.md", "notes.md"),
     ("量子 计算.md", "量子 计算.md"),
