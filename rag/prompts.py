@@ -85,20 +85,20 @@ class AnswerPrompt:
 # --- language ---------------------------------------------------------------------------------
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
-_LATIN = re.compile(r"[A-Za-z]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 def detect_language(text: str) -> Language:
-    """``"zh"`` when CJK characters make up at least a quarter of the letters, else ``"en"``.
+    """``"zh"`` when the text has at least as many CJK characters as Latin words, else ``"en"``.
 
     A CJK character carries about as much as a short English word, so a Chinese question with
-    English terms (``KV cache 是什么？``) is still Chinese; text without letters counts as English.
+    English terms (``KV cache 是什么？``, ``SemanticChunker 语义分块``) is still Chinese; text
+    without CJK characters counts as English.
     """
     cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
     if cjk == 0:
         return "en"
-    return "zh" if cjk / (cjk + latin) >= 0.25 else "en"
+    return "zh" if cjk >= len(_LATIN_WORD.findall(text)) else "en"
 
 
 # --- few-shot completion prompt (base models) ------------------------------------------------

@@ -101,6 +101,9 @@ def test_a_question_too_long_for_the_context_is_a_clear_error() -> None:
         ("混合精度训练有什么好处？", "zh"),
         ("KV cache 是什么？", "zh"),
         ("LoRA和QLoRA的区别", "zh"),
+        ("SemanticChunker 语义分块", "zh"),  # one long Latin word: still a Chinese query
+        ("vLLM TensorRT-LLM 推理优化", "zh"),
+        ("How does LoRA work? 中文", "en"),
         ("What is QLoRA?", "en"),
         ("What is the KV cache used for in 大模型 inference?", "en"),
         ("", "en"),
