@@ -4,8 +4,9 @@ On 2 CPU cores the time to the first token is the prompt's evaluation (~80 token
 model), so the model is shown excerpts rather than whole passages: each passage's evidence sentences
 (never bare questions) are ranked by similarity to the question plus a prior for the passage's rank,
 taken best first while they fit a character budget, each followed by its next sentence when room is
-left (an answer often continues there), and shown in document order with ``…`` where text was left
-out. The citation check still reads the whole passage, so spans stay exact.
+left (an answer often continues there; a sentence announcing a list brings its first items), and
+shown in document order with ``…`` where text was left out. The citation check still reads the
+whole passage, so spans stay exact.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Callable, Sequence
 
 from rag.schema import Chunk, Hit
 
+LIST_FOLLOWERS = 3
+"""A chosen sentence that announces a list ("优势主要体现在以下几个方面：") brings up to this many next sentences."""
 RANK_PRIOR = 0.03
 """Bonus for sentences of the n-th passage: RANK_PRIOR / n (the re-ranker already judged whole passages)."""
 GAP = " … "
@@ -68,8 +71,11 @@ def select_excerpts(
     for _, index, start, end in candidates:
         if take(index, (start, end)):
             following = [s for s in spans[index] if s[0] >= end]
-            if following:
-                take(index, following[0])
+            chunk = hits[index].chunk
+            announces = chunk.text[start - chunk.start:end - chunk.start].rstrip(" *").endswith(("：", ":"))
+            for span in following[:LIST_FOLLOWERS if announces else 1]:
+                if not take(index, span):
+                    break
     excerpts = []
     for index, hit in enumerate(hits):
         if not chosen[index]:

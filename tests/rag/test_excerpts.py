@@ -70,3 +70,13 @@ def test_a_passage_without_evidence_sentences_is_offered_whole() -> None:
     excerpts = select_excerpts("q", hits(TABLE), scores, budget_chars=100)
     assert [(e.number, e.text) for e in excerpts] == [(1, TABLE.text)]
     assert select_excerpts("q", hits(TABLE), scores, budget_chars=10) == []
+
+
+def test_a_sentence_announcing_a_list_brings_its_first_items() -> None:
+    lead_in, items = "优势主要体现在以下几个方面：", ["* 速度更快。", "* 显存更少。", "* 成本更低。", "* 第四项。"]
+    chunk, spans = passage("c4", 0, [lead_in, *items], ("优势",))
+    # The other passage's sentences score higher than the items, yet the list comes first.
+    pick = scorer({"c4": [0.9, 0.1, 0.1, 0.1, 0.1], "c2": [0.5, 0.5]}, {"c4": spans, "c2": SECOND_SPANS})
+    budget = len(lead_in) + 3 * len(items[0]) + 4 * COST
+    excerpts = select_excerpts("q", hits(chunk, SECOND), pick, budget_chars=budget)
+    assert [(e.number, e.text) for e in excerpts] == [(1, lead_in + "".join(items[:3]))]
