@@ -98,7 +98,7 @@ class Answerer:
         self.refusal = refusal
         self.config = config
         self.checker = CitationChecker(
-            config.min_support, semantic=extractive.scorer.closest_sentence, min_semantic_support=config.min_semantic_support
+            config.min_support, semantic=extractive.scorer.semantic_rank, semantic_top_k=config.semantic_top_k
         )
         self._generator_factory = generator_factory
         self._generator: Any = None

@@ -9,8 +9,9 @@ a sentence no passage supports, that repeats an earlier one, or that only announ
 Support is lexical first: the share of the sentence's units (character bigrams of Chinese text,
 lower-cased words of Latin text) found in the best-matching passage sentence, or the passage. An
 answer in another language than its sources (an English answer from Chinese passages) shares few
-units with them, so an optional semantic check (embedding similarity to the passage's evidence
-sentences) can support a sentence too.
+units with them, so an optional semantic check can support a sentence too: the passage must hold one
+of the corpus sentences closest in meaning to it (a rank, so it means the same across languages,
+where raw cross-language cosines run lower).
 """
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ _UNITS = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+(?:[-'][0-9A-Za-z]+)*")
 DUPLICATE_SUPPORT = 0.9
 """A sentence this much contained in an earlier kept one is a repetition (small models loop)."""
 
-SemanticSupport = Callable[[str, Chunk], tuple[float, int, int]]
-"""``(similarity, start, end)`` of the chunk's evidence sentence closest in meaning to a sentence."""
+SemanticSupport = Callable[[str, Chunk], tuple[int, int, int]]
+"""``(rank, start, end)``: of the chunk's evidence sentence closest in meaning to a sentence, how many
+sentences of the whole corpus are closer still (0 = none: it is the corpus' closest), and its span."""
 
 DEFAULT_MIN_SUPPORT = 0.5
 """A sentence is supported by a passage when at least this share of its bigrams occur in one sentence of it."""
@@ -73,6 +75,10 @@ class CheckedSentence:
     """The list marker that opened its line (``- ``, ``1. ``), if any."""
 
 
+CLAIMLESS = frozenset({"repeat", "echo", "lead-in"})
+"""Removal reasons of sentences that state nothing new (not counted in `CheckedAnswer.kept_share`)."""
+
+
 @dataclass(frozen=True)
 class CheckedAnswer:
     text: str
@@ -82,9 +88,11 @@ class CheckedAnswer:
 
     @property
     def kept_share(self) -> float:
-        """Share of the original answer's characters that survived the check."""
-        total = sum(len(s.text) for s in self.sentences)
-        return sum(len(s.text) for s in self.sentences if s.status != "removed") / total if total else 0.0
+        """Share of the answer's claims (in characters) that survived the check. Sentences removed as a
+        repeat, an echo of the question or a lead-in claimed nothing, so they don't count either way."""
+        claims = [s for s in self.sentences if s.reason not in CLAIMLESS]
+        total = sum(len(s.text) for s in claims)
+        return sum(len(s.text) for s in claims if s.status != "removed") / total if total else 0.0
 
     @property
     def removed(self) -> int:
@@ -188,11 +196,11 @@ class CitationChecker:
         self,
         min_support: float = DEFAULT_MIN_SUPPORT,
         semantic: SemanticSupport | None = None,
-        min_semantic_support: float = 1.1,
+        semantic_top_k: int = 0,
     ) -> None:
         self.min_support = min_support
         self.semantic = semantic
-        self.min_semantic_support = min_semantic_support
+        self.semantic_top_k = semantic_top_k
 
     def _support(self, sentence: str, chunk: Chunk, ignore: set[str], question: str) -> tuple[float, int, int]:
         """Lexical support, or semantic support mapped onto the same scale when only that holds; 0 when
@@ -202,8 +210,8 @@ class CitationChecker:
         lexical = best_supporting_span(sentence, chunk, ignore)
         if lexical[0] >= self.min_support or self.semantic is None:
             return lexical
-        similarity, start, end = self.semantic(sentence, chunk)
-        if similarity >= self.min_semantic_support:
+        rank, start, end = self.semantic(sentence, chunk)
+        if rank < self.semantic_top_k:
             return (self.min_support, start, end)
         return lexical
 

@@ -19,6 +19,8 @@ from rag.text import tokenize
 
 # Sentences sampled for the per-question baseline similarity; plenty for a stable median.
 BASELINE_SAMPLE = 8192
+# Below this many evidence sentences, `semantic_rank` ranks nothing (a rank among few says little).
+MIN_RANKED_SENTENCES = 200
 # Chunks whose term sets are kept (oldest evicted first).
 TERM_CACHE_SIZE = 8192
 
@@ -52,6 +54,7 @@ class EvidenceScorer:
         self.store = store
         self.query_vector = query_vector
         self._term_cache: dict[str, frozenset[str]] = {}
+        self._similarity_cache: dict[str, np.ndarray] = {}
 
     @cached_property
     def _row_of(self) -> dict[str, int]:
@@ -119,13 +122,30 @@ class EvidenceScorer:
             self._term_cache[chunk.id] = terms
         return terms
 
-    def closest_sentence(self, text: str, chunk: Chunk) -> tuple[float, int, int]:
-        """``(cosine, start, end)`` of the chunk's evidence sentence closest in meaning to `text`."""
-        scored = self.sentence_scores(text, chunk)
-        if not scored:
-            return (-1.0, chunk.start, chunk.end)
-        start, end, similarity = max(scored, key=lambda s: s[2])  # the first of equals, as argmax
-        return (similarity, start, end)
+    def semantic_rank(self, text: str, chunk: Chunk) -> tuple[int, int, int]:
+        """``(rank, start, end)`` of the chunk's evidence sentence closest to `text`: rank = how many of the
+        corpus' evidence sentences are closer to `text` still (0: the corpus' closest is in this chunk).
+
+        In a corpus of fewer than `MIN_RANKED_SENTENCES` sentences being the closest means little, so
+        every chunk gets the worst rank there."""
+        rows = self.sentence_rows(chunk.id)
+        if not len(rows) or len(self.store.sentences) < MIN_RANKED_SENTENCES:
+            return (len(self.store.sentences), chunk.start, chunk.end)
+        similarities = self._corpus_similarities(text)
+        best = int(rows[int(np.argmax(similarities[rows]))])
+        rank = int(np.count_nonzero(similarities > similarities[best]))
+        return (rank, int(self.store.sentences[best][1]), int(self.store.sentences[best][2]))
+
+    def _corpus_similarities(self, text: str) -> np.ndarray:
+        """Cosine of `text` to every evidence sentence of the corpus (the last few texts are remembered:
+        a sentence is ranked against each of the answer's passages)."""
+        cached = self._similarity_cache.get(text)
+        if cached is None:
+            cached = np.asarray(self.store.sentence_embeddings @ self.query_vector(text))
+            if len(self._similarity_cache) >= 16:
+                self._similarity_cache.pop(next(iter(self._similarity_cache)))
+            self._similarity_cache[text] = cached
+        return cached
 
     def sentence_scores(self, text: str, chunk: Chunk) -> list[tuple[int, int, float]]:
         """``[(start, end, cosine)]`` of the chunk's evidence sentences for `text` (source offsets)."""

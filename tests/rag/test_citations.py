@@ -57,20 +57,22 @@ def test_out_of_range_and_wrong_citations_are_repaired() -> None:
 def test_unsupported_and_repeated_sentences_are_removed() -> None:
     answer = "半精度占用的内存更少[1]。半精度占用的内存更少[1]。北京今天是晴天[1]。"
     result = CitationChecker().check(answer, PASSAGES)
-    assert [s.status for s in result.sentences] == ["kept", "removed", "removed"]
+    assert [(s.status, s.reason) for s in result.sentences] == [("kept", ""), ("removed", "repeat"), ("removed", "unsupported")]
     assert result.text == "半精度占用的内存更少[1]。"
-    assert result.kept_share == pytest.approx(len("半精度占用的内存更少。") / sum(len(s.text) for s in result.sentences))
+    # The repeat claimed nothing new: the share is of the claims, the kept one and the unsupported one.
+    kept, unsupported = len("半精度占用的内存更少。"), len("北京今天是晴天。")
+    assert result.kept_share == pytest.approx(kept / (kept + unsupported))
 
 
-def test_semantic_support_rescues_a_translation_only_above_its_threshold() -> None:
-    def semantic(sentence: str, chunk: Chunk):
-        return (0.95 if chunk.id == "b" else 0.5, chunk.start, chunk.start + 4)
+def test_semantic_support_rescues_a_translation_only_when_the_passage_ranks_high_enough() -> None:
+    def semantic(sentence: str, chunk: Chunk):  # passage b holds the corpus' 2nd closest sentence
+        return (1 if chunk.id == "b" else 40, chunk.start, chunk.start + 4)
 
     english = "LoRA adapts a pretrained model with low-rank matrices."
     assert CitationChecker().check(english, PASSAGES, "en").text == ""
-    result = CitationChecker(semantic=semantic, min_semantic_support=0.92).check(english, PASSAGES, "en")
+    result = CitationChecker(semantic=semantic, semantic_top_k=2).check(english, PASSAGES, "en")
     assert result.sentences[0].cited == (2,) and result.citations[0].text == LORA[:4]
-    strict = CitationChecker(semantic=semantic, min_semantic_support=0.99).check(english, PASSAGES, "en")
+    strict = CitationChecker(semantic=semantic, semantic_top_k=1).check(english, PASSAGES, "en")
     assert strict.sentences[0].status == "removed"
 
 

@@ -1,0 +1,51 @@
+"""EvidenceScorer.semantic_rank, checked by hand on vectors laid out in a plane."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rag.dense import DenseIndex
+from rag.evidence import MIN_RANKED_SENTENCES, EvidenceScorer
+from rag.schema import Chunk
+from rag.sparse import SparseIndex
+from rag.store import IndexStore
+
+
+def unit(degrees: float, dim: int = 4) -> np.ndarray:
+    vector = np.zeros(dim, np.float32)
+    vector[0], vector[1] = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    return vector
+
+
+def store_with_sentences(angles_per_chunk: list[list[float]]) -> IndexStore:
+    """Chunks whose evidence sentences point at the given angles (one 10-character sentence each)."""
+    chunks, sentences, vectors = [], [], []
+    for row, angles in enumerate(angles_per_chunk):
+        text = "".join(f"句子{row:03d}-{i:03d}。" for i in range(len(angles)))
+        chunks.append(Chunk(f"c{row}", "d", text, 0, len(text)))
+        for i, angle in enumerate(angles):
+            sentences.append((row, 10 * i, 10 * i + 10))
+            vectors.append(unit(angle))
+    embeddings = np.stack([unit(0.0) for _ in chunks])
+    return IndexStore(
+        path=None, manifest={}, chunks=chunks, dense=DenseIndex.build(embeddings),
+        sparse=SparseIndex.build([c.text for c in chunks]), embeddings=embeddings,
+        sentences=np.array(sentences, np.int64), sentence_embeddings=np.stack(vectors),
+    )
+
+
+def test_rank_counts_the_corpus_sentences_closer_than_the_chunks_best() -> None:
+    # Chunk 0 holds the sentences at 10° and 50°, chunk 1 the one at 20°, chunk 2 many far-away ones.
+    store = store_with_sentences([[10.0, 50.0], [20.0], [90.0 + i * 0.1 for i in range(MIN_RANKED_SENTENCES)]])
+    scorer = EvidenceScorer(store, lambda text: unit(12.0))
+    assert scorer.semantic_rank("answer", store.chunks[0]) == (0, 0, 10)     # 10° is the closest of all
+    assert scorer.semantic_rank("answer", store.chunks[1]) == (1, 0, 10)     # 20°: only 10° is closer
+    rank, _, _ = scorer.semantic_rank("answer", store.chunks[2])
+    assert rank == 3                                                           # 10°, 20° and 50° are closer
+
+
+def test_a_small_corpus_ranks_nothing() -> None:
+    store = store_with_sentences([[10.0], [20.0]])
+    scorer = EvidenceScorer(store, lambda text: unit(10.0))
+    assert scorer.semantic_rank("answer", store.chunks[0])[0] == len(store.sentences)
