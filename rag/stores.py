@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rag.errors import RagError
+from rag.errors import IndexNotFoundError, RagError
 from rag.store import IndexStore, generation_id, index_exists, read_manifest
 from rag.store_protocol import Store
 from rag.store_uri import MilvusLocation, parse_location
@@ -26,7 +26,10 @@ def store_exists(location: str | Path) -> bool:
     if isinstance(where, MilvusLocation):
         from rag.milvus import collections as mc
 
-        client = mc.connect(where)
+        try:
+            client = mc.connect(where)
+        except IndexNotFoundError:
+            return False
         try:
             return mc.exists(client, where) and mc.read_generation(client, where) is not None
         finally:
