@@ -179,3 +179,17 @@ def _by_score(hits) -> list[tuple[tuple[float, ...], frozenset[str]]]:
             groups.append((key, {hit.chunk.id}))
     return [(key, frozenset(ids)) for key, ids in groups[:-1]]  # the last group may be cut at k
     shutil.rmtree(tmp_path / "kb.db", ignore_errors=True)
+
+
+def test_milvus_uses_hnsw_from_the_threshold_and_still_finds_the_nearest(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    config = _config()
+    config.index.hnsw_threshold = 1
+    uri = f"milvus:{tmp_path / 'kb.db'}"
+    IndexBuilder(config, KeywordEmbedder()).build([corpus], uri, progress=False)
+    store = open_store(uri)
+    assert store.manifest["index"]["dense"] == "hnsw"
+    for question in ("自注意力 token", "LoRA 低秩矩阵", "BM25 词频"):
+        query = KeywordEmbedder().embed_queries([question])[0]
+        best = int(np.argmax(np.asarray(store.embeddings) @ query))
+        assert store.dense.search(query, 1)[0][0] == best
