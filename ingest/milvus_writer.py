@@ -63,6 +63,7 @@ def _write(client: Any, location: MilvusLocation, manifest: dict[str, Any], docu
         mc.drop(client, location)
         previous = None
     mc.create(client, location, dim, kind.upper(), config.index.hnsw_m)
+    mc.load(client, location)
     bm25 = manifest["index"]["bm25"]
     stats = Bm25Stats.build(
         [tokenize(c.indexed_text) for c in tqdm(rows.chunks, desc="BM25", unit="chunk", disable=not progress)],
@@ -89,6 +90,7 @@ def _previous_manifest(client: Any, location: MilvusLocation) -> dict[str, Any] 
     if not mc.exists(client, location) or mc.read_generation(client, location) is None:
         return None
     try:
+        mc.load(client, location)
         return read_manifest(client, location)
     except Exception as exc:  # noqa: BLE001 - an unreadable previous index is simply rewritten
         log.warning("Previous index at %s is unreadable (%s); rewriting it", location, exc)

@@ -130,7 +130,7 @@ class RAG:
         with self._lock:
             if self._view.store.latest_generation() == self._view.generation:
                 return False
-            store = open_store(root, embedder_spec=self.embedder.spec)
+            store = open_store(root, embedder_spec=self.embedder.spec, previous=self._view.store)
             self._view = self._make_view(store, previous=self._view)
             log.info("Index %s was rebuilt; now answering from %s", root, store.generation)
             return True

@@ -53,6 +53,11 @@ class Store(Protocol):
     """Full text of each source document by doc id (citations resolve against it)."""
 
     @property
+    def location(self) -> str:
+        """`path` as text: what `rag.stores.open_store` takes to open this index again."""
+        ...
+
+    @property
     def embedder_spec(self) -> str: ...
 
     @property

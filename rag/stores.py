@@ -10,13 +10,17 @@ from rag.store_protocol import Store
 from rag.store_uri import MilvusLocation, parse_location
 
 
-def open_store(location: str | Path, embedder_spec: str | None = None) -> Store:
-    """Open the index at `location` (a folder or a store URI); errors as `IndexStore.open` raises them."""
+def open_store(location: str | Path, embedder_spec: str | None = None, previous: Store | None = None) -> Store:
+    """Open the index at `location` (a folder or a store URI); errors as `IndexStore.open` raises them.
+
+    `previous`, a store of the same location being replaced (a reload), lends its Milvus connection.
+    """
     where = parse_location(location)
     if isinstance(where, MilvusLocation):
         from rag.milvus.store import MilvusStore
 
-        return MilvusStore.open(where, embedder_spec=embedder_spec)
+        client = previous.client if isinstance(previous, MilvusStore) and previous.path == str(where) else None
+        return MilvusStore.open(where, embedder_spec=embedder_spec, client=client)
     return IndexStore.open(where, embedder_spec=embedder_spec)
 
 

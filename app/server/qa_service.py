@@ -112,7 +112,7 @@ class QAService:
 
     def reload(self, index_dir: str | Path) -> None:
         """Open the index at `index_dir` (just rebuilt) and serve it from the next request on."""
-        store = open_store(index_dir, embedder_spec=self.embedder.spec)
+        store = open_store(index_dir, embedder_spec=self.embedder.spec, previous=self._rag.store)
         fresh = RAG(store, self.config, self.embedder, generator=self.generator, follow=False)
         self._warm(fresh)
         with self._swap:

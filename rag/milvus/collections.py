@@ -57,17 +57,21 @@ def name(location: MilvusLocation, part: str) -> str:
 
 
 def exists(client: Any, location: MilvusLocation) -> bool:
-    """Whether the index's collections exist; loads them (a fresh Milvus Lite process starts them released)."""
-    present = all(client.has_collection(name(location, part)) for part in (CHUNKS, SENTENCES, META))
-    if present:
-        for part in (CHUNKS, SENTENCES, META):
-            client.load_collection(name(location, part))
-    return present
+    """Whether the index's three collections exist."""
+    return all(client.has_collection(name(location, part)) for part in (CHUNKS, SENTENCES, META))
+
+
+def load(client: Any, location: MilvusLocation) -> None:
+    """Load the collections for search and query (a fresh Milvus Lite process starts them released)."""
+    for part in (CHUNKS, SENTENCES, META):
+        client.load_collection(name(location, part))
 
 
 def require(client: Any, location: MilvusLocation) -> None:
+    """Load the index's collections; IndexNotFoundError saying how to build one when there is no index."""
     if not exists(client, location) or read_generation(client, location) is None:
         raise IndexNotFoundError(_missing(location))
+    load(client, location)
 
 
 def _missing(location: MilvusLocation) -> str:
@@ -176,11 +180,12 @@ def read_blob(client: Any, location: MilvusLocation, blob: str) -> str | None:
 
 
 def read_generation(client: Any, location: MilvusLocation) -> str | None:
-    """The token of the last completed write (None before the first)."""
-    if not exists(client, location):
+    """The token of the last completed write (None before the first). One cheap call: readers poll it."""
+    try:
+        described = client.describe_collection(name(location, META))
+    except Exception:  # noqa: BLE001 - pymilvus raises MilvusException (or a subclass) for a missing collection
         return None
-    properties = client.describe_collection(name(location, META)).get("properties") or {}
-    return properties.get(GENERATION_PROPERTY)
+    return (described.get("properties") or {}).get(GENERATION_PROPERTY)
 
 
 def write_generation(client: Any, location: MilvusLocation, generation: str) -> None:

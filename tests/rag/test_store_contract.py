@@ -57,6 +57,11 @@ class StoreContract:
     def store(self, built: tuple[str, Path]) -> Store:
         return open_store(built[0], embedder_spec=KeywordEmbedder().spec)
 
+    def test_every_member_of_the_protocol_is_there(self, store: Store) -> None:
+        members = [m for m in vars(Store) if not m.startswith("_")] + list(Store.__annotations__)
+        assert members and all(hasattr(store, m) for m in members)
+        assert isinstance(store.generation, str) and isinstance(store.embedder_spec, str)
+
     def test_passages_resolve_against_their_documents(self, store: Store) -> None:
         counts = store.manifest["counts"]
         assert len(store.chunks) == counts["chunks"] == len(store.embeddings) > 0
