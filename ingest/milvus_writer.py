@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ingest.index_part import IndexPart
 from rag.config import Config
+from rag.errors import IngestError
 from rag.milvus import collections as mc
 from rag.milvus.bm25 import Bm25Stats
 from rag.milvus.store import BM25_BLOB, DOCUMENT_BLOB, MANIFEST_BLOB, read_manifest
@@ -46,9 +47,16 @@ def write_index(
     text); returns the new generation token. `manifest` is stored with store details added."""
     if location.is_lite:
         Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
+    from pymilvus.exceptions import MilvusException
+
     client = mc.connect(location, create=True)
     try:
         return _write(client, location, manifest, documents, rows, config, progress)
+    except MilvusException as exc:
+        raise IngestError(
+            f"Could not write the index to '{location}' ({exc}). Readers keep the previous generation token but "
+            f"may see some of the new passages; run the same rag ingest again to complete it."
+        ) from exc
     finally:
         client.close()
 

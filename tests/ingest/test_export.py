@@ -34,3 +34,28 @@ def test_export_needs_a_milvus_target(tiny_corpus: Path, tmp_path: Path, keyword
     IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
     with pytest.raises(ConfigError, match="not a Milvus store"):
         export_index(tmp_path / "index", str(tmp_path / "other"))
+
+
+def test_a_failed_write_is_an_ingest_error_and_the_next_ingest_completes(tiny_corpus: Path, tmp_path: Path, keyword_embedder, monkeypatch) -> None:
+    from pymilvus.exceptions import MilvusException
+
+    from ingest import milvus_writer
+    from rag.errors import IngestError
+
+    uri = f"milvus:{tmp_path / 'kb.db'}"
+    IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], uri, progress=False)
+    before = open_store(uri)
+    (tiny_corpus / "attention.md").unlink()
+    real = milvus_writer._write_sentences
+
+    def lost_connection(*args, **kwargs):
+        raise MilvusException(message="connection lost")
+
+    monkeypatch.setattr(milvus_writer, "_write_sentences", lost_connection)
+    with pytest.raises(IngestError, match=r"Could not write the index to 'milvus:.*connection lost.*run the same rag ingest again"):
+        IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], uri, progress=False)
+    assert before.latest_generation() == before.generation, "readers were not switched to a half-written index"
+    monkeypatch.setattr(milvus_writer, "_write_sentences", real)
+    IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], uri, progress=False)
+    after = open_store(uri)
+    assert after.generation != before.generation and {c.doc_id for c in after.chunks} == {"mixed-precision.md"}
