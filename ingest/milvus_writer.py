@@ -5,7 +5,8 @@ length, so each build refreshes them; dense vectors come from the build, reused 
 documents), deletes the passages and sentences of documents no longer present, stores the BM25
 statistics and the manifest, and last changes the generation token readers poll. Milvus has no
 multi-collection transactions: a reader that searches during a write may briefly see a mix of the old
-and new rows; readers reload on the new token. One writer per index at a time.
+and new rows (tokens keep their sparse dimensions, so its question vectors still match); readers
+reload on the new token. One writer per index at a time.
 """
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def _write(client: Any, location: MilvusLocation, manifest: dict[str, Any], docu
     stats = Bm25Stats.build(
         [tokenize(c.indexed_text) for c in tqdm(rows.chunks, desc="BM25", unit="chunk", disable=not progress)],
         k1=float(bm25["k1"]), b=float(bm25["b"]), method=str(bm25["method"]),
+        previous=_previous_stats(client, location) if previous is not None else None,
     )
     _write_chunks(client, location, rows, stats, progress)
     _write_sentences(client, location, rows, progress)
@@ -104,6 +106,11 @@ def _previous_manifest(client: Any, location: MilvusLocation) -> dict[str, Any] 
         log.warning("Previous index at %s is unreadable (%s); rewriting it", location, exc)
         mc.drop(client, location)
         return None
+
+
+def _previous_stats(client: Any, location: MilvusLocation) -> Bm25Stats | None:
+    text = mc.read_blob(client, location, BM25_BLOB)
+    return Bm25Stats.from_json(json.loads(text)) if text else None
 
 
 def _write_chunks(client: Any, location: MilvusLocation, rows: IndexPart, stats: Bm25Stats, progress: bool) -> None:

@@ -39,13 +39,28 @@ class Bm25Stats:
     """token -> (sparse dimension, document frequency)."""
 
     @classmethod
-    def build(cls, corpus_tokens: Sequence[list[str]], k1: float, b: float, method: str = "lucene") -> "Bm25Stats":
-        """Statistics of a corpus given as token lists (an empty list counts as one placeholder token)."""
+    def build(
+        cls, corpus_tokens: Sequence[list[str]], k1: float, b: float, method: str = "lucene",
+        previous: "Bm25Stats | None" = None,
+    ) -> "Bm25Stats":
+        """Statistics of a corpus given as token lists (an empty list counts as one placeholder token).
+
+        Tokens of `previous` keep their sparse dimensions and new tokens get unused ones, so a reader
+        still holding the previous statistics builds question vectors that match the new passages.
+        """
         if method not in METHODS:
             raise ValueError(f"BM25 method '{method}' has no sparse-vector form here; use one of {', '.join(METHODS)}")
         docs = [tokens or [EMPTY_TOKEN] for tokens in corpus_tokens]
         frequencies: Counter[str] = Counter(token for tokens in docs for token in set(tokens))
-        vocabulary = {token: (i, frequencies[token]) for i, token in enumerate(sorted(frequencies))}
+        known = previous.vocabulary if previous is not None else {}
+        next_id = max((entry[0] for entry in known.values()), default=-1) + 1
+        vocabulary = {}
+        for token in sorted(frequencies):
+            if token in known:
+                vocabulary[token] = (known[token][0], frequencies[token])
+            else:
+                vocabulary[token] = (next_id, frequencies[token])
+                next_id += 1
         mean = sum(len(tokens) for tokens in docs) / len(docs) if docs else 1.0
         return cls(k1, b, method, len(docs), mean, vocabulary)
 

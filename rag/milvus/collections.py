@@ -26,6 +26,8 @@ GENERATION_PROPERTY = "rag.generation"
 BLOB_PART_CHARS = 16_000
 """Characters per blob part: 4 UTF-8 bytes each stay under Milvus's 65,535-byte VARCHAR limit."""
 ID_CHARS = 512
+NAME_BYTES = 8192
+"""Longest document id (a relative path) in UTF-8 bytes."""
 BATCH = 512
 _QUERY_BATCH = 2000
 
@@ -98,7 +100,7 @@ def create(client: Any, location: MilvusLocation, dim: int, dense_index: str, hn
         index.add_index("dense", index_type=dense_index, metric_type="IP", params=dense_params)
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         _create_collection(client, name(location, CHUNKS), index, schema(
-            ("id", DataType.VARCHAR, key), ("doc_id", DataType.VARCHAR, {"max_length": ID_CHARS * 2}),
+            ("id", DataType.VARCHAR, key), ("doc_id", DataType.VARCHAR, {"max_length": NAME_BYTES}),
             ("position", DataType.INT64, {}), ("chunk", DataType.JSON, {}),
             ("dense", DataType.FLOAT_VECTOR, {"dim": dim}), ("sparse", DataType.SPARSE_FLOAT_VECTOR, {}),
         ))
@@ -114,7 +116,7 @@ def create(client: Any, location: MilvusLocation, dim: int, dense_index: str, hn
         index = client.prepare_index_params()
         index.add_index("unused", index_type="FLAT", metric_type="L2")
         _create_collection(client, name(location, META), index, schema(
-            ("id", DataType.VARCHAR, key), ("blob", DataType.VARCHAR, {"max_length": ID_CHARS * 2}),
+            ("id", DataType.VARCHAR, key), ("blob", DataType.VARCHAR, {"max_length": NAME_BYTES}),
             ("part", DataType.INT64, {}), ("text", DataType.VARCHAR, {"max_length": 65_535}),
             ("unused", DataType.FLOAT_VECTOR, {"dim": 2}),  # Milvus needs a vector field in every collection
         ))

@@ -50,3 +50,18 @@ def test_statistics_survive_json(corpus: list[list[str]]) -> None:
 def test_methods_without_a_sparse_form_are_refused() -> None:
     with pytest.raises(ValueError, match="BM25 method 'bm25l'"):
         Bm25Stats.build([["a"]], k1=1.5, b=0.75, method="bm25l")
+
+
+def test_a_rebuild_keeps_the_dimensions_of_known_tokens(corpus: list[list[str]]) -> None:
+    first = Bm25Stats.build(corpus, k1=1.5, b=0.75)
+    grown = corpus[10:] + [["aaa-new", "w1"], ["zzz-new"]]
+    second = Bm25Stats.build(grown, k1=1.5, b=0.75, previous=first)
+    for token, (dimension, _) in second.vocabulary.items():
+        if token in first.vocabulary:
+            assert dimension == first.vocabulary[token][0]
+    fresh = {second.vocabulary[t][0] for t in ("aaa-new", "zzz-new")}
+    assert len(fresh) == 2 and not fresh & {d for d, _ in first.vocabulary.values()}
+    oracle = SparseIndex.from_tokens(grown, k1=1.5, b=0.75)
+    documents = [second.document_vector(tokens) for tokens in grown]
+    ours = np.array([_dot(second.query_vector(["w1", "aaa-new"]), d) for d in documents])
+    assert np.allclose(ours, oracle.scores(["w1", "aaa-new"]), rtol=1e-5, atol=1e-6)
