@@ -68,7 +68,8 @@ def _step(name: str) -> None:
 class BuildReport:
     """What an ingest did, for the CLI summary and for callers."""
 
-    index_dir: Path
+    index_dir: Path | str
+    """The index folder, or the store URI it was written to."""
     documents: int
     chunks: int
     reused_documents: int
@@ -170,7 +171,7 @@ class IndexBuilder:
         manifest = self._manifest(paths, documents, rows, skipped, kind, started)
         write_index(location, manifest, documents_of(documents), rows, self.config, progress)
         report = BuildReport(
-            Path(str(location)), len(documents), len(rows.chunks), reused, embedded, skipped,
+            str(location), len(documents), len(rows.chunks), reused, embedded, skipped,
             time.perf_counter() - started, f"Milvus {kind}", [(d.path, w) for d in documents for w in d.warnings],
         )
         log.info(report.summary())
