@@ -66,7 +66,7 @@ def to_env(args: argparse.Namespace) -> dict[str, str]:
     """The environment variables that carry parsed flags to the app process."""
     values = {
         DATA_DIR_ENV: args.data_dir and str(Path(args.data_dir).expanduser().resolve()),
-        INDEX_ENV: args.index and str(Path(args.index).expanduser().resolve()),
+        INDEX_ENV: args.index and (args.index if is_store_uri(args.index) else str(Path(args.index).expanduser().resolve())),
         MAX_UPLOAD_ENV: None if args.max_upload_mb is None else str(args.max_upload_mb),
         CONFIG_ENV: args.config and str(Path(args.config).expanduser().resolve()),
     }
