@@ -40,7 +40,7 @@ from rag.terminal import printable
 from rag.store import (
     CHUNKS, CURRENT, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, GENERATION_PREFIX, MANIFEST, READERS_LOCK,
     SENTENCE_EMBEDDINGS, SENTENCES, SPARSE, TOKENIZER_ID,
-    IndexStore, backup_path, current_generation, index_exists, list_generations, read_manifest, try_lock_for_removal,
+    backup_path, current_generation, index_exists, list_generations, try_lock_for_removal,
 )
 
 log = logging.getLogger(__name__)
