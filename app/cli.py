@@ -27,6 +27,10 @@ class _SafeFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return printable(super().format(record), keep_newlines=True)
 
+INDEX_HELP = (
+    "index: a folder, milvus:./path.db (Milvus Lite) or milvus+http://host:19530/<collection> "
+    "(default: the bundled corpus's index)"
+)
 DATASET_HELP = "question set: tune, test (default) or dev (the bundled sets, see eval/split.py), or a JSONL/CSV file"
 
 
@@ -103,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", parents=[common], help="index documents (.md, .txt, .pdf, .docx, .html, folders)")
     ingest.add_argument("paths", nargs="*", help="files or folders; default: the sources the index was built from")
-    ingest.add_argument("--index", help="index directory (default: the default index)")
+    ingest.add_argument("--index", help=INDEX_HELP)
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
     ingest.set_defaults(handler=_ingest)
 
@@ -111,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     questions = argparse.ArgumentParser(add_help=False)
     questions.add_argument("question", nargs="?", help="the question (or use --questions)")
     questions.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
-    questions.add_argument("--index", help="index directory (default: the bundled corpus, built when missing)")
+    questions.add_argument("--index", help=INDEX_HELP)
     questions.add_argument("--json", action="store_true", help="JSON output")
 
     search = commands.add_parser("search", parents=[common, questions], help="retrieve passages for a question")
@@ -126,8 +130,16 @@ def _parser() -> argparse.ArgumentParser:
     ask.set_defaults(handler=_ask)
 
     info = commands.add_parser("info", parents=[common], help="describe an index")
-    info.add_argument("--index", help="index directory (default: the default index)")
+    info.add_argument("--index", help=INDEX_HELP)
     info.set_defaults(handler=_info)
+
+    index = commands.add_parser("index", parents=[common], help="index maintenance: export a local index to Milvus")
+    index_commands = index.add_subparsers(dest="index_command", required=True)
+    export = index_commands.add_parser("export", parents=[common], help="copy a local index into Milvus (no re-embedding)")
+    export.add_argument("--index", help="the local index folder (default: the default index)")
+    export.add_argument("--to", required=True, help="milvus:./path.db (Milvus Lite) or milvus+http://host:19530/<collection>")
+    export.add_argument("--quiet", action="store_true", help="no progress bars")
+    export.set_defaults(handler=_index_export)
 
     models = commands.add_parser("models", parents=[common], help="list configured models and their availability")
     models.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
@@ -247,18 +259,29 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
 def _ingest(args: argparse.Namespace, config: Config) -> int:
     from ingest.builder import IndexBuilder
     from rag.defaults import default_corpus_files, default_index_dir
-    from rag.store import read_manifest
+    from rag.stores import store_manifest
 
-    index_dir = Path(config.index_dir) if config.index_dir else default_index_dir()
+    index_dir = config.index_dir or default_index_dir()
     paths: list[str | Path] = list(args.paths)
     if not paths:
         try:
-            paths = list(read_manifest(index_dir)["sources"])
+            paths = list(store_manifest(index_dir)["sources"])
         except RagError:
             paths = list(default_corpus_files())
         log.info("Re-ingesting %s", ", ".join(map(str, paths)))
     report = IndexBuilder(config).build(paths, index_dir, progress=not args.quiet)
     print(report.summary())
+    return 0
+
+
+def _index_export(args: argparse.Namespace, config: Config) -> int:
+    from ingest.export import export_index
+    from rag.defaults import default_index_dir
+
+    summary = export_index(config.index_dir or default_index_dir(), args.to, config, progress=not args.quiet)
+    print(f"Exported {summary['chunks']} passages of {summary['documents']} documents from {printable(summary['from'])} "
+          f"to {printable(summary['to'])} ({summary['dense']} dense index, generation {summary['generation']}, "
+          f"{summary['seconds']}s; no passage embedded again).")
     return 0
 
 
@@ -360,12 +383,12 @@ def _print_hits(question: str, hits) -> None:
 
 def _info(args: argparse.Namespace, config: Config) -> int:
     from rag.defaults import default_index_dir
-    from rag.store import current_generation, read_manifest
+    from rag.stores import store_generation, store_manifest
 
-    index_dir = Path(config.index_dir) if config.index_dir else default_index_dir()
-    manifest = read_manifest(index_dir)
+    index_dir = config.index_dir or default_index_dir()
+    manifest = store_manifest(index_dir)
     summary = {k: manifest[k] for k in ("built_at", "embedder", "settings", "index", "counts", "sources")}
-    summary["generation"] = current_generation(index_dir).name
+    summary["generation"] = store_generation(index_dir)
     summary["documents"] = [{k: d[k] for k in ("doc_id", "chunks", "encoding")} for d in manifest["documents"]]
     summary["skipped"] = manifest["skipped"]
     print(safe_json(summary, indent=2))

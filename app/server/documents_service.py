@@ -60,10 +60,10 @@ class DocumentsService:
     """List, add and remove documents of a knowledge base (or list those of a read-only index)."""
 
     def __init__(
-        self, knowledge_base: KnowledgeBase | None, index_dir: Path, on_rebuilt: Callable[[Path], None], metrics: Metrics
+        self, knowledge_base: KnowledgeBase | None, index_dir: str | Path, on_rebuilt: Callable[[Path], None], metrics: Metrics
     ) -> None:
         self.knowledge_base = knowledge_base
-        self.index_dir = Path(index_dir)
+        self.index_dir = index_dir
         self.on_rebuilt = on_rebuilt
         self.metrics = metrics
         self.jobs: dict[str, Job] = {}

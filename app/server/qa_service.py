@@ -26,7 +26,7 @@ from rag.config import Config
 from rag.embedders import Embedder
 from rag.errors import ConfigError
 from rag.schema import Hit
-from rag.store import IndexStore, generation_id
+from rag.stores import open_store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,8 +71,8 @@ class QAService:
         self.generator_state = "not loaded"
 
     @classmethod
-    def open(cls, index_dir: Path, config: Config, embedder: Embedder, generator: Any, metrics: Metrics, **kwargs: Any) -> "QAService":
-        store = IndexStore.open(index_dir, embedder_spec=embedder.spec)
+    def open(cls, index_dir: str | Path, config: Config, embedder: Embedder, generator: Any, metrics: Metrics, **kwargs: Any) -> "QAService":
+        store = open_store(index_dir, embedder_spec=embedder.spec)
         return cls(RAG(store, config, embedder, generator=generator, follow=False), generator, metrics, **kwargs)
 
     @property
@@ -104,15 +104,15 @@ class QAService:
         served ``--index``). Replaced, never changed in place: a request keeps the `RAG` it started
         with, so it retrieves and answers from one index generation. Runs on a worker thread."""
         rag = self._rag
-        if generation_id(rag.store.path) != generation_of(rag.store):
+        if rag.store.latest_generation() != generation_of(rag.store):
             with self._reloading:
                 if self._rag is rag:
                     self.reload(rag.store.path)
         return self._rag
 
-    def reload(self, index_dir: Path) -> None:
+    def reload(self, index_dir: str | Path) -> None:
         """Open the index at `index_dir` (just rebuilt) and serve it from the next request on."""
-        store = IndexStore.open(index_dir, embedder_spec=self.embedder.spec)
+        store = open_store(index_dir, embedder_spec=self.embedder.spec, previous=self._rag.store)
         fresh = RAG(store, self.config, self.embedder, generator=self.generator, follow=False)
         self._warm(fresh)
         with self._swap:

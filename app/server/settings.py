@@ -14,8 +14,8 @@ class ServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    index_dir: Path | None = None
-    """Serve this existing index read-only (document uploads and removal answer 409)."""
+    index_dir: str | Path | None = None
+    """Serve this existing index (a folder or a store URI such as milvus+http://host:19530/kb) read-only (document uploads and removal answer 409)."""
     data_dir: Path | None = None
     """Knowledge-base folder (``documents/`` + ``index/``); default: the one the chat UI uses."""
     keys_file: Path | None = None

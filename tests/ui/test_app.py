@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 from rag.answer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
 from rag.store import read_manifest
@@ -156,13 +155,13 @@ def test_models_and_index_load_once_and_reload_after_a_rebuild(data_dir: Path, m
 
     st.cache_resource.clear()
     opened: list[str] = []
-    real_open = state.IndexStore.open
+    real_open = state.open_store
 
     def counting_open(path, *args, **kwargs):
         opened.append(str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(state, "IndexStore", SimpleNamespace(open=counting_open))  # the app's opens, not the builder's
+    monkeypatch.setattr(state, "open_store", counting_open)  # the app's opens, not the builder's
     made: list[str] = []
     real_make = state.make_embedder
     monkeypatch.setattr(state, "make_embedder", lambda spec: made.append(spec) or real_make(spec))

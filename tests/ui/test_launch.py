@@ -71,6 +71,13 @@ def test_options_from_flags_then_environment_then_defaults(tmp_path: Path) -> No
         options.load([], {options.MAX_UPLOAD_ENV: "lots"})
 
 
+def test_a_store_uri_index_passes_through_unchanged(tmp_path: Path) -> None:
+    uri = "milvus+http://milvus:19530/kb"
+    args, _ = options.parse(["--index", uri])
+    assert options.to_env(args)[options.INDEX_ENV] == uri
+    assert options.load(["--index", uri], {"XDG_DATA_HOME": str(tmp_path)}).index_dir == uri
+
+
 def test_the_app_reads_flags_after_double_dash_only_when_streamlit_runs_it(monkeypatch) -> None:
     from ui import app
 

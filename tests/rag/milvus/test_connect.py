@@ -1,0 +1,27 @@
+"""Connecting: the install hint without the extra; a reader never creates a Lite file."""
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.errors import IndexNotFoundError, RagError
+from rag.milvus import collections as mc
+from rag.store_uri import parse_location
+
+
+def test_without_pymilvus_the_error_names_the_extra(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pymilvus", None)
+    with pytest.raises(RagError, match=r"pip install 'rag-local\[milvus\]'"):
+        mc.connect(parse_location(f"milvus:{tmp_path / 'kb.db'}"), create=True)
+
+
+def test_a_reader_does_not_create_a_lite_file(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="rag ingest PATH... --index milvus:"):
+        mc.connect(parse_location(f"milvus:{tmp_path / 'kb.db'}"))
+    assert not (tmp_path / "kb.db").exists()
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    # Port 9 (discard) on the loopback: nothing listens there, and no network is needed.
+    with pytest.raises(RagError, match=r"Could not connect to Milvus for index 'milvus\+http://127\.0\.0\.1:9/kb'"):
+        mc.connect(parse_location("milvus+http://127.0.0.1:9/kb"))
