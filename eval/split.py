@@ -6,7 +6,9 @@ The split is stratified by question kind (``type``, and ``subtype`` for unanswer
 off-topic, on-topic but absent, only asked as a bare question): from each stratum of
 `eval/data/dev.jsonl` a seeded random ``TEST_SHARE`` goes to the test part, the rest to the tuning
 part. Every question of `eval/data/new_test.jsonl` (written from the documents after the dev set,
-without looking at any tuning result) goes to the test part. Thresholds, weights, chunk sizes, rrf_k
+without looking at any tuning result) goes to the test part, and every question of
+`eval/data/tune_new.jsonl` (written later in the same style, from sections no test question uses,
+so the tuning part has questions of that style too) to the tuning part. Thresholds, weights, chunk sizes, rrf_k
 and rules are chosen on the tuning part only; the README reports the test part.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 DEV_FILE = DATA / "dev.jsonl"
 NEW_TEST_FILE = DATA / "new_test.jsonl"
+NEW_TUNE_FILE = DATA / "tune_new.jsonl"
 TUNE_FILE = DATA / "tune.jsonl"
 TEST_FILE = DATA / "test.jsonl"
 TEST_SHARE = 0.3
@@ -56,9 +59,9 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
 
 
 def build() -> tuple[list[dict], list[dict]]:
-    """The tuning and test parts as records: the dev split plus every new test question."""
+    """The tuning and test parts as records: the dev split plus every new tuning and test question."""
     tune, test = split(read_jsonl(DEV_FILE))
-    return tune, test + read_jsonl(NEW_TEST_FILE)
+    return tune + read_jsonl(NEW_TUNE_FILE), test + read_jsonl(NEW_TEST_FILE)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 
 from eval.datasets import DEV_SET, SPLITS, TEST_SET, TUNE_SET, dataset_path, load_questions
-from eval.split import NEW_TEST_FILE, build, read_jsonl, split, stratum
+from eval.split import NEW_TEST_FILE, NEW_TUNE_FILE, build, read_jsonl, split, stratum
 from rag.defaults import default_corpus_files
 
 UNANSWERABLE_KINDS = {"off_topic", "absent", "bare_question"}
@@ -26,10 +26,11 @@ def test_parts_are_disjoint_and_cover_the_dev_set() -> None:
     test = {q.id for q in load_questions(TEST_SET)}
     dev = {q.id for q in load_questions(DEV_SET)}
     new = {r["id"] for r in read_jsonl(NEW_TEST_FILE)}
+    new_tune = {r["id"] for r in read_jsonl(NEW_TUNE_FILE)}
     assert not tune & test
-    assert tune | (test - new) == dev
-    assert not new & dev
-    assert new <= test
+    assert (tune - new_tune) | (test - new) == dev
+    assert not (new | new_tune) & dev
+    assert new <= test and new_tune <= tune
 
 
 def test_test_part_size_and_unanswerable_spread() -> None:
@@ -95,3 +96,12 @@ def test_key_facts_and_subtype_load(tmp_path) -> None:
     first, second = load_questions(path)
     assert first.key_facts == ("b", "c") and "key_facts" not in first.extra
     assert second.subtype == "off_topic"
+
+
+def test_the_added_tuning_questions_share_no_question_or_gold_passage_with_the_test_part() -> None:
+    added = {r["id"] for r in read_jsonl(NEW_TUNE_FILE)}
+    tune = [q for q in load_questions(TUNE_SET) if q.id in added]
+    test = load_questions(TEST_SET)
+    assert len(tune) == len(added) >= 30
+    assert not {q.question for q in tune} & {q.question for q in test}
+    assert not {g for q in tune for g in q.gold_substrings} & {g for q in test for g in q.gold_substrings}
