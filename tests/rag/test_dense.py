@@ -1,3 +1,4 @@
+import faiss
 import numpy as np
 
 from rag.dense import FLAT, HNSW, DenseIndex
@@ -31,3 +32,15 @@ def test_k_larger_than_index_and_save_load(tmp_path) -> None:
     loaded = DenseIndex.load(tmp_path / "dense.faiss", FLAT)
     assert len(loaded) == 3 and loaded.dim == 16
     assert DenseIndex.build(np.zeros((0, 4), np.float32)).search(np.ones(4, np.float32), 3) == []
+
+
+def test_search_leaves_the_callers_openmp_thread_count_as_it_was() -> None:
+    index = DenseIndex.build(_unit(200, dim=8, seed=3))
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        exact = index.search(index.index.reconstruct(5), 3)
+        assert exact[0][0] == 5
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(threads)
