@@ -16,6 +16,10 @@ children, from /proc) after building minus before, i.e. what the built index hol
 question once per mode (after one warm-up question), top 10 from 50 candidates per side; p50/p95 in ms.
 "agree@10" is the mean top-10 overlap with exact local search (local-flat). Also times ingest of a
 sample with the packaged embedder, stage by stage (what bounds chunks/s).
+
+The peer needs `llama-index-core` and `llama-index-retrievers-bm25`, Milvus Lite `pymilvus` and
+`milvus-lite`; a backend whose package is missing is reported as failed and the others still run.
+Backends live in `scale_backends.py` behind one interface (build / dense / sparse / hybrid).
 """
 from __future__ import annotations
 
