@@ -149,7 +149,14 @@ def support(sentence: str, evidence: str, ignore: frozenset[str] | set[str] = fr
 
 
 MIN_NEW_UNITS = 4
-"""An answer sentence must add at least this many units that are not in the question."""
+"""An answer sentence that adds fewer units than this to the question, and is mostly made of the question's
+own units, is an echo of it. (A short answer of new words, "精度损失。", is not.)"""
+
+
+def _echoes(sentence: str, asked: set[str]) -> bool:
+    units = _units(sentence)
+    new = units - asked
+    return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(units)
 
 
 def best_supporting_span(
@@ -239,7 +246,7 @@ class CitationChecker:
             if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
                 checked.append(removed("repeat"))
                 continue
-            if question and len(_units(text) - asked) < MIN_NEW_UNITS:
+            if question and _echoes(text, asked):
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
             scores = {n: self._support(text, chunk, asked, question) for n, chunk in passages.items()}

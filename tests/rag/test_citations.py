@@ -88,6 +88,12 @@ def test_echoes_of_the_question_are_removed_and_only_new_content_must_be_support
     assert invented.sentences[0].status == "removed"
 
 
+def test_a_short_answer_in_new_words_is_not_an_echo() -> None:
+    # Three new bigrams and nothing of the question's: a terse answer, kept when a passage supports it.
+    short = CitationChecker().check("内存更少[1]。", PASSAGES, question="What does half precision save?")
+    assert (short.sentences[0].status, short.sentences[0].reason) == ("kept", "")
+
+
 def test_a_passage_cited_twice_gets_one_citation_covering_both_sentences() -> None:
     result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。半精度占用的内存更少[1]。", PASSAGES)
     (citation,) = result.citations
