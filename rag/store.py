@@ -212,6 +212,17 @@ def _read_manifest_file(folder: Path, root: Path) -> dict[str, Any]:
     return manifest
 
 
+def check_embedder(location: object, manifest: dict[str, Any], embedder_spec: str | None) -> None:
+    """Raise IndexMismatchError when the index at `location` was built with another embedder than `embedder_spec`."""
+    built_with = manifest["embedder"]["spec"]
+    if embedder_spec is not None and embedder_spec != built_with:
+        raise IndexMismatchError(
+            f"Index '{location}' was built with embedder '{built_with}' but '{embedder_spec}' is configured. "
+            f"Rebuild it with the new embedder (rag ingest PATH... --index {location} --embedder {embedder_spec}) "
+            f"or query it with --embedder {built_with}."
+        )
+
+
 # -- the opened index -------------------------------------------------------------------------
 
 
@@ -277,13 +288,7 @@ class IndexStore:
     @classmethod
     def _load(cls, folder: Path, root: Path, embedder_spec: str | None) -> "IndexStore":
         manifest = _read_manifest_file(folder, root)
-        built_with = manifest["embedder"]["spec"]
-        if embedder_spec is not None and embedder_spec != built_with:
-            raise IndexMismatchError(
-                f"Index '{root}' was built with embedder '{built_with}' but '{embedder_spec}' is configured. "
-                f"Rebuild it with the new embedder (rag ingest PATH... --index {root} --embedder {embedder_spec}) "
-                f"or query it with --embedder {built_with}."
-            )
+        check_embedder(root, manifest, embedder_spec)
         check = _Checker(folder, root)
         counts, dim = manifest["counts"], int(manifest["embedder"]["dim"])
         chunks = check.load(CHUNKS, lambda p: [Chunk.from_json(r) for r in read_jsonl(p)])

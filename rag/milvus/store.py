@@ -16,7 +16,7 @@ from rag.errors import IndexCorruptError, IndexMismatchError
 from rag.milvus import collections as mc
 from rag.milvus.bm25 import Bm25Stats
 from rag.schema import Chunk
-from rag.store import FORMAT_VERSION
+from rag.store import FORMAT_VERSION, check_embedder
 from rag.store_uri import MilvusLocation
 from rag.text import tokenize
 
@@ -116,13 +116,7 @@ class MilvusStore:
     @classmethod
     def _load(cls, location: MilvusLocation, client: Any, generation: str, embedder_spec: str | None) -> "MilvusStore":
         manifest = read_manifest(client, location)
-        built_with = manifest["embedder"]["spec"]
-        if embedder_spec is not None and embedder_spec != built_with:
-            raise IndexMismatchError(
-                f"Index '{location}' was built with embedder '{built_with}' but '{embedder_spec}' is configured. "
-                f"Rebuild it (rag ingest PATH... --index {location} --embedder {embedder_spec}) or query it with "
-                f"--embedder {built_with}."
-            )
+        check_embedder(location, manifest, embedder_spec)
         stats = Bm25Stats.from_json(json.loads(_blob(client, location, BM25_BLOB)))
         documents = {blob[len(DOCUMENT_BLOB):]: text for blob, text in mc.read_blobs(client, location, DOCUMENT_BLOB).items()}
         order = {d["doc_id"]: i for i, d in enumerate(manifest["documents"])}
