@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -59,14 +59,20 @@ def _wait_for_queue(batching: BatchingEmbedder, size: int) -> None:
     raise AssertionError(f"never saw {size} queued requests")
 
 
+def _hold_at_gate(pool: ThreadPoolExecutor, batching: BatchingEmbedder, gated: GatedEmbedder) -> Future:
+    """A first request that keeps the embedding thread waiting at the gate, so the next ones queue up."""
+    first = pool.submit(batching.embed_queries, ["warm up"])
+    while not gated.calls:
+        threading.Event().wait(0.01)
+    return first
+
+
 def test_concurrent_queries_are_encoded_in_one_batch_with_the_same_vectors(e5) -> None:
     gated = GatedEmbedder(e5)
     batching = BatchingEmbedder(gated)
     try:
         with ThreadPoolExecutor(len(QUESTIONS) + 1) as pool:
-            first = pool.submit(batching.embed_queries, ["warm up"])  # holds the thread at the gate
-            while not gated.calls:
-                threading.Event().wait(0.01)
+            first = _hold_at_gate(pool, batching, gated)
             futures = [pool.submit(batching.embed_queries, [q]) for q in QUESTIONS]
             _wait_for_queue(batching, len(QUESTIONS))
             gated.gate.set()
@@ -85,9 +91,7 @@ def test_passages_are_never_mixed_into_a_query_batch(e5) -> None:
     batching = BatchingEmbedder(gated)
     try:
         with ThreadPoolExecutor(4) as pool:
-            first = pool.submit(batching.embed_queries, ["warm up"])
-            while not gated.calls:
-                threading.Event().wait(0.01)
+            first = _hold_at_gate(pool, batching, gated)
             query = pool.submit(batching.embed_queries, ["什么是 LoRA？"])
             _wait_for_queue(batching, 1)
             passages = pool.submit(batching.embed_passages, ["LoRA 是低秩适配。", "QLoRA 量化到 4 位。"])
@@ -110,9 +114,7 @@ def test_an_encoder_error_reaches_every_caller_of_the_batch_and_the_thread_keeps
     batching = BatchingEmbedder(gated)
     try:
         with ThreadPoolExecutor(4) as pool:
-            first = pool.submit(batching.embed_queries, ["warm up"])
-            while not gated.calls:
-                threading.Event().wait(0.01)
+            first = _hold_at_gate(pool, batching, gated)
             failing = [pool.submit(batching.embed_queries, ["boom"]), pool.submit(batching.embed_queries, ["什么是 LoRA？"])]
             _wait_for_queue(batching, 2)
             gated.gate.set()
