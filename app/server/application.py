@@ -64,7 +64,8 @@ def build_services(
         knowledge_base = open_knowledge_base(data_dir, config, embedder, settings.max_upload_bytes)
         index_dir = knowledge_base.index_dir
     qa = QAService.open(index_dir, config, embedder, generator, metrics,
-                        queue_size=settings.queue_size, threads=settings.retrieval_threads)
+                        queue_size=settings.queue_size, threads=settings.retrieval_threads,
+                        generator_recheck_s=settings.generator_recheck_s)
     documents = DocumentsService(knowledge_base, index_dir, qa.reload, metrics)
     return Services(qa, documents, metrics)
 

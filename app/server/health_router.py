@@ -1,15 +1,20 @@
 """``/healthz`` (the process answers), ``/readyz`` (models loaded) and ``/metrics`` (Prometheus)."""
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.server.auth import read_access
 from app.server.dependencies import qa_service
-from app.server.qa_service import QAService
+from app.server.qa_service import GENERATOR_READY, QAService
 
 router = APIRouter(tags=["health"])
+PROBE_WAIT_S = 0.5
+"""How long /readyz waits for a generator re-probe it started (orchestrators time probes out after ~1 s);
+a slower probe finishes in the background and the next /readyz reports it."""
 
 
 @router.get("/healthz")
@@ -21,9 +26,13 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Still loading models."}})
 async def readyz(qa: QAService = Depends(qa_service)) -> JSONResponse:
     """200 once the index is open and the retrieval models are warm (and, when LLM answers are the
-    default, the generator too); 503 before."""
+    default, the generator too); 503 before. A generator that could not be loaded (a generation server
+    that was down) is probed again, at most every ``generator_recheck_s``, so this turns 200 once it is back."""
     needs_generator = qa.config.answer.mode == "llm"
-    ready = qa.ready.is_set() and (not needs_generator or qa.generator_state == "ready")
+    probe = qa.recheck_generator() if needs_generator else None
+    if probe is not None:
+        await asyncio.wait([asyncio.wrap_future(probe)], timeout=PROBE_WAIT_S)
+    ready = qa.ready.is_set() and (not needs_generator or qa.generator_state == GENERATOR_READY)
     body = {
         "status": "ready" if ready else "loading",
         "retrieval": "ready" if qa.ready.is_set() else "loading",

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,8 @@ from rag.stores import open_store
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _DONE = object()
+GENERATOR_READY = "ready"
+GENERATOR_UNAVAILABLE = "unavailable"
 
 
 class Cancelled(Exception):
@@ -55,8 +57,12 @@ class Prepared:
 class QAService:
     """Search and answers over the currently served index."""
 
-    def __init__(self, rag: RAG, generator: Any, metrics: Metrics, queue_size: int = 4, threads: int = 8) -> None:
-        """`generator` (a `rag.llm.Generator`, loaded in `warm_up`) must be the one `rag` was built with."""
+    def __init__(
+        self, rag: RAG, generator: Any, metrics: Metrics, queue_size: int = 4, threads: int = 8,
+        generator_recheck_s: float = 10.0,
+    ) -> None:
+        """`generator` (a `rag.llm.Generator`, loaded in `warm_up`) must be the one `rag` was built with.
+        An unavailable generator is probed again at most every `generator_recheck_s` (see `recheck_generator`)."""
         self._rag = rag
         self.embedder: Embedder = rag.embedder
         self.config: Config = rag.config
@@ -69,6 +75,11 @@ class QAService:
         self._reloading = threading.Lock()
         self.ready = threading.Event()
         self.generator_state = "not loaded"
+        self.generator_recheck_s = generator_recheck_s
+        self._probe_pool = ThreadPoolExecutor(1, thread_name_prefix="rag-generator-probe")
+        self._probe_lock = threading.Lock()
+        self._probe: Future | None = None
+        self._last_probe = float("-inf")
 
     @classmethod
     def open(cls, index_dir: str | Path, config: Config, embedder: Embedder, generator: Any, metrics: Metrics, **kwargs: Any) -> "QAService":
@@ -92,12 +103,38 @@ class QAService:
         if self.config.answer.mode != "llm":
             self.generator_state = "loads on the first LLM answer"
             return
+        self._last_probe = time.monotonic()
+        self._load_generator()
+
+    def recheck_generator(self) -> Future | None:
+        """Probe an unavailable generator again (its `warm_up`: for an ``openai:`` server, GET /models),
+        on its own thread, at most once per `generator_recheck_s` and one probe at a time, so frequent
+        /readyz calls never pile requests onto a server that is down. Returns the running probe, or
+        None when the generator isn't unavailable or the last probe was too recent."""
+        if not self.generator_state.startswith(GENERATOR_UNAVAILABLE):
+            return None
+        with self._probe_lock:
+            if self._probe is not None and not self._probe.done():
+                return self._probe
+            if time.monotonic() - self._last_probe < self.generator_recheck_s:
+                return None
+            self._last_probe = time.monotonic()
+            self._probe = self._probe_pool.submit(self._load_generator)
+            return self._probe
+
+    def _load_generator(self) -> None:
         try:
             self.generator.warm_up()
-            self.generator_state = "ready"
         except Exception as exc:  # the server still answers extractively
-            self.generator_state = f"unavailable: {exc}"
-            log.warning("The answer generator could not be loaded (%s); LLM answers fall back to errors.", exc)
+            self.generator_state = f"{GENERATOR_UNAVAILABLE}: {exc}"
+            log.warning("The answer generator could not be loaded (%s); LLM answers fail until it can.", exc)
+            return
+        self._generator_worked()
+
+    def _generator_worked(self) -> None:
+        if self.generator_state != GENERATOR_READY:
+            log.info("The answer generator is ready.")
+        self.generator_state = GENERATOR_READY
 
     def _current(self) -> RAG:
         """The served `RAG`, replaced first when something else rebuilt the index (``rag ingest`` on a
@@ -127,6 +164,7 @@ class QAService:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._generation_pool.shutdown(wait=False, cancel_futures=True)
+        self._probe_pool.shutdown(wait=False, cancel_futures=True)
         close_embedder = getattr(self.embedder, "close", None)
         if close_embedder is not None:
             close_embedder()
@@ -180,6 +218,7 @@ class QAService:
                     async for event in events:
                         yield event
                 self.queue.record(time.perf_counter() - started)
+                self._generator_worked()  # a generator that failed at start-up is back
         except TimedOut:
             self.metrics.cancelled.labels("timeout").inc()
             raise

@@ -33,6 +33,8 @@ class ServerSettings(BaseModel):
     """Whole-request limit for an answer (queueing included); past it generation stops (504)."""
     retrieval_threads: int = Field(8, ge=1)
     """Worker threads for retrieval and extractive answers (requests beyond them wait)."""
+    generator_recheck_s: float = Field(10.0, gt=0)
+    """Least time between two probes of a generator that could not be loaded (/readyz starts them)."""
 
     @property
     def max_upload_bytes(self) -> int:

@@ -51,11 +51,19 @@ class LiveServer:
         raise AssertionError("the server never became ready")
 
 
-def serve_in_thread(app, settings: ServerSettings, log_level: str = "warning") -> tuple[uvicorn.Server, threading.Thread, str]:
-    """Run `app` on a socket bound here to a free loopback port (no race for the port)."""
+def bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port, not listening yet: connecting to it is refused."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def serve_in_thread(
+    app, settings: ServerSettings | None = None, log_level: str = "warning", sock: socket.socket | None = None
+) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Run `app` on `sock`, by default a socket bound here to a free loopback port (no race for the port)."""
+    sock = sock or bound_socket()
     port = sock.getsockname()[1]
     # log_config=None: uvicorn's loggers propagate, so tests can read what it logs (caplog)
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
@@ -96,10 +104,14 @@ def knowledge_base(tmp_path: Path, indexed_folder: Path, e5: Embedder) -> Knowle
 
 @pytest.fixture
 def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callable[..., LiveServer]]:
-    """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`."""
+    """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`
+    (ready, unless ``wait=False``)."""
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(generator: Any = None, keys: KeyRing = KEYS, mode: str = "extractive", log_level: str = "warning", **settings: Any) -> LiveServer:
+    def start(
+        generator: Any = None, keys: KeyRing = KEYS, mode: str = "extractive", log_level: str = "warning",
+        wait: bool = True, **settings: Any,
+    ) -> LiveServer:
         config = Config()
         config.answer.mode = mode
         options = ServerSettings(**settings)
@@ -108,7 +120,8 @@ def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callab
         server, thread, url = serve_in_thread(create_app(services, options, keys), options, log_level)
         running.append((server, thread))
         live = LiveServer(url, services, server)
-        live.wait_ready()
+        if wait:
+            live.wait_ready()
         return live
 
     yield start

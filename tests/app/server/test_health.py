@@ -1,8 +1,14 @@
 """Probes, metrics, models and the OpenAPI description."""
 from __future__ import annotations
 
+import time
+
+import httpx
+from fastapi import FastAPI
+
 from app.server.auth import KeyRing
-from tests.app.server.conftest import READ_KEY
+from rag.openai_generator import OpenAIGenerator
+from tests.app.server.conftest import READ_KEY, bound_socket, serve_in_thread
 
 
 def test_health_ready_and_metrics(start_server) -> None:
@@ -32,3 +38,66 @@ def test_the_api_is_described_by_openapi(start_server) -> None:
     assert {"/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/models", "/v1/documents",
             "/v1/documents/{doc_id}", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
     assert "citing a passage" in spec["paths"]["/v1/ask"]["post"]["description"]
+
+
+class CountingOpenAIGenerator(OpenAIGenerator):
+    """The real openai: generator, counting its `warm_up` calls (the /readyz probes)."""
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(spec, timeout=2, max_retries=0)
+        self.probes = 0
+
+    def warm_up(self) -> None:
+        self.probes += 1
+        super().warm_up()
+
+
+def _models_server_app(model: str) -> FastAPI:
+    """The one route an openai: generator's warm-up calls: an OpenAI-compatible ``GET /v1/models``."""
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "tests"}]}
+
+    return app
+
+
+def _poll_readyz(url: str, until, timeout: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{url}/readyz")
+        if until(response) or time.monotonic() > deadline:
+            return response
+        time.sleep(0.05)
+
+
+def test_readyz_turns_ready_when_a_generation_server_down_at_start_comes_back(start_server) -> None:
+    sock = bound_socket()  # the generation server's port, refusing connections until it listens
+    port = sock.getsockname()[1]
+    generator = CountingOpenAIGenerator(f"openai:http://127.0.0.1:{port}/v1#tiny")
+    server = start_server(generator=generator, mode="llm", wait=False, generator_recheck_s=0.5)
+
+    down = _poll_readyz(server.url, lambda r: r.json()["generator"].startswith("unavailable"))
+    body = down.json()
+    assert down.status_code == 503 and body["retrieval"] == "ready", body
+    assert f"Could not reach the generation server at http://127.0.0.1:{port}/v1" in body["generator"]
+
+    # Probes are rate-limited: two seconds of back-to-back /readyz calls probe at most ~every 0.5 s.
+    before, started = generator.probes, time.monotonic()
+    while time.monotonic() - started < 2:
+        assert httpx.get(f"{server.url}/readyz").status_code == 503
+    assert 1 <= generator.probes - before <= 6
+
+    models, thread, _ = serve_in_thread(_models_server_app("tiny"), sock=sock)
+    try:
+        back = _poll_readyz(server.url, lambda r: r.status_code == 200, timeout=10)
+        assert back.status_code == 200, back.json()
+        assert back.json()["generator"] == "ready" and back.json()["status"] == "ready"
+        probes = generator.probes
+        assert httpx.get(f"{server.url}/readyz").status_code == 200
+        assert generator.probes == probes  # a ready generator is not probed again
+    finally:
+        models.should_exit = True
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "the /v1/models server did not stop"
