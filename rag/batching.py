@@ -8,25 +8,35 @@ a lone query is encoded as soon as it arrives.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from concurrent.futures import Future
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from rag.embedders import Embedder
 
+log = logging.getLogger(__name__)
 _NOTHING = object()
+
+BatchObserver = Callable[[str, int, int], None]
+"""Told of every encoder call: ``(kind, requests, texts)``, kind ``query`` or ``passage``."""
 
 
 class BatchingEmbedder:
-    """Wraps an `Embedder` (same spec and vectors); all encoding runs on one background thread."""
+    """Wraps an `Embedder` (same spec and vectors); all encoding runs on one background thread.
 
-    def __init__(self, inner: Embedder, max_batch: int = 32) -> None:
+    `on_batch` (settable later, e.g. by a server's metrics) is called on that thread after each
+    successful encoder call with the kind, how many callers' requests it served and how many texts.
+    """
+
+    def __init__(self, inner: Embedder, max_batch: int = 32, on_batch: BatchObserver | None = None) -> None:
         self.inner = inner
         self.spec = inner.spec
         self.max_batch = max_batch
+        self.on_batch = on_batch
         self._requests: queue.SimpleQueue[tuple[bool, list[str], Future] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -36,6 +46,11 @@ class BatchingEmbedder:
     @property
     def dim(self) -> int:
         return self.inner.dim
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued for the embedding thread (approximate, as `queue.SimpleQueue.qsize` is)."""
+        return self._requests.qsize()
 
     def warm_up(self) -> None:
         """Load the model (on the embedding thread, where it will run)."""
@@ -100,3 +115,8 @@ class BatchingEmbedder:
         for _, batch, future in requests:
             future.set_result(vectors[start:start + len(batch)])
             start += len(batch)
+        if self.on_batch is not None:
+            try:
+                self.on_batch("query" if is_query else "passage", len(requests), len(texts))
+            except Exception:  # noqa: BLE001 - an observer's failure must not stop the embedding thread
+                log.exception("The embedding batch observer failed")

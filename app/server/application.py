@@ -48,8 +48,11 @@ def build_services(
     `generator` and an opened `knowledge_base` replace the configured ones (tests, embedding apps)."""
     metrics = Metrics()
     embedder = embedder if embedder is not None else make_embedder(config.embedder)
-    if not isinstance(embedder, BatchingEmbedder):
-        embedder = BatchingEmbedder(embedder)  # concurrent searches share one embedding thread and batch
+    # concurrent searches share one embedding thread and are encoded together
+    batching = embedder if isinstance(embedder, BatchingEmbedder) else BatchingEmbedder(embedder)
+    batching.on_batch = metrics.embedding_batched
+    metrics.watch_embedding_queue(lambda: batching.waiting)
+    embedder = batching
     if generator is None:
         from rag.llm import make_generator
 

@@ -1,16 +1,20 @@
 """Prometheus metrics, one registry per app (so several servers in one process don't collide)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from rag.answer import Answer
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 STAGES = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "total_ms")
 
 
 class Metrics:
-    """Requests, latencies (per request and per pipeline stage), refusals, fallbacks, queue depth."""
+    """Requests, latencies (per request and per pipeline stage), refusals, fallbacks, queue depths,
+    embedding batches."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -39,10 +43,31 @@ class Metrics:
         self.queue_waiting = Gauge("rag_generation_queue_waiting", "LLM requests waiting for their turn.", registry=self.registry)
         self.queue_running = Gauge("rag_generation_running", "Generations in progress.", registry=self.registry)
         self.rebuilds = Counter("rag_index_rebuilds", "Knowledge-base rebuilds by outcome.", ["outcome"], registry=self.registry)
+        self.embedding_requests = Counter(
+            "rag_embedding_requests", "Embedding requests by kind (query, passage); each is one caller's texts.", ["kind"],
+            registry=self.registry,
+        )
+        self.embedding_batch = Histogram(
+            "rag_embedding_batch_texts",
+            "Texts per embedding-model call, by kind (its _count is the model calls: fewer than the requests "
+            "when concurrent queries were encoded together).", ["kind"], buckets=BATCH_BUCKETS, registry=self.registry,
+        )
+        self.embedding_waiting = Gauge(
+            "rag_embedding_queue_waiting", "Embedding requests waiting for the embedding thread.", registry=self.registry
+        )
 
     def queue_changed(self, waiting: int, running: int) -> None:
         self.queue_waiting.set(waiting)
         self.queue_running.set(running)
+
+    def embedding_batched(self, kind: str, requests: int, texts: int) -> None:
+        """A `rag.batching.BatchObserver`: one embedding-model call served `requests` requests."""
+        self.embedding_requests.labels(kind).inc(requests)
+        self.embedding_batch.labels(kind).observe(texts)
+
+    def watch_embedding_queue(self, waiting: Callable[[], int]) -> None:
+        """Report `waiting()` (read when /metrics is scraped) as the embedding queue depth."""
+        self.embedding_waiting.set_function(waiting)
 
     def observe_answer(self, answer: Answer) -> None:
         self.answers.labels(answer.mode).inc()

@@ -135,3 +135,20 @@ def test_close_stops_the_thread_and_a_later_call_starts_a_new_one(e5) -> None:
     assert thread is not None and not thread.is_alive()
     assert batching.embed_queries(["KV cache"]).shape == (1, e5.dim)
     batching.close()
+
+
+def test_on_batch_is_told_each_encoder_call_and_a_failing_observer_does_not_stop_the_thread(e5) -> None:
+    seen: list[tuple[str, int, int]] = []
+
+    def observe(kind: str, requests: int, texts: int) -> None:
+        seen.append((kind, requests, texts))
+        raise RuntimeError("observer failed")
+
+    batching = BatchingEmbedder(e5, on_batch=observe)
+    try:
+        assert batching.embed_queries(["KV cache", "LoRA"]).shape == (2, e5.dim)
+        assert batching.embed_passages(["LoRA 是低秩适配。"]).shape == (1, e5.dim)
+        assert seen == [("query", 1, 2), ("passage", 1, 1)] and batching.batches == 2
+        assert batching.waiting == 0
+    finally:
+        batching.close()

@@ -105,17 +105,17 @@ def knowledge_base(tmp_path: Path, indexed_folder: Path, e5: Embedder) -> Knowle
 @pytest.fixture
 def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callable[..., LiveServer]]:
     """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`
-    (ready, unless ``wait=False``)."""
+    (ready, unless ``wait=False``; embedding with `e5` unless given another `embedder`)."""
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(
         generator: Any = None, keys: KeyRing = KEYS, mode: str = "extractive", log_level: str = "warning",
-        wait: bool = True, **settings: Any,
+        wait: bool = True, embedder: Embedder | None = None, **settings: Any,
     ) -> LiveServer:
         config = Config()
         config.answer.mode = mode
         options = ServerSettings(**settings)
-        services = build_services(options, config, embedder=e5,
+        services = build_services(options, config, embedder=embedder or e5,
                                   generator=generator or ScriptedGenerator(KV_ANSWER), knowledge_base=knowledge_base)
         server, thread, url = serve_in_thread(create_app(services, options, keys), options, log_level)
         running.append((server, thread))

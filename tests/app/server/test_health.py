@@ -1,12 +1,16 @@
 """Probes, metrics, models and the OpenAPI description."""
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.server.auth import KeyRing
+from rag.batching import BatchingEmbedder
 from rag.openai_generator import OpenAIGenerator
 from tests.app.server.conftest import READ_KEY, bound_socket, serve_in_thread
 
@@ -101,3 +105,74 @@ def test_readyz_turns_ready_when_a_generation_server_down_at_start_comes_back(st
         models.should_exit = True
         thread.join(timeout=10)
     assert not thread.is_alive(), "the /v1/models server did not stop"
+
+
+class HeldEmbedder:
+    """A real embedder that, once `hold()` is called, keeps its next call waiting until `release()`."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.spec = inner, inner.spec
+        self._open = threading.Event()
+        self._open.set()
+        self.entered = threading.Event()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def hold(self) -> None:
+        self.entered.clear()
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def embed_queries(self, texts):
+        self.entered.set()
+        assert self._open.wait(30)
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts):
+        return self.inner.embed_passages(texts)
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text) for sample in family.samples
+    }
+
+
+def test_metrics_show_concurrent_query_embeddings_queued_then_encoded_in_one_batch(start_server, e5) -> None:
+    held = HeldEmbedder(e5)
+    batching = BatchingEmbedder(held)
+    server = start_server(embedder=batching)
+    query = (("kind", "query"),)
+    questions = ["什么是 LoRA？", "KV cache 有什么用？", "混合精度训练有什么好处？", "What is RLHF?"]
+    with server.client(READ_KEY) as client, ThreadPoolExecutor(len(questions) + 1) as pool:
+        before = _samples(client.get("/metrics").text)
+        held.hold()
+        first = pool.submit(client.post, "/v1/search", json={"question": "为什么需要位置编码？"})
+        assert held.entered.wait(30)  # the embedding thread is busy with the first question
+        rest = [pool.submit(client.post, "/v1/search", json={"question": q}) for q in questions]
+        until = time.monotonic() + 30
+        while batching.waiting < len(questions) and time.monotonic() < until:
+            time.sleep(0.01)
+        queued = _samples(client.get("/metrics").text)
+        held.release()
+        assert all(f.result(60).status_code == 200 for f in [first, *rest])
+        after = _samples(client.get("/metrics").text)
+        batching.close()
+
+    assert queued[("rag_embedding_queue_waiting", ())] == len(questions)
+    assert after[("rag_embedding_queue_waiting", ())] == 0
+    requests = after[("rag_embedding_requests_total", query)] - before[("rag_embedding_requests_total", query)]
+    calls = after[("rag_embedding_batch_texts_count", query)] - before[("rag_embedding_batch_texts_count", query)]
+    texts = after[("rag_embedding_batch_texts_sum", query)] - before[("rag_embedding_batch_texts_sum", query)]
+    assert (requests, calls, texts) == (5, 2, 5)  # the first question alone, then the four that waited together
+    assert after[("rag_embedding_batch_texts_bucket", (*query, ("le", "4.0")))] - before[
+        ("rag_embedding_batch_texts_bucket", (*query, ("le", "4.0")))] == 2
+    assert after[("rag_embedding_batch_texts_count", query)] == batching.batches  # every model call so far was a query
