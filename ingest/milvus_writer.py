@@ -50,16 +50,14 @@ def write_index(
         Path(location.uri).parent.mkdir(parents=True, exist_ok=True)
     from pymilvus.exceptions import MilvusException
 
-    client = mc.connect(location, create=True)
-    try:
-        return _write(client, location, manifest, documents, rows, config, progress)
-    except MilvusException as exc:
-        raise IngestError(
-            f"Could not write the index to '{location}' ({exc}). Readers keep the previous generation token but "
-            f"may see some of the new passages; run the same rag ingest again to complete it."
-        ) from exc
-    finally:
-        client.close()
+    with mc.connected(location, create=True) as client:
+        try:
+            return _write(client, location, manifest, documents, rows, config, progress)
+        except MilvusException as exc:
+            raise IngestError(
+                f"Could not write the index to '{location}' ({exc}). Readers keep the previous generation token but "
+                f"may see some of the new passages; run the same rag ingest again to complete it."
+            ) from exc
 
 
 def _write(client: Any, location: MilvusLocation, manifest: dict[str, Any], documents: Sequence[dict[str, str]],

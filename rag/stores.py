@@ -30,14 +30,10 @@ def store_exists(location: str | Path) -> bool:
     if isinstance(where, MilvusLocation):
         from rag.milvus import collections as mc
 
-        try:
-            client = mc.connect(where)
-        except IndexNotFoundError:
-            return False
-        try:
+        with mc.connected(where, unreachable=IndexNotFoundError) as client:
+            if client is None:
+                return False
             return mc.exists(client, where) and mc.read_generation(client, where) is not None
-        finally:
-            client.close()
     return index_exists(where)
 
 
@@ -48,12 +44,9 @@ def store_manifest(location: str | Path) -> dict[str, Any]:
         from rag.milvus import collections as mc
         from rag.milvus.store import read_manifest as read_milvus_manifest
 
-        client = mc.connect(where)
-        try:
+        with mc.connected(where) as client:
             mc.require(client, where)
             return read_milvus_manifest(client, where)
-        finally:
-            client.close()
     return read_manifest(where)
 
 
@@ -63,12 +56,8 @@ def store_generation(location: str | Path) -> str:
     if isinstance(where, MilvusLocation):
         from rag.milvus import collections as mc
 
-        try:
-            client = mc.connect(where)
-        except RagError:
-            return "missing"
-        try:
+        with mc.connected(where, unreachable=RagError) as client:
+            if client is None:
+                return "missing"
             return mc.read_generation(client, where) or "missing"
-        finally:
-            client.close()
     return generation_id(where)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -52,6 +53,26 @@ def connect(location: MilvusLocation, create: bool = False) -> Any:
         return MilvusClient(uri=location.uri, token=location.token)
     except Exception as exc:  # noqa: BLE001 - pymilvus raises many kinds; all mean "could not connect"
         raise RagError(f"Could not connect to Milvus for index '{location}' ({type(exc).__name__}: {exc}).") from None
+
+
+@contextmanager
+def connected(
+    location: MilvusLocation, create: bool = False, unreachable: type[Exception] | tuple[type[Exception], ...] = ()
+) -> Iterator[Any]:
+    """`connect` to `location` for the ``with`` block and close the client after it.
+
+    When connecting raises one of `unreachable` (for a caller, "no index there"), the block gets None
+    instead; errors raised inside the block are never caught here.
+    """
+    try:
+        client = connect(location, create=create)
+    except unreachable:
+        yield None
+        return
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def name(location: MilvusLocation, part: str) -> str:
