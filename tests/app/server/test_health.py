@@ -1,18 +1,20 @@
 """Probes, metrics, models and the OpenAPI description."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.server.auth import KeyRing
 from rag.batching import BatchingEmbedder
 from rag.openai_generator import OpenAIGenerator
-from tests.app.server.conftest import READ_KEY, bound_socket, serve_in_thread
+from tests.app.server.conftest import KV_ANSWER, READ_KEY, bound_socket, serve_in_thread
 
 
 def test_health_ready_and_metrics(start_server) -> None:
@@ -56,13 +58,26 @@ class CountingOpenAIGenerator(OpenAIGenerator):
         super().warm_up()
 
 
-def _models_server_app(model: str) -> FastAPI:
-    """The one route an openai: generator's warm-up calls: an OpenAI-compatible ``GET /v1/models``."""
+def _models_server_app(model: str, reply: str | None = None) -> FastAPI:
+    """An OpenAI-compatible ``GET /v1/models`` (what an openai: generator's warm-up calls) and, given a
+    `reply`, a streaming ``POST /v1/chat/completions`` that writes it (a scripted model over HTTP)."""
     app = FastAPI()
 
     @app.get("/v1/models")
     def models() -> dict:
         return {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "tests"}]}
+
+    if reply is not None:
+        @app.post("/v1/chat/completions")
+        def chat() -> StreamingResponse:
+            def chunk(delta: dict, finish: str | None) -> str:
+                body = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+            events = [chunk({"role": "assistant", "content": reply[i:i + 3]}, None) for i in range(0, len(reply), 3)]
+            events += [chunk({}, "stop"), "data: [DONE]\n\n"]
+            return StreamingResponse(iter(events), media_type="text/event-stream")
 
     return app
 
@@ -105,6 +120,28 @@ def test_readyz_turns_ready_when_a_generation_server_down_at_start_comes_back(st
         models.should_exit = True
         thread.join(timeout=10)
     assert not thread.is_alive(), "the /v1/models server did not stop"
+
+
+def test_a_successful_generation_marks_a_generator_that_was_down_at_start_ready(start_server) -> None:
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    generator = CountingOpenAIGenerator(f"openai:http://127.0.0.1:{port}/v1#tiny")
+    server = start_server(generator=generator, mode="llm", wait=False, generator_recheck_s=3600)  # no re-probes
+    down = _poll_readyz(server.url, lambda r: r.json()["generator"].startswith("unavailable"))
+    assert down.status_code == 503 and down.json()["retrieval"] == "ready"
+
+    models, thread, _ = serve_in_thread(_models_server_app("tiny", reply=KV_ANSWER), sock=sock)
+    try:
+        assert httpx.get(f"{server.url}/readyz").status_code == 503  # not probed again yet
+        with server.client(READ_KEY) as client:
+            answer = client.post("/v1/ask", json={"question": "KV cache 有什么用？"})
+        assert answer.status_code == 200 and answer.json()["mode"] == "llm", answer.text
+        ready = httpx.get(f"{server.url}/readyz")
+        assert ready.status_code == 200 and ready.json()["generator"] == "ready"
+    finally:
+        models.should_exit = True
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "the generation server did not stop"
 
 
 class HeldEmbedder:
