@@ -3,8 +3,8 @@
 Every answer sentence must end with one or more ``[n]`` markers naming the numbered passages that
 support it. After generation each sentence is checked: markers for passages that don't exist are
 dropped; a sentence whose cited passages don't support it gets the best-supporting passage instead;
-a sentence no passage supports, that repeats an earlier one, or that only announces what follows
-("优势如下：") is removed.
+a sentence no passage supports, that repeats an earlier one, that only announces what follows
+("优势如下：") or that asks a question instead of answering is removed.
 
 Support is lexical first: the share of the sentence's units (character bigrams of Chinese text,
 lower-cased words of Latin text) found in the best-matching passage sentence, or the passage. An
@@ -68,14 +68,14 @@ class CheckedSentence:
     reason: str = ""
     """Why it was removed: ``unsupported``, ``inexact`` (a number, formula or name not in the passage),
     ``no-answer`` (says the passages don't answer), ``unrequested`` (a link, command or instruction),
-    ``echo``, ``repeat`` or ``lead-in``."""
+    ``echo``, ``repeat``, ``lead-in`` or ``question`` (asks instead of answering)."""
     line: int = 0
     """Which line of the answer it was on (list items keep their own lines)."""
     bullet: str = ""
     """The list marker that opened its line (``- ``, ``1. ``), if any."""
 
 
-CLAIMLESS = frozenset({"repeat", "echo", "lead-in"})
+CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question"})
 """Removal reasons of sentences that state nothing new (not counted in `CheckedAnswer.kept_share`)."""
 
 
@@ -89,7 +89,7 @@ class CheckedAnswer:
     @property
     def kept_share(self) -> float:
         """Share of the answer's claims (in characters) that survived the check. Sentences removed as a
-        repeat, an echo of the question or a lead-in claimed nothing, so they don't count either way."""
+        repeat, an echo of the question, a lead-in or a question claimed nothing, so they don't count either way."""
         claims = [s for s in self.sentences if s.reason not in CLAIMLESS]
         total = sum(len(s.text) for s in claims)
         return sum(len(s.text) for s in claims if s.status != "removed") / total if total else 0.0
@@ -239,6 +239,9 @@ class CitationChecker:
                 continue
             if text.rstrip().endswith(("：", ":")):
                 checked.append(removed("lead-in"))  # announces what follows, says nothing itself
+                continue
+            if text.rstrip().endswith(("？", "?")):
+                checked.append(removed("question"))  # asks rather than answers, even when a passage asks it too
                 continue
             if unrequested_content(text, question):
                 checked.append(removed("unrequested"))

@@ -98,3 +98,13 @@ def test_a_passage_cited_twice_gets_one_citation_covering_both_sentences() -> No
     result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。半精度占用的内存更少[1]。", PASSAGES)
     (citation,) = result.citations
     assert "计算速度比单精度浮点数快" in citation.text and citation.text.endswith("半精度占用的内存更少。")
+
+
+def test_a_question_in_the_answer_is_removed_and_does_not_count_against_it() -> None:
+    asked = "LoRA 有哪些优势？"  # a passage may ask this too; asking is still not answering
+    passages = {**PASSAGES, 3: Chunk("c3", "d3", asked, 0, len(asked))}
+    checked = CitationChecker().check(f"{asked}[3] LoRA 只训练很少的参数[2]。", passages, question="LoRA 的原理")
+    assert [(s.status, s.reason) for s in checked.sentences] == [("removed", "question"), ("kept", "")]
+    assert checked.kept_share == 1.0 and [c.n for c in checked.citations] == [2]
+    only_question = CitationChecker().check(f"{asked}[3]", passages, question="LoRA 的原理")
+    assert not only_question.citations  # nothing answered: the caller falls back
