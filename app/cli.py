@@ -310,12 +310,14 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
         if args.json or args.questions:
             print(safe_json(rag.ask(question).to_json()), flush=True)
             continue
-        streamed = False
+        streamed, attempt = False, 1
         for event in rag.stream(question):
             if isinstance(event, Token):
                 if not streamed:
                     print("(draft, checked below) ", end="", file=sys.stderr)
-                streamed = True
+                elif event.attempt != attempt:
+                    print("\n(the draft failed the citation check; revised draft) ", end="", file=sys.stderr)
+                streamed, attempt = True, event.attempt
                 print(printable(event.text, keep_newlines=True), end="", flush=True, file=sys.stderr)
             elif isinstance(event, Answer):
                 if streamed:

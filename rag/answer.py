@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
-from rag.citations import Citation, CitationChecker, citation_for
+from rag.citations import CheckedAnswer, Citation, CitationChecker, citation_for
 from rag.config import AnswerConfig
 from rag.errors import ConfigError
 from rag.excerpts import select_excerpts
 from rag.extractive import ExtractiveAnswerer
-from rag.prompts import AnswerPrompt, build_answer_prompt, detect_language
+from rag.prompts import AnswerPrompt, build_answer_prompt, detect_language, revision_prompt
 from rag.refusal import RefusalPolicy
 from rag.schema import Chunk, Hit
 
@@ -60,7 +60,9 @@ class Answer:
     removed: int = 0
     """Sentences of the model's output the citation check removed (unsupported, inexact, unrequested...)."""
     prompt_tokens: int | None = None
-    """Size of the prompt the model read (LLM mode)."""
+    """Size of the prompt the model read (LLM mode; the last one, when the draft was revised)."""
+    attempts: int = 0
+    """Drafts the model wrote (LLM mode): 1, or more when a draft failed the citation check and was revised."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class Answer:
             "mode": self.mode,
             "fallback": self.fallback,
             "removed": self.removed,
+            "attempts": self.attempts,
             "language": self.language,
             "citations": [c.to_json() for c in self.citations],
             "hits": [hit.to_json(rank) for rank, hit in enumerate(self.hits, start=1)],
@@ -82,6 +85,8 @@ class Token:
     """A piece of the model's raw output, streamed before the checked `Answer` arrives."""
 
     text: str
+    attempt: int = 1
+    """Which draft it belongs to: a draft that fails the citation check may be followed by a revised one."""
 
 
 class Answerer:
@@ -133,34 +138,47 @@ class Answerer:
             question, [(e.number, e.heading, e.text) for e in excerpts],
             self.generator, max_tokens=self.config.max_tokens, language=language,
         )
-        pieces: list[str] = []
-        for piece in generate(self.generator, prompt, self.config.max_tokens):
-            if not pieces:
-                timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
-            pieces.append(piece)
-            yield Token(piece)
-        raw = "".join(pieces).strip()
-        cleaned = clean_generated(raw)
-        timings["generate_ms"] = 1000 * (time.perf_counter() - started)
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
-        checked = self.checker.check(cleaned, numbered, language, question=question)
+        attempt, raw = 1, ""
+        while True:
+            pieces: list[str] = []
+            for piece in generate(self.generator, prompt, self.config.max_tokens):
+                if "first_token_ms" not in timings:
+                    timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+                pieces.append(piece)
+                yield Token(piece, attempt)
+            raw = "".join(pieces).strip()
+            timings["generate_ms"] = 1000 * (time.perf_counter() - started)
+            checked = self.checker.check(clean_generated(raw), numbered, language, question=question)
+            if self.refusal.model_declined(raw, checked) or self._passes(checked) or attempt > self.config.revisions:
+                break
+            revision = revision_prompt(prompt, question, raw, self.generator, self.config.max_tokens)
+            if revision is None:
+                break
+            prompt, attempt = revision, attempt + 1
         if self.refusal.model_declined(raw, checked):
             answer = self._abstain(question, hits, language, "llm", timings, started)
             answer.raw, answer.removed, answer.prompt_tokens = raw, checked.removed, prompt.prompt_tokens
+            answer.attempts = attempt
             yield answer
             return
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
-        if not checked.citations or checked.kept_share < self.config.min_kept_share:
+        if not self._passes(checked):
             answer = self._extractive(question, hits, passages, language, timings, started)
             answer.fallback = (
                 f"only {checked.kept_share:.0%} of the model's answer was supported by the passages"
                 if checked.citations else "no sentence of the model's answer was supported by the passages"
             )
             answer.raw, answer.removed, answer.prompt_tokens = raw, checked.removed, prompt.prompt_tokens
+            answer.attempts = attempt
             yield answer
             return
         yield Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings,
-                     raw=raw, removed=checked.removed, prompt_tokens=prompt.prompt_tokens)
+                     raw=raw, removed=checked.removed, prompt_tokens=prompt.prompt_tokens, attempts=attempt)
+
+    def _passes(self, checked: CheckedAnswer) -> bool:
+        """Whether enough of a draft survived the citation check to be the answer."""
+        return bool(checked.citations) and checked.kept_share >= self.config.min_kept_share
 
     def _extractive(
         self, question: str, hits: list[Hit], passages: Sequence[Hit], language: str, timings: dict[str, float], started: float

@@ -112,7 +112,11 @@ class AnswerConfig(_Section):
     passage holding one of the `semantic_top_k` corpus sentences closest to it in meaning (0 = off). On the
     tuning part's drafts, 1 accepted 0 of 432 (sentence, unrelated passage) pairs."""
     min_kept_share: float = Field(0.5, ge=0, le=1)
-    """Below this share of the LLM's text surviving the citation check, the extractive answer is used."""
+    """Below this share of the LLM's text surviving the citation check, the draft is revised or, failing that,
+    the extractive answer is used."""
+    revisions: int = Field(1, ge=0, le=3)
+    """How many times a chat model whose draft fails the citation check is asked, in the same conversation, to
+    answer again from the passages' own words before the extractive fallback (each is one more generation)."""
 
 
 class IndexConfig(_Section):

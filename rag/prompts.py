@@ -225,6 +225,10 @@ SYSTEM_PROMPT = (
 """One system prompt for both languages: it never changes, so llama.cpp reuses its evaluated state."""
 
 ANSWER_IN = {"zh": "请用中文简短回答，每句话末尾标注来源编号，如[1]。", "en": "Answer briefly in English; end each sentence with its source number, e.g. [1]."}
+"""The language and citation instruction, first in the user turn: most questions share it with the one
+before, so llama.cpp reuses its evaluated state and only the passages and the question are new."""
+REMINDER = {"zh": "（中文，每句标注[编号]）", "en": "(In English, [n] after each sentence.)"}
+"""A short repeat after the question, where small models heed it most (a few tokens, never cached)."""
 FENCE_OPEN, FENCE_CLOSE = "<passages>", "</passages>"
 
 CHAT_STOP: tuple[str, ...] = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>", "</s>")
@@ -257,10 +261,19 @@ def chat_messages(question: str, passages: Sequence[Passage], language: Language
     labels = LABELS[language]
     block = neutralise(_passage_block(passages))
     user = (
-        f"{FENCE_OPEN}\n{block}\n{FENCE_CLOSE}\n\n"
-        f"{labels['question']}{neutralise(question.strip())}\n{ANSWER_IN[language]}"
+        f"{ANSWER_IN[language]}\n{FENCE_OPEN}\n{block}\n{FENCE_CLOSE}\n\n"
+        f"{labels['question']}{neutralise(question.strip())}\n{REMINDER[language]}"
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+REVISE = {
+    "zh": "上面的回答有内容在资料中找不到依据。请只用资料里的原话重新回答，一到三句，每句末尾标注来源编号，如[1]；"
+          f"资料没有答案时只回答“{NO_ANSWER['zh']}”",
+    "en": "Parts of that answer are not in the passages. Answer again using only what the passages say, in one to three "
+          f"sentences, each ending with its source number, e.g. [1]; if they do not answer, reply only \"{NO_ANSWER['en']}\"",
+}
+"""The follow-up turn that asks a chat model to revise a draft that failed the citation check."""
 
 
 # Role markers and separators a chat template adds per message (a generous allowance).
@@ -422,4 +435,32 @@ def build_answer_prompt(
         dropped=dropped,
         trimmed=trimmed,
         messages=tuple(chat_messages(question, kept, language)) if remote_chat else (),
+    )
+
+
+def revision_prompt(
+    prompt: AnswerPrompt, question: str, draft: str, generator: Any, max_tokens: int = 256
+) -> AnswerPrompt | None:
+    """A follow-up to `prompt` in the same conversation: the model's `draft`, then a request to answer again
+    from the passages' own words (:data:`REVISE`). The conversation so far is unchanged, so llama.cpp reuses
+    its evaluated state and reads only the new turn. None for base models (no conversation to continue) or
+    when the follow-up would not leave `max_tokens`-sized room in the context."""
+    if not prompt.chat:
+        return None
+    messages = [
+        *chat_messages(question, prompt.passages, prompt.language),
+        {"role": "assistant", "content": draft},
+        {"role": "user", "content": REVISE[prompt.language]},
+    ]
+    if prompt.messages:  # the server applies the template
+        text, stop = plain_messages(messages), prompt.stop
+    else:
+        eos = getattr(generator, "special_tokens", {}).get("eos_token", "")
+        text, stop = render_chat(generator.chat_template, messages, eos_token=eos), prompt.stop
+    tokens = generator.count_tokens(text)
+    if tokens + max_tokens + SAFETY_TOKENS > generator.context_size:
+        return None
+    return AnswerPrompt(
+        text=text, stop=stop, passages=prompt.passages, language=prompt.language, chat=True, prompt_tokens=tokens,
+        dropped=prompt.dropped, trimmed=prompt.trimmed, messages=tuple(messages) if prompt.messages else (),
     )

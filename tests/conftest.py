@@ -71,15 +71,20 @@ class KeywordEmbedder:
 
 class ScriptedGenerator:
     """Stands in for the LLM (`rag.llm.Generator` shape): writes a fixed answer three characters per
-    token and records the prompts it was given."""
+    token and records the prompts it was given. Given several outputs, call n writes the n-th (the
+    last one from then on); given a `chat_template`, it is a chat model."""
 
     spec = "test:scripted"
     context_size = 2048
-    chat_template = None
 
-    def __init__(self, output: str) -> None:
-        self.output = output
+    def __init__(self, output: str | list[str], chat_template: str | None = None) -> None:
+        self.outputs = [output] if isinstance(output, str) else list(output)
+        self.chat_template = chat_template
         self.prompts: list[str] = []
+
+    @property
+    def output(self) -> str:
+        return self.outputs[min(len(self.prompts), len(self.outputs) - 1)]
 
     @property
     def calls(self) -> int:
@@ -92,9 +97,10 @@ class ScriptedGenerator:
         return len(text) // 2 + 1
 
     def stream(self, prompt: str, max_tokens: int = 256, stop=()):
+        output = self.output
         self.prompts.append(prompt)
-        for start in range(0, len(self.output), 3):
-            yield self.output[start:start + 3]
+        for start in range(0, len(output), 3):
+            yield output[start:start + 3]
 
     def complete(self, prompt: str, max_tokens: int = 256, stop=()) -> str:
         return "".join(self.stream(prompt, max_tokens, stop))

@@ -72,12 +72,16 @@ def ask(rag: RAG, question: str, settings: AskSettings, key: str) -> Answer | No
 
 def _stream(rag: RAG, question: str, settings: AskSettings, draft) -> Answer:
     pieces: list[str] = []
+    attempt = 1
     answer: Answer | None = None
     for event in answer_events(rag, question, settings):
         if isinstance(event, Token):
+            if event.attempt != attempt:  # the draft failed the citation check; the model is revising it
+                pieces, attempt = [], event.attempt
             pieces.append(event.text)
             with draft.container():
-                st.caption("Draft: the model is writing; each sentence is checked against its sources when it is done.")
+                st.caption("Draft: the model is writing; each sentence is checked against its sources when it is done."
+                           if attempt == 1 else "Revised draft: the first draft failed the citation check.")
                 st.markdown(escape_markdown("".join(pieces)) + CURSOR)
         else:
             answer = event

@@ -110,7 +110,7 @@ async def sse_events(qa: QAService, prepared: Prepared, admission: Admission | N
         async with aclosing(qa.events(prepared, cancel, admission, until)) as events:
             async for event in events:
                 if isinstance(event, Token):
-                    yield sse("token", {"text": event.text})
+                    yield sse("token", {"text": event.text, "attempt": event.attempt})
                 elif isinstance(event, Answer):
                     yield sse("answer", event.to_json())
     except TimedOut as exc:

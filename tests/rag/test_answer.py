@@ -10,6 +10,7 @@ from rag.answer import ABSTAIN_MESSAGE, Answer, Token
 from rag.api import RAG
 from rag.config import Config
 from rag.errors import ConfigError
+from rag.prompts import REVISE
 from rag.store import IndexStore
 from tests.conftest import ScriptedGenerator
 
@@ -19,13 +20,14 @@ from tests.conftest import ScriptedGenerator
 def make_rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
     IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
 
-    def make(output: str = "", min_relevance: float = 0.0, **answer) -> RAG:
+    def make(output: str | list[str] = "", min_relevance: float = 0.0, chat_template: str | None = None, **answer) -> RAG:
         config = Config()
         config.rerank.min_relevance = min_relevance
         config.answer.mode = "llm"
         for key, value in answer.items():
             setattr(config.answer, key, value)
-        return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=ScriptedGenerator(output))
+        generator = ScriptedGenerator(output, chat_template=chat_template)
+        return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=generator)
 
     return make
 
@@ -54,10 +56,51 @@ def test_stream_yields_tokens_in_order_then_the_answer(make_rag) -> None:
 
 
 def test_unsupported_model_output_falls_back_to_extractive(make_rag) -> None:
-    answer = make_rag("北京今天是晴天，适合出门。").ask("KV cache 有什么用？")
+    rag = make_rag("北京今天是晴天，适合出门。")
+    answer = rag.ask("KV cache 有什么用？")
     assert answer.mode == "extractive" and answer.fallback and not answer.abstained
     assert "KV cache" in answer.text and answer.citations
     assert answer.raw == "北京今天是晴天，适合出门。"
+    assert rag.answerer.generator.calls == 1 and answer.attempts == 1  # a base model has no conversation to revise in
+
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+UNSUPPORTED, SUPPORTED = "北京今天是晴天，适合出门[1]。", "KV cache 缓存历史的键和值，加速自回归生成[1]。"
+
+
+def test_a_draft_that_fails_the_check_is_revised_in_the_same_conversation(make_rag) -> None:
+    rag = make_rag([UNSUPPORTED, SUPPORTED], chat_template=CHATML)
+    events = list(rag.stream("KV cache 有什么用？"))
+    answer = events[-1]
+    assert answer.mode == "llm" and answer.fallback is None and answer.attempts == 2
+    assert re.match(r"KV cache 缓存历史的键和值，加速自回归生成\[\d\]。$", answer.text) and answer.raw == SUPPORTED
+    first, second = rag.answerer.generator.prompts
+    # The revision continues the first conversation (llama.cpp reuses its evaluated state): the same prompt,
+    # then the draft as the model's turn, then the request to answer from the passages' own words.
+    assert second.startswith(first) and REVISE["zh"] in second and UNSUPPORTED in second[len(first):]
+    drafts = [(t.attempt, t.text) for t in events[:-1]]
+    assert "".join(text for n, text in drafts if n == 1) == UNSUPPORTED
+    assert "".join(text for n, text in drafts if n == 2) == SUPPORTED
+
+
+def test_a_revision_that_still_fails_falls_back_and_revisions_can_be_turned_off(make_rag) -> None:
+    rag = make_rag([UNSUPPORTED, "上海明天下雨[1]。"], chat_template=CHATML)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "extractive" and answer.fallback and answer.attempts == 2
+    assert answer.raw == "上海明天下雨[1]。" and rag.answerer.generator.calls == 2
+
+    rag = make_rag([UNSUPPORTED, SUPPORTED], chat_template=CHATML, revisions=0)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.fallback and answer.attempts == 1 and rag.answerer.generator.calls == 1
+
+
+def test_a_supported_draft_is_not_revised(make_rag) -> None:
+    rag = make_rag([SUPPORTED, UNSUPPORTED], chat_template=CHATML)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "llm" and answer.attempts == 1 and rag.answerer.generator.calls == 1
 
 
 def test_low_relevance_abstains_with_nearest_sources(make_rag) -> None:

@@ -1,10 +1,13 @@
 """Prompt building and context fitting, with a fake token counter (1 character = 1 token)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from rag.errors import ConfigError
 from rag.prompts import (
+    revision_prompt,
     COMPLETION_STOP,
     EXAMPLES,
     NO_ANSWER,
@@ -13,6 +16,8 @@ from rag.prompts import (
     PromptTooLongError,
     build_answer_prompt,
     ANSWER_IN,
+    REMINDER,
+    REVISE,
     SYSTEM_PROMPT,
     chat_messages,
     detect_language,
@@ -177,8 +182,8 @@ def test_chat_prompt_uses_the_template_with_system_rules() -> None:
     prompt = build_answer_prompt("What is QLoRA?", [Passage(2, "微调 > QLoRA", "QLoRA 把冻结的权重量化到 4 bit。")], generator)
     assert prompt.chat and prompt.language == "en" and "</s>" in prompt.stop and "<|im_end|>" in prompt.stop
     assert prompt.text.startswith(f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>")
-    assert ("<passages>\n[2] 微调 > QLoRA\nQLoRA 把冻结的权重量化到 4 bit。\n</passages>\n\nQuestion: What is QLoRA?\n"
-            f"{ANSWER_IN['en']}<|im_end|>") in prompt.text
+    assert (f"<|im_start|>user\n{ANSWER_IN['en']}\n<passages>\n[2] 微调 > QLoRA\nQLoRA 把冻结的权重量化到 4 bit。\n</passages>\n\n"
+            f"Question: What is QLoRA?\n{REMINDER['en']}<|im_end|>") in prompt.text
     assert prompt.text.endswith("<|im_start|>assistant\n")
 
 
@@ -186,8 +191,14 @@ def test_the_system_prompt_is_one_prefix_for_both_languages() -> None:
     chinese = chat_messages("混合精度训练有什么好处？", [Passage(1, "h", "更快。")])
     english = chat_messages("What is QLoRA?", [Passage(1, "h", "更快。")])
     assert chinese[0] == english[0]  # llama.cpp reuses the evaluated system prompt across questions
-    assert chinese[1]["content"].endswith(ANSWER_IN["zh"]) and english[1]["content"].endswith(ANSWER_IN["en"])
-    assert "[1]" in ANSWER_IN["zh"] and "[1]" in ANSWER_IN["en"]  # the citation reminder comes last, where small models heed it
+    # The instruction opens the user turn (shared with the previous question of the same language, so it is
+    # reused too); only a short reminder follows the question, where small models heed it.
+    other = chat_messages("KV cache 是什么？", [Passage(1, "另一个", "不同的资料。")])
+    assert chinese[1]["content"].startswith(f"{ANSWER_IN['zh']}\n<passages>")
+    assert os.path.commonprefix([chinese[1]["content"], other[1]["content"]]).startswith(ANSWER_IN["zh"])
+    assert english[1]["content"].startswith(ANSWER_IN["en"])
+    assert chinese[1]["content"].endswith(REMINDER["zh"]) and english[1]["content"].endswith(REMINDER["en"])
+    assert all("[" in REMINDER[lang] and len(REMINDER[lang]) < len(ANSWER_IN[lang]) for lang in ("zh", "en"))
 
 
 def test_templates_without_a_system_role_get_the_rules_in_the_user_turn() -> None:
@@ -208,3 +219,19 @@ def test_a_broken_chat_template_is_a_config_error() -> None:
         render_chat("{% for m in messages %}{{ m['content'] ", [{"role": "user", "content": "hi"}])
     with pytest.raises(ConfigError, match="Only users"):
         render_chat("{{ raise_exception('Only users') }}", [{"role": "user", "content": "hi"}])
+
+
+def test_a_revision_continues_the_conversation_and_needs_room() -> None:
+    passages = [Passage(1, "微调 > QLoRA", "QLoRA 把冻结的权重量化到 4 bit。")]
+    chat = FakeGenerator(context_size=4000, chat_template=CHATML)
+    prompt = build_answer_prompt("什么是 QLoRA？", passages, chat, max_tokens=100)
+    revision = revision_prompt(prompt, "什么是 QLoRA？", "QLoRA 是一种优化器[1]。", chat, max_tokens=100)
+    assert revision is not None and revision.text.startswith(prompt.text)
+    assert revision.text[len(prompt.text):].startswith("QLoRA 是一种优化器[1]。<|im_end|>\n<|im_start|>user\n" + REVISE["zh"])
+    assert revision.passages == prompt.passages and revision.prompt_tokens == len(revision.text)
+    # No room left for another answer of max_tokens: no revision.
+    tight = FakeGenerator(context_size=prompt.prompt_tokens + 100 + SAFETY_TOKENS + 10, chat_template=CHATML)
+    assert revision_prompt(prompt, "什么是 QLoRA？", "QLoRA 是一种优化器[1]。", tight, max_tokens=100) is None
+    # A base model's few-shot prompt is not a conversation.
+    base = build_answer_prompt("什么是 QLoRA？", passages, FakeGenerator(context_size=4000), max_tokens=100)
+    assert revision_prompt(base, "什么是 QLoRA？", "QLoRA 是一种优化器[1]。", FakeGenerator(context_size=4000)) is None

@@ -11,7 +11,7 @@ from app.server.auth import KeyRing
 from tests.app.server.conftest import KV_ANSWER, READ_KEY
 from tests.conftest import TINY_DOCS
 
-ANSWER_KEYS = {"question", "answer", "abstained", "mode", "fallback", "removed", "language", "citations", "hits", "timings"}
+ANSWER_KEYS = {"question", "answer", "abstained", "mode", "fallback", "removed", "attempts", "language", "citations", "hits", "timings"}
 
 
 def _assert_citations_resolve(citations: list[dict]) -> None:
