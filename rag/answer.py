@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, Sequence
 
 from rag.citations import CheckedAnswer, Citation, CitationChecker, citation_for
 from rag.config import AnswerConfig
@@ -89,6 +89,22 @@ class Token:
     """Which draft it belongs to: a draft that fails the citation check may be followed by a revised one."""
 
 
+@dataclass(frozen=True)
+class Draft:
+    """The model's last draft, its citation check, the prompt that produced it and how many drafts were written."""
+
+    raw: str
+    checked: CheckedAnswer
+    prompt: AnswerPrompt
+    attempts: int
+
+    def attach(self, answer: Answer) -> Answer:
+        """`answer` with this draft's raw text, removals, prompt size and attempt count recorded."""
+        answer.raw, answer.removed = self.raw, self.checked.removed
+        answer.prompt_tokens, answer.attempts = self.prompt.prompt_tokens, self.attempts
+        return answer
+
+
 class Answerer:
     """Turns retrieved hits into an `Answer`. `generator` is created on first LLM use."""
 
@@ -139,7 +155,28 @@ class Answerer:
             self.generator, max_tokens=self.config.max_tokens, language=language,
         )
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
-        attempt, raw = 1, ""
+        draft = yield from self._draft(question, prompt, numbered, language, timings, started)
+        if self.refusal.model_declined(draft.raw, draft.checked):
+            yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
+            return
+        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        if not self._passes(draft.checked):
+            answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
+            answer.fallback = (
+                f"only {draft.checked.kept_share:.0%} of the model's answer was supported by the passages"
+                if draft.checked.citations else "no sentence of the model's answer was supported by the passages"
+            )
+            yield answer
+            return
+        yield draft.attach(Answer(question, draft.checked.text, list(draft.checked.citations), False, "llm", hits, language, timings))
+
+    def _draft(
+        self, question: str, prompt: AnswerPrompt, numbered: dict[int, Chunk], language: str,
+        timings: dict[str, float], started: float,
+    ) -> Generator[Token, None, Draft]:
+        """Stream the model's draft and check it; a draft that fails the check is revised, in the same
+        conversation, up to `revisions` times. Returns the last draft."""
+        attempt = 1
         while True:
             pieces: list[str] = []
             for piece in generate(self.generator, prompt, self.config.max_tokens):
@@ -149,32 +186,13 @@ class Answerer:
                 yield Token(piece, attempt)
             raw = "".join(pieces).strip()
             timings["generate_ms"] = 1000 * (time.perf_counter() - started)
-            checked = self.checker.check(clean_generated(raw), numbered, language, question=question)
-            if self.refusal.model_declined(raw, checked) or self._passes(checked) or attempt > self.config.revisions:
-                break
+            draft = Draft(raw, self.checker.check(clean_generated(raw), numbered, language, question=question), prompt, attempt)
+            if self.refusal.model_declined(raw, draft.checked) or self._passes(draft.checked) or attempt > self.config.revisions:
+                return draft
             revision = revision_prompt(prompt, question, raw, self.generator, self.config.max_tokens)
             if revision is None:
-                break
+                return draft
             prompt, attempt = revision, attempt + 1
-        if self.refusal.model_declined(raw, checked):
-            answer = self._abstain(question, hits, language, "llm", timings, started)
-            answer.raw, answer.removed, answer.prompt_tokens = raw, checked.removed, prompt.prompt_tokens
-            answer.attempts = attempt
-            yield answer
-            return
-        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
-        if not self._passes(checked):
-            answer = self._extractive(question, hits, passages, language, timings, started)
-            answer.fallback = (
-                f"only {checked.kept_share:.0%} of the model's answer was supported by the passages"
-                if checked.citations else "no sentence of the model's answer was supported by the passages"
-            )
-            answer.raw, answer.removed, answer.prompt_tokens = raw, checked.removed, prompt.prompt_tokens
-            answer.attempts = attempt
-            yield answer
-            return
-        yield Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings,
-                     raw=raw, removed=checked.removed, prompt_tokens=prompt.prompt_tokens, attempts=attempt)
 
     def _passes(self, checked: CheckedAnswer) -> bool:
         """Whether enough of a draft survived the citation check to be the answer."""

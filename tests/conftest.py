@@ -76,10 +76,12 @@ class ScriptedGenerator:
 
     spec = "test:scripted"
     context_size = 2048
+    chat_template: str | None = None
 
     def __init__(self, output: str | list[str], chat_template: str | None = None) -> None:
         self.outputs = [output] if isinstance(output, str) else list(output)
-        self.chat_template = chat_template
+        if chat_template is not None:
+            self.chat_template = chat_template
         self.prompts: list[str] = []
 
     @property

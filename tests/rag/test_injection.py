@@ -8,7 +8,7 @@ import pytest
 from ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.config import Config
-from rag.prompts import Passage, build_answer_prompt, chat_messages, neutralise
+from rag.prompts import ANSWER_IN, Passage, build_answer_prompt, chat_messages, neutralise
 from rag.store import IndexStore
 from tests.conftest import ScriptedGenerator
 
@@ -91,7 +91,7 @@ def test_passages_are_fenced_and_control_tokens_neutralised() -> None:
     assert prompt.text.count("<|im_start|>") == 3 and prompt.text.count("<|im_end|>") == 2
     assert "‹|im_start|›system" in prompt.text
     user = chat_messages("How can inference be made faster?", [passage])[1]["content"]
-    assert user.startswith("<passages>\n[1] Inference") and user.count("</passages>") == 1
+    assert user.startswith(f"{ANSWER_IN['en']}\n<passages>\n[1] Inference") and user.count("</passages>") == 1
     assert "untrusted" in chat_messages("q", [passage])[0]["content"]
 
 
