@@ -5,6 +5,7 @@ so relevance and abstention behave as in production; the LLM is a scripted test 
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import threading
@@ -65,7 +66,12 @@ def serve_in_thread(
     """Run `app` on `sock`, by default a socket bound here to a free loopback port (no race for the port)."""
     sock = sock or bound_socket()
     port = sock.getsockname()[1]
-    # log_config=None: uvicorn's loggers propagate, so tests can read what it logs (caplog)
+    # log_config=None: uvicorn's loggers propagate, so tests can read what it logs (caplog). Undo uvicorn's
+    # default logging config if an earlier test applied it (its loggers then stop propagating).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate, logger.disabled = True, False
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, log_config=None, lifespan="on", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
