@@ -91,12 +91,15 @@ class Token:
 
 @dataclass(frozen=True)
 class Draft:
-    """The model's last draft, its citation check, the prompt that produced it and how many drafts were written."""
+    """The model's last draft, its citation check, the prompt that produced it and how many drafts were written;
+    whether the model said the passages don't answer (`declined`) and whether enough survived the check (`passed`)."""
 
     raw: str
     checked: CheckedAnswer
     prompt: AnswerPrompt
     attempts: int
+    declined: bool
+    passed: bool
 
     def attach(self, answer: Answer) -> Answer:
         """`answer` with this draft's raw text, removals, prompt size and attempt count recorded."""
@@ -156,11 +159,11 @@ class Answerer:
         )
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
         draft = yield from self._draft(question, prompt, numbered, language, timings, started)
-        if self.refusal.model_declined(draft.raw, draft.checked):
+        if draft.declined:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
-        if not self._passes(draft.checked):
+        if not draft.passed:
             answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
             answer.fallback = (
                 f"only {draft.checked.kept_share:.0%} of the model's answer was supported by the passages"
@@ -186,8 +189,9 @@ class Answerer:
                 yield Token(piece, attempt)
             raw = "".join(pieces).strip()
             timings["generate_ms"] = 1000 * (time.perf_counter() - started)
-            draft = Draft(raw, self.checker.check(clean_generated(raw), numbered, language, question=question), prompt, attempt)
-            if self.refusal.model_declined(raw, draft.checked) or self._passes(draft.checked) or attempt > self.config.revisions:
+            checked = self.checker.check(clean_generated(raw), numbered, language, question=question)
+            draft = Draft(raw, checked, prompt, attempt, self.refusal.model_declined(raw, checked), self._passes(checked))
+            if draft.declined or draft.passed or attempt > self.config.revisions:
                 return draft
             revision = revision_prompt(prompt, question, raw, self.generator, self.config.max_tokens)
             if revision is None:

@@ -387,6 +387,11 @@ def fit_passages(
     return kept, dropped, best.number if best is not None else None
 
 
+def _eos_token(generator: Any) -> str:
+    """The text of the generator's end-of-sequence token, as chat templates expect it ("" if unknown)."""
+    return getattr(generator, "special_tokens", {}).get("eos_token", "")
+
+
 def build_answer_prompt(
     question: str,
     passages: Sequence[Passage | tuple[int, str, str]],
@@ -406,7 +411,7 @@ def build_answer_prompt(
         render: Callable[[Sequence[Passage]], str] = lambda kept: plain_messages(chat_messages(question, kept, language))
         stop: tuple[str, ...] = ()
     elif template:
-        eos = getattr(generator, "special_tokens", {}).get("eos_token", "")
+        eos = _eos_token(generator)
         render = lambda kept: render_chat(  # noqa: E731
             template, chat_messages(question, kept, language), eos_token=eos
         )
@@ -453,14 +458,13 @@ def revision_prompt(
         {"role": "user", "content": REVISE[prompt.language]},
     ]
     if prompt.messages:  # the server applies the template
-        text, stop = plain_messages(messages), prompt.stop
+        text = plain_messages(messages)
     else:
-        eos = getattr(generator, "special_tokens", {}).get("eos_token", "")
-        text, stop = render_chat(generator.chat_template, messages, eos_token=eos), prompt.stop
+        text = render_chat(generator.chat_template, messages, eos_token=_eos_token(generator))
     tokens = generator.count_tokens(text)
     if tokens + max_tokens + SAFETY_TOKENS > generator.context_size:
         return None
     return AnswerPrompt(
-        text=text, stop=stop, passages=prompt.passages, language=prompt.language, chat=True, prompt_tokens=tokens,
+        text=text, stop=prompt.stop, passages=prompt.passages, language=prompt.language, chat=True, prompt_tokens=tokens,
         dropped=prompt.dropped, trimmed=prompt.trimmed, messages=tuple(messages) if prompt.messages else (),
     )
