@@ -24,6 +24,7 @@ _NUMBER = re.compile(r"(?<![A-Za-z0-9])v?\d+(?:[.,]\d+)*(?:[eE]-?\d+)?%?")
 # Names a word change would falsify: GPT-4, LLaMA, QLoRA, FP16, torch.cuda.amp, bf16, RoPE, KV.
 _LATIN_TERM = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
 _SPACE = re.compile(r"\s+")
+_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Z0-9]+s")
 
 
 _ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "et al", "no"})
@@ -64,7 +65,10 @@ def _occurs(span: str, kind: str, text: str) -> bool:
     if kind == "formula":
         return _SPACE.sub("", span).lower() in _SPACE.sub("", text).lower()
     pattern = rf"(?<![A-Za-z0-9.]){re.escape(span)}(?![0-9]|\.[0-9]{'|[A-Za-z]' if kind == 'name' else ''})"
-    return re.search(pattern, text, re.IGNORECASE) is not None
+    if re.search(pattern, text, re.IGNORECASE):
+        return True
+    # An English plural of an acronym names the same thing: "GPUs" is in "多个 GPU 上".
+    return kind == "name" and _ACRONYM_PLURAL.fullmatch(span) is not None and _occurs(span[:-1], kind, text)
 
 
 def missing_exact_spans(sentence: str, evidence: str, given: str = "") -> list[str]:

@@ -33,6 +33,9 @@ def test_exact_spans_are_numbers_formulas_and_names() -> None:
         ("QLoRA 的秩通常取 8[1]。", ["QLoRA"]),                    # a swapped name
         ("学习率设为 1e-4[1]。", []),
         ("学习率设为 1e-3[1]。", ["1e-3"]),
+        ("Mixed precision uses FP16s [1].", []),                  # an acronym's English plural is the same name
+        ("Mixed precision uses BF16s [1].", ["BF16s"]),           # ... but not a plural of a name the passage lacks
+        ("QLoRAs use rank 8 [1].", ["QLoRAs"]),                   # a mixed-case name is never taken for a plural
     ],
 )
 def test_missing_exact_spans(sentence: str, missing: list[str]) -> None:
