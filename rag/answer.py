@@ -18,7 +18,7 @@ from rag.config import AnswerConfig
 from rag.errors import ConfigError
 from rag.excerpts import select_excerpts
 from rag.extractive import ExtractiveAnswerer
-from rag.prompts import AnswerPrompt, build_answer_prompt, detect_language, revision_prompt
+from rag.prompts import REMINDER, AnswerPrompt, build_answer_prompt, detect_language, revision_prompt
 from rag.refusal import RefusalPolicy
 from rag.schema import Chunk, Hit
 
@@ -236,7 +236,10 @@ _RUNAWAY = re.compile(r"([*_#=\-~.,，。、])\1{3,}.*$", re.S)
 
 
 def clean_generated(text: str) -> str:
-    """Model output without Markdown emphasis, and cut where it degenerates into a run of one symbol."""
+    """Model output without Markdown emphasis or an echo of the prompt's reminder, and cut where it
+    degenerates into a run of one symbol."""
+    for reminder in REMINDER.values():
+        text = text.replace(reminder, "\n")
     return _EMPHASIS.sub("", _RUNAWAY.sub("", text)).strip()
 
 

@@ -10,7 +10,7 @@ from rag.answer import ABSTAIN_MESSAGE, Answer, Token
 from rag.api import RAG
 from rag.config import Config
 from rag.errors import ConfigError
-from rag.prompts import REVISE
+from rag.prompts import REMINDER, REVISE
 from rag.store import IndexStore
 from tests.conftest import ScriptedGenerator
 
@@ -44,6 +44,15 @@ def test_llm_answer_is_checked_and_cited(make_rag) -> None:
     prompt = rag.answerer.generator.prompts[0]
     assert "KV cache 有什么用？" in prompt and "[1]" in prompt
     assert {"retrieve_ms", "first_token_ms", "generate_ms", "total_ms"} <= set(answer.timings)
+
+
+def test_an_echo_of_the_question_and_its_reminder_is_not_counted_against_the_answer(make_rag) -> None:
+    # The model repeated the question with the prompt's reminder before answering; without the reminder the
+    # repeat is a question (claimless), so the supported answer passes instead of falling back.
+    rag = make_rag(f"KV cache 有什么用？{REMINDER['zh']}\n加速自回归生成。")
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.fallback is None and answer.mode == "llm" and answer.removed == 1  # the question only
+    assert REMINDER["zh"] not in answer.text and answer.text.startswith("加速自回归生成[")
 
 
 def test_stream_yields_tokens_in_order_then_the_answer(make_rag) -> None:
