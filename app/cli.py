@@ -177,6 +177,8 @@ def _parser() -> argparse.ArgumentParser:
     retrieval = evaluate_commands.add_parser("retrieval", parents=[common], help="recall@k and MRR@10 per retriever")
     retrieval.add_argument("--dataset", help=DATASET_HELP)
     retrieval.add_argument("--no-baseline", action="store_true", help="leave out the plain baseline row")
+    retrieval.add_argument("--rerankers", default="", metavar="SPEC[,SPEC]",
+                           help="more second stages to measure as rows, e.g. llm:5 (the answering model judges the top 5)")
     retrieval.add_argument("--index", help="index directory (default: the bundled corpus)")
     retrieval.add_argument("--json", action="store_true", help="print metrics as JSON")
     retrieval.set_defaults(handler=_eval_retrieval)
@@ -451,7 +453,7 @@ def _eval_retrieval(args: argparse.Namespace, config: Config) -> int:
     dataset = dataset_path(args.dataset)
     questions = load_questions(dataset)
     rag = open_rag(config=config, progress=sys.stderr.isatty())
-    rows = compare(rag, questions, baseline=not args.no_baseline)
+    rows = compare(rag, questions, baseline=not args.no_baseline, rerankers=[s for s in args.rerankers.split(",") if s])
     if args.json:
         print(json.dumps({"retrieval": rows, "min_relevance": rag.min_relevance}, indent=2))
         return 0

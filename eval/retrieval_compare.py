@@ -34,6 +34,15 @@ def project_rows(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, dict[
     return table
 
 
+def reranker_row(rag: RAG, questions: Sequence[EvalQuestion], spec: str) -> dict[str, float]:
+    """Metrics of `rag`'s pipeline with another second stage (`rerank.reranker` = `spec`), sharing its LLM."""
+    config = rag.config.model_copy(deep=True)
+    config.rerank.reranker = spec
+    other = RAG(rag.store, config, rag.embedder, generator=rag.answerer.generator, follow=False, refusal=rag.refusal)
+    other.retrieve(questions[0].question)  # load models outside the timings
+    return _row(questions, lambda q: other.retrieve(q, k=DEPTH), lambda hits: not other.is_answerable(hits))
+
+
 def baseline_retriever(rag: RAG, tune: Sequence[EvalQuestion] | None = None) -> BaselineRetriever:
     """The plain baseline over the same documents and embedder as `rag`, its threshold fitted on `tune`."""
     documents = sorted(rag.store.documents.items())
@@ -77,9 +86,12 @@ def comparison_table(rows: Mapping[str, Mapping[str, float]]) -> str:
 
 
 def compare(rag: RAG, questions: Sequence[EvalQuestion], baseline: bool = True,
-            tune: Sequence[EvalQuestion] | None = None) -> dict[str, dict[str, float]]:
-    """Rows of `comparison_table`; `tune` (default: the bundled tuning part) fits the baseline's threshold."""
+            tune: Sequence[EvalQuestion] | None = None, rerankers: Sequence[str] = ()) -> dict[str, dict[str, float]]:
+    """Rows of `comparison_table`; `tune` (default: the bundled tuning part) fits the baseline's threshold.
+    `rerankers`: more second stages (specs such as ``llm:5``) to measure as rows of their own."""
     rows = project_rows(rag, questions)
+    for spec in rerankers:
+        rows[f"hybrid + {spec}"] = reranker_row(rag, questions, spec)
     if baseline:
         rows[BASELINE_NAME] = baseline_row(rag, questions, tune)
     return rows

@@ -65,7 +65,9 @@ class RAG:
         retriever = Retriever(store, self.embedder, config.retrieval)
         scorer = EvidenceScorer(store, retriever.query_vector)
         relevance = self.refusal.relevance
-        reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank, relevance=relevance)
+        reranker: Reranker = make_reranker(
+            config.rerank.reranker, scorer, config.rerank, relevance=relevance, generator_factory=self._shared_generator
+        )
         if previous is not None and getattr(previous.reranker, "scorer", None) is None and reranker.spec == previous.reranker.spec:
             reranker = previous.reranker  # a model-backed reranker (cross-encoder) keeps its loaded model
         answerer = Answerer(ExtractiveAnswerer(scorer), self.refusal, config.answer, self._shared_generator)

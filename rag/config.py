@@ -76,8 +76,9 @@ class RetrievalConfig(_Section):
 class RerankConfig(_Section):
     """The second stage between fusion and answering."""
 
-    reranker: str = Field("sentence-maxsim", pattern=r"^(sentence-maxsim|none|cross-encoder:.+)$")
-    """``sentence-maxsim`` (packaged embedder, offline), ``cross-encoder:<hub id or path>`` or ``none``."""
+    reranker: str = Field("sentence-maxsim", pattern=r"^(sentence-maxsim|none|llm(:[1-9][0-9]*)?|cross-encoder:.+)$")
+    """``sentence-maxsim`` (packaged embedder, offline), ``cross-encoder:<hub id or path>``, ``llm[:<top n>]`` (the
+    answering model judges the top passages; seconds per passage) or ``none``."""
     top_n: int = Field(30, ge=1)
     """How many fused hits the second stage re-orders."""
     batch_size: int = Field(16, ge=1)

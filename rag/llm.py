@@ -306,6 +306,27 @@ class LlamaCppGenerator:
         """The whole continuation of `prompt` as one string (``"".join(stream(...))``)."""
         return "".join(self.stream(prompt, max_tokens=max_tokens, stop=stop))
 
+    def yes_probability(self, prompt: str, yes: Sequence[str], no: Sequence[str]) -> float:
+        """The model's answer to a yes/no question as a probability: the next-token probability of the first
+        tokens of `yes` words, over that of `yes` and `no` words together. Reuses the evaluated state of the
+        longest prompt prefix it shares with the previous call (like `stream`)."""
+        import numpy as np
+
+        llm = self.llama
+        first = lambda words: sorted({llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words})  # noqa: E731
+        yes_ids, no_ids = first(yes), first(no)
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        if len(tokens) >= self.context_size:
+            raise PromptTooLongError(f"A {len(tokens)}-token prompt does not fit the {self.context_size}-token context.")
+        with self._lock:
+            shared = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens) if self.cache_prompt else 0
+            llm.n_tokens = min(shared, len(tokens) - 1)  # evaluate at least the last token, for its logits
+            llm.eval(tokens[llm.n_tokens:])
+            logits = np.ctypeslib.as_array(_import_llama_cpp().llama_get_logits(llm.ctx), shape=(llm.n_vocab(),))
+            probabilities = np.exp(logits - logits.max())
+        p_yes, p_no = float(probabilities[yes_ids].sum()), float(probabilities[no_ids].sum())
+        return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
+
 
 def _parse_spec(spec: str) -> tuple[str, Any]:
     if is_packaged(spec):

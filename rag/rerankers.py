@@ -1,8 +1,9 @@
 """The second stage: re-order the fused hits and give each a 0..1 ``relevance``.
 
 Specs: ``sentence-maxsim`` (default; packaged embedder, no extra model), ``cross-encoder:<hub id or
-local path>`` (sentence-transformers CrossEncoder, e.g. BAAI/bge-reranker-v2-m3) and ``none``
-(first-stage order kept, relevance still computed so abstention works).
+local path>`` (sentence-transformers CrossEncoder, e.g. BAAI/bge-reranker-v2-m3), ``llm`` / ``llm:<n>``
+(the answering model judges whether each of the default's top n passages answers; slow, see the README)
+and ``none`` (first-stage order kept, relevance still computed so abstention works).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import dataclasses
 import math
 import threading
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -125,6 +126,59 @@ class CrossEncoderReranker:
         return sorted(scored, key=lambda h: -h.score)
 
 
+JUDGE_SYSTEM = "判断资料是否回答了问题。Judge whether the passage answers the question."
+JUDGE_ASK = "资料回答了这个问题吗？只回答“是”或“否”。Does the passage answer the question? Reply 是 or 否."
+YES_WORDS, NO_WORDS = ("是", "Yes", "yes"), ("否", "No", "no", "不")
+
+
+class GeneratorReranker:
+    """The answering LLM as a pointwise judge: the default second stage orders the hits, then its top `top_n`
+    are re-ordered by the model's probability that the passage (its first `passage_chars` characters) answers
+    the question (``rerank`` = that probability). Each judged passage is one prompt evaluation (the question
+    comes first, so its tokens are reused across passages), which makes this the slowest stage by far."""
+
+    def __init__(
+        self, base: EvidenceReranker, generator_factory: Callable[[], Any], top_n: int = 5, passage_chars: int = 300
+    ) -> None:
+        self.base = base
+        self.scorer = base.scorer
+        self._generator_factory = generator_factory
+        self.top_n = top_n
+        self.passage_chars = passage_chars
+        self.spec = f"llm:{top_n}"
+
+    def warm_up(self) -> None:
+        generator = self._generator_factory()
+        if not callable(getattr(generator, "yes_probability", None)):
+            raise ConfigError(
+                f"The llm reranker needs a llama.cpp generator (a packaged model or a .gguf path); "
+                f"'{generator.spec}' gives no token probabilities."
+            )
+        generator.warm_up()
+
+    def prompt(self, question: str, hit: Hit, generator: Any) -> str:
+        """The yes/no prompt for one passage: the model's chat template, else plain text."""
+        passage = f"{hit.chunk.heading}\n{hit.chunk.text[: self.passage_chars]}".strip()
+        user = f"问题 Question：{question}\n\n资料 Passage：\n{passage}\n\n{JUDGE_ASK}"
+        if generator.chat_template:
+            from rag.prompts import render_chat
+
+            messages = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
+            return render_chat(generator.chat_template, messages, eos_token=generator.special_tokens.get("eos_token", ""))
+        return f"{JUDGE_SYSTEM}\n{user}\n答："
+
+    def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        ordered = self.base.rerank(question, hits)
+        self.warm_up()
+        generator = self._generator_factory()
+        judged = [
+            dataclasses.replace(hit, score=p, scores={**hit.scores, "rerank": p})
+            for hit in ordered[: self.top_n]
+            for p in [generator.yes_probability(self.prompt(question, hit, generator), YES_WORDS, NO_WORDS)]
+        ]
+        return sorted(judged, key=lambda h: -h.score) + ordered[self.top_n:]
+
+
 def missing_model_message(model: str, kind: str, error: Exception | None = None) -> str:
     """Which model, where it was looked for, and how to get it."""
     if Path(model).expanduser().exists() or model.startswith(("/", ".", "~")):
@@ -138,18 +192,24 @@ def missing_model_message(model: str, kind: str, error: Exception | None = None)
 
 
 def make_reranker(
-    spec: str, scorer: EvidenceScorer, config: RerankConfig | None = None, relevance: RelevanceModel = DEFAULT_RELEVANCE
+    spec: str, scorer: EvidenceScorer, config: RerankConfig | None = None, relevance: RelevanceModel = DEFAULT_RELEVANCE,
+    generator_factory: Callable[[], Any] | None = None,
 ) -> Reranker:
-    """Build the reranker a spec names; the evidence rerankers add `relevance` (the refusal model's)."""
+    """Build the reranker a spec names; the evidence rerankers add `relevance` (the refusal model's).
+    ``llm`` specs judge with the generator `generator_factory` returns (the answering model)."""
     config = config if config is not None else RerankConfig()
     kind, _, arg = spec.partition(":")
     if spec == "sentence-maxsim":
         return EvidenceReranker(scorer, relevance=relevance)
     if spec == "none":
         return EvidenceReranker(scorer, relevance=relevance, reorder=False)
+    if kind == "llm" and generator_factory is not None and (not arg or arg.isdigit()):
+        base = EvidenceReranker(scorer, relevance=relevance)
+        return GeneratorReranker(base, generator_factory, top_n=int(arg) if arg else 5)
     if kind == "cross-encoder" and arg:
         return CrossEncoderReranker(arg, batch_size=config.batch_size, max_length=config.max_length)
     raise ConfigError(
-        f"Unknown reranker '{spec}'. Use 'sentence-maxsim' (offline default), 'none', or "
-        "'cross-encoder:<hub id or local path>' (e.g. cross-encoder:BAAI/bge-reranker-v2-m3)."
+        f"Unknown reranker '{spec}'. Use 'sentence-maxsim' (offline default), 'none', 'llm' or 'llm:<top n>' "
+        "(the answering model judges the top passages), or 'cross-encoder:<hub id or local path>' "
+        "(e.g. cross-encoder:BAAI/bge-reranker-v2-m3)."
     )

@@ -35,3 +35,33 @@ def test_one_row_per_stage_and_the_baseline(tiny_corpus: Path, tmp_path: Path, m
     table = comparison_table(rows)
     assert table.count("\n") == 1 + len(rows)
     assert f"| {BASELINE_NAME} |" in table and "/1 |" in table
+
+
+class CountingJudge:
+    """An LLM stand-in with token odds: "yes" for every passage, counting the passages it judged."""
+
+    spec = "test:judge"
+    chat_template = None
+    judged = 0
+
+    def warm_up(self) -> None:
+        pass
+
+    def yes_probability(self, prompt: str, yes, no) -> float:
+        self.judged += 1
+        return 0.5
+
+
+def test_more_second_stages_are_rows_of_their_own(tiny_corpus: Path, tmp_path: Path) -> None:
+    embedder = KeywordEmbedder()
+    config = Config.load(env={})
+    IndexBuilder(config, embedder).build([tiny_corpus], tmp_path / "index", progress=False)
+    judge = CountingJudge()
+    rag = RAG(IndexStore.open(tmp_path / "index"), config, embedder, generator=judge)
+    rows = compare(rag, QUESTIONS, baseline=False, rerankers=["llm:2"])
+    assert list(rows)[-1] == "hybrid + llm:2" and rag.reranker.spec == "sentence-maxsim"  # the default is untouched
+    default, judged = rows["hybrid + sentence-maxsim (default)"], rows["hybrid + llm:2"]
+    assert judge.judged == 2 * (len(QUESTIONS) + 1)  # two passages per question, and one warm-up question
+    # Equal odds keep the default's order, so the metrics match it.
+    assert all(judged[c] == pytest.approx(default[c]) for c in COLUMNS)
+    assert judged["unanswerable_refused"] == default["unanswerable_refused"]

@@ -64,6 +64,7 @@ def test_top_level_key_wins_over_section_prefix_and_optional_floats() -> None:
         ({"retrieval.top_k": 0}, r"'retrieval.top_k' .* greater than or equal to 1"),
         ({"rerank.min_relevance": -0.5}, r"'rerank.min_relevance' .* greater than or equal to 0"),
         ({"rerank.reranker": "bogus"}, r"'rerank.reranker' .* 'bogus'"),
+        ({"rerank.reranker": "llm:0"}, r"'rerank.reranker' .* 'llm:0'"),
         ({"embedder": "word2vec"}, r"'embedder' .* 'word2vec'"),
         ({"limits.question_overflow": "ignore"}, r"'limits.question_overflow'"),
         ({"chunking.hard_max_chars": 200}, r"hard_max_chars must be at least chunking.max_chars"),

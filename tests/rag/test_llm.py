@@ -160,3 +160,15 @@ def test_without_the_prompt_cache_an_answer_depends_on_its_prompt_alone(generato
         assert generator.complete(PROMPT, max_tokens=6) == first
     finally:
         generator.cache_prompt = True
+
+
+def test_yes_probability_reads_the_next_token_odds(generator: LlamaCppGenerator) -> None:
+    def ask(city: str) -> float:
+        return generator.yes_probability(f"Question: Is {city} the capital of France? Answer yes or no.\nAnswer:",
+                                         (" yes", " Yes"), (" no", " No"))
+
+    paris = ask("Paris")
+    assert 0.0 < paris < 1.0 and paris > ask("Berlin")
+    assert ask("Paris") == pytest.approx(paris, abs=1e-6)  # the reused prompt prefix gives the same odds
+    with pytest.raises(PromptTooLongError, match="does not fit"):
+        generator.yes_probability("混合精度训练。" * 1000, ("yes",), ("no",))

@@ -7,7 +7,7 @@ from ingest.builder import IndexBuilder
 from rag.config import Config
 from rag.errors import ConfigError, ModelLoadError
 from rag.evidence import EvidenceScorer
-from rag.rerankers import CrossEncoderReranker, EvidenceReranker, Reranker, make_reranker
+from rag.rerankers import CrossEncoderReranker, EvidenceReranker, GeneratorReranker, Reranker, make_reranker
 from rag.retriever import Retriever
 from rag.schema import Chunk, Hit
 from rag.store import IndexStore
@@ -103,3 +103,47 @@ def test_evidence_features(scorer: EvidenceScorer) -> None:
     question = scorer.question("KV cache 是什么")
     assert question.bare_question > -1.0  # the corpus has one bare question
     assert scorer.question("完全陌生的词汇 zzz").unseen == 1.0
+
+
+class KeywordJudge:
+    """Stands in for the LLM judge: "yes" odds 0.9 for a prompt whose passage holds `keyword`, else 0.2."""
+
+    spec = "test:judge"
+    chat_template = None
+
+    def __init__(self, keyword: str) -> None:
+        self.keyword = keyword
+        self.prompts: list[str] = []
+
+    def warm_up(self) -> None:
+        pass
+
+    def yes_probability(self, prompt: str, yes, no) -> float:
+        self.prompts.append(prompt)
+        passage = prompt.split("资料 Passage：", 1)[1]
+        return 0.9 if self.keyword in passage else 0.2
+
+
+def test_llm_reranker_reorders_the_top_n_by_the_judges_odds(scorer: EvidenceScorer) -> None:
+    hits = [Hit(c, 0.0) for c in scorer.store.chunks if not c.meta["question_only"]]
+    base = EvidenceReranker(scorer).rerank("KV cache 加速生成", hits)
+    judge = KeywordJudge(base[1].chunk.text[:8])  # the judge prefers the base's second passage
+    reranker = make_reranker("llm:2", scorer, generator_factory=lambda: judge)
+    assert isinstance(reranker, GeneratorReranker) and isinstance(reranker, Reranker) and reranker.top_n == 2
+    ranked = reranker.rerank("KV cache 加速生成", hits)
+    assert len(judge.prompts) == 2 and all("KV cache 加速生成" in p for p in judge.prompts)
+    assert [h.chunk.id for h in ranked[:2]] == [base[1].chunk.id, base[0].chunk.id]
+    assert [h.scores["rerank"] for h in ranked[:2]] == [0.9, 0.2]
+    assert [h.chunk.id for h in ranked[2:]] == [h.chunk.id for h in base[2:]]  # the rest as the base ordered them
+    assert all("relevance" in h.scores for h in ranked)
+
+
+def test_llm_reranker_needs_token_odds(scorer: EvidenceScorer) -> None:
+    from tests.conftest import ScriptedGenerator
+
+    reranker = make_reranker("llm", scorer, generator_factory=lambda: ScriptedGenerator("是"))
+    assert reranker.top_n == 5
+    with pytest.raises(ConfigError, match="needs a llama.cpp generator.*test:scripted"):
+        reranker.warm_up()
+    with pytest.raises(ConfigError, match="Unknown reranker 'llm'"):
+        make_reranker("llm", scorer)  # no generator to judge with
