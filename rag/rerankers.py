@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.config import RerankConfig
 from rag.errors import ConfigError, ModelLoadError
+from rag.prompts import neutralise, render_chat
 from rag.evidence import EvidenceScorer
 from rag.relevance import DEFAULT_RELEVANCE, RelevanceModel, relevance_features
 from rag.schema import Hit
@@ -158,11 +159,9 @@ class GeneratorReranker:
 
     def prompt(self, question: str, hit: Hit, generator: Any) -> str:
         """The yes/no prompt for one passage: the model's chat template, else plain text."""
-        passage = f"{hit.chunk.heading}\n{hit.chunk.text[: self.passage_chars]}".strip()
-        user = f"问题 Question：{question}\n\n资料 Passage：\n{passage}\n\n{JUDGE_ASK}"
+        passage = neutralise(f"{hit.chunk.heading}\n{hit.chunk.text[: self.passage_chars]}".strip())
+        user = f"问题 Question：{neutralise(question)}\n\n资料 Passage：\n{passage}\n\n{JUDGE_ASK}"
         if generator.chat_template:
-            from rag.prompts import render_chat
-
             messages = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
             return render_chat(generator.chat_template, messages, eos_token=generator.special_tokens.get("eos_token", ""))
         return f"{JUDGE_SYSTEM}\n{user}\n答："
