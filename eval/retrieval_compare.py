@@ -37,7 +37,7 @@ def project_rows(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, dict[
 def reranker_row(rag: RAG, questions: Sequence[EvalQuestion], spec: str) -> dict[str, float]:
     """Metrics of `rag`'s pipeline with another second stage (`rerank.reranker` = `spec`), sharing its LLM."""
     config = rag.config.model_copy(deep=True)
-    config.rerank.reranker = spec
+    config.apply({"rerank.reranker": spec}, source="--rerankers")
     other = RAG(rag.store, config, rag.embedder, generator=rag.answerer.generator, follow=False, refusal=rag.refusal)
     other.retrieve(questions[0].question)  # load models outside the timings
     return _row(questions, lambda q: other.retrieve(q, k=DEPTH), lambda hits: not other.is_answerable(hits))

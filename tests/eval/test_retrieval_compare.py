@@ -9,6 +9,7 @@ from eval.retrieval_compare import COLUMNS, compare, comparison_table
 from ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.config import Config
+from rag.errors import ConfigError
 from rag.store import IndexStore
 from tests.conftest import KeywordEmbedder
 
@@ -65,3 +66,5 @@ def test_more_second_stages_are_rows_of_their_own(tiny_corpus: Path, tmp_path: P
     # Equal odds keep the default's order, so the metrics match it.
     assert all(judged[c] == pytest.approx(default[c]) for c in COLUMNS)
     assert judged["unanswerable_refused"] == default["unanswerable_refused"]
+    with pytest.raises(ConfigError, match=r"'rerank.reranker' \(from --rerankers\) has invalid value 'llm:x'"):
+        compare(rag, QUESTIONS, baseline=False, rerankers=["llm:x"])
