@@ -387,7 +387,7 @@ def fit_passages(
     return kept, dropped, best.number if best is not None else None
 
 
-def _eos_token(generator: Any) -> str:
+def eos_text(generator: Any) -> str:
     """The text of the generator's end-of-sequence token, as chat templates expect it ("" if unknown)."""
     return getattr(generator, "special_tokens", {}).get("eos_token", "")
 
@@ -411,7 +411,7 @@ def build_answer_prompt(
         render: Callable[[Sequence[Passage]], str] = lambda kept: plain_messages(chat_messages(question, kept, language))
         stop: tuple[str, ...] = ()
     elif template:
-        eos = _eos_token(generator)
+        eos = eos_text(generator)
         render = lambda kept: render_chat(  # noqa: E731
             template, chat_messages(question, kept, language), eos_token=eos
         )
@@ -460,7 +460,7 @@ def revision_prompt(
     if prompt.messages:  # the server applies the template
         text = plain_messages(messages)
     else:
-        text = render_chat(generator.chat_template, messages, eos_token=_eos_token(generator))
+        text = render_chat(generator.chat_template, messages, eos_token=eos_text(generator))
     tokens = generator.count_tokens(text)
     if tokens + max_tokens + SAFETY_TOKENS > generator.context_size:
         return None

@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.config import RerankConfig
 from rag.errors import ConfigError, ModelLoadError
-from rag.prompts import neutralise, render_chat
+from rag.prompts import eos_text, neutralise, render_chat
 from rag.evidence import EvidenceScorer
 from rag.relevance import DEFAULT_RELEVANCE, RelevanceModel, relevance_features
 from rag.schema import Hit
@@ -163,7 +163,7 @@ class GeneratorReranker:
         user = f"问题 Question：{neutralise(question)}\n\n资料 Passage：\n{passage}\n\n{JUDGE_ASK}"
         if generator.chat_template:
             messages = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
-            return render_chat(generator.chat_template, messages, eos_token=generator.special_tokens.get("eos_token", ""))
+            return render_chat(generator.chat_template, messages, eos_token=eos_text(generator))
         return f"{JUDGE_SYSTEM}\n{user}\n答："
 
     def rerank(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
