@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.schema import Chunk, Hit
 from rag.store_protocol import Store
-from rag.text import tokenize
+from rag.text import acronym_singular, latin_names, tokenize
 
 # Sentences sampled for the per-question baseline similarity; plenty for a stable median.
 BASELINE_SAMPLE = 8192
@@ -45,6 +45,10 @@ class QuestionEvidence:
     """Best cosine between the question and a passage that only states a question (-1 if none)."""
     unseen: float
     """Share of the question's terms that occur nowhere in the corpus."""
+    unseen_name: float = 0.0
+    """1.0 when the question names something (an acronym or mixed-case name: RoPE, GQA) the corpus never
+    mentions, else 0.0. Common English words are unseen in a Chinese corpus too, so `unseen` alone can't
+    tell a paraphrase from a question about something the documents lack; a name can."""
 
 
 class EvidenceScorer:
@@ -83,7 +87,15 @@ class EvidenceScorer:
         bare_best = float(np.max(self.store.embeddings[bare] @ vector)) if len(bare) else -1.0
         terms = set(tokenize(question))
         unseen = sum(self.store.sparse.document_frequency(t) == 0 for t in terms) / len(terms) if terms else 1.0
-        return QuestionEvidence(baseline, bare_best, unseen)
+        return QuestionEvidence(baseline, bare_best, unseen, float(any(map(self._unseen_name, latin_names(question)))))
+
+    def _unseen_name(self, name: str) -> bool:
+        """Whether some token of `name` (and of its singular, for "GPUs") occurs in no chunk."""
+        def unseen(text: str) -> bool:
+            return any(self.store.sparse.document_frequency(token) == 0 for token in tokenize(text))
+
+        singular = acronym_singular(name)
+        return unseen(name) and (singular is None or unseen(singular))
 
     def hits(self, question: str, hits: Sequence[Hit]) -> list[HitEvidence]:
         vector = self.query_vector(question)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text import acronym_singular, latin_names
+
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c.
 _FORMULA = re.compile(
     r"\$[^$\n]+\$"
@@ -21,22 +23,7 @@ _FORMULA = re.compile(
 )
 # 3.5, 1e-4, 70%, 0.001, v2.1, 16, 4096 — digits with their decimal point, exponent or percent sign.
 _NUMBER = re.compile(r"(?<![A-Za-z0-9])v?\d+(?:[.,]\d+)*(?:[eE]-?\d+)?%?")
-# Names a word change would falsify: GPT-4, LLaMA, QLoRA, FP16, torch.cuda.amp, bf16, RoPE, KV.
-_LATIN_TERM = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
 _SPACE = re.compile(r"\s+")
-_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Z0-9]+s")
-
-
-_ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "et al", "no"})
-
-
-def _is_name(term: str) -> bool:
-    """An acronym, a mixed-case or alphanumeric name, or a dotted/underscored identifier."""
-    if len(term) < 2 or term.lower() in _ABBREVIATIONS:
-        return False
-    inner_upper = any(c.isupper() for c in term[1:])
-    has_digit = any(c.isdigit() for c in term)
-    return inner_upper or has_digit or "_" in term or "." in term.strip(".")
 
 
 def exact_spans(sentence: str) -> list[str]:
@@ -50,8 +37,7 @@ def _typed_spans(sentence: str) -> list[tuple[str, str]]:
     for match in _FORMULA.finditer(sentence):
         spans.append((match.group(0), "formula"))
         rest = rest.replace(match.group(0), " ")
-    names = [m.group(0).rstrip(".") for m in _LATIN_TERM.finditer(rest)]
-    names = [t for t in names if _is_name(t)]
+    names = latin_names(rest)
     for name in names:
         rest = rest.replace(name, " ")
     spans.extend((m.group(0).rstrip(".,"), "number") for m in _NUMBER.finditer(rest))
@@ -68,7 +54,8 @@ def _occurs(span: str, kind: str, text: str) -> bool:
     if re.search(pattern, text, re.IGNORECASE):
         return True
     # An English plural of an acronym names the same thing: "GPUs" is in "多个 GPU 上".
-    return kind == "name" and _ACRONYM_PLURAL.fullmatch(span) is not None and _occurs(span[:-1], kind, text)
+    singular = acronym_singular(span) if kind == "name" else None
+    return singular is not None and _occurs(singular, kind, text)
 
 
 def missing_exact_spans(sentence: str, evidence: str, given: str = "") -> list[str]:

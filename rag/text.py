@@ -98,3 +98,29 @@ def evidence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
         if len(_WORD_CHAR.findall(sentence)) >= 4 and not is_bare_question(sentence) and not sentence.startswith("```"):
             spans.append((offset + start, offset + end))
     return spans
+
+
+# Names a word change would falsify: GPT-4, LLaMA, QLoRA, FP16, torch.cuda.amp, bf16, RoPE, KV.
+_LATIN_TERM = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*")
+_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Z0-9]+s")
+_ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "et al", "no"})
+
+
+def is_name(term: str) -> bool:
+    """An acronym, a mixed-case or alphanumeric name, or a dotted/underscored identifier."""
+    if len(term) < 2 or term.lower() in _ABBREVIATIONS:
+        return False
+    inner_upper = any(c.isupper() for c in term[1:])
+    has_digit = any(c.isdigit() for c in term)
+    return inner_upper or has_digit or "_" in term or "." in term.strip(".")
+
+
+def latin_names(text: str) -> list[str]:
+    """The Latin-script names in `text` (``RoPE``, ``GPT-4``, ``QLoRA``, ``torch.cuda.amp``), in order."""
+    terms = (match.group(0).rstrip(".") for match in _LATIN_TERM.finditer(text))
+    return [term for term in terms if is_name(term)]
+
+
+def acronym_singular(name: str) -> str | None:
+    """``GPU`` for the English plural ``GPUs`` (an acronym plus "s"); None for anything else."""
+    return name[:-1] if _ACRONYM_PLURAL.fullmatch(name) else None

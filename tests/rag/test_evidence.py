@@ -1,4 +1,4 @@
-"""EvidenceScorer.semantic_rank, checked by hand on vectors laid out in a plane."""
+"""EvidenceScorer: semantic_rank checked by hand on vectors laid out in a plane; the question measures."""
 from __future__ import annotations
 
 import math
@@ -49,3 +49,24 @@ def test_a_small_corpus_ranks_nothing() -> None:
     store = store_with_sentences([[10.0], [20.0]])
     scorer = EvidenceScorer(store, lambda text: unit(10.0))
     assert scorer.semantic_rank("answer", store.chunks[0])[0] == len(store.sentences)
+
+
+def store_with_texts(texts: list[str]) -> IndexStore:
+    chunks = [Chunk(f"c{row}", "d", text, 0, len(text)) for row, text in enumerate(texts)]
+    embeddings = np.stack([unit(0.0) for _ in chunks])
+    return IndexStore(
+        path=None, manifest={}, chunks=chunks, dense=DenseIndex.build(embeddings),
+        sparse=SparseIndex.build([c.text for c in chunks]), embeddings=embeddings,
+        sentences=np.zeros((0, 3), np.int64), sentence_embeddings=np.zeros((0, 4), np.float32),
+    )
+
+
+def test_unseen_name_flags_a_name_the_corpus_never_mentions() -> None:
+    store = store_with_texts(["LoRA 在注意力层旁加低秩矩阵。", "多个 GPU 组成流水线。"])
+    scorer = EvidenceScorer(store, lambda text: unit(0.0))
+    assert scorer.question("RoPE 是怎么实现的？").unseen_name == 1.0
+    assert scorer.question("What is QLoRA compared with LoRA?").unseen_name == 1.0
+    # Names the corpus has, in any case or as an acronym plural, and plain words are not flagged.
+    assert scorer.question("lora 的原理是什么？").unseen_name == 0.0
+    assert scorer.question("Why use several GPUs for LoRA?").unseen_name == 0.0
+    assert scorer.question("Why does training need a pipeline?").unseen_name == 0.0

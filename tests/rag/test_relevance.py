@@ -8,9 +8,11 @@ from rag.relevance import DEFAULT_RELEVANCE, FEATURES, RelevanceModel, relevance
 
 def test_features_by_hand() -> None:
     hit = HitEvidence(dense=0.85, best_sentence=0.90, sentence_span=(0, 5), coverage=0.5)
-    question = QuestionEvidence(baseline=0.80, bare_question=0.95, unseen=0.25)
+    question = QuestionEvidence(baseline=0.80, bare_question=0.95, unseen=0.25, unseen_name=1.0)
     features = relevance_features(hit, question)
-    assert features == pytest.approx({"evidence": 0.10, "coverage": 0.5, "asked_only": 0.05, "unseen": 0.25})
+    assert features == pytest.approx(
+        {"evidence": 0.10, "coverage": 0.5, "asked_only": 0.05, "unseen": 0.25, "unseen_name": 1.0}
+    )
     assert set(features) == set(FEATURES)
     # A bare question that matches worse than the evidence does not count against it.
     assert relevance_features(hit, QuestionEvidence(0.8, 0.7, 0.0))["asked_only"] == 0.0
@@ -23,9 +25,11 @@ def test_logistic_model_by_hand() -> None:
 
 
 def test_default_model_prefers_evidence_and_penalises_bare_questions() -> None:
-    strong = {"evidence": 0.12, "coverage": 0.8, "asked_only": 0.0, "unseen": 0.0}
+    strong = {"evidence": 0.12, "coverage": 0.8, "asked_only": 0.0, "unseen": 0.0, "unseen_name": 0.0}
     asked_only = {**strong, "asked_only": 0.05}
-    off_topic = {"evidence": 0.03, "coverage": 0.1, "asked_only": 0.0, "unseen": 0.7}
+    names_the_unknown = {**strong, "unseen_name": 1.0}
+    off_topic = {"evidence": 0.03, "coverage": 0.1, "asked_only": 0.0, "unseen": 0.7, "unseen_name": 0.0}
     assert DEFAULT_RELEVANCE(strong) > DEFAULT_RELEVANCE.threshold
     assert DEFAULT_RELEVANCE(asked_only) < DEFAULT_RELEVANCE(strong)
+    assert DEFAULT_RELEVANCE(names_the_unknown) < DEFAULT_RELEVANCE(strong)
     assert DEFAULT_RELEVANCE(off_topic) < DEFAULT_RELEVANCE.threshold
