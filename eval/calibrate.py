@@ -1,6 +1,6 @@
 """Fit the relevance model (rag/relevance.py) and its threshold on the tuning part; report the test part.
 
-    python -m eval.calibrate [--tune tune] [--test test] [--index DIR] [--folds 5] [--repeats 20]
+    python -m eval.calibrate [--tune tune] [--test test] [--index DIR] [--folds 5] [--repeats 20] [--llm-run DIR]
 
 1. Features of every question's best hit (after the configured second stage).
 2. Fit on the tuning part: a logistic model over the standardised features, then the threshold that
@@ -10,18 +10,24 @@
    counting refusals on the held-out fold (repeated stratified k-fold; counts are means over repeats).
 4. The tuning-part model applied once to the test part: unanswerable refused (by kind) and answerable
    wrongly refused. The constants currently in ``DEFAULT_RELEVANCE`` are scored the same way.
+5. With ``--llm-run DIR`` (a ``rag eval --configs llm`` run on the tuning part with ``rerank.min_relevance = 0``,
+   so every question reached the model): the model threshold of ``rag.refusal`` — how far below the evidence
+   threshold a question may still go to the LLM, whose draft then has to pass the citation check.
 """
 from __future__ import annotations
 
 import argparse
+import math
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from eval.datasets import EvalQuestion, dataset_path, load_questions
 from eval.embed_cache import open_cached_rag
+from eval.runio import QUESTIONS, read_records
 from ingest.default_index import ensure_default_index
 from rag.api import RAG
 from rag.config import Config
@@ -57,6 +63,32 @@ def fit(X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFU
     fitted = RelevanceModel(bias=bias, weights={n: float(w) for n, w in zip(FEATURES, weights)})
     threshold = threshold_for(probabilities(fitted, X), answerable, max_wrong)
     return RelevanceModel(bias=fitted.bias, weights=fitted.weights, threshold=threshold)
+
+
+def refused_with_model(
+    relevance: np.ndarray, declined: np.ndarray, failed: np.ndarray, threshold: float, model_threshold: float
+) -> np.ndarray:
+    """Refusals in LLM mode (see `rag.refusal`): below the model threshold; the model declined; or a draft
+    that failed the citation check on doubtful evidence (between the two thresholds)."""
+    return (relevance < model_threshold) | declined | (failed & (relevance < threshold))
+
+
+def model_threshold_for(
+    relevance: np.ndarray, answerable: np.ndarray, declined: np.ndarray, failed: np.ndarray, threshold: float
+) -> float:
+    """The model threshold (at most `threshold`) under which LLM mode decides the most questions right
+    (unanswerable refused + answerable not refused); on a tie the highest, so a band that only trades one
+    kind of error for the other is not opened.
+
+    `declined` / `failed`: per question, whether the model said the passages don't answer / whether its
+    draft failed the citation check, from a run in which every question reached the model."""
+    candidates = sorted({float(threshold), *(float(r) for r in relevance if r < threshold)}, reverse=True)
+
+    def right(t: float) -> int:
+        refused = refused_with_model(relevance, declined, failed, threshold, t)
+        return int(np.sum(refused != answerable))
+
+    return max(candidates, key=lambda t: (right(t), t))
 
 
 def probabilities(model: RelevanceModel, X: np.ndarray) -> np.ndarray:
@@ -109,6 +141,8 @@ def main() -> None:
     parser.add_argument("--index")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--llm-run", help="run directory of `rag eval --configs llm` on the tuning part with "
+                                          "rerank.min_relevance = 0: fit the model threshold too")
     args = parser.parse_args()
     config = Config.load(env={})
     index = args.index or ensure_default_index(config, progress=True)
@@ -123,14 +157,41 @@ def main() -> None:
     model = fit(X_tune, y_tune)
     print(f"Fitted on {args.tune} ({len(tune)} questions):")
     print(f"  RelevanceModel(bias={model.bias:.3f}, weights="
-          f"{ {n: round(w, 3) for n, w in model.weights.items()} }, threshold={model.threshold:.3f})")
+          f"{ {n: round(w, 3) for n, w in model.weights.items()} }, threshold={math.floor(model.threshold * 1000) / 1000:.3f})")  # rounded down: never refuses more
     print(f"  in-sample ({args.tune}):      {counts(probabilities(model, X_tune) < model.threshold, y_tune)}")
     print(f"  {args.folds}-fold CV x{args.repeats} ({args.tune}, threshold refitted per fold): "
           f"{cross_validate(X_tune, y_tune, args.folds, args.repeats)}")
     for name, candidate in (("fitted above", model), ("DEFAULT_RELEVANCE now", DEFAULT_RELEVANCE)):
         refused = probabilities(candidate, X_test) < candidate.threshold
         print(f"{args.test} ({len(test)} questions), {name}: {counts(refused, y_test)}; by kind: {by_kind(test, refused)}")
+    if args.llm_run:
+        report_model_threshold(Path(args.llm_run), tune, probabilities(model, X_tune), y_tune, model.threshold)
     rag.embedder.save()
+
+
+def llm_outcomes(run_dir: Path, questions: Sequence[EvalQuestion]) -> tuple[np.ndarray, np.ndarray]:
+    """Per question of `questions`: (the model declined, its draft failed the check), from a run's questions.jsonl."""
+    records = {r["id"]: r for r in read_records(run_dir / QUESTIONS) if r["config"] == "llm"}
+    missing = [q.id for q in questions if q.id not in records]
+    if missing:
+        raise SystemExit(f"{run_dir / QUESTIONS} has no llm record for {len(missing)} questions "
+                         f"(e.g. {missing[0]}); run `rag eval --configs llm` on the same set.")
+    declined = np.array([bool(records[q.id]["abstained"]) for q in questions])
+    failed = np.array([bool(records[q.id]["fallback"]) and not records[q.id]["abstained"] for q in questions])
+    return declined, failed
+
+
+def report_model_threshold(
+    run_dir: Path, tune: Sequence[EvalQuestion], relevance: np.ndarray, answerable: np.ndarray, threshold: float
+) -> None:
+    declined, failed = llm_outcomes(run_dir, tune)
+    model_threshold = model_threshold_for(relevance, answerable, declined, failed, threshold)
+    band = "no doubtful band" if model_threshold >= threshold else f"doubtful band {model_threshold:.3f}-{threshold:.3f}"
+    print(f"Model threshold (LLM mode) fitted on {len(tune)} questions: {model_threshold:.3f} ({band})")
+    lowest = float(np.min(relevance))
+    for label, t in (("no doubtful band", threshold), ("fitted", model_threshold), ("everything to the model", lowest)):
+        refused = refused_with_model(relevance, declined, failed, threshold, t)
+        print(f"  in-sample, LLM mode, {label}: {counts(refused, answerable)}")
 
 
 if __name__ == "__main__":

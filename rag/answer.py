@@ -146,7 +146,7 @@ class Answerer:
         started = time.perf_counter()
         language = detect_language(question)
         passages = hits[: self.config.passages]
-        if not self.refusal.answerable(hits):
+        if not (self.refusal.answerable(hits) or (mode == "llm" and self.refusal.worth_drafting(hits))):
             yield self._abstain(question, hits, language, mode, timings, started)
             return
         if mode == "extractive":
@@ -163,6 +163,10 @@ class Answerer:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        if not draft.passed and not self.refusal.answerable(hits):
+            # Doubtful evidence: only a checked LLM answer may answer it, never the extractive fallback.
+            yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
+            return
         if not draft.passed:
             answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
             answer.fallback = (

@@ -55,7 +55,9 @@ class RAG:
         self._generator_lock = threading.Lock()
         self._warm = False
         self._lock = threading.Lock()
-        self.refusal = refusal if refusal is not None else RefusalPolicy(threshold=config.rerank.min_relevance)
+        self.refusal = refusal if refusal is not None else RefusalPolicy(
+            threshold=config.rerank.min_relevance, model_threshold=config.rerank.min_relevance_llm
+        )
         """Decides when the documents don't answer (relevance threshold, the LLM's own judgement)."""
         self._view = self._make_view(store, previous=None)
 

@@ -86,6 +86,9 @@ class RerankConfig(_Section):
     """Cross-encoder input limit in tokens; longer passages are truncated."""
     min_relevance: float | None = Field(None, ge=0)
     """Best-hit relevance below which the documents are taken not to answer; None = the reranker's calibrated default."""
+    min_relevance_llm: float | None = Field(None, ge=0)
+    """With LLM answers, best-hit relevance from which (up to `min_relevance`) a question is answered only by an
+    LLM draft that passes the citation check; None = the calibrated default, or `min_relevance` when that is set."""
 
 
 class AnswerConfig(_Section):

@@ -1,21 +1,29 @@
 """Whether the documents answer a question: the whole refusal decision, in one place.
 
-Two signals, in order:
+Two signals:
 
 1. **Evidence relevance, before any generation.** Every returned hit carries a calibrated 0..1
    ``relevance`` from :class:`rag.relevance.RelevanceModel` over evidence measures (best evidence
    sentence above the question's median similarity to the corpus, keyword coverage, by how much a
-   passage that only *asks* the question outmatches the evidence, share of unseen terms). It is the
-   same model whichever reranker ordered the hits — a cross-encoder's score orders hits but is not a
-   relevance on this scale — so one threshold means one thing. If the best hit's relevance is below
-   the threshold the question is refused and the LLM is never called. Questions the corpus only asks
-   as bare questions land here: the ``asked_only`` measure pushes their relevance down.
+   passage that only *asks* the question outmatches the evidence, share of unseen terms, a name the
+   corpus never mentions). It is the same model whichever reranker ordered the hits — a cross-encoder's
+   score orders hits but is not a relevance on this scale — so one threshold means one thing.
+   Questions the corpus only asks as bare questions land low: the ``asked_only`` measure pushes their
+   relevance down.
 2. **The model's own judgement, in LLM mode.** The prompt tells the model to reply with a fixed phrase
    when the passages don't answer; that reply, or an answer in which the model says so and no
    supported claim survives the citation check, is a refusal too.
 
-The threshold is fitted on the tuning split (``python -m eval.calibrate``); ``rerank.min_relevance``
-overrides it.
+The best hit's relevance falls in one of three bands:
+
+- at or above ``threshold``: answered (by the LLM, or extractively when its draft fails the check);
+- below ``model_threshold``: refused, and the LLM is never called;
+- in between (LLM mode only): *doubtful* — only an LLM draft that passes the citation check answers;
+  a draft that fails it is a refusal, not an extractive fallback. Without an LLM the band is refused.
+
+``threshold`` is fitted on the tuning split from the evidence alone (``python -m eval.calibrate``),
+``model_threshold`` from an LLM run on the same split (``--llm-run``); ``rerank.min_relevance`` and
+``rerank.min_relevance_llm`` override them.
 """
 from __future__ import annotations
 
@@ -28,20 +36,38 @@ from rag.schema import Hit
 
 
 class RefusalPolicy:
-    """Owns the relevance model, its threshold, and whether the LLM's own "no answer" is trusted."""
+    """Owns the relevance model, its two thresholds, and whether the LLM's own "no answer" is trusted."""
 
     def __init__(
-        self, relevance: RelevanceModel = DEFAULT_RELEVANCE, threshold: float | None = None, trust_model: bool = True
+        self,
+        relevance: RelevanceModel = DEFAULT_RELEVANCE,
+        threshold: float | None = None,
+        trust_model: bool = True,
+        model_threshold: float | None = None,
     ) -> None:
         self.relevance = relevance
         self.threshold = relevance.threshold if threshold is None else threshold
-        """Best-hit relevance below which the documents are taken not to answer."""
+        """Best-hit relevance at or above which the evidence alone is enough to answer."""
+        if model_threshold is None:
+            # An overridden threshold means what it says: no doubtful band unless one is asked for too.
+            model_threshold = relevance.model_threshold if threshold is None else self.threshold
+        self.model_threshold = min(self.threshold, self.threshold if model_threshold is None else model_threshold)
+        """Best-hit relevance below which even an LLM answer is not attempted (at most `threshold`)."""
         self.trust_model = trust_model
 
     def answerable(self, hits: Sequence[Hit]) -> bool:
-        """Whether the best (first) hit is relevant enough to answer from."""
-        return bool(hits) and hits[0].scores.get("relevance", 0.0) >= self.threshold
+        """Whether the best (first) hit is relevant enough to answer from, with or without a model."""
+        return bool(hits) and self._best(hits) >= self.threshold
+
+    def worth_drafting(self, hits: Sequence[Hit]) -> bool:
+        """Whether an LLM may try: true for answerable hits, and for doubtful ones (between the two
+        thresholds), where only a draft that passes the citation check may answer."""
+        return bool(hits) and self._best(hits) >= self.model_threshold
 
     def model_declined(self, raw: str, checked: CheckedAnswer) -> bool:
         """Whether the LLM said the passages don't answer (its whole reply, or its only surviving content)."""
         return self.trust_model and (is_no_answer(raw) or checked.says_no_answer)
+
+    @staticmethod
+    def _best(hits: Sequence[Hit]) -> float:
+        return hits[0].scores.get("relevance", 0.0)

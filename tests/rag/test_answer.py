@@ -20,9 +20,13 @@ from tests.conftest import ScriptedGenerator
 def make_rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
     IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
 
-    def make(output: str | list[str] = "", min_relevance: float = 0.0, chat_template: str | None = None, **answer) -> RAG:
+    def make(
+        output: str | list[str] = "", min_relevance: float = 0.0, chat_template: str | None = None,
+        min_relevance_llm: float | None = None, **answer,
+    ) -> RAG:
         config = Config()
         config.rerank.min_relevance = min_relevance
+        config.rerank.min_relevance_llm = min_relevance_llm
         config.answer.mode = "llm"
         for key, value in answer.items():
             setattr(config.answer, key, value)
@@ -120,6 +124,20 @@ def test_low_relevance_abstains_with_nearest_sources(make_rag) -> None:
         assert 0 < len(answer.citations) <= 3 and answer.citations[0].chunk_id == answer.hits[0].chunk.id
     assert rag.answerer.generator.prompts == []  # the model is never asked
     assert rag.ask("What is a KV cache?").text == ABSTAIN_MESSAGE["en"]
+
+
+def test_on_doubtful_evidence_only_a_checked_llm_answer_answers(make_rag) -> None:
+    # Every question is doubtful: relevance below min_relevance, above min_relevance_llm.
+    rag = make_rag([SUPPORTED], chat_template=CHATML, min_relevance=1.01, min_relevance_llm=0.0)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "llm" and not answer.abstained and answer.raw == SUPPORTED
+    # A draft that fails the check (and its revision) is a refusal here, not an extractive fallback.
+    rag = make_rag([UNSUPPORTED, UNSUPPORTED], chat_template=CHATML, min_relevance=1.01, min_relevance_llm=0.0)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.abstained and answer.text == ABSTAIN_MESSAGE["zh"] and answer.raw == UNSUPPORTED
+    assert answer.attempts == 2 and answer.citations  # revised once; the nearest sources are listed
+    # Without the model (extractive mode) doubtful evidence is refused.
+    assert rag.ask("KV cache 有什么用？", mode="extractive").abstained
 
 
 def test_model_saying_the_passages_lack_the_answer_abstains(make_rag) -> None:

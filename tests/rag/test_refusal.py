@@ -26,6 +26,19 @@ def test_threshold_defaults_to_the_relevance_model_and_can_be_overridden() -> No
     assert not policy.answerable([])
 
 
+def test_the_doubtful_band_lies_between_the_model_threshold_and_the_threshold() -> None:
+    policy = RefusalPolicy(RelevanceModel(bias=0.0, threshold=0.5, model_threshold=0.3))
+    assert (policy.threshold, policy.model_threshold) == (0.5, 0.3)
+    assert policy.answerable([_hit(0.5)]) and policy.worth_drafting([_hit(0.5)])
+    assert not policy.answerable([_hit(0.4)]) and policy.worth_drafting([_hit(0.4)])
+    assert not policy.worth_drafting([_hit(0.29)]) and not policy.worth_drafting([])
+    # An overridden threshold means no band unless one is asked for; a model threshold never exceeds it.
+    assert RefusalPolicy(policy.relevance, threshold=0.6).model_threshold == 0.6
+    assert RefusalPolicy(policy.relevance, threshold=0.6, model_threshold=0.2).model_threshold == 0.2
+    assert RefusalPolicy(policy.relevance, model_threshold=0.9).model_threshold == 0.5
+    assert RefusalPolicy(RelevanceModel(bias=0.0, threshold=0.5)).model_threshold == 0.5
+
+
 def test_the_models_own_no_answer_is_a_refusal_unless_distrusted() -> None:
     said = CheckedAnswer("", (CheckedSentence("资料中没有提到。", (), "removed", 0.0, "no-answer"),), ())
     assert RefusalPolicy().model_declined("资料中没有答案。", CheckedAnswer("", (), ()))
