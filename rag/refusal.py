@@ -48,10 +48,10 @@ class RefusalPolicy:
         self.relevance = relevance
         self.threshold = relevance.threshold if threshold is None else threshold
         """Best-hit relevance at or above which the evidence alone is enough to answer."""
-        if model_threshold is None:
-            # An overridden threshold means what it says: no doubtful band unless one is asked for too.
-            model_threshold = relevance.model_threshold if threshold is None else self.threshold
-        self.model_threshold = min(self.threshold, self.threshold if model_threshold is None else model_threshold)
+        if model_threshold is None and threshold is None:
+            model_threshold = relevance.model_threshold
+        # An overridden threshold means what it says: no doubtful band unless one is asked for too.
+        self.model_threshold = self.threshold if model_threshold is None else min(model_threshold, self.threshold)
         """Best-hit relevance below which even an LLM answer is not attempted (at most `threshold`)."""
         self.trust_model = trust_model
 
