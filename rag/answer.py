@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Generator, Iterator, Sequence
 
 from rag.citations import CheckedAnswer, Citation, CitationChecker, citation_for
@@ -122,7 +123,9 @@ class Answerer:
         self.refusal = refusal
         self.config = config
         self.checker = CitationChecker(
-            config.min_support, semantic=extractive.scorer.semantic_rank, semantic_top_k=config.semantic_top_k
+            config.min_support,
+            semantic=partial(extractive.scorer.semantic_rank, min_margin=config.semantic_min_margin),
+            semantic_top_k=config.semantic_top_k,
         )
         self._generator_factory = generator_factory
         self._generator: Any = None

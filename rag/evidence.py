@@ -134,17 +134,22 @@ class EvidenceScorer:
             self._term_cache[chunk.id] = terms
         return terms
 
-    def semantic_rank(self, text: str, chunk: Chunk) -> tuple[int, int, int]:
+    def semantic_rank(self, text: str, chunk: Chunk, min_margin: float = 0.0) -> tuple[int, int, int]:
         """``(rank, start, end)`` of the chunk's evidence sentence closest to `text`: rank = how many of the
         corpus' evidence sentences are closer to `text` still (0: the corpus' closest is in this chunk).
 
         In a corpus of fewer than `MIN_RANKED_SENTENCES` sentences being the closest means little, so
-        every chunk gets the worst rank there."""
+        every chunk gets the worst rank there. So does a chunk whose closest sentence is less than
+        `min_margin` above `text`'s median cosine to the corpus: text about something the corpus doesn't
+        cover still has a closest sentence, usually in the passage on the nearest theme."""
         rows = self.sentence_rows(chunk.id)
+        worst = (len(self.store.sentences), chunk.start, chunk.end)
         if not len(rows) or len(self.store.sentences) < MIN_RANKED_SENTENCES:
-            return (len(self.store.sentences), chunk.start, chunk.end)
+            return worst
         similarities = self._corpus_similarities(text)
         best = int(rows[int(np.argmax(similarities[rows]))])
+        if min_margin and similarities[best] - np.median(similarities) < min_margin:
+            return worst
         rank = int(np.count_nonzero(similarities > similarities[best]))
         return (rank, int(self.store.sentences[best][1]), int(self.store.sentences[best][2]))
 

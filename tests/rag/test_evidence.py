@@ -45,6 +45,18 @@ def test_rank_counts_the_corpus_sentences_closer_than_the_chunks_best() -> None:
     assert rank == 3                                                           # 10°, 20° and 50° are closer
 
 
+def test_a_closest_sentence_barely_above_the_median_ranks_nothing_with_a_margin() -> None:
+    # The text points at 90°; chunk 0's sentence at 88° is the corpus' closest in both stores.
+    many = MIN_RANKED_SENTENCES
+    near = store_with_sentences([[88.0], [95.0 + i * 4.0 / many for i in range(many)]])  # the rest 5-9° away
+    far = store_with_sentences([[88.0], [150.0 + i * 0.01 for i in range(many)]])        # the rest 60° away
+    for store in (near, far):
+        assert EvidenceScorer(store, lambda text: unit(90.0)).semantic_rank("claim", store.chunks[0])[0] == 0
+    # cos 2° - median cos ~7° = 0.007 is under a 0.05 margin: worst rank; cos 2° - cos 60° = 0.5 is not.
+    assert EvidenceScorer(near, lambda text: unit(90.0)).semantic_rank("claim", near.chunks[0], min_margin=0.05)[0] == len(near.sentences)
+    assert EvidenceScorer(far, lambda text: unit(90.0)).semantic_rank("claim", far.chunks[0], min_margin=0.05)[0] == 0
+
+
 def test_a_small_corpus_ranks_nothing() -> None:
     store = store_with_sentences([[10.0], [20.0]])
     scorer = EvidenceScorer(store, lambda text: unit(10.0))
