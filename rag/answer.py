@@ -149,7 +149,7 @@ class Answerer:
         started = time.perf_counter()
         language = detect_language(question)
         passages = hits[: self.config.passages]
-        if not (self.refusal.answerable(hits) or (mode == "llm" and self.refusal.worth_drafting(hits))):
+        if not (self.refusal.worth_drafting(hits) if mode == "llm" else self.refusal.answerable(hits)):
             yield self._abstain(question, hits, language, mode, timings, started)
             return
         if mode == "extractive":

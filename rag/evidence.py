@@ -58,7 +58,7 @@ class EvidenceScorer:
         self.store = store
         self.query_vector = query_vector
         self._term_cache: dict[str, frozenset[str]] = {}
-        self._similarity_cache: dict[str, np.ndarray] = {}
+        self._similarity_cache: dict[str, tuple[np.ndarray, float]] = {}
 
     @cached_property
     def _row_of(self) -> dict[str, int]:
@@ -146,19 +146,20 @@ class EvidenceScorer:
         worst = (len(self.store.sentences), chunk.start, chunk.end)
         if not len(rows) or len(self.store.sentences) < MIN_RANKED_SENTENCES:
             return worst
-        similarities = self._corpus_similarities(text)
+        similarities, median = self._corpus_similarities(text)
         best = int(rows[int(np.argmax(similarities[rows]))])
-        if min_margin and similarities[best] - np.median(similarities) < min_margin:
+        if min_margin and similarities[best] - median < min_margin:
             return worst
         rank = int(np.count_nonzero(similarities > similarities[best]))
         return (rank, int(self.store.sentences[best][1]), int(self.store.sentences[best][2]))
 
-    def _corpus_similarities(self, text: str) -> np.ndarray:
-        """Cosine of `text` to every evidence sentence of the corpus (the last few texts are remembered:
-        a sentence is ranked against each of the answer's passages)."""
+    def _corpus_similarities(self, text: str) -> tuple[np.ndarray, float]:
+        """Cosine of `text` to every evidence sentence of the corpus, and their median (the last few texts
+        are remembered: a sentence is ranked against each of the answer's passages)."""
         cached = self._similarity_cache.get(text)
         if cached is None:
-            cached = np.asarray(self.store.sentence_embeddings @ self.query_vector(text))
+            similarities = np.asarray(self.store.sentence_embeddings @ self.query_vector(text))
+            cached = (similarities, float(np.median(similarities)))
             if len(self._similarity_cache) >= 16:
                 self._similarity_cache.pop(next(iter(self._similarity_cache)))
             self._similarity_cache[text] = cached
