@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from rag.config import Config
-from rag.errors import RagError, explain
-from rag.terminal import printable, safe_json
+from rag.core.config import Config
+from rag.core.errors import RagError, explain
+from rag.core.terminal import printable, safe_json
 
 log = logging.getLogger("rag")
 
@@ -260,8 +260,8 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
 
 def _ingest(args: argparse.Namespace, config: Config) -> int:
     from ingest.builder import IndexBuilder
-    from rag.defaults import default_corpus_files, default_index_dir
-    from rag.stores import store_manifest
+    from rag.core.paths import default_corpus_files, default_index_dir
+    from rag.index.stores import store_manifest
 
     index_dir = config.index_dir or default_index_dir()
     paths: list[str | Path] = list(args.paths)
@@ -278,7 +278,7 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
 
 def _index_export(args: argparse.Namespace, config: Config) -> int:
     from ingest.export import export_index
-    from rag.defaults import default_index_dir
+    from rag.core.paths import default_index_dir
 
     summary = export_index(config.index_dir or default_index_dir(), args.to, config, progress=not args.quiet)
     print(f"Exported {summary['chunks']} passages of {summary['documents']} documents from {printable(summary['from'])} "
@@ -303,8 +303,8 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
-    from rag.answer import Answer, Token
     from ingest.default_index import open_rag
+    from rag.answering.answerer import Answer, Token
 
     questions = _questions(args)
     rag = open_rag(config=config, progress=sys.stderr.isatty())
@@ -329,7 +329,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def _print_answer(answer) -> None:
-    from rag.answer import FALLBACK_NOTE
+    from rag.answering.answerer import FALLBACK_NOTE
 
     print(printable(answer.text, keep_newlines=True))
     if answer.fallback:
@@ -386,8 +386,8 @@ def _print_hits(question: str, hits) -> None:
 
 
 def _info(args: argparse.Namespace, config: Config) -> int:
-    from rag.defaults import default_index_dir
-    from rag.stores import store_generation, store_manifest
+    from rag.core.paths import default_index_dir
+    from rag.index.stores import store_generation, store_manifest
 
     index_dir = config.index_dir or default_index_dir()
     manifest = store_manifest(index_dir)

@@ -22,18 +22,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.llm import LlamaCppGenerator
-from rag.prompts import (
+from rag.answering.prompts import (
     COMPLETION_STOP,
     EXAMPLES,
-    Example,
     INSTRUCTIONS,
-    NO_ANSWER,
+    Example,
     Passage,
     build_answer_prompt,
-    detect_language,
     render_completion,
 )
+from rag.core.language import detect_language
+from rag.generation.llama_cpp import LlamaCppGenerator
+from rag.refusal.policy import NO_ANSWER
 
 _MARKER = re.compile(r"\[(\d+)\]")
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -154,7 +154,7 @@ def _marker_first(example: Example) -> Example:
 
 NO_EX, ZH_EX, EN_EX = EXAMPLES  # no-answer (zh), answered (zh, cites [1]), answered (en, cites [2])
 
-# Prompt variants: (instruction header, examples in order). "default" is what rag.prompts.build_answer_prompt
+# Prompt variants: (instruction header, examples in order). "default" is what rag.answering.prompts.build_answer_prompt
 # builds: no header; no-answer example, Chinese example, English example; markers inside each sentence.
 VARIANTS: dict[str, tuple[str, tuple[Example, ...]]] = {
     "zeroshot": (INSTRUCTIONS, ()),

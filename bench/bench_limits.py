@@ -16,9 +16,9 @@ from pathlib import Path
 
 from ingest.builder import IndexBuilder
 from rag.api import RAG
-from rag.config import Config
-from rag.errors import InputLimitError
-from rag.store import generation_id
+from rag.core.config import Config
+from rag.core.errors import InputLimitError
+from rag.index.local import generation_id
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ import numpy as np
 from eval.datasets import dataset_path, load_questions
 from ingest.default_index import open_rag
 from rag.api import RAG
-from rag.config import Config
-from rag.llm import make_generator
+from rag.core.config import Config
+from rag.generation.factory import make_generator
 
 WARM_UP = "混合精度训练有什么好处？"
 

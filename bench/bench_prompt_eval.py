@@ -15,7 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
-from rag.llm import LlamaCppGenerator
+from rag.generation.llama_cpp import LlamaCppGenerator
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DECODE_TOKENS = 24

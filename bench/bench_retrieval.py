@@ -18,10 +18,10 @@ import numpy as np
 
 from eval.datasets import DEV_SET, load_questions
 from ingest.builder import IndexBuilder
-from rag.config import Config
-from rag.defaults import default_corpus_files
-from rag.embedders import make_embedder
 from rag.api import RAG
+from rag.core.config import Config
+from rag.core.paths import default_corpus_files
+from rag.embedding.embedders import make_embedder
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ Chunks are synthetic but built from the bundled corpus: each copies a real chunk
 seed), so vocabulary, token counts and lengths are realistic. Vectors are random unit vectors of the
 packaged embedder's width (index-only rows: latency does not depend on what they mean, though HNSW has
 it harder on random vectors than on real embeddings); query vectors are random unit vectors too and the
-query texts are the tuning split's questions. BM25 tokens (jieba, `rag.text.tokenize`) are made once and
+query texts are the tuning split's questions. BM25 tokens (jieba, `rag.core.text.tokenize`) are made once and
 shared by every backend; build times exclude them and the jieba rate is printed on its own.
 
 Each backend and size runs in a forked process: memory is its RSS (VmRSS of the process and its
@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from scale_backends import DEPTH, Backend, make_backends
 
 from eval.datasets import TUNE_SET, load_questions
-from rag.defaults import default_index_dir
-from rag.schema import Chunk
-from rag.store import IndexStore
-from rag.text import split_sentences, tokenize
-from scale_backends import DEPTH, Backend, make_backends
+from rag.core.paths import default_index_dir
+from rag.core.schema import Chunk
+from rag.core.text import split_sentences, tokenize
+from rag.index.local import IndexStore
 
 PEER = "llamaindex"
 MODES = ("dense", "sparse", "hybrid")
@@ -180,10 +180,10 @@ def in_child(function, *args) -> dict:
 
 def ingest_sample(collection: Collection, count: int) -> dict:
     """Time each ingest stage on `count` chunks with the packaged embedder (run in a child)."""
-    from rag.config import Config
-    from rag.dense import DenseIndex
-    from rag.embedders import make_embedder
-    from rag.sparse import SparseIndex
+    from rag.core.config import Config
+    from rag.embedding.embedders import make_embedder
+    from rag.index.dense import DenseIndex
+    from rag.index.sparse import SparseIndex
 
     spec = Config.load(env={}).embedder
     embedder = make_embedder(spec)

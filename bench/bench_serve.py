@@ -95,8 +95,7 @@ def distinct_questions(index: str) -> list[str]:
     import random
 
     from eval.datasets import DEV_SET, load_questions
-
-    from rag.store import current_generation
+    from rag.index.local import current_generation
 
     texts = [q.question for q in load_questions(DEV_SET)]
     try:

@@ -4,7 +4,7 @@ Every backend indexes the same chunks (texts, their vectors and their jieba BM25
 the bench) and answers dense, sparse and hybrid queries with the row numbers of its top `k` chunks.
 Hybrid retrieval takes `DEPTH` candidates from each side and fuses them with reciprocal rank fusion.
 
-- `RetrieverBackend`: this project's `rag.retriever.Retriever` over an in-memory `IndexStore`, so the
+- `RetrieverBackend`: this project's `rag.retrieval.retriever.Retriever` over an in-memory `IndexStore`, so the
   bench times the real query path (jieba, bm25s, FAISS, RRF, `Hit`s). `local_store` builds today's
   store (FAISS flat or HNSW + bm25s); a store built by another factory (e.g. the Milvus store) plugs in
   the same way.
@@ -23,13 +23,13 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from rag.config import IndexConfig, RetrievalConfig
-from rag.dense import DenseIndex
-from rag.retriever import Retriever
-from rag.schema import Chunk
-from rag.sparse import SparseIndex
-from rag.store import IndexStore
-from rag.text import tokenize
+from rag.core.config import IndexConfig, RetrievalConfig
+from rag.core.schema import Chunk
+from rag.core.text import tokenize
+from rag.index.dense import DenseIndex
+from rag.index.local import IndexStore
+from rag.index.sparse import SparseIndex
+from rag.retrieval.retriever import Retriever
 
 DEPTH = RetrievalConfig().candidates
 """Candidates each side contributes to hybrid fusion (the project's default, 50), for every backend."""
@@ -102,7 +102,7 @@ class _QueryVectors:
 
 
 class RetrieverBackend:
-    """`rag.retriever.Retriever` (default retrieval config) over a store from `make_store`."""
+    """`rag.retrieval.retriever.Retriever` (default retrieval config) over a store from `make_store`."""
 
     slow = False
 

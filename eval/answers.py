@@ -11,8 +11,8 @@ from typing import Any, Callable, Sequence
 
 from eval.datasets import EvalQuestion
 from eval.stats import percentile
-from rag.answer import Answer
-from rag.citations import answer_sentences, parse_markers
+from rag.answering.answerer import Answer
+from rag.answering.citations import answer_sentences, parse_markers
 
 AskFn = Callable[[str], Answer]
 

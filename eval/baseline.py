@@ -24,11 +24,11 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from rag.embedders import Embedder
-from rag.fusion import reciprocal_rank_fusion
-from rag.schema import Chunk, Hit, chunk_id
-from rag.sparse import SparseIndex
-from rag.text import split_sentences
+from rag.core.schema import Chunk, Hit, chunk_id
+from rag.core.text import split_sentences
+from rag.embedding.embedders import Embedder
+from rag.index.sparse import SparseIndex
+from rag.retrieval.fusion import reciprocal_rank_fusion
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@
 4. The tuning-part model applied once to the test part: unanswerable refused (by kind) and answerable
    wrongly refused. The constants currently in ``DEFAULT_RELEVANCE`` are scored the same way.
 5. With ``--llm-run DIR`` (a ``rag eval --configs llm`` run on the tuning part with ``rerank.min_relevance = 0``,
-   so every question reached the model): the model threshold of ``rag.refusal`` — how far below the evidence
+   so every question reached the model): the model threshold of ``rag.refusal.policy`` — how far below the evidence
    threshold a question may still go to the LLM, whose draft then has to pass the citation check.
 """
 from __future__ import annotations
@@ -30,8 +30,13 @@ from eval.embed_cache import open_cached_rag
 from eval.runio import QUESTIONS, read_records
 from ingest.default_index import ensure_default_index
 from rag.api import RAG
-from rag.config import Config
-from rag.relevance import DEFAULT_RELEVANCE, FEATURES, RelevanceModel, relevance_features
+from rag.core.config import Config
+from rag.refusal.relevance import (
+    DEFAULT_RELEVANCE,
+    FEATURES,
+    RelevanceModel,
+    relevance_features,
+)
 
 MAX_WRONG_REFUSALS = 0.05
 REGULARISATION = 0.3
@@ -68,7 +73,7 @@ def fit(X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFU
 def refused_with_model(
     relevance: np.ndarray, declined: np.ndarray, failed: np.ndarray, threshold: float, model_threshold: float
 ) -> np.ndarray:
-    """Refusals in LLM mode (see `rag.refusal`): below the model threshold; the model declined; or a draft
+    """Refusals in LLM mode (see `rag.refusal.policy`): below the model threshold; the model declined; or a draft
     that failed the citation check on doubtful evidence (between the two thresholds)."""
     return (relevance < model_threshold) | declined | (failed & (relevance < threshold))
 

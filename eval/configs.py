@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.errors import ConfigError
+from rag.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

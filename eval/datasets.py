@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import ConfigError
+from rag.core.errors import ConfigError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEV_SET = DATA_DIR / "dev.jsonl"

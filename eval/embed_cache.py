@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from rag.config import Config
-from rag.embedders import Embedder
-from rag.store import IndexStore
+from rag.core.config import Config
+from rag.embedding.embedders import Embedder
+from rag.index.local import IndexStore
 
 if TYPE_CHECKING:
     from rag.api import RAG
@@ -89,7 +89,7 @@ class CachedEmbedder:
 
 
 def default_cache_dir() -> Path:
-    from rag.defaults import default_index_dir
+    from rag.core.paths import default_index_dir
 
     return default_index_dir().parent / "eval-embeddings"
 
@@ -98,7 +98,7 @@ def open_cached_rag(index_dir: str | Path, config: Config | None = None, cache: 
     """A `RAG` over `index_dir` whose embedder caches on disk (evaluation scripts ask the same questions
     many times; the answers are identical, only the waiting differs)."""
     from rag.api import RAG
-    from rag.embedders import make_embedder
+    from rag.embedding.embedders import make_embedder
 
     config = config if config is not None else Config.load(env={})
     config.index_dir = str(index_dir)

@@ -1,6 +1,6 @@
 """Grounding score: the share of an answer's sentences supported by the passages they cite.
 
-The check is the answer stage's own `rag.citations.CitationChecker` (same thresholds, same semantic
+The check is the answer stage's own `rag.answering.citations.CitationChecker` (same thresholds, same semantic
 fallback when given the RAG's checker): a sentence counts as grounded when the checker keeps it with
 its own citations (status ``kept``). A sentence without a marker, citing a missing passage, or whose
 cited passages don't hold it, is not grounded; nor is a repeat, a lead-in or an echo of the question.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from rag.citations import CitationChecker, answer_sentences
-from rag.schema import Chunk, Hit
+from rag.answering.citations import CitationChecker, answer_sentences
+from rag.core.schema import Chunk, Hit
 
 
 def numbered_passages(hits: Sequence[Hit], passages: int) -> dict[int, Chunk]:

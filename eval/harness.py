@@ -71,7 +71,11 @@ def run_eval(
 
 
 def _add_nonllm(rag: RAG, records: list[dict], by_id: dict, skipped: dict, notes: list, progress: Progress) -> None:
-    from eval.ragas_nonllm import METRICS, NonLLMContextScorer, derived_reference_contexts
+    from eval.ragas_nonllm import (
+        METRICS,
+        NonLLMContextScorer,
+        derived_reference_contexts,
+    )
 
     try:
         scorer = NonLLMContextScorer()

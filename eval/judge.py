@@ -98,7 +98,7 @@ class LlamaCppJudge:
     """A local GGUF (a packaged model name, ``packaged`` = Qwen2.5-Coder-1.5B-Instruct, or a path) through llama.cpp."""
 
     def __init__(self, settings: JudgeSettings) -> None:
-        from rag.llm import make_generator
+        from rag.generation.factory import make_generator
 
         self.settings = settings
         self.generator = make_generator(settings.gguf or "packaged", n_ctx=4096)

@@ -10,7 +10,7 @@ import math
 import re
 from typing import Sequence
 
-from rag.citations import parse_markers
+from rag.answering.citations import parse_markers
 
 _SPACE = re.compile(r"\s+")
 

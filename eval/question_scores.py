@@ -9,11 +9,11 @@ from typing import Sequence
 
 from eval.answers import gold_citations
 from eval.datasets import EvalQuestion
-from eval.key_facts import key_fact_recall
 from eval.grounding import grounding, numbered_passages, share
-from eval.retrieval import ndcg_at_k, reciprocal_rank, recall_at_k
-from rag.answer import Answer
-from rag.citations import CitationChecker
+from eval.key_facts import key_fact_recall
+from eval.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
+from rag.answering.answerer import Answer
+from rag.answering.citations import CitationChecker
 
 KS = (1, 5, 10)
 

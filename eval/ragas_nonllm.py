@@ -15,7 +15,7 @@ import math
 from typing import Sequence
 
 from eval.ragas_support import import_ragas
-from rag.schema import Chunk
+from rag.core.schema import Chunk
 
 METRICS = ("non_llm_context_recall", "non_llm_context_precision")
 
@@ -30,7 +30,10 @@ class NonLLMContextScorer:
 
     def __init__(self) -> None:
         import_ragas()
-        from ragas.metrics import NonLLMContextPrecisionWithReference, NonLLMContextRecall
+        from ragas.metrics import (
+            NonLLMContextPrecisionWithReference,
+            NonLLMContextRecall,
+        )
 
         self._recall = NonLLMContextRecall()
         self._precision = NonLLMContextPrecisionWithReference()

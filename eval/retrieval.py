@@ -14,7 +14,7 @@ import time
 from typing import Callable, Sequence
 
 from eval.datasets import EvalQuestion
-from rag.schema import Hit
+from rag.core.schema import Hit
 
 SearchFn = Callable[[str], Sequence[Hit]]
 

@@ -11,11 +11,11 @@ import time
 from typing import Mapping, Sequence
 
 from eval.baseline import BASELINE_NAME, BaselineIndex, BaselineRetriever, fit_min_score
-from eval.embed_cache import CachedEmbedder, default_cache_dir
 from eval.datasets import TUNE_SET, EvalQuestion, load_questions
+from eval.embed_cache import CachedEmbedder, default_cache_dir
 from eval.retrieval import RetrievalEvaluator, abstention_counts
 from rag.api import RAG
-from rag.defaults import default_index_dir
+from rag.core.paths import default_index_dir
 
 COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 DEPTH = 10
@@ -105,7 +105,7 @@ def main() -> None:
     from eval.datasets import dataset_path
     from eval.embed_cache import open_cached_rag
     from ingest.default_index import ensure_default_index
-    from rag.config import Config
+    from rag.core.config import Config
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="test")

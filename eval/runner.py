@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, Sequence
 from eval.configs import RunConfig
 from eval.datasets import EvalQuestion
 from eval.question_scores import answer_scores
-from rag.answer import Answer
+from rag.answering.answerer import Answer
 from rag.api import RAG
 
 Progress = Callable[[Iterable[Any], str], Iterable[Any]]

@@ -24,7 +24,7 @@ from typing import Sequence
 from eval.datasets import dataset_path, load_questions
 from eval.retrieval import RetrievalEvaluator
 from rag.api import RAG
-from rag.config import Config
+from rag.core.config import Config
 
 STAGES = (("dense", "dense", False), ("sparse", "sparse", False), ("hybrid", "hybrid", False), ("default", "hybrid", True))
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10")
@@ -81,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from eval.embed_cache import CachedEmbedder, default_cache_dir
     from ingest.builder import IndexBuilder
-    from rag.embedders import make_embedder
     from ingest.default_index import ensure_default_index
     from ingest.export import export_index
+    from rag.embedding.embedders import make_embedder
 
     config = Config.load()
     questions = load_questions(dataset_path(args.dataset, default="dev"))

@@ -15,17 +15,16 @@ from __future__ import annotations
 import argparse
 import itertools
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Sequence
 
 from eval.datasets import TEST_SET, TUNE_SET, EvalQuestion, load_questions
 from eval.report import retrieval_table
 from eval.retrieval import RetrievalEvaluator
 from rag.api import RAG
-from rag.config import Config
-from rag.defaults import default_corpus_files, default_index_dir
-from rag.fusion import reciprocal_rank_fusion
-from rag.schema import Hit
+from rag.core.config import Config
+from rag.core.paths import default_corpus_files, default_index_dir
+from rag.core.schema import Hit
+from rag.retrieval.fusion import reciprocal_rank_fusion
 
 CANDIDATES = 50
 TOLERANCE = 0.005
@@ -67,8 +66,8 @@ def open_index(max_chars: int) -> RAG:
     chunk size embeds only the passages and sentences no earlier build had."""
     from eval.embed_cache import CachedEmbedder, default_cache_dir
     from ingest.builder import IndexBuilder
-    from rag.embedders import make_embedder
-    from rag.store import IndexStore
+    from rag.embedding.embedders import make_embedder
+    from rag.index.local import IndexStore
 
     config = Config.load(env={}, overrides=chunking_overrides(max_chars))
     tuning = default_index_dir().parent / "eval-tuning"

@@ -14,8 +14,8 @@ from eval.datasets import dataset_path, load_questions
 from eval.report import retrieval_table
 from eval.retrieval import RetrievalEvaluator
 from ingest.default_index import open_rag
-from rag.config import Config
-from rag.evidence import HitEvidence
+from rag.core.config import Config
+from rag.retrieval.evidence import HitEvidence
 
 Rule = Callable[[HitEvidence, int], float]
 

@@ -1,7 +1,7 @@
 """Build or refresh an index directory from source paths, atomically and incrementally.
 
 A build writes a complete new *generation* into a staging folder inside the index directory, renames
-it to a generation folder and only then replaces the ``CURRENT`` pointer (see `rag.store`), so a crash
+it to a generation folder and only then replaces the ``CURRENT`` pointer (see `rag.index.local`), so a crash
 or failure at any point leaves the previous generation current and whole. Old generations are removed
 once no reader is opening them; leftovers of killed builds are removed by the next build. Documents
 whose content hash, embedder and chunker settings are unchanged reuse their chunks and vectors.
@@ -29,19 +29,34 @@ from tqdm.auto import tqdm
 from ingest.chunker import CHUNKER_VERSION, Chunker
 from ingest.index_part import IndexPart, MemoizedEmbedding
 from ingest.loaders import SkippedFile, SourceDocument, load_documents
-from rag.config import Config
-from rag.dense import DenseIndex
-from rag.embedders import Embedder, make_embedder
-from rag.errors import IndexCorruptError, IngestError, RagError
-from rag.sparse import SparseIndex
-from rag.store_uri import MilvusLocation, parse_location
-from rag.stores import open_store, store_manifest
-from rag.terminal import printable
-from rag.store import (
-    CHUNKS, CURRENT, DENSE, DOCUMENTS, EMBEDDINGS, FORMAT_VERSION, GENERATION_PREFIX, MANIFEST, READERS_LOCK,
-    SENTENCE_EMBEDDINGS, SENTENCES, SPARSE, TOKENIZER_ID,
-    backup_path, current_generation, index_exists, list_generations, try_lock_for_removal,
+from rag.core.config import Config
+from rag.core.errors import IndexCorruptError, IngestError, RagError
+from rag.core.locations import MilvusLocation, parse_location
+from rag.core.terminal import printable
+from rag.embedding.embedders import Embedder, make_embedder
+from rag.index.dense import DenseIndex
+from rag.index.local import (
+    CHUNKS,
+    CURRENT,
+    DENSE,
+    DOCUMENTS,
+    EMBEDDINGS,
+    FORMAT_VERSION,
+    GENERATION_PREFIX,
+    MANIFEST,
+    READERS_LOCK,
+    SENTENCE_EMBEDDINGS,
+    SENTENCES,
+    SPARSE,
+    TOKENIZER_ID,
+    backup_path,
+    current_generation,
+    index_exists,
+    list_generations,
+    try_lock_for_removal,
 )
+from rag.index.sparse import SparseIndex
+from rag.index.stores import open_store, store_manifest
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +96,7 @@ class BuildReport:
     """``(path, what was repaired)`` for documents indexed with a repair (e.g. bad bytes replaced)."""
 
     def summary(self) -> str:
-        """Human-readable report; file names and reasons are made terminal-safe (`rag.terminal.printable`)."""
+        """Human-readable report; file names and reasons are made terminal-safe (`rag.core.terminal.printable`)."""
         lines = [
             f"Indexed {self.documents} documents into {self.chunks} chunks at {printable(self.index_dir)} "
             f"({self.reused_documents} unchanged documents reused, {self.embedded_chunks} chunks embedded, "

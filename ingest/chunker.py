@@ -15,9 +15,9 @@ import numpy as np
 
 from ingest.loaders import SourceDocument
 from ingest.structure import Block, DocumentStructure, Section, parse_structure
-from rag.config import ChunkingConfig
-from rag.schema import Chunk, chunk_id
-from rag.text import is_bare_question, split_sentences
+from rag.core.config import ChunkingConfig
+from rag.core.schema import Chunk, chunk_id
+from rag.core.text import is_bare_question, split_sentences
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from ingest.builder import IndexBuilder
 from rag.api import RAG
-from rag.config import Config
-from rag.defaults import default_corpus_files, default_index_dir
-from rag.embedders import Embedder, make_embedder
-from rag.store import IndexStore
+from rag.core.config import Config
+from rag.core.paths import default_corpus_files, default_index_dir
+from rag.embedding.embedders import Embedder, make_embedder
+from rag.index.local import IndexStore
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ import numpy as np
 
 from ingest.index_part import IndexPart
 from ingest.milvus_writer import dense_kind, write_index
-from rag.config import Config
-from rag.errors import ConfigError
-from rag.store import IndexStore
-from rag.store_uri import MilvusLocation, parse_location
+from rag.core.config import Config
+from rag.core.errors import ConfigError
+from rag.core.locations import MilvusLocation, parse_location
+from rag.index.local import IndexStore
 
 
 def export_index(index_dir: str | Path, target: str, config: Config | None = None, progress: bool = True) -> dict:

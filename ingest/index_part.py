@@ -6,8 +6,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.schema import Chunk
-from rag.text import evidence_spans
+from rag.core.schema import Chunk
+from rag.core.text import evidence_spans
 
 
 @dataclass

@@ -21,12 +21,12 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from ingest.builder import BuildReport, IndexBuilder, copy_current_generation
 from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
-from rag.config import Config
-from rag.defaults import default_corpus_files, default_index_dir
-from rag.embedders import Embedder
-from rag.errors import RagError
-from rag.store import index_exists, read_manifest
-from rag.stores import store_manifest
+from rag.core.config import Config
+from rag.core.errors import RagError
+from rag.core.paths import default_corpus_files, default_index_dir
+from rag.embedding.embedders import Embedder
+from rag.index.local import index_exists, read_manifest
+from rag.index.stores import store_manifest
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Markdown-like text extracted from them, which citations point into.
 
 Every file ends up either as a `SourceDocument` or as a `SkippedFile` with a reason a person can act on
 (links that lead nowhere or in a loop, FIFOs and devices, unreadable folders included); nothing is
-half-read. Limits (`rag.config.LimitsConfig`) bound the bytes read per file and the bytes a PDF may
+half-read. Limits (`rag.core.config.LimitsConfig`) bound the bytes read per file and the bytes a PDF may
 decompress to.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from rag.config import LimitsConfig
+from rag.core.config import LimitsConfig
 
 log = logging.getLogger(__name__)
 

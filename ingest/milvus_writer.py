@@ -20,13 +20,18 @@ from typing import Any, Iterable, Sequence
 from tqdm.auto import tqdm
 
 from ingest.index_part import IndexPart
-from rag.config import Config
-from rag.errors import IngestError
-from rag.milvus import collections as mc
-from rag.milvus.bm25 import Bm25Stats
-from rag.milvus.store import BM25_BLOB, DOCUMENT_BLOB, MANIFEST_BLOB, read_manifest
-from rag.store_uri import MilvusLocation
-from rag.text import tokenize
+from rag.core.config import Config
+from rag.core.errors import IngestError
+from rag.core.locations import MilvusLocation
+from rag.core.text import tokenize
+from rag.index.milvus import collections as mc
+from rag.index.milvus.bm25 import Bm25Stats
+from rag.index.milvus.store import (
+    BM25_BLOB,
+    DOCUMENT_BLOB,
+    MANIFEST_BLOB,
+    read_manifest,
+)
 
 log = logging.getLogger(__name__)
 

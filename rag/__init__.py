@@ -16,7 +16,7 @@ __all__ = ["RAG"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so `import rag.config` stays light (no faiss/bm25s/model code until RAG is used).
+    # Lazy, so `import rag.core.config` stays light (no faiss/bm25s/model code until RAG is used).
     if name == "RAG":
         from rag.api import RAG
 

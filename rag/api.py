@@ -8,21 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from rag.answer import Answer, Answerer, Token
-from rag.config import Config, LimitsConfig
-from rag.extractive import ExtractiveAnswerer
-from rag.defaults import default_index_dir
-from rag.embedders import Embedder, make_embedder
-from rag.errors import IndexNotFoundError, InputLimitError
-from rag.evidence import EvidenceScorer
-from rag.refusal import RefusalPolicy
-from rag.rerankers import EvidenceReranker, Reranker, make_reranker
-from rag.retriever import Retriever
-from rag.schema import Hit
-from rag.store import LEGACY_GENERATION, generation_id
-from rag.store_protocol import Store
-from rag.stores import open_store, store_exists as _store_exists
-from rag.text import tokenize
+from rag.answering.answerer import Answer, Answerer, Token
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.core.config import Config, LimitsConfig
+from rag.core.errors import IndexNotFoundError, InputLimitError
+from rag.core.paths import default_index_dir
+from rag.core.schema import Hit
+from rag.core.text import tokenize
+from rag.embedding.embedders import Embedder, make_embedder
+from rag.index.local import LEGACY_GENERATION, generation_id
+from rag.index.protocol import Store
+from rag.index.stores import open_store
+from rag.index.stores import store_exists as _store_exists
+from rag.refusal.policy import RefusalPolicy
+from rag.refusal.relevance import RelevanceScorer
+from rag.retrieval.evidence import EvidenceScorer
+from rag.retrieval.rerankers import Reranker, make_reranker
+from rag.retrieval.retriever import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ class RAG:
         self, store: Store, config: Config, embedder: Embedder, generator: Any = None, follow: bool = True,
         refusal: RefusalPolicy | None = None,
     ) -> None:
-        """Prefer `RAG.open`. `generator` (a `rag.llm.Generator`) replaces the configured one; `refusal`
+        """Prefer `RAG.open`. `generator` (a `rag.generation.base.Generator`) replaces the configured one; `refusal`
         replaces the configured refusal policy.
 
         With `follow` (default) a rebuilt index is picked up before the next question.
@@ -66,15 +68,12 @@ class RAG:
         config = self.config
         retriever = Retriever(store, self.embedder, config.retrieval)
         scorer = EvidenceScorer(store, retriever.query_vector)
-        relevance = self.refusal.relevance
-        reranker: Reranker = make_reranker(
-            config.rerank.reranker, scorer, config.rerank, relevance=relevance, generator_factory=self._shared_generator
-        )
+        reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank, generator_factory=self._shared_generator)
         if previous is not None and getattr(previous.reranker, "scorer", None) is None and reranker.spec == previous.reranker.spec:
             reranker = previous.reranker  # a model-backed reranker (cross-encoder) keeps its loaded model
         answerer = Answerer(ExtractiveAnswerer(scorer), self.refusal, config.answer, self._shared_generator)
-        first_stage_only = EvidenceReranker(scorer, relevance=relevance, reorder=False)
-        view = _View(store, retriever, scorer, reranker, first_stage_only, answerer, generation_of(store))
+        relevance = RelevanceScorer(scorer, self.refusal.relevance)
+        view = _View(store, retriever, scorer, reranker, relevance, answerer, generation_of(store))
         if self._warm:
             view.reranker.warm_up()
         return view
@@ -104,7 +103,7 @@ class RAG:
     @classmethod
     def open(cls, index_dir: str | Path | None = None, config: Config | None = None, progress: bool = True) -> "RAG":
         """Open `index_dir` (or ``config.index_dir``, or the default index): a folder or a store URI
-        (``milvus:./kb.db``, ``milvus+http://host:19530/<collection>``; see `rag.store_uri`).
+        (``milvus:./kb.db``, ``milvus+http://host:19530/<collection>``; see `rag.core.locations`).
 
         The library never builds an index: when the default one is missing this raises
         `IndexNotFoundError` naming the command that builds it (``rag ingest``). Front doors use
@@ -186,10 +185,8 @@ class RAG:
         started = time.perf_counter()
         candidates = view.retriever.retrieve(question, k=max(k, self.config.rerank.top_n), mode=mode)
         fused = time.perf_counter()
-        second_stage = view.reranker if rerank else view.first_stage_only
-        hits = second_stage.rerank(question, candidates)[:k]
-        if any("relevance" not in hit.scores for hit in hits):  # a model reranker orders; relevance is the refusal model's
-            hits = view.first_stage_only.rerank(question, hits)
+        ordered = view.reranker.rerank(question, candidates) if rerank else candidates
+        hits = view.relevance.score(question, ordered[:k])
         if timings is not None:
             done = time.perf_counter()
             timings.update(
@@ -219,7 +216,7 @@ class RAG:
         yield from view.answerer.stream(question, hits, mode=mode, timings=timings)
 
     def _make_generator(self):
-        from rag.llm import make_generator
+        from rag.generation.factory import make_generator
 
         settings = self.config.answer
         return make_generator(settings.generator, n_ctx=settings.n_ctx, repeat_penalty=settings.repeat_penalty)
@@ -230,7 +227,7 @@ class RAG:
         return self.refusal.threshold
 
     def is_answerable(self, hits: list[Hit]) -> bool:
-        """Whether the best (first) of `hits` is relevant enough to answer from (see `rag.refusal`)."""
+        """Whether the best (first) of `hits` is relevant enough to answer from (see `rag.refusal.policy`)."""
         return self.refusal.answerable(hits)
 
 
@@ -247,7 +244,7 @@ class _View:
     retriever: Retriever
     evidence: EvidenceScorer
     reranker: Reranker
-    first_stage_only: EvidenceReranker
+    relevance: RelevanceScorer
     answerer: Answerer
     generation: str
 

@@ -5,9 +5,16 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.config import Config
-from rag.errors import ModelLoadError
-from rag.packaged_models import PACKAGED_MODELS, assembled_path, is_packaged, models_dir, packaged_model, part_paths
+from rag.core.config import Config
+from rag.core.errors import ModelLoadError
+from rag.generation.packaged import (
+    PACKAGED_MODELS,
+    assembled_path,
+    is_packaged,
+    models_dir,
+    packaged_model,
+    part_paths,
+)
 
 
 @dataclass(frozen=True)
@@ -100,8 +107,8 @@ def generator_status(spec: str) -> ModelStatus:
 
 
 def _served_status(spec: str) -> ModelStatus:
-    from rag.errors import ConfigError
-    from rag.openai_generator import parse_openai_spec
+    from rag.core.errors import ConfigError
+    from rag.generation.openai_compatible import parse_openai_spec
 
     try:
         base_url, model = parse_openai_spec(spec)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.text import tokenize
+from rag.core.text import tokenize
 
 TINY_DOCS = {
     "mixed-precision.md": """# 训练技巧
@@ -70,7 +70,7 @@ class KeywordEmbedder:
 
 
 class ScriptedGenerator:
-    """Stands in for the LLM (`rag.llm.Generator` shape): writes a fixed answer three characters per
+    """Stands in for the LLM (`rag.generation.base.Generator` shape): writes a fixed answer three characters per
     token and records the prompts it was given. Given several outputs, call n writes the n-th (the
     last one from then on); given a `chat_template`, it is a chat model."""
 

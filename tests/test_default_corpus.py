@@ -3,8 +3,8 @@ import pytest
 
 from ingest.default_index import open_rag
 from rag.api import RAG
-from rag.config import Config
-from rag.defaults import default_index_dir
+from rag.core.config import Config
+from rag.core.paths import default_index_dir
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,34 @@
-"""The library sits below its front ends: nothing under rag/ imports ingest/, eval/, ui/ or app/.
+"""The layers of DESIGN.md hold, checked on the source:
 
-Two checks: a scan of every import statement in rag/ (catches imports inside functions too), and
-importing every rag module in a fresh interpreter, then looking at what got loaded.
+- front doors (``app``: CLI and HTTP server) may import everything; ``ui`` and ``eval`` import ``ingest`` and
+  ``rag`` but never each other (nor ``app``); ``ingest`` imports only ``rag``; ``rag`` imports none of them;
+- inside ``rag``, each stage package imports only the stages its docstring's "May import:" line names, so
+  the documented rules and the code cannot drift apart;
+- importing every ``rag`` module in a fresh interpreter loads nothing above the library.
+
+The scan sees every import statement, including imports inside functions.
 """
 from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-ABOVE_THE_LIBRARY = ("ingest", "eval", "ui", "app")
+TOP_LEVEL = ("rag", "ingest", "ui", "eval", "app")
+MAY_IMPORT = {
+    "rag": set(),
+    "ingest": {"rag"},
+    "ui": {"rag", "ingest"},
+    "eval": {"rag", "ingest"},
+    "app": {"rag", "ingest", "ui", "eval"},
+}
+STAGES = sorted(p.parent.name for p in (ROOT / "rag").glob("*/__init__.py") if p.parent.name != "integrations")
 
 
 def _imported_names(tree: ast.AST) -> list[tuple[int, str]]:
@@ -25,22 +41,58 @@ def _imported_names(tree: ast.AST) -> list[tuple[int, str]]:
     return names
 
 
-def test_no_rag_module_imports_a_layer_above() -> None:
-    offences = [
-        f"{path.relative_to(ROOT)}:{line} imports {name}"
-        for path in sorted((ROOT / "rag").rglob("*.py"))
+def _imports_of(folder: Path) -> list[tuple[str, int, str]]:
+    return [
+        (str(path.relative_to(ROOT)), line, name)
+        for path in sorted(folder.rglob("*.py"))
         for line, name in _imported_names(ast.parse(path.read_text(encoding="utf-8")))
-        if name.split(".")[0] in ABOVE_THE_LIBRARY
+    ]
+
+
+@pytest.mark.parametrize("package", TOP_LEVEL)
+def test_top_level_packages_import_only_the_layers_below(package: str) -> None:
+    allowed = MAY_IMPORT[package] | {package}
+    offences = [
+        f"{path}:{line} imports {name}"
+        for path, line, name in _imports_of(ROOT / package)
+        if name.split(".")[0] in TOP_LEVEL and name.split(".")[0] not in allowed
+    ]
+    assert offences == []
+
+
+def _allowed_stages(stage: str) -> set[str]:
+    """The stages named on the "May import:" line of `rag/<stage>/__init__.py`'s docstring."""
+    docstring = ast.get_docstring(ast.parse((ROOT / "rag" / stage / "__init__.py").read_text(encoding="utf-8"))) or ""
+    line = next((line for line in docstring.splitlines() if line.startswith("May import:")), None)
+    assert line is not None, f"rag/{stage}/__init__.py: the docstring needs a 'May import:' line"
+    return set(re.findall(r"`rag\.(\w+)`", line))
+
+
+def test_every_stage_documents_what_it_may_import() -> None:
+    assert {"core", "index", "retrieval", "refusal", "generation", "answering"} <= set(STAGES)
+    for stage in STAGES:
+        assert _allowed_stages(stage) <= set(STAGES), stage
+    assert _allowed_stages("core") == set()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_imports_only_the_stages_it_documents(stage: str) -> None:
+    allowed = _allowed_stages(stage) | {stage}
+    offences = [
+        f"{path}:{line} imports {name}"
+        for path, line, name in _imports_of(ROOT / "rag" / stage)
+        if name.split(".")[0] == "rag" and (name == "rag" or name.split(".")[1] not in allowed)
     ]
     assert offences == []
 
 
 def test_importing_every_rag_module_loads_nothing_above_it() -> None:
+    above = tuple(name for name in TOP_LEVEL if name != "rag")
     script = (
         "import importlib, json, pkgutil, sys, rag\n"
         "for info in pkgutil.walk_packages(rag.__path__, prefix='rag.'):\n"
         "    importlib.import_module(info.name)\n"
-        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {ABOVE_THE_LIBRARY!r})))\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {above!r})))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

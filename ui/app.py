@@ -1,7 +1,7 @@
 """The Streamlit entry point: ``rag ui`` or ``streamlit run ui/app.py [-- --data-dir DIR | --index DIR]``.
 
 Options come from ``RAG_UI_*`` environment variables or flags after ``--`` (see `ui.options`); the
-library settings from the usual config file and ``RAG_*`` variables (`rag.config`).
+library settings from the usual config file and ``RAG_*`` variables (`rag.core.config`).
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from rag.config import Config
-from rag.errors import RagError
+from rag.core.config import Config
+from rag.core.errors import RagError
 from ui import options, state
 from ui.chat_page import render_chat
 from ui.examples import example_questions

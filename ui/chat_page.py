@@ -6,9 +6,9 @@ from typing import Sequence
 
 import streamlit as st
 
-from rag.answer import Answer, Token
+from rag.answering.answerer import Answer, Token
 from rag.api import RAG
-from rag.errors import RagError
+from rag.core.errors import RagError
 from ui.pipeline import AskSettings, answer_events
 from ui.render import escape_inline, escape_markdown, render_answer
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from rag.defaults import default_corpus_files
-from rag.errors import RagError
-from rag.schema import Chunk
+from rag.core.errors import RagError
+from rag.core.paths import default_corpus_files
+from rag.core.schema import Chunk
 
 BUNDLED_CORPUS_EXAMPLES = (
     "混合精度训练有什么好处？",

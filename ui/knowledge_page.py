@@ -7,9 +7,14 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from ingest.knowledge_base import AddResult, DocumentInfo, KnowledgeBase, indexed_documents
-from rag.config import Config
-from rag.errors import RagError
+from ingest.knowledge_base import (
+    AddResult,
+    DocumentInfo,
+    KnowledgeBase,
+    indexed_documents,
+)
+from rag.core.config import Config
+from rag.core.errors import RagError
 from ui import state
 from ui.options import UiOptions
 from ui.render import escape_inline

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB, default_data_dir
-from rag.store_uri import is_store_uri
+from rag.core.locations import is_store_uri
 
 DATA_DIR_ENV = "RAG_UI_DATA_DIR"
 INDEX_ENV = "RAG_UI_INDEX"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from rag.answer import Answer, Token
+from rag.answering.answerer import Answer, Token
 from rag.api import RAG
 
 

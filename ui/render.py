@@ -12,10 +12,10 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from rag.answer import FALLBACK_NOTE, REMOVED_NOTE, Answer
-from rag.citations import Citation
-from rag.schema import Chunk, Hit
-from rag.text import LIST_BULLET
+from rag.answering.answerer import FALLBACK_NOTE, REMOVED_NOTE, Answer
+from rag.answering.citations import Citation
+from rag.core.schema import Chunk, Hit
+from rag.core.text import LIST_BULLET
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=\"'@%])")
 HIGHLIGHT = "orange-background"

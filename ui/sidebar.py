@@ -5,7 +5,7 @@ from typing import Sequence
 
 import streamlit as st
 
-from rag.config import Config
+from rag.core.config import Config
 from rag.models import ModelStatus
 from ui.pipeline import AskSettings
 from ui.render import escape_inline

@@ -14,11 +14,11 @@ import streamlit as st
 
 from ingest.knowledge_base import KnowledgeBase, open_knowledge_base
 from rag.api import RAG
-from rag.config import Config
-from rag.embedders import Embedder, make_embedder
-from rag.errors import RagError
+from rag.core.config import Config
+from rag.core.errors import RagError
+from rag.embedding.embedders import Embedder, make_embedder
+from rag.index.stores import open_store, store_generation
 from rag.models import ModelStatus, configured_models
-from rag.stores import open_store, store_generation
 from ui.options import UiOptions
 
 
@@ -38,7 +38,7 @@ def embedder(spec: str) -> Embedder:
 @st.cache_resource(show_spinner=False)
 def generator(spec: str, n_ctx: int, repeat_penalty: float) -> Any:
     """The LLM (loaded on its first answer, then kept); None when the spec is invalid."""
-    from rag.llm import make_generator
+    from rag.generation.factory import make_generator
 
     try:
         return make_generator(spec, n_ctx=n_ctx, repeat_penalty=repeat_penalty)

@@ -6,14 +6,19 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.server import ask_router, chat_router, documents_router, health_router, search_router
+from app.server import (
+    ask_router,
+    chat_router,
+    documents_router,
+    health_router,
+    search_router,
+)
 from app.server.auth import KeyRing
 from app.server.documents_service import DocumentsService
 from app.server.limits import BodySizeLimit
@@ -21,10 +26,10 @@ from app.server.metrics import Metrics
 from app.server.qa_service import QAService
 from app.server.settings import ServerSettings, is_loopback
 from ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
-from rag.config import Config
-from rag.batching import BatchingEmbedder
-from rag.embedders import Embedder, make_embedder
-from rag.errors import ConfigError, InputLimitError, RagError
+from rag.core.config import Config
+from rag.core.errors import ConfigError, InputLimitError, RagError
+from rag.embedding.batching import BatchingEmbedder
+from rag.embedding.embedders import Embedder, make_embedder
 
 log = logging.getLogger("rag.server")
 
@@ -54,7 +59,7 @@ def build_services(
     metrics.watch_embedding_queue(lambda: batching.waiting)
     embedder = batching
     if generator is None:
-        from rag.llm import make_generator
+        from rag.generation.factory import make_generator
 
         answer = config.answer
         generator = make_generator(answer.generator, n_ctx=answer.n_ctx, repeat_penalty=answer.repeat_penalty)

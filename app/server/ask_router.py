@@ -12,10 +12,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.server.auth import read_access
-from app.server.dependencies import MAX_QUESTION_CHARS, MAX_TOP_K, admit, deadline, qa_service, watch_disconnect
+from app.server.dependencies import (
+    MAX_QUESTION_CHARS,
+    MAX_TOP_K,
+    admit,
+    deadline,
+    qa_service,
+    watch_disconnect,
+)
 from app.server.limits import Admission, TimedOut
 from app.server.qa_service import Cancelled, Prepared, QAService
-from rag.answer import Answer, Token
+from rag.answering.answerer import Answer, Token
 
 router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(read_access)])
 

@@ -19,7 +19,7 @@ from typing import Mapping
 
 from fastapi import HTTPException, Request, status
 
-from rag.errors import ConfigError
+from rag.core.errors import ConfigError
 
 ROLES = ("read", "admin")
 KEYS_ENV = "RAG_API_KEYS"

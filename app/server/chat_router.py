@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import threading
-from contextlib import aclosing
 import time
 import uuid
+from contextlib import aclosing
 from typing import Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -24,10 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.server.ask_router import EventStream, answer_or_error
 from app.server.auth import read_access
-from app.server.dependencies import MAX_QUESTION_CHARS, MAX_TOP_K, admit, deadline, qa_service
+from app.server.dependencies import (
+    MAX_QUESTION_CHARS,
+    MAX_TOP_K,
+    admit,
+    deadline,
+    qa_service,
+)
 from app.server.limits import Admission, TimedOut
 from app.server.qa_service import Prepared, QAService
-from rag.answer import Answer, Token
+from rag.answering.answerer import Answer, Token
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], dependencies=[Depends(read_access)])
 

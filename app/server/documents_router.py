@@ -14,7 +14,7 @@ from app.server.dependencies import documents_service, settings
 from app.server.documents_service import DocumentsService, NothingAccepted, ReadOnly
 from app.server.settings import ServerSettings
 from ingest.knowledge_base import DocumentNotFound
-from rag.errors import RagError
+from rag.core.errors import RagError
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(admin_access)])
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 from app.server.metrics import Metrics
 from ingest.knowledge_base import KnowledgeBase, indexed_documents
-from rag.errors import RagError
+from rag.core.errors import RagError
 
 log = logging.getLogger(__name__)
 KEEP_JOBS = 100

@@ -3,9 +3,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
-from rag.answer import Answer
+from rag.answering.answerer import Answer
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -61,7 +67,7 @@ class Metrics:
         self.queue_running.set(running)
 
     def embedding_batched(self, kind: str, requests: int, texts: int) -> None:
-        """A `rag.batching.BatchObserver`: one embedding-model call served `requests` requests."""
+        """A `rag.embedding.batching.BatchObserver`: one embedding-model call served `requests` requests."""
         self.embedding_requests.labels(kind).inc(requests)
         self.embedding_batch.labels(kind).observe(texts)
 

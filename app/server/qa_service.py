@@ -20,13 +20,13 @@ from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 
 from app.server.limits import Admission, GenerationQueue, TimedOut
 from app.server.metrics import Metrics
-from rag.answer import MODES, Answer, Token
+from rag.answering.answerer import MODES, Answer, Token
 from rag.api import RAG, generation_of
-from rag.config import Config
-from rag.embedders import Embedder
-from rag.errors import ConfigError
-from rag.schema import Hit
-from rag.stores import open_store
+from rag.core.config import Config
+from rag.core.errors import ConfigError
+from rag.core.schema import Hit
+from rag.embedding.embedders import Embedder
+from rag.index.stores import open_store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,7 +61,7 @@ class QAService:
         self, rag: RAG, generator: Any, metrics: Metrics, queue_size: int = 4, threads: int = 8,
         generator_recheck_s: float = 10.0,
     ) -> None:
-        """`generator` (a `rag.llm.Generator`, loaded in `warm_up`) must be the one `rag` was built with.
+        """`generator` (a `rag.generation.base.Generator`, loaded in `warm_up`) must be the one `rag` was built with.
         An unavailable generator is probed again at most every `generator_recheck_s` (see `recheck_generator`)."""
         self._rag = rag
         self.embedder: Embedder = rag.embedder

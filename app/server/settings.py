@@ -10,7 +10,7 @@ from ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB
 
 
 class ServerSettings(BaseModel):
-    """Everything `rag serve` is told on the command line (the RAG pipeline itself comes from `rag.config`)."""
+    """Everything `rag serve` is told on the command line (the RAG pipeline itself comes from `rag.core.config`)."""
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

@@ -22,17 +22,23 @@ try:
     from llama_index.core.base.response.schema import Response
     from llama_index.core.query_engine import CustomQueryEngine
     from llama_index.core.retrievers import BaseRetriever
-    from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
+    from llama_index.core.schema import (
+        NodeRelationship,
+        NodeWithScore,
+        QueryBundle,
+        RelatedNodeInfo,
+        TextNode,
+    )
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "rag.integrations.llamaindex needs llama-index-core: pip install 'rag-local[llamaindex]' "
         "(or pip install llama-index-core)"
     ) from exc
 
-from rag.answer import Answer
+from rag.answering.answerer import Answer
+from rag.answering.citations import Citation
 from rag.api import RAG
-from rag.citations import Citation
-from rag.schema import Chunk, Hit
+from rag.core.schema import Chunk, Hit
 
 # Shown to a LlamaIndex LLM with the passage text; the numeric fields stay out of prompts and embeddings.
 _HIDDEN_FROM_MODELS = ["start", "end", "score", "relevance", "scores", "heading_path", "chunk_id", "n"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from rag.store import EMBEDDINGS, current_generation
+from rag.index.local import EMBEDDINGS, current_generation
 
 HOSTILE_TEXT = (
     "# 标题\x1b]0;pwned-title\x07注意力\n\n"

@@ -7,7 +7,7 @@ from app import cli
 from app.server.application import check_bind
 from app.server.auth import KeyRing, digest
 from app.server.settings import ServerSettings, is_loopback
-from rag.errors import ConfigError
+from rag.core.errors import ConfigError
 
 
 @pytest.mark.parametrize("host, loopback", [

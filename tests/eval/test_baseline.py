@@ -1,7 +1,13 @@
 """The plain baseline: windows stay inside Markdown sections, keep the heading line, and it retrieves."""
 from pathlib import Path
 
-from eval.baseline import BaselineIndex, BaselineRetriever, fit_min_score, markdown_sections, windows
+from eval.baseline import (
+    BaselineIndex,
+    BaselineRetriever,
+    fit_min_score,
+    markdown_sections,
+    windows,
+)
 from tests.conftest import TINY_DOCS, KeywordEmbedder
 
 DOC = TINY_DOCS["mixed-precision.md"]

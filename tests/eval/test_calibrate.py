@@ -1,8 +1,16 @@
 """Calibration: the threshold rule, a fit that separates, and cross-validation that refits the threshold."""
 import numpy as np
 
-from eval.calibrate import counts, cross_validate, fit, model_threshold_for, probabilities, refused_with_model, threshold_for
-from rag.relevance import FEATURES
+from eval.calibrate import (
+    counts,
+    cross_validate,
+    fit,
+    model_threshold_for,
+    probabilities,
+    refused_with_model,
+    threshold_for,
+)
+from rag.refusal.relevance import FEATURES
 
 
 def test_threshold_refuses_at_most_the_allowed_share_of_answerable() -> None:

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from eval.datasets import DEV_SET, load_questions
-from rag.defaults import default_corpus_files
-from rag.errors import ConfigError
+from rag.core.errors import ConfigError
+from rag.core.paths import default_corpus_files
 
 
 def test_jsonl_and_csv_read_alike(tmp_path: Path) -> None:

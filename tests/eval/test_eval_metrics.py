@@ -10,9 +10,9 @@ from eval.judge import repair_json
 from eval.retrieval import ndcg_at_k
 from eval.stats import mean_with_failures, percentile
 from eval.summary import summarize
-from rag.citations import CitationChecker
-from rag.errors import ConfigError
-from rag.schema import Chunk, Hit
+from rag.answering.citations import CitationChecker
+from rag.core.errors import ConfigError
+from rag.core.schema import Chunk, Hit
 
 
 def _hits(*texts: str) -> list[Hit]:

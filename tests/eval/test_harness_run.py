@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from app import cli
 from eval.configs import parse_configs
 from eval.datasets import load_questions
 from eval.harness import run_eval
 from ingest.builder import IndexBuilder
-from app import cli
 from rag.api import RAG
-from rag.config import Config
-from rag.embedders import make_embedder
+from rag.core.config import Config
+from rag.embedding.embedders import make_embedder
 
 QUESTIONS = [
     {"id": "q1", "question": "混合精度训练的优势是什么？", "gold_substrings": ["半精度计算速度更快"]},

@@ -8,9 +8,9 @@ from eval.datasets import EvalQuestion
 from eval.retrieval_compare import COLUMNS, compare, comparison_table
 from ingest.builder import IndexBuilder
 from rag.api import RAG
-from rag.config import Config
-from rag.errors import ConfigError
-from rag.store import IndexStore
+from rag.core.config import Config
+from rag.core.errors import ConfigError
+from rag.index.local import IndexStore
 from tests.conftest import KeywordEmbedder
 
 QUESTIONS = [

@@ -4,7 +4,7 @@ import pytest
 
 from eval.datasets import EvalQuestion
 from eval.retrieval import RetrievalEvaluator, recall_at_k, reciprocal_rank
-from rag.schema import Chunk, Hit
+from rag.core.schema import Chunk, Hit
 
 
 def _hits(*texts: str) -> list[Hit]:

@@ -3,9 +3,16 @@ from collections import Counter
 
 import pytest
 
-from eval.datasets import DEV_SET, SPLITS, TEST_SET, TUNE_SET, dataset_path, load_questions
+from eval.datasets import (
+    DEV_SET,
+    SPLITS,
+    TEST_SET,
+    TUNE_SET,
+    dataset_path,
+    load_questions,
+)
 from eval.split import NEW_TEST_FILE, NEW_TUNE_FILE, build, read_jsonl, split, stratum
-from rag.defaults import default_corpus_files
+from rag.core.paths import default_corpus_files
 
 UNANSWERABLE_KINDS = {"off_topic", "absent", "bare_question"}
 

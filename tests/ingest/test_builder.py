@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from ingest.builder import IndexBuilder
-from rag.config import Config
-from rag.errors import IndexMismatchError, IngestError
-from rag.store import IndexStore, backup_path, read_manifest
+from rag.core.config import Config
+from rag.core.errors import IndexMismatchError, IngestError
+from rag.index.local import IndexStore, backup_path, read_manifest
 from tests.conftest import KeywordEmbedder
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from ingest.chunker import Chunker
 from ingest.loaders import SourceDocument
-from rag.config import ChunkingConfig
+from rag.core.config import ChunkingConfig
 
 
 def _doc(text: str, fmt: str = "markdown") -> SourceDocument:

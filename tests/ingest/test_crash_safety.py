@@ -9,8 +9,8 @@ import pytest
 
 import ingest.builder as builder_module
 from ingest.builder import BUILD_STEPS, IndexBuilder
-from rag.config import Config
-from rag.store import IndexStore, list_generations, read_manifest
+from rag.core.config import Config
+from rag.index.local import IndexStore, list_generations, read_manifest
 from tests.conftest import KeywordEmbedder
 
 CRASHED = 77

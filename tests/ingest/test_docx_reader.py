@@ -10,10 +10,16 @@ import pytest
 
 from ingest.builder import IndexBuilder
 from ingest.docx_reader import docx_text
-from ingest.loaders import SkippedFile, SourceDocument, UnreadableFile, load_documents, read_file
+from ingest.loaders import (
+    SkippedFile,
+    SourceDocument,
+    UnreadableFile,
+    load_documents,
+    read_file,
+)
 from rag.api import RAG
-from rag.config import Config
-from rag.store import IndexStore
+from rag.core.config import Config
+from rag.index.local import IndexStore
 
 
 def make_docx(path: Path) -> Path:

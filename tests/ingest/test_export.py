@@ -6,9 +6,9 @@ import pytest
 
 from ingest.builder import IndexBuilder
 from ingest.export import export_index
-from rag.config import Config
-from rag.errors import ConfigError
-from rag.stores import open_store, store_manifest
+from rag.core.config import Config
+from rag.core.errors import ConfigError
+from rag.index.stores import open_store, store_manifest
 
 
 def test_export_copies_rows_and_vectors_without_embedding(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
@@ -40,7 +40,7 @@ def test_a_failed_write_is_an_ingest_error_and_the_next_ingest_completes(tiny_co
     from pymilvus.exceptions import MilvusException
 
     from ingest import milvus_writer
-    from rag.errors import IngestError
+    from rag.core.errors import IngestError
 
     uri = f"milvus:{tmp_path / 'kb.db'}"
     IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], uri, progress=False)

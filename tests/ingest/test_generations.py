@@ -8,8 +8,16 @@ from pathlib import Path
 
 from ingest.builder import IndexBuilder
 from rag.api import RAG
-from rag.config import Config
-from rag.store import CURRENT, MANIFEST, IndexStore, current_generation, generation_id, list_generations, read_manifest
+from rag.core.config import Config
+from rag.index.local import (
+    CURRENT,
+    MANIFEST,
+    IndexStore,
+    current_generation,
+    generation_id,
+    list_generations,
+    read_manifest,
+)
 from tests.conftest import TINY_DOCS, KeywordEmbedder
 
 # Variant B rewrites one document so that a store mixing A's chunks with B's text (or arrays) is caught.
@@ -180,7 +188,7 @@ def test_a_generation_being_opened_is_not_removed(tiny_corpus: Path, tmp_path: P
     """The writer skips a generation whose reader lock is held, and removes it on a later build."""
     import fcntl
 
-    from rag.store import READERS_LOCK
+    from rag.index.local import READERS_LOCK
 
     index_dir = tmp_path / "index"
     builder = IndexBuilder(Config(), keyword_embedder)

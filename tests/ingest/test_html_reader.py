@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from ingest.builder import IndexBuilder
 from ingest.html_reader import html_text
 from ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
 from rag.api import RAG
-from rag.config import Config
-from rag.store import IndexStore
+from rag.core.config import Config
+from rag.index.local import IndexStore
 
 PAGE = """<!doctype html>
 <html><head><meta charset="{charset}"><title>训练手册</title>

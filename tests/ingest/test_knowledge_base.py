@@ -8,8 +8,8 @@ import pytest
 
 from ingest.builder import IndexBuilder
 from ingest.knowledge_base import KnowledgeBase, UploadRejected, safe_name
-from rag.config import Config
-from rag.errors import RagError
+from rag.core.config import Config
+from rag.core.errors import RagError
 from tests.conftest import TINY_DOCS
 
 NOTE = "# Note\n\n## Why test?\n\nTests keep the knowledge base honest and the index consistent.\n".encode()

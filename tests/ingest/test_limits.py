@@ -9,8 +9,8 @@ import pytest
 from ingest.builder import IndexBuilder
 from ingest.chunker import Chunker, hard_split
 from ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
-from rag.config import ChunkingConfig, Config, LimitsConfig
-from rag.store import IndexStore
+from rag.core.config import ChunkingConfig, Config, LimitsConfig
+from rag.index.local import IndexStore
 from tests.conftest import KeywordEmbedder
 from tests.ingest.pdfs import pdf_bytes
 

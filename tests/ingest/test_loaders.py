@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import decode_text, load_documents, read_file, SkippedFile, SourceDocument
+from ingest.loaders import (
+    SkippedFile,
+    SourceDocument,
+    decode_text,
+    load_documents,
+    read_file,
+)
 from tests.ingest.pdfs import text_pdf
 
 CHINESE = "# 标题\n\n混合精度训练可以减少显存占用，提高训练速度。"

@@ -8,9 +8,9 @@ import pytest
 
 from ingest.builder import IndexBuilder
 from rag.api import RAG
-from rag.config import Config
-from rag.errors import InputLimitError
-from rag.store import IndexStore
+from rag.core.config import Config
+from rag.core.errors import InputLimitError
+from rag.index.local import IndexStore
 
 
 @pytest.fixture

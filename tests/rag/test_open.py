@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from rag.api import RAG
-from rag.config import Config
-from rag.errors import IndexNotFoundError
+from rag.core.config import Config
+from rag.core.errors import IndexNotFoundError
 
 
 def test_open_without_the_default_index_names_the_command(tmp_path: Path, monkeypatch) -> None:

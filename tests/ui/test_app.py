@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.answer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
-from rag.store import read_manifest
+from rag.answering.answerer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
+from rag.index.local import read_manifest
 from tests.conftest import ScriptedGenerator
 from tests.ui.conftest import start_app
 from ui import state

@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from ui.browser import ask_and_open_citation, browser_page, missing_requirements, running_app
+from ui.browser import (
+    ask_and_open_citation,
+    browser_page,
+    missing_requirements,
+    running_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(missing_requirements() is not None, reason=str(missing_requirements()))]
 

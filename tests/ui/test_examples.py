@@ -1,8 +1,8 @@
 """Example questions: curated ones for the bundled corpus, question headings for other documents."""
 from __future__ import annotations
 
-from rag.defaults import default_corpus_files
-from rag.schema import Chunk
+from rag.core.paths import default_corpus_files
+from rag.core.schema import Chunk
 from ui.examples import BUNDLED_CORPUS_EXAMPLES, example_questions
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from ingest.builder import IndexBuilder
-from rag.answer import Answer
+from rag.answering.answerer import Answer
 from rag.api import RAG
-from rag.config import Config
-from rag.store import IndexStore
+from rag.core.config import Config
+from rag.index.local import IndexStore
 from ui.pipeline import AskSettings, answer_events
 
 

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import Citation
-from rag.schema import Chunk, Hit
+from rag.answering.citations import Citation
+from rag.core.schema import Chunk, Hit
 from ui.render import (
-    HIGHLIGHT, answer_markdown, escape_inline, escape_markdown, inspector_rows, passage_markdown, source_passage,
+    HIGHLIGHT,
+    answer_markdown,
+    escape_inline,
+    escape_markdown,
+    inspector_rows,
+    passage_markdown,
+    source_passage,
     timings_text,
 )
 
@@ -73,7 +79,7 @@ def test_inspector_rows_mark_cited_passages_and_keep_every_score() -> None:
     first, second = _chunk("甲。", 0), _chunk("乙。", 10, "e.md")
     hits = [Hit(first, 0.9, {"dense": 0.8, "sparse": 3.2, "rrf": 0.1, "rerank": 0.7, "relevance": 0.9}),
             Hit(second, 0.2, {"dense": 0.5, "rrf": 0.05, "relevance": 0.2})]
-    from rag.answer import Answer
+    from rag.answering.answerer import Answer
 
     answer = Answer("q", "甲。[1]", [Citation(1, first.id, "d.md", "A > B", "甲。", 0, 2)], False, "extractive", hits, "zh")
     rows = inspector_rows(answer)

@@ -23,8 +23,8 @@ from app.server.auth import KeyRing, digest
 from app.server.settings import ServerSettings
 from ingest.builder import IndexBuilder
 from ingest.knowledge_base import KnowledgeBase
-from rag.config import Config
-from rag.embedders import Embedder, make_embedder
+from rag.core.config import Config
+from rag.embedding.embedders import Embedder, make_embedder
 from tests.conftest import TINY_DOCS, ScriptedGenerator
 
 READ_KEY = "read-key-for-tests"

@@ -4,8 +4,14 @@ from pathlib import Path
 from app.server.application import build_services, create_app
 from app.server.settings import ServerSettings
 from ingest.builder import IndexBuilder
-from rag.config import Config
-from tests.app.server.conftest import ADMIN_KEY, KEYS, KV_ANSWER, LiveServer, serve_in_thread
+from rag.core.config import Config
+from tests.app.server.conftest import (
+    ADMIN_KEY,
+    KEYS,
+    KV_ANSWER,
+    LiveServer,
+    serve_in_thread,
+)
 from tests.conftest import TINY_DOCS, ScriptedGenerator
 
 

@@ -16,11 +16,10 @@ from llama_index.core.tools import QueryEngineTool, RetrieverTool
 
 from ingest.builder import IndexBuilder
 from rag.api import RAG
-from rag.config import Config
+from rag.core.config import Config
+from rag.index.local import IndexStore
 from rag.integrations.llamaindex import RagQueryEngine, RagRetriever
-from rag.store import IndexStore
 from tests.conftest import ScriptedGenerator
-
 
 MORE_DOCS = {
     "regularization.md": "# 正则化\n\n## Dropout\n\nDropout 在训练时随机把一部分激活置零，减少过拟合。\n",
@@ -118,7 +117,7 @@ def test_the_library_loads_neither_llama_index_nor_openai_until_asked() -> None:
     import sys
 
     script = (
-        "import sys, rag.api, rag.llm, rag.openai_generator, rag.integrations, ingest.builder\n"
+        "import sys, rag.api, rag.generation.llama_cpp, rag.generation.openai_compatible, rag.integrations, ingest.builder\n"
         "print(sorted(m for m in ('llama_index', 'openai') if m in sys.modules))"
     )
     root = Path(__file__).resolve().parents[3]

@@ -1,0 +1,265 @@
+"""The answer stage: cited answers from retrieved passages, or an honest refusal.
+
+Flow: retrieve → abstain when the best hit's relevance is below the threshold → answer with the LLM
+(or extractively) → check every sentence against the passages it cites → fall back to the extractive
+answer when too little of the LLM's text survives. The model never answers from its own knowledge:
+whatever it writes that no passage supports is removed.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable, Generator, Iterator, Sequence
+
+from rag.answering.citations import (
+    CheckedAnswer,
+    Citation,
+    CitationChecker,
+    citation_for,
+)
+from rag.answering.excerpts import select_excerpts
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.prompts import (
+    REMINDER,
+    AnswerPrompt,
+    build_answer_prompt,
+    revision_prompt,
+)
+from rag.core.config import AnswerConfig
+from rag.core.errors import ConfigError
+from rag.core.language import detect_language
+from rag.core.schema import Chunk, Hit
+from rag.refusal.policy import RefusalPolicy
+
+MODES = ("llm", "extractive")
+
+ABSTAIN_MESSAGE = {
+    "zh": "文档中没有找到这个问题的答案。下面是最接近的资料。",
+    "en": "The documents don't answer this. The nearest sources are listed below.",
+}
+REMOVED_NOTE = {
+    "zh": "已删除模型回答中 {n} 句无法在资料中核实的内容。",
+    "en": "{n} sentence(s) of the model's answer could not be verified in the sources and were removed.",
+}
+"""Shown next to an LLM answer from which the citation check removed sentences."""
+FALLBACK_NOTE = {
+    "zh": "语言模型的回答未能通过引用核查，以上为原文摘录。",
+    "en": "The model's answer did not pass the citation check; the answer above is quoted from the sources.",
+}
+"""Shown next to (never inside) an answer whose `fallback` is set."""
+
+
+@dataclass
+class Answer:
+    """A cited answer, or a refusal (`abstained`) that lists the nearest sources in `citations`."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    mode: str
+    """``llm`` or ``extractive`` (what produced `text`; ``extractive`` after a fallback too)."""
+    hits: list[Hit]
+    language: str
+    timings: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None
+    """Why the LLM's answer was replaced by the extractive one, if it was."""
+    raw: str | None = None
+    """The model's unchecked output (None in extractive mode)."""
+    removed: int = 0
+    """Sentences of the model's output the citation check removed (unsupported, inexact, unrequested...)."""
+    prompt_tokens: int | None = None
+    """Size of the prompt the model read (LLM mode; the last one, when the draft was revised)."""
+    attempts: int = 0
+    """Drafts the model wrote (LLM mode): 1, or more when a draft failed the citation check and was revised."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "fallback": self.fallback,
+            "removed": self.removed,
+            "attempts": self.attempts,
+            "language": self.language,
+            "citations": [c.to_json() for c in self.citations],
+            "hits": [hit.to_json(rank) for rank, hit in enumerate(self.hits, start=1)],
+            "timings": {name: round(value, 1) for name, value in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the model's raw output, streamed before the checked `Answer` arrives."""
+
+    text: str
+    attempt: int = 1
+    """Which draft it belongs to: a draft that fails the citation check may be followed by a revised one."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The model's last draft, its citation check, the prompt that produced it and how many drafts were written;
+    whether the model said the passages don't answer (`declined`) and whether enough survived the check (`passed`)."""
+
+    raw: str
+    checked: CheckedAnswer
+    prompt: AnswerPrompt
+    attempts: int
+    declined: bool
+    passed: bool
+
+    def attach(self, answer: Answer) -> Answer:
+        """`answer` with this draft's raw text, removals, prompt size and attempt count recorded."""
+        answer.raw, answer.removed = self.raw, self.checked.removed
+        answer.prompt_tokens, answer.attempts = self.prompt.prompt_tokens, self.attempts
+        return answer
+
+
+class Answerer:
+    """Turns retrieved hits into an `Answer`. `generator` is created on first LLM use."""
+
+    def __init__(
+        self,
+        extractive: ExtractiveAnswerer,
+        refusal: RefusalPolicy,
+        config: AnswerConfig,
+        generator_factory: Callable[[], Any],
+    ) -> None:
+        self.extractive = extractive
+        self.refusal = refusal
+        self.config = config
+        self.checker = CitationChecker(
+            config.min_support,
+            semantic=partial(extractive.scorer.semantic_rank, min_margin=config.semantic_min_margin),
+            semantic_top_k=config.semantic_top_k,
+        )
+        self._generator_factory = generator_factory
+        self._generator: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def generator(self) -> Any:
+        with self._lock:
+            if self._generator is None:
+                generator = self._generator_factory()
+                generator.warm_up()
+                self._generator = generator
+        return self._generator
+
+    def stream(self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None) -> Iterator[Token | Answer]:
+        """Token events (LLM mode), then the final checked `Answer`."""
+        mode = mode or self.config.mode
+        if mode not in MODES:
+            raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
+        timings = dict(timings or {})
+        started = time.perf_counter()
+        language = detect_language(question)
+        passages = hits[: self.config.passages]
+        if not (self.refusal.worth_drafting(hits) if mode == "llm" else self.refusal.answerable(hits)):
+            yield self._abstain(question, hits, language, mode, timings, started)
+            return
+        if mode == "extractive":
+            yield self._extractive(question, hits, passages, language, timings, started)
+            return
+        excerpts = select_excerpts(question, passages, self.extractive.scorer.sentence_scores, self.config.excerpt_chars)
+        prompt = build_answer_prompt(
+            question, [(e.number, e.heading, e.text) for e in excerpts],
+            self.generator, max_tokens=self.config.max_tokens, language=language,
+        )
+        numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
+        draft = yield from self._draft(question, prompt, numbered, language, timings, started)
+        if draft.declined:
+            yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
+            return
+        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        if not draft.passed and not self.refusal.answerable(hits):
+            # Doubtful evidence: only a checked LLM answer may answer it, never the extractive fallback.
+            yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
+            return
+        if not draft.passed:
+            answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
+            answer.fallback = (
+                f"only {draft.checked.kept_share:.0%} of the model's answer was supported by the passages"
+                if draft.checked.citations else "no sentence of the model's answer was supported by the passages"
+            )
+            yield answer
+            return
+        yield draft.attach(Answer(question, draft.checked.text, list(draft.checked.citations), False, "llm", hits, language, timings))
+
+    def _draft(
+        self, question: str, prompt: AnswerPrompt, numbered: dict[int, Chunk], language: str,
+        timings: dict[str, float], started: float,
+    ) -> Generator[Token, None, Draft]:
+        """Stream the model's draft and check it; a draft that fails the check is revised, in the same
+        conversation, up to `revisions` times. Returns the last draft."""
+        attempt = 1
+        while True:
+            pieces: list[str] = []
+            for piece in generate(self.generator, prompt, self.config.max_tokens):
+                if "first_token_ms" not in timings:
+                    timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+                pieces.append(piece)
+                yield Token(piece, attempt)
+            raw = "".join(pieces).strip()
+            timings["generate_ms"] = 1000 * (time.perf_counter() - started)
+            checked = self.checker.check(clean_generated(raw), numbered, language, question=question)
+            draft = Draft(raw, checked, prompt, attempt, self.refusal.model_declined(raw, checked.says_no_answer), self._passes(checked))
+            if draft.declined or draft.passed or attempt > self.config.revisions:
+                return draft
+            revision = revision_prompt(prompt, question, raw, self.generator, self.config.max_tokens)
+            if revision is None:
+                return draft
+            prompt, attempt = revision, attempt + 1
+
+    def _passes(self, checked: CheckedAnswer) -> bool:
+        """Whether enough of a draft survived the citation check to be the answer."""
+        return bool(checked.citations) and checked.kept_share >= self.config.min_kept_share
+
+    def _extractive(
+        self, question: str, hits: list[Hit], passages: Sequence[Hit], language: str, timings: dict[str, float], started: float
+    ) -> Answer:
+        sentences = self.extractive.extract(question, passages)
+        if not sentences:
+            return self._abstain(question, hits, language, "extractive", timings, started)
+        spans: dict[int, tuple[int, int]] = {}
+        for sentence in sentences:
+            start, end = spans.get(sentence.number, (sentence.start, sentence.end))
+            spans[sentence.number] = (min(start, sentence.start), max(end, sentence.end))
+        citations = {n: citation_for(n, passages[n - 1].chunk, *span) for n, span in spans.items()}
+        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        text = self.extractive.render(sentences, language)
+        return Answer(question, text, [citations[n] for n in sorted(citations)], False, "extractive", hits, language, timings)
+
+    def _abstain(self, question: str, hits: list[Hit], language: str, mode: str, timings: dict[str, float], started: float) -> Answer:
+        nearest = [_whole_passage(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1)]
+        timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
+        return Answer(question, ABSTAIN_MESSAGE[language], nearest, True, mode, hits, language, timings)
+
+
+def generate(generator: Any, prompt: AnswerPrompt, max_tokens: int) -> Iterator[str]:
+    """The generator's pieces for `prompt`: its messages for a server that applies the chat template
+    itself (`rag.generation.base.ChatGenerator`), else the rendered prompt text."""
+    if prompt.messages:
+        return generator.stream_chat(prompt.messages, max_tokens=max_tokens, stop=prompt.stop)
+    return generator.stream(prompt.text, max_tokens=max_tokens, stop=prompt.stop)
+
+
+_EMPHASIS = re.compile(r"\*\*|__|`")
+_RUNAWAY = re.compile(r"([*_#=\-~.,，。、])\1{3,}.*$", re.S)
+
+
+def clean_generated(text: str) -> str:
+    """Model output without Markdown emphasis or an echo of the prompt's reminder, and cut where it
+    degenerates into a run of one symbol."""
+    for reminder in REMINDER.values():
+        text = text.replace(reminder, "\n")
+    return _EMPHASIS.sub("", _RUNAWAY.sub("", text)).strip()
+
+
+def _whole_passage(n: int, chunk: Chunk) -> Citation:
+    return citation_for(n, chunk, chunk.start, chunk.end)

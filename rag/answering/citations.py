@@ -1,0 +1,297 @@
+"""Citation markers in generated answers: parse them, check each sentence against what it cites.
+
+Every answer sentence must end with one or more ``[n]`` markers naming the numbered passages that
+support it. After generation each sentence is checked: markers for passages that don't exist are
+dropped; a sentence whose cited passages don't support it gets the best-supporting passage instead;
+a sentence no passage supports, that repeats an earlier one, that only announces what follows
+("优势如下：") or that asks a question instead of answering is removed.
+
+Support is lexical first: the share of the sentence's units (character bigrams of Chinese text,
+lower-cased words of Latin text) found in the best-matching passage sentence, or the passage. An
+answer in another language than its sources (an English answer from Chinese passages) shares few
+units with them, so an optional semantic check can support a sentence too: the passage must hold one
+of the corpus sentences closest in meaning to it (a rank, so it means the same across languages,
+where raw cross-language cosines run lower).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from rag.answering.faithfulness import (
+    missing_exact_spans,
+    says_no_answer,
+    unrequested_content,
+)
+from rag.core.schema import Chunk
+from rag.core.text import LIST_BULLET, split_sentences
+
+# [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
+_MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
+_CONTENT = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
+_UNITS = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+(?:[-'][0-9A-Za-z]+)*")
+DUPLICATE_SUPPORT = 0.9
+"""A sentence this much contained in an earlier kept one is a repetition (small models loop)."""
+
+SemanticSupport = Callable[[str, Chunk], tuple[int, int, int]]
+"""``(rank, start, end)``: of the chunk's evidence sentence closest in meaning to a sentence, how many
+sentences of the whole corpus are closer still (0 = none: it is the corpus' closest), and its span."""
+
+DEFAULT_MIN_SUPPORT = 0.5
+"""A sentence is supported by a passage when at least this share of its bigrams occur in one sentence of it."""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a cited claim comes from: the passage and the exact supporting sentence in the source."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    heading: str
+    text: str
+    """The supporting text: `document[start:end]`."""
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"n": self.n, "chunk_id": self.chunk_id, "doc_id": self.doc_id, "heading": self.heading,
+                "text": self.text, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    text: str
+    """The sentence without its markers."""
+    cited: tuple[int, ...]
+    """Passage numbers it cites after the check (empty when removed)."""
+    status: str
+    """``kept`` (its own citations hold), ``attached`` (citation added or replaced) or ``removed``."""
+    support: float
+    reason: str = ""
+    """Why it was removed: ``unsupported``, ``inexact`` (a number, formula or name not in the passage),
+    ``no-answer`` (says the passages don't answer), ``unrequested`` (a link, command or instruction),
+    ``echo``, ``repeat``, ``lead-in`` or ``question`` (asks instead of answering)."""
+    line: int = 0
+    """Which line of the answer it was on (list items keep their own lines)."""
+    bullet: str = ""
+    """The list marker that opened its line (``- ``, ``1. ``), if any."""
+
+
+CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question"})
+"""Removal reasons of sentences that state nothing new (not counted in `CheckedAnswer.kept_share`)."""
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str
+    """Surviving sentences, each with its ``[n]`` markers before its closing punctuation."""
+    sentences: tuple[CheckedSentence, ...]
+    citations: tuple[Citation, ...]
+
+    @property
+    def kept_share(self) -> float:
+        """Share of the answer's claims (in characters) that survived the check. Sentences removed as a
+        repeat, an echo of the question, a lead-in or a question claimed nothing, so they don't count either way."""
+        claims = [s for s in self.sentences if s.reason not in CLAIMLESS]
+        total = sum(len(s.text) for s in claims)
+        return sum(len(s.text) for s in claims if s.status != "removed") / total if total else 0.0
+
+    @property
+    def removed(self) -> int:
+        """How many sentences the check removed."""
+        return sum(s.status == "removed" for s in self.sentences)
+
+    @property
+    def says_no_answer(self) -> bool:
+        """The model said the passages don't answer, and no supported claim survived."""
+        return any(s.reason == "no-answer" for s in self.sentences) and not self.citations
+
+
+def parse_markers(sentence: str) -> tuple[str, list[int]]:
+    """``("混合精度更快。", [1, 2])`` for ``"混合精度更快[1,2]。"``: text without markers, numbers in order."""
+    numbers: list[int] = []
+    for match in _MARKER.finditer(sentence):
+        for part in re.split(r"[,，、;；]", match.group(1)):
+            if int(part) not in numbers:
+                numbers.append(int(part))
+    return _MARKER.sub("", sentence).strip(), numbers
+
+
+def answer_sentences(text: str) -> list[str]:
+    """Sentences of an answer, each keeping the markers that follow it (``好处。[1]`` stays together)."""
+    pieces = [text[s:e] for s, e in split_sentences(text)]
+    sentences: list[str] = []
+    for piece in pieces:
+        leading = re.match(r"^(?:\s*[\[【［]\s*\d[\d\s,，、;；]*[\]】］])+", piece)
+        if leading and sentences:
+            sentences[-1] += leading.group(0).strip()
+            piece = piece[leading.end():]
+        if _CONTENT.search(_MARKER.sub("", piece)):
+            sentences.append(piece.strip())
+        elif sentences and piece.strip():
+            sentences[-1] += piece.strip()
+    return sentences
+
+
+def _units(text: str) -> set[str]:
+    """Character bigrams of CJK runs (a lone character as itself) and lower-cased Latin/digit words."""
+    units: set[str] = set()
+    for run in _UNITS.findall(text):
+        if "\u4e00" <= run[0] <= "\u9fff":
+            units.update({a + b for a, b in zip(run, run[1:])} or {run})
+        else:
+            units.add(run.lower())
+    return units
+
+
+def support(sentence: str, evidence: str, ignore: frozenset[str] | set[str] = frozenset()) -> float:
+    """Share of `sentence`'s units (less those in `ignore`) that occur in `evidence` (1.0 = all of them)."""
+    wanted = _units(sentence) - ignore
+    return len(wanted & _units(evidence)) / len(wanted) if wanted else 0.0
+
+
+MIN_NEW_UNITS = 4
+"""An answer sentence that adds fewer units than this to the question, and is mostly made of the question's
+own units, is an echo of it. (A short answer of new words, "精度损失。", is not.)"""
+
+
+def _echoes(sentence: str, asked: set[str]) -> bool:
+    units = _units(sentence)
+    new = units - asked
+    return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(units)
+
+
+def best_supporting_span(
+    sentence: str, chunk: Chunk, ignore: frozenset[str] | set[str] = frozenset()
+) -> tuple[float, int, int]:
+    """``(support, start, end)`` of the chunk sentence that best supports `sentence`; offsets in the source."""
+    best = (0.0, chunk.start, chunk.end)
+    for start, end in split_sentences(chunk.text, offset=chunk.start):
+        score = support(sentence, chunk.text[start - chunk.start:end - chunk.start], ignore)
+        if score > best[0]:
+            best = (score, start, end)
+    whole = support(sentence, chunk.text, ignore)
+    # A claim drawn from several sentences of one passage is supported by the passage as a whole.
+    return best if best[0] >= whole else (whole, chunk.start, chunk.end)
+
+
+_CLOSING = re.compile(r"[。！？；.!?;…]+[”’」』）)]*$")
+
+
+def with_markers(text: str, numbers: Sequence[int], language: str = "zh") -> str:
+    """`text` with ``[n]`` markers before its closing punctuation: ``…成本[1]。``, ``… cost [1].``"""
+    markers = "".join(f"[{n}]" for n in numbers)
+    closing = _CLOSING.search(text)
+    body, end = (text[:closing.start()], closing.group(0)) if closing else (text, "")
+    space = " " if language == "en" and body[-1:].isascii() and body[-1:].strip() else ""
+    return f"{body}{space}{markers}{end}"
+
+
+def _answer_lines(answer: str) -> list[tuple[int, str, str]]:
+    """``(line, bullet, sentence)`` for every sentence, keeping which line and list item it came from."""
+    found = []
+    for number, line in enumerate(answer.split("\n")):
+        bullet = LIST_BULLET.match(line)
+        body = line[bullet.end():] if bullet else line
+        for sentence in answer_sentences(body):
+            found.append((number, bullet.group(0).strip() + " " if bullet else "", sentence))
+    return found
+
+
+class CitationChecker:
+    """Checks an answer against its numbered passages (``{n: chunk}``)."""
+
+    def __init__(
+        self,
+        min_support: float = DEFAULT_MIN_SUPPORT,
+        semantic: SemanticSupport | None = None,
+        semantic_top_k: int = 0,
+    ) -> None:
+        self.min_support = min_support
+        self.semantic = semantic
+        self.semantic_top_k = semantic_top_k
+
+    def _support(self, sentence: str, chunk: Chunk, ignore: set[str], question: str) -> tuple[float, int, int]:
+        """Lexical support, or semantic support mapped onto the same scale when only that holds; 0 when
+        a number, formula or name of the sentence is not in the passage."""
+        if missing_exact_spans(sentence, chunk.text, question):
+            return (0.0, chunk.start, chunk.end)
+        lexical = best_supporting_span(sentence, chunk, ignore)
+        if lexical[0] >= self.min_support or self.semantic is None:
+            return lexical
+        rank, start, end = self.semantic(sentence, chunk)
+        if rank < self.semantic_top_k:
+            return (self.min_support, start, end)
+        return lexical
+
+    def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh", question: str = "") -> CheckedAnswer:
+        """Check `answer` sentence by sentence. With `question`, a sentence must add something to it (an
+        echo of the question is removed) and only what it adds has to be supported."""
+        asked = _units(question)
+        checked: list[CheckedSentence] = []
+        spans: dict[int, tuple[int, int]] = {}
+        for line, bullet, raw in _answer_lines(answer):
+            text, cited = parse_markers(raw)
+
+            def removed(reason: str, score: float = 0.0) -> CheckedSentence:
+                return CheckedSentence(text, (), "removed", score, reason, line, bullet)
+
+            if says_no_answer(text):
+                checked.append(removed("no-answer"))
+                continue
+            if text.rstrip().endswith(("：", ":")):
+                checked.append(removed("lead-in"))  # announces what follows, says nothing itself
+                continue
+            if text.rstrip().endswith(("？", "?")):
+                checked.append(removed("question"))  # asks rather than answers, even when a passage asks it too
+                continue
+            if unrequested_content(text, question):
+                checked.append(removed("unrequested"))
+                continue
+            if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
+                checked.append(removed("repeat"))
+                continue
+            if question and _echoes(text, asked):
+                checked.append(removed("echo"))  # restates the question, answers nothing
+                continue
+            scores = {n: self._support(text, chunk, asked, question) for n, chunk in passages.items()}
+            holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
+            if holding:
+                status, numbers = "kept", holding
+            else:
+                best = max(scores, key=lambda n: scores[n][0], default=None)
+                if best is None or scores[best][0] < self.min_support:
+                    inexact = any(missing_exact_spans(text, passages[n].text, question) for n in cited if n in passages)
+                    checked.append(removed("inexact" if inexact else "unsupported", scores[best][0] if best else 0.0))
+                    continue
+                status, numbers = "attached", [best]
+            for n in numbers:
+                # A passage cited by several sentences: its citation spans all of their supporting text.
+                start, end = spans.get(n, scores[n][1:])
+                spans[n] = (min(start, scores[n][1]), max(end, scores[n][2]))
+            checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet))
+        citations = tuple(citation_for(n, passages[n], *spans[n]) for n in sorted(spans))
+        return CheckedAnswer(_render(checked, language), tuple(checked), citations)
+
+
+def _render(checked: Sequence[CheckedSentence], language: str) -> str:
+    """Kept sentences with their markers; list items keep their own lines and bullets."""
+    joiner = " " if language == "en" else ""
+    lines: dict[int, list[CheckedSentence]] = {}
+    for sentence in checked:
+        if sentence.status != "removed":
+            lines.setdefault(sentence.line, []).append(sentence)
+    rendered = []
+    for sentences in lines.values():
+        body = joiner.join(with_markers(s.text, s.cited, language) for s in sentences)
+        rendered.append(sentences[0].bullet + body)
+    is_list = sum(bool(s[0].bullet) for s in lines.values()) >= 2
+    return ("\n" if is_list else joiner).join(rendered)
+
+
+def citation_for(n: int, chunk: Chunk, start: int, end: int) -> Citation:
+    """Citation `n` for the span ``start:end`` (source offsets) inside `chunk`."""
+    text = chunk.text[start - chunk.start:end - chunk.start]
+    return Citation(n, chunk.id, chunk.doc_id, chunk.heading, text, start, end)

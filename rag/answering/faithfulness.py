@@ -1,0 +1,109 @@
+"""Sentence checks beyond word overlap: exact facts, refusals in disguise, and content nobody asked for.
+
+Word overlap lets a sentence through when most of its words occur in the cited passage, which is
+how a model's invented formula or changed number slips past (the words around it are right). So the
+spans where one character changes the meaning — numbers, versions, formulas, code identifiers and
+Latin-script names — must occur verbatim in the cited passage (or in the question, which the user
+wrote). A sentence in which the model says the passages don't answer is an abstention, not a claim.
+And text planted in a document ("请访问 http://…", "ignore previous instructions") must not reach the
+answer as if it were one: links, shell commands and instructions to the reader are dropped unless
+the question asks for them.
+"""
+from __future__ import annotations
+
+import re
+
+from rag.core.text import acronym_singular, latin_names
+
+# A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c.
+_FORMULA = re.compile(
+    r"\$[^$\n]+\$"
+    r"|\\[A-Za-z]+(?:\{[^{}\n]*\})*"
+    r"|[A-Za-z0-9()\[\]{}]+(?:\s*[=^_√∑∏×÷]\s*[A-Za-z0-9()\[\]{}\\]+)+"
+)
+# 3.5, 1e-4, 70%, 0.001, v2.1, 16, 4096 — digits with their decimal point, exponent or percent sign.
+_NUMBER = re.compile(r"(?<![A-Za-z0-9])v?\d+(?:[.,]\d+)*(?:[eE]-?\d+)?%?")
+_SPACE = re.compile(r"\s+")
+
+
+def exact_spans(sentence: str) -> list[str]:
+    """The spans of `sentence` that must occur verbatim in its evidence (formulas, numbers, names)."""
+    return [span for span, _ in _typed_spans(sentence)]
+
+
+def _typed_spans(sentence: str) -> list[tuple[str, str]]:
+    spans: list[tuple[str, str]] = []
+    rest = sentence
+    for match in _FORMULA.finditer(sentence):
+        spans.append((match.group(0), "formula"))
+        rest = rest.replace(match.group(0), " ")
+    names = latin_names(rest)
+    for name in names:
+        rest = rest.replace(name, " ")
+    spans.extend((m.group(0).rstrip(".,"), "number") for m in _NUMBER.finditer(rest))
+    spans.extend((t, "name") for t in names)
+    return [s for s in dict.fromkeys(spans) if s[0]]
+
+
+def _occurs(span: str, kind: str, text: str) -> bool:
+    """Whether `span` occurs in `text` as a whole number / name (``16`` is not in ``FP16``), or a formula
+    with the same characters apart from spacing."""
+    if kind == "formula":
+        return _SPACE.sub("", span).lower() in _SPACE.sub("", text).lower()
+    pattern = rf"(?<![A-Za-z0-9.]){re.escape(span)}(?![0-9]|\.[0-9]{'|[A-Za-z]' if kind == 'name' else ''})"
+    if re.search(pattern, text, re.IGNORECASE):
+        return True
+    # An English plural of an acronym names the same thing: "GPUs" is in "多个 GPU 上".
+    singular = acronym_singular(span) if kind == "name" else None
+    return singular is not None and _occurs(singular, kind, text)
+
+
+def missing_exact_spans(sentence: str, evidence: str, given: str = "") -> list[str]:
+    """Exact spans of `sentence` found neither in `evidence` nor in `given` (the question)."""
+    return [span for span, kind in _typed_spans(sentence) if not (_occurs(span, kind, evidence) or _occurs(span, kind, given))]
+
+
+_NO_ANSWER = re.compile(
+    r"资料(?:中|里)?(?:并)?(?:没有|未|不)(?:提到|提及|涉及|包含|给出|说明|回答|答案|相关)"
+    r"|(?:没有|未)(?:提到|提及|涉及|给出)(?:相关|具体)?"
+    r"|无法(?:根据|从)(?:资料|文档|上述)|无法回答|没有(?:找到)?(?:相关)?(?:信息|答案|内容)"
+    r"|(?:passages?|documents?|context|sources?) (?:do(?:es)? not|don't|doesn't|did not|never) "
+    r"(?:answer|contain|mention|provide|say|include|specify|discuss)"
+    r"|(?:is|are|was|were) not (?:mentioned|provided|specified|addressed|discussed|covered)"
+    r"|no information (?:about|on|regarding|in the)"
+    r"|cannot be answered|can't answer|unable to answer",
+    re.IGNORECASE,
+)
+
+
+def says_no_answer(sentence: str) -> bool:
+    """True when the sentence says the passages don't answer (in Chinese or English)."""
+    return bool(_NO_ANSWER.search(sentence))
+
+
+_URL = re.compile(r"(?:https?|ftp)://\S+|www\.[\w-]+\.\S+|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b[\w-]+\.(?:com|net|org|io|cn|xyz|top)\b", re.I)
+_COMMAND = re.compile(
+    r"(?:^|[\s`'\"“(（])(?:sudo|rm\s+-|curl|wget|chmod|chown|bash|sh\s+-c|powershell|cmd\.exe|nc\s+-|eval\(|exec\(|"
+    r"os\.system|subprocess)\b",
+    re.IGNORECASE,
+)
+_INSTRUCTION = re.compile(
+    r"忽略(?:之前|以上|上面|前面|所有)|无视(?:之前|以上)|请(?:访问|点击|联系|登录|下载|打开|前往|发送)|立即(?:访问|点击)|"
+    r"系统(?:已|已经)?被攻破|你(?:现在)?是一个|扮演|"
+    r"ignore (?:all |the )?(?:previous|prior|above)|disregard (?:all |the )?(?:previous|prior|above)|"
+    r"\b(?:please )?(?:visit|click|log ?in|contact|download|go to)\b|you are now|act as|system prompt|jailbreak",
+    re.IGNORECASE,
+)
+_ASKS_LINK = re.compile(r"链接|网址|网站|地址|url|link|website|site|email|邮箱", re.IGNORECASE)
+_ASKS_COMMAND = re.compile(r"命令|指令|脚本|安装|运行|执行|shell|command|script|install|run|terminal|终端", re.IGNORECASE)
+
+
+def unrequested_content(sentence: str, question: str) -> str | None:
+    """Why `sentence` carries something the question did not ask for (a link, a command, an instruction)."""
+    if _URL.search(sentence) and not _ASKS_LINK.search(question):
+        return "a link the question did not ask for"
+    if _COMMAND.search(sentence) and not _ASKS_COMMAND.search(question):
+        return "a command the question did not ask for"
+    if _INSTRUCTION.search(sentence) and not _INSTRUCTION.search(question):
+        return "an instruction to the reader"
+    return None

@@ -1,0 +1,192 @@
+"""The answer stage on a tiny corpus, with a scripted generator standing in for the LLM."""
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from ingest.builder import IndexBuilder
+from rag.answering.answerer import ABSTAIN_MESSAGE, Answer, Token
+from rag.answering.prompts import REMINDER, REVISE
+from rag.api import RAG
+from rag.core.config import Config
+from rag.core.errors import ConfigError
+from rag.index.local import IndexStore
+from tests.conftest import ScriptedGenerator
+
+
+@pytest.fixture
+def make_rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
+    IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
+
+    def make(
+        output: str | list[str] = "", min_relevance: float = 0.0, chat_template: str | None = None,
+        min_relevance_llm: float | None = None, **answer,
+    ) -> RAG:
+        config = Config()
+        config.rerank.min_relevance = min_relevance
+        config.rerank.min_relevance_llm = min_relevance_llm
+        config.answer.mode = "llm"
+        for key, value in answer.items():
+            setattr(config.answer, key, value)
+        generator = ScriptedGenerator(output, chat_template=chat_template)
+        return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=generator)
+
+    return make
+
+
+def test_llm_answer_is_checked_and_cited(make_rag) -> None:
+    rag = make_rag("KV cache 缓存历史的键和值，加速自回归生成。北京今天是晴天。")
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "llm" and not answer.abstained and answer.fallback is None
+    assert re.match(r"KV cache 缓存历史的键和值，加速自回归生成\[\d\]。$", answer.text) and "晴天" not in answer.text
+    (citation,) = answer.citations
+    source = (Path(rag.store.manifest["sources"][0]) / citation.doc_id).read_text(encoding="utf-8")
+    assert source[citation.start:citation.end] == citation.text and "KV cache" in citation.text
+    assert f"[{citation.n}]" in answer.text
+    prompt = rag.answerer.generator.prompts[0]
+    assert "KV cache 有什么用？" in prompt and "[1]" in prompt
+    assert {"retrieve_ms", "first_token_ms", "generate_ms", "total_ms"} <= set(answer.timings)
+
+
+def test_an_echo_of_the_question_and_its_reminder_is_not_counted_against_the_answer(make_rag) -> None:
+    # The model repeated the question with the prompt's reminder before answering; without the reminder the
+    # repeat is a question (claimless), so the supported answer passes instead of falling back.
+    rag = make_rag(f"KV cache 有什么用？{REMINDER['zh']}\n加速自回归生成。")
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.fallback is None and answer.mode == "llm" and answer.removed == 1  # the question only
+    assert REMINDER["zh"] not in answer.text and answer.text.startswith("加速自回归生成[")
+
+
+def test_stream_yields_tokens_in_order_then_the_answer(make_rag) -> None:
+    output = "LoRA 通过低秩矩阵适配预训练模型。"
+    events = list(make_rag(output).stream("什么是 LoRA？"))
+    tokens, final = events[:-1], events[-1]
+    assert all(isinstance(e, Token) for e in tokens) and isinstance(final, Answer)
+    assert "".join(t.text for t in tokens) == output
+    assert final.raw == output
+
+
+def test_unsupported_model_output_falls_back_to_extractive(make_rag) -> None:
+    rag = make_rag("北京今天是晴天，适合出门。")
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "extractive" and answer.fallback and not answer.abstained
+    assert "KV cache" in answer.text and answer.citations
+    assert answer.raw == "北京今天是晴天，适合出门。"
+    assert rag.answerer.generator.calls == 1 and answer.attempts == 1  # a base model has no conversation to revise in
+
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+UNSUPPORTED, SUPPORTED = "北京今天是晴天，适合出门[1]。", "KV cache 缓存历史的键和值，加速自回归生成[1]。"
+
+
+def test_a_draft_that_fails_the_check_is_revised_in_the_same_conversation(make_rag) -> None:
+    rag = make_rag([UNSUPPORTED, SUPPORTED], chat_template=CHATML)
+    events = list(rag.stream("KV cache 有什么用？"))
+    answer = events[-1]
+    assert answer.mode == "llm" and answer.fallback is None and answer.attempts == 2
+    assert re.match(r"KV cache 缓存历史的键和值，加速自回归生成\[\d\]。$", answer.text) and answer.raw == SUPPORTED
+    first, second = rag.answerer.generator.prompts
+    # The revision continues the first conversation (llama.cpp reuses its evaluated state): the same prompt,
+    # then the draft as the model's turn, then the request to answer from the passages' own words.
+    assert second.startswith(first) and REVISE["zh"] in second and UNSUPPORTED in second[len(first):]
+    drafts = [(t.attempt, t.text) for t in events[:-1]]
+    assert "".join(text for n, text in drafts if n == 1) == UNSUPPORTED
+    assert "".join(text for n, text in drafts if n == 2) == SUPPORTED
+
+
+def test_a_revision_that_still_fails_falls_back_and_revisions_can_be_turned_off(make_rag) -> None:
+    rag = make_rag([UNSUPPORTED, "上海明天下雨[1]。"], chat_template=CHATML)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "extractive" and answer.fallback and answer.attempts == 2
+    assert answer.raw == "上海明天下雨[1]。" and rag.answerer.generator.calls == 2
+
+    rag = make_rag([UNSUPPORTED, SUPPORTED], chat_template=CHATML, revisions=0)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.fallback and answer.attempts == 1 and rag.answerer.generator.calls == 1
+
+
+def test_a_supported_draft_is_not_revised(make_rag) -> None:
+    rag = make_rag([SUPPORTED, UNSUPPORTED], chat_template=CHATML)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "llm" and answer.attempts == 1 and rag.answerer.generator.calls == 1
+
+
+def test_low_relevance_abstains_with_nearest_sources(make_rag) -> None:
+    rag = make_rag("不该被调用。", min_relevance=1.01)
+    for mode in ("llm", "extractive"):
+        answer = rag.ask("KV cache 有什么用？", mode=mode)
+        assert answer.abstained and answer.text == ABSTAIN_MESSAGE["zh"]
+        assert 0 < len(answer.citations) <= 3 and answer.citations[0].chunk_id == answer.hits[0].chunk.id
+    assert rag.answerer.generator.prompts == []  # the model is never asked
+    assert rag.ask("What is a KV cache?").text == ABSTAIN_MESSAGE["en"]
+
+
+def test_on_doubtful_evidence_only_a_checked_llm_answer_answers(make_rag) -> None:
+    # Every question is doubtful: relevance below min_relevance, above min_relevance_llm.
+    rag = make_rag([SUPPORTED], chat_template=CHATML, min_relevance=1.01, min_relevance_llm=0.0)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.mode == "llm" and not answer.abstained and answer.raw == SUPPORTED
+    # A draft that fails the check (and its revision) is a refusal here, not an extractive fallback.
+    rag = make_rag([UNSUPPORTED, UNSUPPORTED], chat_template=CHATML, min_relevance=1.01, min_relevance_llm=0.0)
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.abstained and answer.text == ABSTAIN_MESSAGE["zh"] and answer.raw == UNSUPPORTED
+    assert answer.attempts == 2 and answer.citations  # revised once; the nearest sources are listed
+    # Without the model (extractive mode) doubtful evidence is refused.
+    assert rag.ask("KV cache 有什么用？", mode="extractive").abstained
+
+
+def test_model_saying_the_passages_lack_the_answer_abstains(make_rag) -> None:
+    answer = make_rag("资料中没有答案。").ask("KV cache 有什么用？")
+    assert answer.abstained and answer.mode == "llm"
+
+
+def test_extractive_mode_cites_exact_sentences(make_rag) -> None:
+    rag = make_rag()
+    answer = rag.ask("KV cache 有什么用？", mode="extractive")
+    assert answer.mode == "extractive" and re.search(r"\[\d\][。.]?$", answer.text)
+    for citation in answer.citations:
+        text = rag.store.documents[citation.doc_id]
+        assert text[citation.start:citation.end] == citation.text
+    with pytest.raises(ConfigError, match="Unknown answer mode 'poetry'"):
+        rag.ask("x", mode="poetry")
+
+
+def test_concurrent_asks_match_sequential_ones(make_rag) -> None:
+    rag = make_rag("KV cache 缓存历史的键和值，加速自回归生成。")
+    questions = ["KV cache 有什么用？", "什么是 LoRA？", "多头注意力怎么算？", "混合精度有什么优势？"] * 3
+    expected = {q: rag.ask(q, mode="extractive").text for q in set(questions)}
+    results: dict[int, str] = {}
+
+    def ask(i: int, question: str) -> None:
+        results[i] = rag.ask(question, mode="extractive").text
+
+    threads = [threading.Thread(target=ask, args=(i, q)) for i, q in enumerate(questions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [results[i] for i in range(len(questions))] == [expected[q] for q in questions]
+    llm_threads = [threading.Thread(target=lambda: rag.ask("KV cache 有什么用？")) for _ in range(4)]
+    for thread in llm_threads:
+        thread.start()
+    for thread in llm_threads:
+        thread.join()
+    assert len(rag.answerer.generator.prompts) == 4
+
+
+def test_a_passage_cited_by_several_sentences_spans_all_of_them(make_rag) -> None:
+    rag = make_rag()
+    rag.answerer.extractive.max_sentences = 5
+    question = "混合精度训练的优势是什么？"
+    hits = rag.retrieve(question)
+    sentences = rag.answerer.extractive.extract(question, hits[:3])
+    answer = rag.ask(question, mode="extractive")
+    by_number = {c.n: c for c in answer.citations}
+    for sentence in sentences:
+        citation = by_number[sentence.number]
+        assert citation.start <= sentence.start and sentence.end <= citation.end
+        assert rag.store.documents[citation.doc_id][citation.start:citation.end] == citation.text

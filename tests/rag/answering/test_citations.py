@@ -1,0 +1,115 @@
+import pytest
+
+from rag.answering.citations import (
+    CitationChecker,
+    answer_sentences,
+    parse_markers,
+    support,
+)
+from rag.core.schema import Chunk
+
+ADVANTAGES = "混合精度训练的优势：半精度浮点数的计算速度比单精度浮点数快，因此可以显著提高训练速度。半精度占用的内存更少。"
+LORA = "LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数。"
+PASSAGES = {
+    1: Chunk("a", "mp.md", ADVANTAGES, 100, 100 + len(ADVANTAGES), ("5. 混合精度训练的优势是什么？",)),
+    2: Chunk("b", "lora.md", LORA, 0, len(LORA), ("LoRA",)),
+}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "text", "numbers"),
+    [
+        ("速度更快[1]。", "速度更快。", [1]),
+        ("速度更快[1,2]。", "速度更快。", [1, 2]),
+        ("速度更快[1][2]", "速度更快", [1, 2]),
+        ("速度更快【2】。", "速度更快。", [2]),
+        ("速度更快[1、3；2]", "速度更快", [1, 3, 2]),
+        ("It is faster [12].", "It is faster.", [12]),
+        ("没有标记。", "没有标记。", []),
+    ],
+)
+def test_parse_markers(sentence: str, text: str, numbers: list[int]) -> None:
+    assert parse_markers(sentence) == (text, numbers)
+
+
+def test_markers_after_the_full_stop_stay_with_their_sentence() -> None:
+    assert answer_sentences("A是B。[1]C是D[2]。[3]") == ["A是B。[1]", "C是D[2]。[3]"]
+
+
+def test_support_is_unit_containment() -> None:
+    # 4 bigrams of "提高速度": 提高 高速 速度 + ... all in the passage? "提高训练速度" holds 提高, 速度 but not 高速.
+    assert support("提高速度", "显著提高训练速度") == pytest.approx(2 / 3)
+    assert support("Mixed precision is fast", "mixed precision training") == pytest.approx(2 / 4)
+    assert support("", "anything") == 0.0
+
+
+def test_supported_citations_are_kept_and_resolve_to_the_exact_source_span() -> None:
+    result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。", PASSAGES)
+    (sentence,) = result.sentences
+    assert sentence.status == "kept" and sentence.cited == (1,)
+    (citation,) = result.citations
+    source = " " * 100 + ADVANTAGES  # the document, with the chunk at offset 100
+    assert source[citation.start:citation.end] == citation.text
+    assert "计算速度比单精度浮点数快" in citation.text and citation.heading.startswith("5. 混合精度")
+
+
+def test_out_of_range_and_wrong_citations_are_repaired() -> None:
+    result = CitationChecker().check("LoRA 只训练很少的参数[12]。半精度占用的内存更少[2]。", PASSAGES)
+    assert [(s.status, s.cited) for s in result.sentences] == [("attached", (2,)), ("attached", (1,))]
+    assert result.text == "LoRA 只训练很少的参数[2]。半精度占用的内存更少[1]。"
+
+
+def test_unsupported_and_repeated_sentences_are_removed() -> None:
+    answer = "半精度占用的内存更少[1]。半精度占用的内存更少[1]。北京今天是晴天[1]。"
+    result = CitationChecker().check(answer, PASSAGES)
+    assert [(s.status, s.reason) for s in result.sentences] == [("kept", ""), ("removed", "repeat"), ("removed", "unsupported")]
+    assert result.text == "半精度占用的内存更少[1]。"
+    # The repeat claimed nothing new: the share is of the claims, the kept one and the unsupported one.
+    kept, unsupported = len("半精度占用的内存更少。"), len("北京今天是晴天。")
+    assert result.kept_share == pytest.approx(kept / (kept + unsupported))
+
+
+def test_semantic_support_rescues_a_translation_only_when_the_passage_ranks_high_enough() -> None:
+    def semantic(sentence: str, chunk: Chunk):  # passage b holds the corpus' 2nd closest sentence
+        return (1 if chunk.id == "b" else 40, chunk.start, chunk.start + 4)
+
+    english = "LoRA adapts a pretrained model with low-rank matrices."
+    assert CitationChecker().check(english, PASSAGES, "en").text == ""
+    result = CitationChecker(semantic=semantic, semantic_top_k=2).check(english, PASSAGES, "en")
+    assert result.sentences[0].cited == (2,) and result.citations[0].text == LORA[:4]
+    strict = CitationChecker(semantic=semantic, semantic_top_k=1).check(english, PASSAGES, "en")
+    assert strict.sentences[0].status == "removed"
+
+
+def test_echoes_of_the_question_are_removed_and_only_new_content_must_be_supported() -> None:
+    question = "混合精度训练有什么好处？"
+    checker = CitationChecker()
+    echo = checker.check("混合精度训练的好处。[1]", PASSAGES, question=question)
+    assert echo.sentences[0].status == "removed"
+    # New content ("半精度占用的内存更少") is in passage 1; the words taken from the question don't count.
+    kept = checker.check("混合精度训练的好处是半精度占用的内存更少。", PASSAGES, question=question)
+    assert kept.sentences[0].cited == (1,)
+    invented = checker.check("混合精度训练的好处是让模型变得更加聪明可靠。", PASSAGES, question=question)
+    assert invented.sentences[0].status == "removed"
+
+
+def test_a_short_answer_in_new_words_is_not_an_echo() -> None:
+    # Three new bigrams and nothing of the question's: a terse answer, kept when a passage supports it.
+    short = CitationChecker().check("内存更少[1]。", PASSAGES, question="What does half precision save?")
+    assert (short.sentences[0].status, short.sentences[0].reason) == ("kept", "")
+
+
+def test_a_passage_cited_twice_gets_one_citation_covering_both_sentences() -> None:
+    result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。半精度占用的内存更少[1]。", PASSAGES)
+    (citation,) = result.citations
+    assert "计算速度比单精度浮点数快" in citation.text and citation.text.endswith("半精度占用的内存更少。")
+
+
+def test_a_question_in_the_answer_is_removed_and_does_not_count_against_it() -> None:
+    asked = "LoRA 有哪些优势？"  # a passage may ask this too; asking is still not answering
+    passages = {**PASSAGES, 3: Chunk("c3", "d3", asked, 0, len(asked))}
+    checked = CitationChecker().check(f"{asked}[3] LoRA 只训练很少的参数[2]。", passages, question="LoRA 的原理")
+    assert [(s.status, s.reason) for s in checked.sentences] == [("removed", "question"), ("kept", "")]
+    assert checked.kept_share == 1.0 and [c.n for c in checked.citations] == [2]
+    only_question = CitationChecker().check(f"{asked}[3]", passages, question="LoRA 的原理")
+    assert not only_question.citations  # nothing answered: the caller falls back
