@@ -1,5 +1,5 @@
-"""``python -m app`` runs the ``rag`` command."""
-from app.cli import main
+"""``python -m rag_app`` runs the ``rag`` command."""
+from rag_app.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "ui":  # its own flags and Streamlit's pass through to the app launcher
-        from ui.launch import main as launch_ui
+        from rag_ui.launch import main as launch_ui
 
         return launch_ui(extra)
     if extra:
@@ -194,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_harness_flags(parser: argparse.ArgumentParser) -> None:
-    from eval.configs import DEFAULT_CONFIGS
+    from rag_eval.configs import DEFAULT_CONFIGS
 
     parser.add_argument("--dataset", help=DATASET_HELP)
     parser.add_argument("--index", help="index directory (default: the bundled corpus)")
@@ -210,8 +210,8 @@ def _add_harness_flags(parser: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace, config: Config) -> int:
     from pydantic import ValidationError
 
-    from app.server.application import serve
-    from app.server.settings import ServerSettings
+    from rag_app.server.application import serve
+    from rag_app.server.settings import ServerSettings
 
     given = {
         "host": args.host, "port": args.port, "index_dir": config.index_dir, "data_dir": args.data_dir,
@@ -229,7 +229,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
 
 def _eval_run(args: argparse.Namespace, config: Config) -> int:
     if args.compare:
-        from eval.compare import compare_runs
+        from rag_eval.compare import compare_runs
 
         for run in args.compare:
             if not (Path(run) / "summary.json").is_file():
@@ -238,11 +238,11 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
         return 0
     from tqdm.auto import tqdm
 
-    from eval.configs import parse_configs
-    from eval.datasets import dataset_path, load_questions
-    from eval.harness import default_out_dir, run_eval
-    from eval.judge import JudgeSettings, make_judge
-    from ingest.default_index import open_rag
+    from rag_eval.configs import parse_configs
+    from rag_eval.datasets import dataset_path, load_questions
+    from rag_eval.harness import default_out_dir, run_eval
+    from rag_eval.judge import JudgeSettings, make_judge
+    from rag_ingest.default_index import open_rag
 
     configs = parse_configs(args.configs)
     dataset = dataset_path(args.dataset)
@@ -259,7 +259,7 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ingest(args: argparse.Namespace, config: Config) -> int:
-    from ingest.builder import IndexBuilder
+    from rag_ingest.builder import IndexBuilder
     from rag.core.paths import default_corpus_files, default_index_dir
     from rag.index.stores import store_manifest
 
@@ -277,7 +277,7 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def _index_export(args: argparse.Namespace, config: Config) -> int:
-    from ingest.export import export_index
+    from rag_ingest.export import export_index
     from rag.core.paths import default_index_dir
 
     summary = export_index(config.index_dir or default_index_dir(), args.to, config, progress=not args.quiet)
@@ -288,7 +288,7 @@ def _index_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def _search(args: argparse.Namespace, config: Config) -> int:
-    from ingest.default_index import open_rag
+    from rag_ingest.default_index import open_rag
 
     questions = _questions(args)
     rag = open_rag(config=config, progress=sys.stderr.isatty())
@@ -303,7 +303,7 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
-    from ingest.default_index import open_rag
+    from rag_ingest.default_index import open_rag
     from rag.answering.answerer import Answer, Token
 
     questions = _questions(args)
@@ -417,9 +417,9 @@ def _models(args: argparse.Namespace, config: Config) -> int:
 def _eval_answers(args: argparse.Namespace, config: Config) -> int:
     from tqdm.auto import tqdm
 
-    from eval.answers import AnswerEvaluator
-    from eval.datasets import dataset_path, load_questions
-    from ingest.default_index import open_rag
+    from rag_eval.answers import AnswerEvaluator
+    from rag_eval.datasets import dataset_path, load_questions
+    from rag_ingest.default_index import open_rag
 
     questions = load_questions(dataset_path(args.dataset))[: args.limit]
     rag = open_rag(config=config, progress=sys.stderr.isatty())
@@ -446,9 +446,9 @@ def _eval_answers(args: argparse.Namespace, config: Config) -> int:
 
 
 def _eval_retrieval(args: argparse.Namespace, config: Config) -> int:
-    from eval.datasets import dataset_path, load_questions
-    from eval.retrieval_compare import compare, comparison_table
-    from ingest.default_index import open_rag
+    from rag_eval.datasets import dataset_path, load_questions
+    from rag_eval.retrieval_compare import compare, comparison_table
+    from rag_ingest.default_index import open_rag
 
     dataset = dataset_path(args.dataset)
     questions = load_questions(dataset)

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import InputLimitError

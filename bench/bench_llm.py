@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from eval.datasets import dataset_path, load_questions
-from ingest.default_index import open_rag
+from rag_eval.datasets import dataset_path, load_questions
+from rag_ingest.default_index import open_rag
 from rag.api import RAG
 from rag.core.config import Config
 from rag.generation.factory import make_generator

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.datasets import DEV_SET, load_questions
-from ingest.builder import IndexBuilder
+from rag_eval.datasets import DEV_SET, load_questions
+from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.paths import default_corpus_files

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 from scale_backends import DEPTH, Backend, make_backends
 
-from eval.datasets import TUNE_SET, load_questions
+from rag_eval.datasets import TUNE_SET, load_questions
 from rag.core.paths import default_index_dir
 from rag.core.schema import Chunk
 from rag.core.text import split_sentences, tokenize

@@ -2,7 +2,7 @@
 
     python bench/bench_serve.py [--index DIR] [--requests 200] [--clients 1,4,16,64] [--llm-requests 12] [--no-llm]
 
-Starts ``python -m app serve`` as its own process on a free port (no API keys, loopback only),
+Starts ``python -m rag_app serve`` as its own process on a free port (no API keys, loopback only),
 waits for /readyz, then for `/v1/search` and extractive `/v1/ask`, at each number of concurrent
 clients, sends `--requests` requests (dev-set questions in turn) through one httpx.AsyncClient
 whose connection pool is that size. Prints throughput, p50/p95/p99 latency and errors by status.
@@ -94,7 +94,7 @@ def distinct_questions(index: str) -> list[str]:
     """
     import random
 
-    from eval.datasets import DEV_SET, load_questions
+    from rag_eval.datasets import DEV_SET, load_questions
     from rag.index.local import current_generation
 
     texts = [q.question for q in load_questions(DEV_SET)]
@@ -113,7 +113,7 @@ def distinct_questions(index: str) -> list[str]:
 
 
 def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--host", "127.0.0.1",
+    command = [sys.executable, "-m", "rag_app", "serve", "--port", str(port), "--host", "127.0.0.1",
                "--queue-size", str(args.queue_size)]
     if args.index:
         command += ["--index", args.index]
@@ -161,7 +161,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from eval.datasets import DEV_SET, load_questions
+    from rag_eval.datasets import DEV_SET, load_questions
 
     questions = distinct_questions(args.index or str(Path(args.data_dir) / "index"))
     port = _free_port()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from eval.datasets import EvalQuestion
-from eval.stats import percentile
+from rag_eval.datasets import EvalQuestion
+from rag_eval.stats import percentile
 from rag.answering.answerer import Answer
 from rag.answering.citations import answer_sentences, parse_markers
 

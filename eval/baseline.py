@@ -10,7 +10,7 @@ What "a plain baseline built in an afternoon" does, on the same corpus and embed
 
 Nothing here knows about bare questions, heading paths, calibrated relevance or the project's chunker;
 that is the point. It refuses when its best score is below `min_score` (fitted on the tuning part by
-`fit_min_score`, the same rule `eval.calibrate` uses: refuse at most 5% of answerable questions).
+`fit_min_score`, the same rule `rag_eval.calibrate` uses: refuse at most 5% of answerable questions).
 The built windows and vectors are cached per corpus, embedder and settings (about a minute to build).
 """
 from __future__ import annotations
@@ -182,7 +182,7 @@ class BaselineRetriever:
 
 def fit_min_score(best_scores: Sequence[float], answerable: Sequence[bool], max_wrong: float = 0.05) -> float:
     """The highest threshold on the best hit's score that refuses at most `max_wrong` of answerable questions."""
-    from eval.calibrate import threshold_for
+    from rag_eval.calibrate import threshold_for
 
     return threshold_for(np.asarray(best_scores, dtype=float), np.asarray(answerable, dtype=bool), max_wrong)
 

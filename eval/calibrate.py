@@ -1,6 +1,6 @@
 """Fit the relevance model (rag/relevance.py) and its threshold on the tuning part; report the test part.
 
-    python -m eval.calibrate [--tune tune] [--test test] [--index DIR] [--folds 5] [--repeats 20] [--llm-run DIR]
+    python -m rag_eval.calibrate [--tune tune] [--test test] [--index DIR] [--folds 5] [--repeats 20] [--llm-run DIR]
 
 1. Features of every question's best hit (after the configured second stage).
 2. Fit on the tuning part: a logistic model over the standardised features, then the threshold that
@@ -25,10 +25,10 @@ from typing import Sequence
 
 import numpy as np
 
-from eval.datasets import EvalQuestion, dataset_path, load_questions
-from eval.embed_cache import open_cached_rag
-from eval.runio import QUESTIONS, read_records
-from ingest.default_index import ensure_default_index
+from rag_eval.datasets import EvalQuestion, dataset_path, load_questions
+from rag_eval.embed_cache import open_cached_rag
+from rag_eval.runio import QUESTIONS, read_records
+from rag_ingest.default_index import ensure_default_index
 from rag.api import RAG
 from rag.core.config import Config
 from rag.refusal.relevance import (

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from eval.runio import QUESTIONS, SUMMARY, read_json, read_records
+from rag_eval.runio import QUESTIONS, SUMMARY, read_json, read_records
 
 LOWER_IS_BETTER = ("_ms",)
 

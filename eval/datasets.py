@@ -8,7 +8,7 @@ questions: off_topic, absent, bare_question), ``lang``, ``reference`` (a referen
 ``reference_contexts`` (passages a correct retrieval should return). List columns are, in CSV, a JSON
 list or ``|``-separated. Other columns land in ``extra``.
 
-Bundled sets (``eval/data``; see `eval.split`): ``tune`` (fit and choose on this), ``test`` (report
+Bundled sets (``eval/data``; see `rag_eval.split`): ``tune`` (fit and choose on this), ``test`` (report
 this; nothing is tuned on it) and ``dev`` (both dev-set parts, the set earlier figures used).
 """
 from __future__ import annotations

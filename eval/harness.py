@@ -12,15 +12,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
-from eval import charts
-from eval.configs import RunConfig
-from eval.datasets import EvalQuestion
-from eval.judge import Judge
-from eval.ragas_support import RagasUnavailable
-from eval.run_report import render_report
-from eval.runio import QUESTIONS, REPORT, SUMMARY, write_json, write_records
-from eval.runner import Progress, run_config
-from eval.summary import summarize
+from rag_eval import charts
+from rag_eval.configs import RunConfig
+from rag_eval.datasets import EvalQuestion
+from rag_eval.judge import Judge
+from rag_eval.ragas_support import RagasUnavailable
+from rag_eval.run_report import render_report
+from rag_eval.runio import QUESTIONS, REPORT, SUMMARY, write_json, write_records
+from rag_eval.runner import Progress, run_config
+from rag_eval.summary import summarize
 from rag.api import RAG
 
 JUDGE_HINT = ("no judge configured: set RAG_JUDGE_URL (+ RAG_JUDGE_MODEL, RAG_JUDGE_API_KEY) for an OpenAI-compatible "
@@ -71,7 +71,7 @@ def run_eval(
 
 
 def _add_nonllm(rag: RAG, records: list[dict], by_id: dict, skipped: dict, notes: list, progress: Progress) -> None:
-    from eval.ragas_nonllm import (
+    from rag_eval.ragas_nonllm import (
         METRICS,
         NonLLMContextScorer,
         derived_reference_contexts,
@@ -95,7 +95,7 @@ def _add_nonllm(rag: RAG, records: list[dict], by_id: dict, skipped: dict, notes
 
 
 def _add_judged(rag: RAG, records: list[dict], judge: Judge | None, skipped: dict, progress: Progress) -> None:
-    from eval.ragas_judged import METRICS, JudgedScorer
+    from rag_eval.ragas_judged import METRICS, JudgedScorer
 
     if judge is None:
         skipped.update({name: JUDGE_HINT for name in METRICS})

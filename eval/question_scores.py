@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from eval.answers import gold_citations
-from eval.datasets import EvalQuestion
-from eval.grounding import grounding, numbered_passages, share
-from eval.key_facts import key_fact_recall
-from eval.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
+from rag_eval.answers import gold_citations
+from rag_eval.datasets import EvalQuestion
+from rag_eval.grounding import grounding, numbered_passages, share
+from rag_eval.key_facts import key_fact_recall
+from rag_eval.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
 from rag.answering.answerer import Answer
 from rag.answering.citations import CitationChecker
 

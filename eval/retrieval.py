@@ -13,7 +13,7 @@ import math
 import time
 from typing import Callable, Sequence
 
-from eval.datasets import EvalQuestion
+from rag_eval.datasets import EvalQuestion
 from rag.core.schema import Hit
 
 SearchFn = Callable[[str], Sequence[Hit]]

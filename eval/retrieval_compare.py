@@ -1,7 +1,7 @@
 """`rag eval retrieval`: this project's retrieval stages and the plain baseline, side by side.
 
 One row per stage (dense, sparse, hybrid, hybrid + the configured second stage = the default) plus the
-plain baseline of issue 10 (`eval.baseline`): recall@1/5/10, MRR@10, nDCG@10 over the answerable
+plain baseline of issue 10 (`rag_eval.baseline`): recall@1/5/10, MRR@10, nDCG@10 over the answerable
 questions, and the refusal decision on every question (unanswerable refused, answerable wrongly
 refused). The baseline's refusal threshold is fitted on the tuning part, never on the set reported.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Mapping, Sequence
 
-from eval.baseline import BASELINE_NAME, BaselineIndex, BaselineRetriever, fit_min_score
-from eval.datasets import TUNE_SET, EvalQuestion, load_questions
-from eval.embed_cache import CachedEmbedder, default_cache_dir
-from eval.retrieval import RetrievalEvaluator, abstention_counts
+from rag_eval.baseline import BASELINE_NAME, BaselineIndex, BaselineRetriever, fit_min_score
+from rag_eval.datasets import TUNE_SET, EvalQuestion, load_questions
+from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
+from rag_eval.retrieval import RetrievalEvaluator, abstention_counts
 from rag.api import RAG
 from rag.core.paths import default_index_dir
 
@@ -98,13 +98,13 @@ def compare(rag: RAG, questions: Sequence[EvalQuestion], baseline: bool = True,
 
 
 def main() -> None:
-    """``python -m eval.retrieval_compare [--dataset test] [--index DIR]``: the same table as
+    """``python -m rag_eval.retrieval_compare [--dataset test] [--index DIR]``: the same table as
     ``rag eval retrieval``, with query embeddings cached on disk between runs."""
     import argparse
 
-    from eval.datasets import dataset_path
-    from eval.embed_cache import open_cached_rag
-    from ingest.default_index import ensure_default_index
+    from rag_eval.datasets import dataset_path
+    from rag_eval.embed_cache import open_cached_rag
+    from rag_ingest.default_index import ensure_default_index
     from rag.core.config import Config
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])

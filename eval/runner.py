@@ -4,9 +4,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Iterable, Sequence
 
-from eval.configs import RunConfig
-from eval.datasets import EvalQuestion
-from eval.question_scores import answer_scores
+from rag_eval.configs import RunConfig
+from rag_eval.datasets import EvalQuestion
+from rag_eval.question_scores import answer_scores
 from rag.answering.answerer import Answer
 from rag.api import RAG
 

@@ -1,6 +1,6 @@
 """Split the dev set into a tuning part and a test part nobody tunes on.
 
-    python -m eval.split            # rewrites eval/data/tune.jsonl and eval/data/test.jsonl
+    python -m rag_eval.split            # rewrites eval/data/tune.jsonl and eval/data/test.jsonl
 
 The split is stratified by question kind (``type``, and ``subtype`` for unanswerable questions:
 off-topic, on-topic but absent, only asked as a bare question): from each stratum of

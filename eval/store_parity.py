@@ -1,8 +1,8 @@
 """Does a Milvus-backed index answer as the local folder does? Top-k overlap, recall@k and MRR, side by side.
 
-    python -m eval.store_parity                       # dev questions, the default index, exported to Lite
-    python -m eval.store_parity --via ingest          # build the Lite index through `rag ingest` instead
-    python -m eval.store_parity --milvus milvus+http://host:19530/kb --dataset test
+    python -m rag_eval.store_parity                       # dev questions, the default index, exported to Lite
+    python -m rag_eval.store_parity --via ingest          # build the Lite index through `rag ingest` instead
+    python -m rag_eval.store_parity --milvus milvus+http://host:19530/kb --dataset test
 
 The Milvus index is filled from the local one with `rag index export` (the same vectors), or with
 ``--via ingest`` by the builder (chunking again and writing through the Milvus writer; passage vectors
@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from eval.datasets import dataset_path, load_questions
-from eval.retrieval import RetrievalEvaluator
+from rag_eval.datasets import dataset_path, load_questions
+from rag_eval.retrieval import RetrievalEvaluator
 from rag.api import RAG
 from rag.core.config import Config
 
@@ -79,10 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=10)
     args = parser.parse_args(argv)
 
-    from eval.embed_cache import CachedEmbedder, default_cache_dir
-    from ingest.builder import IndexBuilder
-    from ingest.default_index import ensure_default_index
-    from ingest.export import export_index
+    from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
+    from rag_ingest.builder import IndexBuilder
+    from rag_ingest.default_index import ensure_default_index
+    from rag_ingest.export import export_index
     from rag.embedding.embedders import make_embedder
 
     config = Config.load()

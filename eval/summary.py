@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from eval.stats import mean_with_failures, percentile
+from rag_eval.stats import mean_with_failures, percentile
 
 TIMING_KEYS = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "total_ms")
 

@@ -1,6 +1,6 @@
 """Choose the retrieval settings on the tuning part only: chunk size, RRF k, fusion weights, second stage.
 
-    python -m eval.tune_retrieval [--chunks 400,600,800] [--top 15] [--check-test]
+    python -m rag_eval.tune_retrieval [--chunks 400,600,800] [--top 15] [--check-test]
 
 For each chunk size an index of the bundled corpus is built once (cached under
 ``~/.cache/rag/eval-tuning/``). For every question of the tuning part the dense and BM25 candidate
@@ -17,9 +17,9 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from eval.datasets import TEST_SET, TUNE_SET, EvalQuestion, load_questions
-from eval.report import retrieval_table
-from eval.retrieval import RetrievalEvaluator
+from rag_eval.datasets import TEST_SET, TUNE_SET, EvalQuestion, load_questions
+from rag_eval.report import retrieval_table
+from rag_eval.retrieval import RetrievalEvaluator
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.paths import default_corpus_files, default_index_dir
@@ -64,8 +64,8 @@ def open_index(max_chars: int) -> RAG:
 
     Builds share one passage-embedding cache (seeded from the tuning indexes already built), so a new
     chunk size embeds only the passages and sentences no earlier build had."""
-    from eval.embed_cache import CachedEmbedder, default_cache_dir
-    from ingest.builder import IndexBuilder
+    from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
+    from rag_ingest.builder import IndexBuilder
     from rag.embedding.embedders import make_embedder
     from rag.index.local import IndexStore
 

@@ -1,6 +1,6 @@
 """Second-stage variants measured side by side on a question set (the README's table comes from here).
 
-    python -m eval.variants [--dataset tune|test|FILE]   (default: the tuning part)
+    python -m rag_eval.variants [--dataset tune|test|FILE]   (default: the tuning part)
 
 Every variant re-orders the same top-30 hybrid hits using the evidence the index already holds
 (passage and evidence-sentence embeddings), so differences are the scoring rule alone.
@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from eval.datasets import dataset_path, load_questions
-from eval.report import retrieval_table
-from eval.retrieval import RetrievalEvaluator
-from ingest.default_index import open_rag
+from rag_eval.datasets import dataset_path, load_questions
+from rag_eval.report import retrieval_table
+from rag_eval.retrieval import RetrievalEvaluator
+from rag_ingest.default_index import open_rag
 from rag.core.config import Config
 from rag.retrieval.evidence import HitEvidence
 

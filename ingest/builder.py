@@ -26,9 +26,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ingest.chunker import CHUNKER_VERSION, Chunker
-from ingest.index_part import IndexPart, MemoizedEmbedding
-from ingest.loaders import SkippedFile, SourceDocument, load_documents
+from rag_ingest.chunker import CHUNKER_VERSION, Chunker
+from rag_ingest.index_part import IndexPart, MemoizedEmbedding
+from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents
 from rag.core.config import Config
 from rag.core.errors import IndexCorruptError, IngestError, RagError
 from rag.core.locations import MilvusLocation, parse_location
@@ -176,8 +176,8 @@ class IndexBuilder:
         self, paths: Sequence[str | Path], location: MilvusLocation, loaded: list[SourceDocument],
         skipped: list[SkippedFile], started: float, progress: bool,
     ) -> BuildReport:
-        """`build` into Milvus: the same chunking, embedding and reuse, written by `ingest.milvus_writer`."""
-        from ingest.milvus_writer import dense_kind, documents_of, write_index
+        """`build` into Milvus: the same chunking, embedding and reuse, written by `rag_ingest.milvus_writer`."""
+        from rag_ingest.milvus_writer import dense_kind, documents_of, write_index
 
         rows, documents, refused, reused, embedded = self._chunk_and_embed(loaded, self._reusable(location), progress)
         skipped = skipped + refused

@@ -1,13 +1,13 @@
 """Text of a Word document (.docx), through python-docx: paragraphs in order, headings as ``#`` lines,
-list paragraphs as ``- `` items and tables as Markdown tables (see `ingest.markup`)."""
+list paragraphs as ``- `` items and tables as Markdown tables (see `rag_ingest.markup`)."""
 from __future__ import annotations
 
 import io
 import re
 import zipfile
 
-from ingest import markup
-from ingest.loaders import UnreadableFile
+from rag_ingest import markup
+from rag_ingest.loaders import UnreadableFile
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 

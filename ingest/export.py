@@ -1,7 +1,7 @@
 """Move an existing local index into Milvus without embedding anything again.
 
 Reads the current generation's files (chunks, documents, passage and sentence vectors, manifest) and
-writes them through `ingest.milvus_writer`, so the Milvus index answers as the folder does.
+writes them through `rag_ingest.milvus_writer`, so the Milvus index answers as the folder does.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.index_part import IndexPart
-from ingest.milvus_writer import dense_kind, write_index
+from rag_ingest.index_part import IndexPart
+from rag_ingest.milvus_writer import dense_kind, write_index
 from rag.core.config import Config
 from rag.core.errors import ConfigError
 from rag.core.locations import MilvusLocation, parse_location

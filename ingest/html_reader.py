@@ -1,5 +1,5 @@
 """Text of an HTML page (.html, .htm), through lxml's HTML parser: headings as ``#`` lines, list items
-as ``- `` items, tables as Markdown tables, ``<pre>`` as fenced code (see `ingest.markup`).
+as ``- `` items, tables as Markdown tables, ``<pre>`` as fenced code (see `rag_ingest.markup`).
 
 The page is untrusted: scripts, styles, templates, embedded frames and objects, forms' controls and
 comments are dropped without being read, nothing is fetched (no links, images or external entities),
@@ -12,8 +12,8 @@ from __future__ import annotations
 import codecs
 import re
 
-from ingest import markup
-from ingest.loaders import UnreadableFile, decode_text
+from rag_ingest import markup
+from rag_ingest.loaders import UnreadableFile, decode_text
 
 DROPPED = frozenset({
     "script", "style", "noscript", "template", "iframe", "frame", "frameset", "object", "embed", "applet",

@@ -2,7 +2,7 @@
 
 Uploads are checked before anything is written where the index reads: the name must be a plain file
 name with a supported suffix, the size under the limit, and the content must decode (the same
-`ingest.loaders.read_file` the index builder uses). Files are written only inside the data directory,
+`rag_ingest.loaders.read_file` the index builder uses). Files are written only inside the data directory,
 under a staged name, then renamed into ``documents/``. Every change rebuilds the index (incrementally:
 unchanged documents reuse their vectors); when the build fails, the change is undone.
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from ingest.builder import BuildReport, IndexBuilder, copy_current_generation
-from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
+from rag_ingest.builder import BuildReport, IndexBuilder, copy_current_generation
+from rag_ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
 from rag.core.config import Config
 from rag.core.errors import RagError
 from rag.core.paths import default_corpus_files, default_index_dir

@@ -1,5 +1,5 @@
 """Find and read source files: Markdown, plain text (any common encoding, GBK included), PDF, Word
-(.docx, `ingest.docx_reader`) and HTML (`ingest.html_reader`); the last two are stored as the
+(.docx, `rag_ingest.docx_reader`) and HTML (`rag_ingest.html_reader`); the last two are stored as the
 Markdown-like text extracted from them, which citations point into.
 
 Every file ends up either as a `SourceDocument` or as a `SkippedFile` with a reason a person can act on
@@ -181,11 +181,11 @@ def read_file(file: Path, doc_id: str, limits: LimitsConfig | None = None) -> So
         if suffix in PDF_SUFFIXES:
             text, encoding, fmt = pdf_text(raw, limits.max_pdf_decompressed_bytes), "pdf", "pdf"
         elif suffix in DOCX_SUFFIXES:
-            from ingest.docx_reader import docx_text
+            from rag_ingest.docx_reader import docx_text
 
             text, encoding, fmt = docx_text(raw, limits.max_pdf_decompressed_bytes), "docx", "docx"
         elif suffix in HTML_SUFFIXES:
-            from ingest.html_reader import html_text
+            from rag_ingest.html_reader import html_text
 
             text, encoding, fmt = html_text(raw), "html", "html"
         else:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
-from ingest.index_part import IndexPart
+from rag_ingest.index_part import IndexPart
 from rag.core.config import Config
 from rag.core.errors import IngestError
 from rag.core.locations import MilvusLocation

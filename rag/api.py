@@ -107,7 +107,7 @@ class RAG:
 
         The library never builds an index: when the default one is missing this raises
         `IndexNotFoundError` naming the command that builds it (``rag ingest``). Front doors use
-        `ingest.default_index.open_rag`, which builds the default index on first use. `progress`
+        `rag_ingest.default_index.open_rag`, which builds the default index on first use. `progress`
         is kept for callers of the earlier signature and has no effect here.
         """
         config = config if config is not None else Config.load()

@@ -17,13 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ui.browser import (  # noqa: E402
+from rag_ui.browser import (  # noqa: E402
     ask_and_open_citation,
     browser_page,
     missing_requirements,
     running_app,
 )
-from ui.examples import BUNDLED_CORPUS_EXAMPLES  # noqa: E402
+from rag_ui.examples import BUNDLED_CORPUS_EXAMPLES  # noqa: E402
 
 
 def main() -> int:

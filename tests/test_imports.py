@@ -4,7 +4,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ["rag", "ingest", "eval", "ui", "app"]
+PACKAGES = ["rag", "rag_ingest", "rag_eval", "rag_ui", "rag_app"]
 
 
 def _modules():

@@ -1,7 +1,8 @@
 """The layers of DESIGN.md hold, checked on the source:
 
-- front doors (``app``: CLI and HTTP server) may import everything; ``ui`` and ``eval`` import ``ingest`` and
-  ``rag`` but never each other (nor ``app``); ``ingest`` imports only ``rag``; ``rag`` imports none of them;
+- front doors (``app/``: CLI and HTTP server) may import everything; ``ui/`` and ``eval/`` import ``ingest/``
+  and ``rag/`` but never each other (nor ``app/``); ``ingest/`` imports only ``rag/``; ``rag/`` imports none of
+  them (each folder but ``rag/`` is installed as ``rag_<folder>``, see pyproject.toml);
 - inside ``rag``, each stage package imports only the stages its docstring's "May import:" line names, so
   the documented rules and the code cannot drift apart;
 - importing every ``rag`` module in a fresh interpreter loads nothing above the library.
@@ -20,13 +21,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_LEVEL = ("rag", "ingest", "ui", "eval", "app")
+IMPORT_NAME = {"rag": "rag", "ingest": "rag_ingest", "ui": "rag_ui", "eval": "rag_eval", "app": "rag_app"}
+"""Folder -> the name it is imported by."""
+TOP_LEVEL = tuple(IMPORT_NAME.values())
 MAY_IMPORT = {
     "rag": set(),
-    "ingest": {"rag"},
-    "ui": {"rag", "ingest"},
-    "eval": {"rag", "ingest"},
-    "app": {"rag", "ingest", "ui", "eval"},
+    "rag_ingest": {"rag"},
+    "rag_ui": {"rag", "rag_ingest"},
+    "rag_eval": {"rag", "rag_ingest"},
+    "rag_app": {"rag", "rag_ingest", "rag_ui", "rag_eval"},
 }
 STAGES = sorted(p.parent.name for p in (ROOT / "rag").glob("*/__init__.py") if p.parent.name != "integrations")
 
@@ -49,13 +52,14 @@ def _imports_of(folder: Path) -> list[tuple[str, int, str]]:
     ]
 
 
-@pytest.mark.parametrize("package", TOP_LEVEL)
-def test_top_level_packages_import_only_the_layers_below(package: str) -> None:
+@pytest.mark.parametrize("folder", IMPORT_NAME)
+def test_top_level_packages_import_only_the_layers_below(folder: str) -> None:
+    package = IMPORT_NAME[folder]
     allowed = MAY_IMPORT[package] | {package}
     offences = [
         f"{path}:{line} imports {name}"
-        for path, line, name in _imports_of(ROOT / package)
-        if name.split(".")[0] in TOP_LEVEL and name.split(".")[0] not in allowed
+        for path, line, name in _imports_of(ROOT / folder)
+        if name.split(".")[0] in TOP_LEVEL + tuple(IMPORT_NAME) and name.split(".")[0] not in allowed
     ]
     assert offences == []
 
@@ -100,5 +104,5 @@ def test_importing_every_rag_module_loads_nothing_above_it() -> None:
 
 
 def test_the_scan_sees_imports_inside_functions() -> None:
-    tree = ast.parse("def f():\n    from ingest.builder import IndexBuilder\n    import ui.state\n")
-    assert [name for _, name in _imported_names(tree)] == ["ingest.builder", "ui.state"]
+    tree = ast.parse("def f():\n    from rag_ingest.builder import IndexBuilder\n    import rag_ui.state\n")
+    assert [name for _, name in _imported_names(tree)] == ["rag_ingest.builder", "rag_ui.state"]

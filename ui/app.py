@@ -1,6 +1,6 @@
 """The Streamlit entry point: ``rag ui`` or ``streamlit run ui/app.py [-- --data-dir DIR | --index DIR]``.
 
-Options come from ``RAG_UI_*`` environment variables or flags after ``--`` (see `ui.options`); the
+Options come from ``RAG_UI_*`` environment variables or flags after ``--`` (see `rag_ui.options`); the
 library settings from the usual config file and ``RAG_*`` variables (`rag.core.config`).
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ import streamlit as st
 
 from rag.core.config import Config
 from rag.core.errors import RagError
-from ui import options, state
-from ui.chat_page import render_chat
-from ui.examples import example_questions
-from ui.knowledge_page import render_knowledge_base
-from ui.render import escape_inline
-from ui.sidebar import render_sidebar
+from rag_ui import options, state
+from rag_ui.chat_page import render_chat
+from rag_ui.examples import example_questions
+from rag_ui.knowledge_page import render_knowledge_base
+from rag_ui.render import escape_inline
+from rag_ui.sidebar import render_sidebar
 
 
 def _script_args() -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from ui.launch import streamlit_command
+from rag_ui.launch import streamlit_command
 
 CHROMIUM = Path("/usr/bin/chromium")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -9,8 +9,8 @@ import streamlit as st
 from rag.answering.answerer import Answer, Token
 from rag.api import RAG
 from rag.core.errors import RagError
-from ui.pipeline import AskSettings, answer_events
-from ui.render import escape_inline, escape_markdown, render_answer
+from rag_ui.pipeline import AskSettings, answer_events
+from rag_ui.render import escape_inline, escape_markdown, render_answer
 
 HISTORY = "history"
 CURSOR = " ▌"

@@ -7,7 +7,7 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from ingest.knowledge_base import (
+from rag_ingest.knowledge_base import (
     AddResult,
     DocumentInfo,
     KnowledgeBase,
@@ -15,9 +15,9 @@ from ingest.knowledge_base import (
 )
 from rag.core.config import Config
 from rag.core.errors import RagError
-from ui import state
-from ui.options import UiOptions
-from ui.render import escape_inline
+from rag_ui import state
+from rag_ui.options import UiOptions
+from rag_ui.render import escape_inline
 
 MESSAGES = "kb_messages"
 UPLOADER_GENERATION = "kb_uploader_generation"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ui import options
+from rag_ui import options
 
 APP = Path(__file__).resolve().parent / "app.py"
 DEFAULTS = {"--browser.gatherUsageStats": "false", "--client.toolbarMode": "minimal"}
@@ -25,7 +25,7 @@ def streamlit_command(streamlit_args: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the app's own flags (see `ui.options`), hand them to the app in its environment, run Streamlit."""
+    """Parse the app's own flags (see `rag_ui.options`), hand them to the app in its environment, run Streamlit."""
     args, rest = options.parse(sys.argv[1:] if argv is None else argv)
     env = {**os.environ, **options.to_env(args)}
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB, default_data_dir
+from rag_ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB, default_data_dir
 from rag.core.locations import is_store_uri
 
 DATA_DIR_ENV = "RAG_UI_DATA_DIR"

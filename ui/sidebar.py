@@ -7,8 +7,8 @@ import streamlit as st
 
 from rag.core.config import Config
 from rag.models import ModelStatus
-from ui.pipeline import AskSettings
-from ui.render import escape_inline
+from rag_ui.pipeline import AskSettings
+from rag_ui.render import escape_inline
 
 PAGES = ("Chat", "Knowledge base")
 MODE_LABELS = {"llm": "LLM (local model)", "extractive": "Extractive (instant)"}

@@ -12,20 +12,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.server import (
+from rag_app.server import (
     ask_router,
     chat_router,
     documents_router,
     health_router,
     search_router,
 )
-from app.server.auth import KeyRing
-from app.server.documents_service import DocumentsService
-from app.server.limits import BodySizeLimit
-from app.server.metrics import Metrics
-from app.server.qa_service import QAService
-from app.server.settings import ServerSettings, is_loopback
-from ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
+from rag_app.server.auth import KeyRing
+from rag_app.server.documents_service import DocumentsService
+from rag_app.server.limits import BodySizeLimit
+from rag_app.server.metrics import Metrics
+from rag_app.server.qa_service import QAService
+from rag_app.server.settings import ServerSettings, is_loopback
+from rag_ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
 from rag.core.config import Config
 from rag.core.errors import ConfigError, InputLimitError, RagError
 from rag.embedding.batching import BatchingEmbedder

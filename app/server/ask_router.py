@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.server.auth import read_access
-from app.server.dependencies import (
+from rag_app.server.auth import read_access
+from rag_app.server.dependencies import (
     MAX_QUESTION_CHARS,
     MAX_TOP_K,
     admit,
@@ -20,8 +20,8 @@ from app.server.dependencies import (
     qa_service,
     watch_disconnect,
 )
-from app.server.limits import Admission, TimedOut
-from app.server.qa_service import Cancelled, Prepared, QAService
+from rag_app.server.limits import Admission, TimedOut
+from rag_app.server.qa_service import Cancelled, Prepared, QAService
 from rag.answering.answerer import Answer, Token
 
 router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(read_access)])

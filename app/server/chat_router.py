@@ -22,17 +22,17 @@ from typing import Any, AsyncIterator, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.server.ask_router import EventStream, answer_or_error
-from app.server.auth import read_access
-from app.server.dependencies import (
+from rag_app.server.ask_router import EventStream, answer_or_error
+from rag_app.server.auth import read_access
+from rag_app.server.dependencies import (
     MAX_QUESTION_CHARS,
     MAX_TOP_K,
     admit,
     deadline,
     qa_service,
 )
-from app.server.limits import Admission, TimedOut
-from app.server.qa_service import Prepared, QAService
+from rag_app.server.limits import Admission, TimedOut
+from rag_app.server.qa_service import Prepared, QAService
 from rag.answering.answerer import Answer, Token
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], dependencies=[Depends(read_access)])

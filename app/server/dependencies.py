@@ -7,10 +7,10 @@ import time
 
 from fastapi import HTTPException, Request
 
-from app.server.documents_service import DocumentsService
-from app.server.limits import Admission, QueueFull
-from app.server.qa_service import Prepared, QAService
-from app.server.settings import ServerSettings
+from rag_app.server.documents_service import DocumentsService
+from rag_app.server.limits import Admission, QueueFull
+from rag_app.server.qa_service import Prepared, QAService
+from rag_app.server.settings import ServerSettings
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50

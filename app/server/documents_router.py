@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
 
-from app.server.auth import admin_access
-from app.server.dependencies import documents_service, settings
-from app.server.documents_service import DocumentsService, NothingAccepted, ReadOnly
-from app.server.settings import ServerSettings
-from ingest.knowledge_base import DocumentNotFound
+from rag_app.server.auth import admin_access
+from rag_app.server.dependencies import documents_service, settings
+from rag_app.server.documents_service import DocumentsService, NothingAccepted, ReadOnly
+from rag_app.server.settings import ServerSettings
+from rag_ingest.knowledge_base import DocumentNotFound
 from rag.core.errors import RagError
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(admin_access)])

@@ -1,6 +1,6 @@
 """Knowledge-base changes over HTTP: validate at once, rebuild in the background, then swap the index.
 
-Uploads are checked with the same rules as the chat UI's (`ingest.knowledge_base`) before the request
+Uploads are checked with the same rules as the chat UI's (`rag_ingest.knowledge_base`) before the request
 returns; the rebuild runs on one background thread (changes apply in order) while the previous index
 keeps answering; when it succeeds, `on_rebuilt` swaps the new index in. A failed rebuild undoes the
 change (the knowledge base's rollback) and the old index stays in service.
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from app.server.metrics import Metrics
-from ingest.knowledge_base import KnowledgeBase, indexed_documents
+from rag_app.server.metrics import Metrics
+from rag_ingest.knowledge_base import KnowledgeBase, indexed_documents
 from rag.core.errors import RagError
 
 log = logging.getLogger(__name__)

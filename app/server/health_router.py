@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.server.auth import read_access
-from app.server.dependencies import qa_service
-from app.server.qa_service import GENERATOR_READY, QAService
+from rag_app.server.auth import read_access
+from rag_app.server.dependencies import qa_service
+from rag_app.server.qa_service import GENERATOR_READY, QAService
 
 router = APIRouter(tags=["health"])
 PROBE_WAIT_S = 0.5

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 
-from app.server.limits import Admission, GenerationQueue, TimedOut
-from app.server.metrics import Metrics
+from rag_app.server.limits import Admission, GenerationQueue, TimedOut
+from rag_app.server.metrics import Metrics
 from rag.answering.answerer import MODES, Answer, Token
 from rag.api import RAG, generation_of
 from rag.core.config import Config

@@ -6,9 +6,9 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from app.server.auth import read_access
-from app.server.dependencies import MAX_QUESTION_CHARS, MAX_TOP_K, qa_service
-from app.server.qa_service import QAService
+from rag_app.server.auth import read_access
+from rag_app.server.dependencies import MAX_QUESTION_CHARS, MAX_TOP_K, qa_service
+from rag_app.server.qa_service import QAService
 
 router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Depends(read_access)])
 

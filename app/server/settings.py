@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB
+from rag_ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB
 
 
 class ServerSettings(BaseModel):
@@ -19,7 +19,7 @@ class ServerSettings(BaseModel):
     data_dir: Path | None = None
     """Knowledge-base folder (``documents/`` + ``index/``); default: the one the chat UI uses."""
     keys_file: Path | None = None
-    """API keys, one ``<role> sha256:<hex digest>`` per line (see `app.server.auth`)."""
+    """API keys, one ``<role> sha256:<hex digest>`` per line (see `rag_app.server.auth`)."""
     insecure: bool = False
     """Allow a non-loopback bind without API keys."""
     max_body_bytes: int = Field(256 * 1024, gt=0)

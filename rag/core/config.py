@@ -49,7 +49,7 @@ class ChunkingConfig(_Section):
 
     max_chars: int = Field(1200, ge=1)
     """A heading section longer than this is split semantically. 1200 won on the tuning part over
-    400/600/800/1000 (`python -m eval.tune_retrieval`): most answers then stay whole in one passage."""
+    400/600/800/1000 (`python -m rag_eval.tune_retrieval`): most answers then stay whole in one passage."""
     overlap_chars: int = Field(240, ge=0)
     """Up to this many characters (whole sentences) of the previous piece start the next one."""
     min_chars: int = Field(300, ge=0)

@@ -40,7 +40,7 @@ class Store(Protocol):
     path: Path | str
     """Where the index is, as named (a folder, or a store URI)."""
     manifest: dict[str, Any]
-    """Embedder, chunker and BM25 settings, sources with hashes, counts (see `ingest.builder`)."""
+    """Embedder, chunker and BM25 settings, sources with hashes, counts (see `rag_ingest.builder`)."""
     chunks: list[Chunk]
     dense: DenseSearch
     sparse: SparseSearch

@@ -21,7 +21,7 @@ The best hit's relevance falls in one of three bands:
 - in between (LLM mode only): *doubtful* — only an LLM draft that passes the citation check answers;
   a draft that fails it is a refusal, not an extractive fallback. Without an LLM the band is refused.
 
-``threshold`` is fitted on the tuning split from the evidence alone (``python -m eval.calibrate``),
+``threshold`` is fitted on the tuning split from the evidence alone (``python -m rag_eval.calibrate``),
 ``model_threshold`` from an LLM run on the same split (``--llm-run``); ``rerank.min_relevance`` and
 ``rerank.min_relevance_llm`` override them.
 """

@@ -1,7 +1,7 @@
 """A calibrated 0..1 relevance for a hit: how likely it is that the passage answers the question.
 
 It combines five evidence measures (see `rag.retrieval.evidence`) with a logistic model fitted on the tuning part
-(`python -m eval.calibrate`), so one threshold on the best hit's relevance decides when the documents
+(`python -m rag_eval.calibrate`), so one threshold on the best hit's relevance decides when the documents
 don't answer a question.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ class RelevanceModel:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-# Fitted by `python -m eval.calibrate` on the tuning part (eval/data/tune.jsonl, 96 questions with the 30 added
+# Fitted by `python -m rag_eval.calibrate` on the tuning part (eval/data/tune.jsonl, 96 questions with the 30 added
 # in tune_new.jsonl) over 1200-character chunks; the threshold keeps wrongly refused answerable questions of
 # the tuning part at or below 5%. Cross-validated on the tuning part (weights and threshold refitted per fold,
 # 5 folds x 20): 88% of unanswerable refused, 5.8% of answerable wrongly refused. Test part: see the README.

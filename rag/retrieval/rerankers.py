@@ -24,7 +24,7 @@ from rag.retrieval.evidence import EvidenceScorer
 
 # sentence-maxsim score = PASSAGE_WEIGHT * passage cosine + (1 - PASSAGE_WEIGHT) * best sentence cosine
 # + FIRST_STAGE_PRIOR / (1 + first-stage rank). With 1200-character passages the fused-rank prior no longer
-# helped on the tuning part (python -m eval.tune_retrieval), so it is off; the hook stays for other corpora.
+# helped on the tuning part (python -m rag_eval.tune_retrieval), so it is off; the hook stays for other corpora.
 PASSAGE_WEIGHT = 0.5
 FIRST_STAGE_PRIOR = 0.0
 

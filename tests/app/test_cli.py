@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
+from rag_app import cli
 
 
 @pytest.fixture

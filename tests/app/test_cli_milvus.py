@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from app import cli
+from rag_app import cli
 
 
 def test_ingest_then_search_and_ask_on_milvus_lite(tiny_corpus: Path, tmp_path: Path, capsys) -> None:

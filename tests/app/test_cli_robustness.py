@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
+from rag_app import cli
 from rag.index.local import EMBEDDINGS, current_generation
 
 HOSTILE_TEXT = (
@@ -97,12 +97,12 @@ def test_corrupt_index_is_a_message(hostile_index: Path, tmp_path: Path, capsys)
 
 
 def test_disk_full_during_ingest_is_a_message(hostile_index: Path, tmp_path: Path, capsys, monkeypatch) -> None:
-    import ingest.builder
+    import rag_ingest.builder
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ingest.builder.np, "save", full)
+    monkeypatch.setattr(rag_ingest.builder.np, "save", full)
     assert cli.main(["ingest", "--index", str(hostile_index), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "disk is full" in err and "previous index is unchanged" in err

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from app import cli
-from app.server.application import check_bind
-from app.server.auth import KeyRing, digest
-from app.server.settings import ServerSettings, is_loopback
+from rag_app import cli
+from rag_app.server.application import check_bind
+from rag_app.server.auth import KeyRing, digest
+from rag_app.server.settings import ServerSettings, is_loopback
 from rag.core.errors import ConfigError
 
 

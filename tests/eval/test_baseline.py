@@ -1,7 +1,7 @@
 """The plain baseline: windows stay inside Markdown sections, keep the heading line, and it retrieves."""
 from pathlib import Path
 
-from eval.baseline import (
+from rag_eval.baseline import (
     BaselineIndex,
     BaselineRetriever,
     fit_min_score,

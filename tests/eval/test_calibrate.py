@@ -1,7 +1,7 @@
 """Calibration: the threshold rule, a fit that separates, and cross-validation that refits the threshold."""
 import numpy as np
 
-from eval.calibrate import (
+from rag_eval.calibrate import (
     counts,
     cross_validate,
     fit,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.datasets import DEV_SET, load_questions
+from rag_eval.datasets import DEV_SET, load_questions
 from rag.core.errors import ConfigError
 from rag.core.paths import default_corpus_files
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.embed_cache import CachedEmbedder
+from rag_eval.embed_cache import CachedEmbedder
 from tests.conftest import KeywordEmbedder
 
 

@@ -3,13 +3,13 @@ import math
 
 import pytest
 
-from eval.compare import metric_deltas, worse_questions
-from eval.configs import parse_configs
-from eval.grounding import grounding, share
-from eval.judge import repair_json
-from eval.retrieval import ndcg_at_k
-from eval.stats import mean_with_failures, percentile
-from eval.summary import summarize
+from rag_eval.compare import metric_deltas, worse_questions
+from rag_eval.configs import parse_configs
+from rag_eval.grounding import grounding, share
+from rag_eval.judge import repair_json
+from rag_eval.retrieval import ndcg_at_k
+from rag_eval.stats import mean_with_failures, percentile
+from rag_eval.summary import summarize
 from rag.answering.citations import CitationChecker
 from rag.core.errors import ConfigError
 from rag.core.schema import Chunk, Hit

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from eval.judge import JudgeSettings, make_judge
+from rag_eval.judge import JudgeSettings, make_judge
 from tests.conftest import KeywordEmbedder
 
 QUESTION = "混合精度训练有什么好处？"
@@ -19,7 +19,7 @@ UNFAITHFUL = "混合精度训练会让模型的准确率提高一倍。它只能
 @pytest.mark.judge
 def test_packaged_instruct_judge_orders_faithful_above_unfaithful() -> None:
     pytest.importorskip("ragas")
-    from eval.ragas_judged import JudgedScorer
+    from rag_eval.ragas_judged import JudgedScorer
 
     judge = make_judge(JudgeSettings(gguf="packaged", max_tokens=384))
     scorer = JudgedScorer(judge, KeywordEmbedder(), metrics=("faithfulness",))  # each metric is minutes of 2-core LLM time

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
-from eval.configs import parse_configs
-from eval.datasets import load_questions
-from eval.harness import run_eval
-from ingest.builder import IndexBuilder
+from rag_app import cli
+from rag_eval.configs import parse_configs
+from rag_eval.datasets import load_questions
+from rag_eval.harness import run_eval
+from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.embedding.embedders import make_embedder
@@ -68,7 +68,7 @@ def test_run_writes_records_summary_report_and_charts(tiny_index: Path, tmp_path
 
 
 def summarize_again(records):
-    from eval.summary import summarize
+    from rag_eval.summary import summarize
 
     return summarize(records)
 

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from eval.judge import JudgeError, JudgeSettings, OpenAICompatibleJudge, make_judge
+from rag_eval.judge import JudgeError, JudgeSettings, OpenAICompatibleJudge, make_judge
 from tests.conftest import KeywordEmbedder
 
 pytest.importorskip("ragas")
@@ -94,7 +94,7 @@ def test_gives_up_after_retries() -> None:
 
 
 def test_ragas_metrics_through_the_stub(server) -> None:
-    from eval.ragas_judged import JudgedScorer
+    from rag_eval.ragas_judged import JudgedScorer
 
     stub = Stub(fail_first=True)
     judge = OpenAICompatibleJudge(JudgeSettings(url=server(stub)), sleep=lambda s: None)
@@ -106,8 +106,8 @@ def test_ragas_metrics_through_the_stub(server) -> None:
 
 
 def test_malformed_judge_output_is_nan_not_zero(server) -> None:
-    from eval.ragas_judged import JudgedScorer
-    from eval.summary import summarize
+    from rag_eval.ragas_judged import JudgedScorer
+    from rag_eval.summary import summarize
 
     judge = OpenAICompatibleJudge(JudgeSettings(url=server(Stub(malformed=True))), sleep=lambda s: None)
     scores = JudgedScorer(judge, KeywordEmbedder())("问题？", "回答[1]。", ["上下文。"], reference="参考答案。")

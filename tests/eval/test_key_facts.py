@@ -1,7 +1,7 @@
 """Key-fact recall by hand: markers, spacing and case don't matter; facts in other words are missed."""
 import math
 
-from eval.key_facts import key_fact_recall
+from rag_eval.key_facts import key_fact_recall
 
 
 def test_key_fact_recall_by_hand() -> None:

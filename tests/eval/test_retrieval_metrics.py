@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from eval.datasets import EvalQuestion
-from eval.retrieval import RetrievalEvaluator, recall_at_k, reciprocal_rank
+from rag_eval.datasets import EvalQuestion
+from rag_eval.retrieval import RetrievalEvaluator, recall_at_k, reciprocal_rank
 from rag.core.schema import Chunk, Hit
 
 
@@ -39,7 +39,7 @@ def test_evaluator_averages_over_answerable_questions_only() -> None:
 
 
 def test_abstention_counts_by_hand() -> None:
-    from eval.retrieval import abstention_counts
+    from rag_eval.retrieval import abstention_counts
 
     questions = [
         EvalQuestion("a", "q", gold_substrings=("x",)),

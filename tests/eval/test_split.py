@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from eval.datasets import (
+from rag_eval.datasets import (
     DEV_SET,
     SPLITS,
     TEST_SET,
@@ -11,7 +11,7 @@ from eval.datasets import (
     dataset_path,
     load_questions,
 )
-from eval.split import NEW_TEST_FILE, NEW_TUNE_FILE, build, read_jsonl, split, stratum
+from rag_eval.split import NEW_TEST_FILE, NEW_TUNE_FILE, build, read_jsonl, split, stratum
 from rag.core.paths import default_corpus_files
 
 UNANSWERABLE_KINDS = {"off_topic", "absent", "bare_question"}

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.errors import IndexMismatchError, IngestError
 from rag.index.local import IndexStore, backup_path, read_manifest
@@ -157,7 +157,7 @@ def test_needs_build(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> Non
 def test_write_errors_are_a_message_and_keep_the_previous_index(
     tiny_corpus: Path, tmp_path: Path, keyword_embedder, monkeypatch, error, message
 ) -> None:
-    import ingest.builder as builder
+    import rag_ingest.builder as builder
 
     index_dir = tmp_path / "index"
     _build([tiny_corpus], index_dir, keyword_embedder)

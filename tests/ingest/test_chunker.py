@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from ingest.chunker import Chunker
-from ingest.loaders import SourceDocument
+from rag_ingest.chunker import Chunker
+from rag_ingest.loaders import SourceDocument
 from rag.core.config import ChunkingConfig
 
 

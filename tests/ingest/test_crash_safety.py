@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import ingest.builder as builder_module
-from ingest.builder import BUILD_STEPS, IndexBuilder
+import rag_ingest.builder as builder_module
+from rag_ingest.builder import BUILD_STEPS, IndexBuilder
 from rag.core.config import Config
 from rag.index.local import IndexStore, list_generations, read_manifest
 from tests.conftest import KeywordEmbedder

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import SourceDocument, decode_text, load_documents, read_file
+from rag_ingest.loaders import SourceDocument, decode_text, load_documents, read_file
 
 GOOD = "# 标题\n\n这是一份可以正常读取的文档。\n"
 
@@ -93,7 +93,7 @@ def test_gbk_is_still_gbk() -> None:
 
 def test_unreadable_folder_is_named_even_for_root(tmp_path: Path, monkeypatch) -> None:
     """The same as above where permissions can't be taken away (root): the listing fails with EACCES."""
-    import ingest.loaders as loaders
+    import rag_ingest.loaders as loaders
 
     docs = tmp_path / "docs"
     (docs / "locked").mkdir(parents=True)
@@ -119,7 +119,7 @@ def test_ascii_and_latin1_text_of_even_length_is_not_taken_for_utf16() -> None:
 
 @pytest.mark.parametrize("raw", [b"\x00\x01\x02 not text", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", bytes(range(256)) * 4])
 def test_binary_with_nul_bytes_is_not_taken_for_utf16(raw: bytes) -> None:
-    from ingest.loaders import UnreadableFile
+    from rag_ingest.loaders import UnreadableFile
 
     with pytest.raises(UnreadableFile, match="binary"):
         decode_text(raw)

@@ -8,9 +8,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from ingest.builder import IndexBuilder
-from ingest.docx_reader import docx_text
-from ingest.loaders import (
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.docx_reader import docx_text
+from rag_ingest.loaders import (
     SkippedFile,
     SourceDocument,
     UnreadableFile,

@@ -6,7 +6,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import (
@@ -204,7 +204,7 @@ def test_a_generation_being_opened_is_not_removed(tiny_corpus: Path, tmp_path: P
 
 
 def test_seeding_copies_only_the_current_generation(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
-    from ingest.builder import copy_current_generation
+    from rag_ingest.builder import copy_current_generation
 
     source = tmp_path / "source"
     builder = IndexBuilder(Config(), keyword_embedder)

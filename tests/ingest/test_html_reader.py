@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.builder import IndexBuilder
-from ingest.html_reader import html_text
-from ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.html_reader import html_text
+from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
 from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import IndexStore

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
-from ingest.knowledge_base import KnowledgeBase, UploadRejected, safe_name
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.knowledge_base import KnowledgeBase, UploadRejected, safe_name
 from rag.core.config import Config
 from rag.core.errors import RagError
 from tests.conftest import TINY_DOCS

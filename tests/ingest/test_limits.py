@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
-from ingest.chunker import Chunker, hard_split
-from ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.chunker import Chunker, hard_split
+from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
 from rag.core.config import ChunkingConfig, Config, LimitsConfig
 from rag.index.local import IndexStore
 from tests.conftest import KeywordEmbedder

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import (
+from rag_ingest.loaders import (
     SkippedFile,
     SourceDocument,
     decode_text,

@@ -1,4 +1,4 @@
-from ingest.structure import parse_structure
+from rag_ingest.structure import parse_structure
 
 
 def _headings(section, depth=0):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import InputLimitError

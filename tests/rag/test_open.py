@@ -1,4 +1,4 @@
-"""`RAG.open` only opens indexes; building the default one is the front doors' job (`ingest.default_index`)."""
+"""`RAG.open` only opens indexes; building the default one is the front doors' job (`rag_ingest.default_index`)."""
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ def test_open_without_the_default_index_names_the_command(tmp_path: Path, monkey
 
 
 def test_open_rag_builds_the_default_index_on_first_use(tmp_path: Path, tiny_corpus: Path, keyword_embedder, monkeypatch) -> None:
-    from ingest import default_index
+    from rag_ingest import default_index
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(default_index, "default_corpus_files", lambda: sorted(tiny_corpus.iterdir()))

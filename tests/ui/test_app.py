@@ -7,8 +7,8 @@ from rag.answering.answerer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
 from rag.index.local import read_manifest
 from tests.conftest import ScriptedGenerator
 from tests.ui.conftest import start_app
-from ui import state
-from ui.render import escape_inline
+from rag_ui import state
+from rag_ui.render import escape_inline
 
 QUANTUM_MD = """# 量子计算入门
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.browser import (
+from rag_ui.browser import (
     ask_and_open_citation,
     browser_page,
     missing_requirements,

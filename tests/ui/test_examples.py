@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rag.core.paths import default_corpus_files
 from rag.core.schema import Chunk
-from ui.examples import BUNDLED_CORPUS_EXAMPLES, example_questions
+from rag_ui.examples import BUNDLED_CORPUS_EXAMPLES, example_questions
 
 
 def _chunk(doc: str, text: str, heading: tuple[str, ...] = (), **meta) -> Chunk:

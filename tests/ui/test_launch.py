@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
-from ui import launch, options
+from rag_app import cli
+from rag_ui import launch, options
 
 
 class FakeProcess:
@@ -79,7 +79,7 @@ def test_a_store_uri_index_passes_through_unchanged(tmp_path: Path) -> None:
 
 
 def test_the_app_reads_flags_after_double_dash_only_when_streamlit_runs_it(monkeypatch) -> None:
-    from ui import app
+    from rag_ui import app
 
     monkeypatch.setattr(sys, "argv", [str(launch.APP), "--index", "/x"])
     assert app._script_args() == ["--index", "/x"]

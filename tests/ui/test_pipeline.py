@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.answering.answerer import Answer
 from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import IndexStore
-from ui.pipeline import AskSettings, answer_events
+from rag_ui.pipeline import AskSettings, answer_events
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import re
 
 from rag.answering.citations import Citation
 from rag.core.schema import Chunk, Hit
-from ui.render import (
+from rag_ui.render import (
     HIGHLIGHT,
     answer_markdown,
     escape_inline,

@@ -18,11 +18,11 @@ import httpx
 import pytest
 import uvicorn
 
-from app.server.application import Services, build_services, create_app
-from app.server.auth import KeyRing, digest
-from app.server.settings import ServerSettings
-from ingest.builder import IndexBuilder
-from ingest.knowledge_base import KnowledgeBase
+from rag_app.server.application import Services, build_services, create_app
+from rag_app.server.auth import KeyRing, digest
+from rag_app.server.settings import ServerSettings
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.knowledge_base import KnowledgeBase
 from rag.core.config import Config
 from rag.embedding.embedders import Embedder, make_embedder
 from tests.conftest import TINY_DOCS, ScriptedGenerator

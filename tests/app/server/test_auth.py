@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.server.auth import KeyRing, digest
+from rag_app.server.auth import KeyRing, digest
 from rag.core.errors import ConfigError
 from tests.app.server.conftest import ADMIN_KEY, READ_KEY
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.server.auth import KeyRing
+from rag_app.server.auth import KeyRing
 from rag.embedding.batching import BatchingEmbedder
 from rag.generation.openai_compatible import OpenAIGenerator
 from tests.app.server.conftest import KV_ANSWER, READ_KEY, bound_socket, serve_in_thread

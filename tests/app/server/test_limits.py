@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from app.server.auth import KeyRing
+from rag_app.server.auth import KeyRing
 from tests.app.server.conftest import KV_ANSWER
 
 

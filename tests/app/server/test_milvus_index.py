@@ -1,9 +1,9 @@
 """`rag serve --index milvus:...`: a replica serving a Milvus index read-only, following its rebuilds."""
 from pathlib import Path
 
-from app.server.application import build_services, create_app
-from app.server.settings import ServerSettings
-from ingest.builder import IndexBuilder
+from rag_app.server.application import build_services, create_app
+from rag_app.server.settings import ServerSettings
+from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from tests.app.server.conftest import (
     ADMIN_KEY,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.answering.answerer import ABSTAIN_MESSAGE, Answer, Token
 from rag.answering.prompts import REMINDER, REVISE
 from rag.api import RAG

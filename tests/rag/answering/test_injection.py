@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.answering.prompts import ANSWER_IN, Passage, build_answer_prompt, chat_messages
 from rag.api import RAG
 from rag.core.config import Config

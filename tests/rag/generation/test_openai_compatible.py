@@ -14,7 +14,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.answering.answerer import Answer, Token
 from rag.api import RAG
 from rag.core.config import Config

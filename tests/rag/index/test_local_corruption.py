@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.errors import IndexCorruptError, IndexNotFoundError, RagError
 from rag.index.local import (

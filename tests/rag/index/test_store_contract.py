@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config, RetrievalConfig
 from rag.core.errors import IndexMismatchError, IndexNotFoundError

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.answering.citations import CheckedAnswer, CheckedSentence
 from rag.api import RAG
 from rag.core.config import Config

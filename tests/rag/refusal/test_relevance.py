@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.schema import Hit
 from rag.index.local import IndexStore

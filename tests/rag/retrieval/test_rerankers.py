@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.errors import ConfigError, ModelLoadError
 from rag.core.schema import Chunk, Hit

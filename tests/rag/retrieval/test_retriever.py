@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.builder import IndexBuilder
+from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config, RetrievalConfig
 from rag.core.errors import ConfigError
 from rag.index.local import IndexStore
