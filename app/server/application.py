@@ -3,35 +3,40 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
+from fastapi import FastAPI
 from rag_app.server import (
     ask_router,
     chat_router,
     documents_router,
+    errors,
     health_router,
     search_router,
 )
 from rag_app.server.auth import KeyRing
+from rag_app.server.dependencies import MAX_QUESTION_CHARS, MAX_TOP_K
 from rag_app.server.documents_service import DocumentsService
+from rag_app.server.gate import RequestGate, guard
 from rag_app.server.limits import BodySizeLimit
 from rag_app.server.metrics import Metrics
+from rag_app.server.observe import RequestObserver
+from rag_app.server.openapi import EVERY_REQUEST, document_limits, error_responses
 from rag_app.server.qa_service import QAService
 from rag_app.server.settings import ServerSettings, is_loopback
 from rag_ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
+
 from rag.core.config import Config
-from rag.core.errors import ConfigError, InputLimitError, RagError
+from rag.core.errors import ConfigError
 from rag.embedding.batching import BatchingEmbedder
 from rag.embedding.embedders import Embedder, make_embedder
 
 log = logging.getLogger("rag.server")
+API_DESCRIPTION = """Every error (4xx, 5xx) has one JSON shape, `ErrorBody`: `detail` (what was wrong and what to do),
+`request_id` (also the `X-Request-ID` header of every response), `errors` for invalid fields and `rejected` for
+refused uploads. Keys are checked before a body is read. See docs/http-api.md for the limits."""
 
 
 @dataclass
@@ -91,6 +96,7 @@ def create_app(services: Services, settings: ServerSettings, keys: KeyRing) -> F
     app = FastAPI(
         title="rag-local",
         summary="Cited answers from your documents: ask, search, OpenAI-compatible chat, knowledge-base management.",
+        description=API_DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -99,43 +105,26 @@ def create_app(services: Services, settings: ServerSettings, keys: KeyRing) -> F
     app.state.metrics = services.metrics
     app.state.settings = settings
     app.state.keys = keys
-    for module in (ask_router, search_router, chat_router, documents_router, health_router):
-        app.include_router(module.router)
-
-    @app.exception_handler(RagError)
-    async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        status = 422 if isinstance(exc, (ConfigError, InputLimitError)) else 500
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+    routers = (ask_router, search_router, chat_router, documents_router, health_router)
+    for module in routers:
+        app.include_router(module.router, responses=error_responses(*EVERY_REQUEST))
+    errors.install(app)
+    limits = services.qa.config.limits
+    top_k = {"maximum": min(MAX_TOP_K, limits.max_top_k)}
+    document_limits(app, {
+        ("AskRequest", "question"): {"maxLength": min(MAX_QUESTION_CHARS, limits.max_question_chars)},
+        ("SearchRequest", "question"): {"maxLength": min(MAX_QUESTION_CHARS, limits.max_question_chars)},
+        ("AskRequest", "top_k"): top_k, ("SearchRequest", "top_k"): top_k, ("ChatRequest", "top_k"): top_k,
+    })
 
     def body_limit(path: str) -> int:
         return settings.max_upload_body_bytes if path.rstrip("/") == "/v1/documents" else settings.max_body_bytes
 
+    # outermost last: ids, metrics and the 500s see everything; keys are checked before any body is read
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
-    app.add_middleware(RequestMetrics, metrics=services.metrics)
+    app.add_middleware(RequestGate, routes=guard(r for module in routers for r in module.router.routes), keys=keys)
+    app.add_middleware(RequestObserver, metrics=services.metrics)
     return app
-
-
-class RequestMetrics:
-    """ASGI middleware: count requests by route template and status, time them to the response headers."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-
-        async def timed_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                route = getattr(scope.get("route"), "path", "unmatched")
-                self.metrics.requests.labels(scope["method"], route, str(message["status"])).inc()
-                self.metrics.latency.labels(route).observe(time.perf_counter() - started)
-            await send(message)
-
-        await self.app(scope, receive, timed_send)
 
 
 def check_bind(settings: ServerSettings, keys: KeyRing) -> str:

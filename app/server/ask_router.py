@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from contextlib import aclosing
 from typing import AsyncIterator, Literal
@@ -10,7 +11,6 @@ from typing import AsyncIterator, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
-
 from rag_app.server.auth import read_access
 from rag_app.server.dependencies import (
     MAX_QUESTION_CHARS,
@@ -20,11 +20,18 @@ from rag_app.server.dependencies import (
     qa_service,
     watch_disconnect,
 )
+from rag_app.server.errors import request_id
+from rag_app.server.inputs import SafeText, StrictBool, StrictInt
 from rag_app.server.limits import Admission, TimedOut
+from rag_app.server.openapi import error_responses, event_stream
 from rag_app.server.qa_service import Cancelled, Prepared, QAService
+from rag_app.server.schemas import AnswerResponse
+
 from rag.answering.answerer import Answer, Token
+from rag.core.errors import RagError
 
 router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(read_access)])
+log = logging.getLogger("rag.server")
 
 ANSWER_EXAMPLE = {
     "question": "KV cache 有什么用？",
@@ -37,21 +44,27 @@ ANSWER_EXAMPLE = {
 }
 
 
+QUESTION_DESCRIPTION = "the question; at most the configured limits.max_question_chars characters and max_question_tokens words"
+
+
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["KV cache 有什么用？"])
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="passages to retrieve (default: the configured top_k)")
+    question: SafeText = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description=QUESTION_DESCRIPTION,
+                               examples=["KV cache 有什么用？"])
+    top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="passages to retrieve (default: the configured top_k)")
     mode: Literal["llm", "extractive"] | None = Field(None, description="answerer (default: the configured answer.mode)")
-    rerank: bool = True
-    stream: bool = Field(False, description="server-sent events: `token` (unchecked draft), then `answer` (checked)")
+    rerank: StrictBool = True
+    stream: StrictBool = Field(False, description="server-sent events: `token` (unchecked draft), then `answer` (checked)")
 
 
 @router.post(
     "/ask",
     responses={
-        200: {"description": "The answer, as `rag ask --json` prints it; with `stream`, `text/event-stream`.",
-              "content": {"application/json": {"example": ANSWER_EXAMPLE}, "text/event-stream": {}}},
-        503: {"description": "The generation queue is full (LLM mode); see Retry-After."},
-        504: {"description": "The answer took longer than the request timeout."},
+        200: {"model": AnswerResponse,
+              "description": "The answer, as `rag ask --json` prints it; with `stream`, server-sent events.",
+              "content": {"application/json": {"example": ANSWER_EXAMPLE},
+                          **event_stream("JSON: `token` {text, attempt}; `answer` the answer as without streaming; "
+                                         "`error` {detail, status, request_id}", ("token", "answer", "error"))}},
+        **error_responses(400, 401, 422, 503, 504),
     },
 )
 async def ask(body: AskRequest, request: Request, qa: QAService = Depends(qa_service)):
@@ -65,7 +78,7 @@ async def ask(body: AskRequest, request: Request, qa: QAService = Depends(qa_ser
     prepared = await qa.prepare(body.question, body.mode, body.top_k, body.rerank)
     admission = admit(qa, prepared)
     if body.stream:
-        return EventStream(sse_events(qa, prepared, admission, until), admission)
+        return EventStream(sse_events(qa, prepared, admission, until, request_id(request.scope)), admission)
     answer = await answer_or_error(qa, prepared, admission, until, request)
     return JSONResponse(answer.to_json())
 
@@ -107,11 +120,20 @@ class EventStream(StreamingResponse):
                 self._admission.release()
 
 
+def stream_failed(exc: Exception, rid: str) -> str:
+    """Log a failure after the response started; what the client is told (a `RagError`'s message, else nothing internal)."""
+    log.error("Request %s failed while streaming its answer", rid, exc_info=exc)
+    detail = str(exc) if isinstance(exc, RagError) else "Internal server error"
+    return f"{detail}; the server logged it as request {rid}."
+
+
 def sse(event: str, data: dict) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-async def sse_events(qa: QAService, prepared: Prepared, admission: Admission | None, until: float) -> AsyncIterator[bytes]:
+async def sse_events(
+    qa: QAService, prepared: Prepared, admission: Admission | None, until: float, rid: str = "-"
+) -> AsyncIterator[bytes]:
     cancel = threading.Event()
     try:
         async with aclosing(qa.events(prepared, cancel, admission, until)) as events:
@@ -123,4 +145,4 @@ async def sse_events(qa: QAService, prepared: Prepared, admission: Admission | N
     except TimedOut as exc:
         yield sse("error", {"detail": str(exc), "status": 504})
     except Exception as exc:  # headers are sent: report in-band
-        yield sse("error", {"detail": str(exc), "status": 500})
+        yield sse("error", {"detail": stream_failed(exc, rid), "status": 500, "request_id": rid})

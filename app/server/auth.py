@@ -5,8 +5,9 @@ Keys come from ``RAG_API_KEYS`` (``key:role`` pairs separated by commas; role ``
 with ``printf %s "$KEY" | sha256sum``; ``#`` starts a comment). Plain keys from the environment are
 hashed as they are read and never kept, logged or echoed.
 
-``read`` may ask, search and chat; ``admin`` may do that and manage documents. A request without a
-valid key gets 401, a valid key without the role 403.
+``read`` may ask, search and chat; ``admin`` may do that and manage documents. A request without
+exactly one valid key gets 401, a valid key without the role 403. Routes declare their role with a
+`RoleCheck` dependency; `rag_app.server.gate` enforces it before the request body is read.
 """
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.routing import BaseRoute
 
 from rag.core.errors import ConfigError
 
@@ -92,37 +96,70 @@ def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdef" for c in text)
 
 
-def presented_key(request: Request) -> str | None:
-    """The key in ``Authorization: Bearer <key>`` (what OpenAI clients send) or ``X-API-Key``."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.headers.get("x-api-key") or None
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="`Authorization: Bearer <key>` (what OpenAI clients send)")
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="the key in an `X-API-Key` header")
+KEY_HEADERS = ("authorization", "x-api-key")
 
 
-def require(role: str):
-    """A FastAPI dependency: 401 without a valid key, 403 when the key's role is below `role`."""
+def presented_key(headers: Headers) -> str | None:
+    """The one key sent, as ``Authorization: Bearer <key>`` or ``X-API-Key``; None when there is none, or
+    when several are sent (a repeated header, or both headers with different keys), which is ambiguous."""
+    keys = set()
+    for value in headers.getlist("authorization"):
+        scheme, _, token = value.partition(" ")
+        keys.add(token.strip() if scheme.lower() == "bearer" else "")
+    keys.update(value.strip() for value in headers.getlist("x-api-key"))
+    return keys.pop() if len(keys) == 1 and "" not in keys else None
 
-    def check(request: Request) -> str:
-        keys: KeyRing = request.app.state.keys
-        if not keys.enabled:
-            return "admin"  # no keys: the server is bound to loopback (see app.server.run)
-        key = presented_key(request)
-        found = keys.role_of(key) if key else None
-        if found is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "A valid API key is required (Authorization: Bearer <key>).",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if _RANK[found] < _RANK[role]:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"This key's role is '{found}'; this needs '{role}'.")
+
+def authorize(keys: KeyRing, headers: Headers, role: str) -> str:
+    """The role of the key in `headers`; HTTPException 401 without one valid key, 403 when its role is below `role`."""
+    if not keys.enabled:
+        return "admin"  # no keys: the server is bound to loopback (see check_bind in application.py)
+    key = presented_key(headers)
+    found = keys.role_of(key) if key else None
+    if found is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "A valid API key is required: send exactly one, as Authorization: Bearer <key> or X-API-Key: <key>.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if _RANK[found] < _RANK[role]:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"This key's role is '{found}'; this needs '{role}'.")
+    return found
+
+
+class RoleCheck:
+    """A FastAPI dependency declaring that a route needs `role` (and documenting the two key schemes).
+
+    `rag_app.server.gate.RequestGate` reads this declaration and checks the key before the request
+    body is read; the dependency checks it again when the route runs."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def __call__(
+        self,
+        request: Request,
+        _bearer: HTTPAuthorizationCredentials | None = Security(BEARER),
+        _api_key: str | None = Security(API_KEY),
+    ) -> str:
+        found = authorize(request.app.state.keys, request.headers, self.role)
         request.state.role = found
         return found
 
-    return check
+
+def required_role(route: BaseRoute) -> str | None:
+    """The role a route's `RoleCheck` dependencies ask for (the highest), None for an open route."""
+    found = None
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", ()))
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, RoleCheck) and (found is None or _RANK[dependant.call.role] > _RANK[found]):
+            found = dependant.call.role
+        pending.extend(dependant.dependencies)
+    return found
 
 
-read_access = require("read")
-admin_access = require("admin")
+read_access = RoleCheck("read")
+admin_access = RoleCheck("admin")

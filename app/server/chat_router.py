@@ -17,12 +17,11 @@ import threading
 import time
 import uuid
 from contextlib import aclosing
-from typing import Any, AsyncIterator, Literal
+from typing import Annotated, Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
-
-from rag_app.server.ask_router import EventStream, answer_or_error
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from rag_app.server.ask_router import EventStream, answer_or_error, stream_failed
 from rag_app.server.auth import read_access
 from rag_app.server.dependencies import (
     MAX_QUESTION_CHARS,
@@ -31,8 +30,13 @@ from rag_app.server.dependencies import (
     deadline,
     qa_service,
 )
+from rag_app.server.errors import excerpt, request_id
+from rag_app.server.inputs import SafeText, StrictBool, StrictInt, check_text
 from rag_app.server.limits import Admission, TimedOut
+from rag_app.server.openapi import error_responses, event_stream
 from rag_app.server.qa_service import Prepared, QAService
+from rag_app.server.schemas import ChatCompletion, ModelList
+
 from rag.answering.answerer import Answer, Token
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], dependencies=[Depends(read_access)])
@@ -44,14 +48,14 @@ CREATED = int(time.time())
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
-    type: str
-    text: str | None = None
+    type: SafeText = Field(max_length=100)
+    text: SafeText | None = None
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[ContentPart] | None = None
+    content: Annotated[SafeText | list[ContentPart] | None, BeforeValidator(check_text)] = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -63,13 +67,15 @@ class ChatRequest(BaseModel):
     """The OpenAI request; sampling options (temperature, max_tokens…) are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
-    model: str = Field("rag", examples=["rag"])
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="extension: passages to retrieve")
+    model: SafeText = Field("rag", max_length=100, description=f"one of: {', '.join(MODELS)}", examples=["rag"])
+    messages: list[ChatMessage] = Field(
+        min_length=1, description=f"the last `user` message is the question (at most {MAX_QUESTION_CHARS} characters "
+        "and the configured limits.max_question_chars); earlier turns are not used")
+    stream: StrictBool = False
+    top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="extension: passages to retrieve")
 
 
-@router.get("/models")
+@router.get("/models", response_model=None, responses={200: {"model": ModelList}, **error_responses(401)})
 async def models() -> dict[str, Any]:
     """The answerers, as OpenAI models."""
     return {"object": "list", "data": [
@@ -77,11 +83,15 @@ async def models() -> dict[str, Any]:
     ]}
 
 
-@router.post("/chat/completions", responses={503: {"description": "The generation queue is full; see Retry-After."}})
+@router.post("/chat/completions", responses={
+    200: {"model": ChatCompletion, "description": "The completion; with `stream`, server-sent `data:` chunks ending in `[DONE]`.",
+          "content": event_stream("an OpenAI `chat.completion.chunk` as JSON (or `{error}`), then `[DONE]`")},
+    **error_responses(400, 401, 404, 422, 503, 504, described={404: "No such model; see GET /v1/models."}),
+})
 async def chat_completions(body: ChatRequest, request: Request, qa: QAService = Depends(qa_service)):
     """Answer the last user message from the documents, as an OpenAI chat completion (or its stream)."""
     if body.model not in MODELS:
-        raise HTTPException(404, f"The model '{body.model}' does not exist; use one of: {', '.join(MODELS)}.")
+        raise HTTPException(404, f"The model '{excerpt(body.model)}' does not exist; use one of: {', '.join(MODELS)}.")
     question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
     if not question:
         raise HTTPException(422, "No user message with text to answer.")
@@ -92,7 +102,7 @@ async def chat_completions(body: ChatRequest, request: Request, qa: QAService = 
     admission = admit(qa, prepared)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
-        return EventStream(_chunks(qa, prepared, admission, until, completion_id, body.model), admission)
+        return EventStream(_chunks(qa, prepared, admission, until, completion_id, body.model, request_id(request.scope)), admission)
     answer = await answer_or_error(qa, prepared, admission, until, request)
     return {
         "id": completion_id, "object": "chat.completion", "created": int(time.time()), "model": body.model,
@@ -113,7 +123,7 @@ def _error(message: str, kind: str, code: int) -> bytes:
 
 
 async def _chunks(
-    qa: QAService, prepared: Prepared, admission: Admission | None, until: float, completion_id: str, model: str
+    qa: QAService, prepared: Prepared, admission: Admission | None, until: float, completion_id: str, model: str, rid: str
 ) -> AsyncIterator[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         record = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
@@ -133,5 +143,5 @@ async def _chunks(
     except TimedOut as exc:
         yield _error(str(exc), "timeout", 504)
     except Exception as exc:  # headers are sent: report in-band
-        yield _error(str(exc), "server_error", 500)
+        yield _error(stream_failed(exc, rid), "server_error", 500)
     yield b"data: [DONE]\n\n"

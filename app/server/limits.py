@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag_app.server.errors import excerpt, send_error
+
+
+def size_text(n_bytes: int) -> str:
+    """``262,144 bytes (256.0 KiB)``: exact, and readable."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= size:
+            return f"{n_bytes:,} bytes ({n_bytes / size:.1f} {unit})"
+    return f"{n_bytes:,} bytes"
 
 
 class BodySizeLimit:
@@ -31,7 +40,8 @@ class BodySizeLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > limit:
-                await _too_large(send, limit)
+                size = f"is {size_text(int(declared))}" if declared.isdigit() else "has an invalid Content-Length"
+                await _too_large(scope, receive, send, size, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -44,7 +54,7 @@ class BodySizeLimit:
                 break
             size += len(message.get("body", b""))
             if size > limit:
-                await _too_large(send, limit)
+                await _too_large(scope, receive, send, "grew past the limit as it arrived", limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -55,11 +65,9 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"The request body is larger than the limit of {limit} bytes."}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+async def _too_large(scope: Scope, receive: Receive, send: Send, size: str, limit: int) -> None:
+    where = f"{scope['method']} {excerpt(scope['path'])}"
+    await send_error(scope, receive, send, 413, f"The request body {size}; the limit for {where} is {size_text(limit)}.")
 
 
 class QueueFull(Exception):
