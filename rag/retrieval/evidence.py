@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -21,8 +21,10 @@ from rag.index.protocol import Store
 BASELINE_SAMPLE = 8192
 # Below this many evidence sentences, `semantic_rank` ranks nothing (a rank among few says little).
 MIN_RANKED_SENTENCES = 200
-# Chunks whose term sets are kept (oldest evicted first).
+# Chunks whose term sets are kept (least recently used evicted first).
 TERM_CACHE_SIZE = 8192
+# Texts whose similarities to every corpus sentence are kept: a sentence is ranked against each cited passage.
+SIMILARITY_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,17 @@ class QuestionEvidence:
 
 
 class EvidenceScorer:
-    """Computes `HitEvidence` for retrieved hits and `QuestionEvidence` for the question."""
+    """Computes `HitEvidence` for retrieved hits and `QuestionEvidence` for the question.
+
+    Safe to share between threads (the HTTP server's): its caches are `functools.lru_cache`s, which keep
+    their bookkeeping consistent under concurrent calls.
+    """
 
     def __init__(self, store: Store, query_vector: Callable[[str], np.ndarray]) -> None:
         self.store = store
         self.query_vector = query_vector
-        self._term_cache: dict[str, frozenset[str]] = {}
-        self._similarity_cache: dict[str, tuple[np.ndarray, float]] = {}
+        self._terms = lru_cache(maxsize=TERM_CACHE_SIZE)(self._chunk_terms)
+        self._corpus_similarities = lru_cache(maxsize=SIMILARITY_CACHE_SIZE)(self._similarities_to_corpus)
 
     @cached_property
     def _row_of(self) -> dict[str, int]:
@@ -124,15 +130,10 @@ class EvidenceScorer:
         for chunk in self.store.chunks[:TERM_CACHE_SIZE]:
             self._terms(chunk)
 
-    def _terms(self, chunk: Chunk) -> frozenset[str]:
-        """A chunk's BM25 terms, tokenised once per scorer (jieba dominates the scoring time otherwise)."""
-        terms = self._term_cache.get(chunk.id)
-        if terms is None:
-            terms = frozenset(tokenize(chunk.indexed_text))
-            if len(self._term_cache) >= TERM_CACHE_SIZE:
-                self._term_cache.pop(next(iter(self._term_cache)))
-            self._term_cache[chunk.id] = terms
-        return terms
+    @staticmethod
+    def _chunk_terms(chunk: Chunk) -> frozenset[str]:
+        """A chunk's BM25 terms (cached per scorer as `_terms`: jieba dominates the scoring time otherwise)."""
+        return frozenset(tokenize(chunk.indexed_text))
 
     def semantic_rank(self, text: str, chunk: Chunk, min_margin: float = 0.0) -> tuple[int, int, int]:
         """``(rank, start, end)`` of the chunk's evidence sentence closest to `text`: rank = how many of the
@@ -153,17 +154,11 @@ class EvidenceScorer:
         rank = int(np.count_nonzero(similarities > similarities[best]))
         return (rank, int(self.store.sentences[best][1]), int(self.store.sentences[best][2]))
 
-    def _corpus_similarities(self, text: str) -> tuple[np.ndarray, float]:
-        """Cosine of `text` to every evidence sentence of the corpus, and their median (the last few texts
-        are remembered: a sentence is ranked against each of the answer's passages)."""
-        cached = self._similarity_cache.get(text)
-        if cached is None:
-            similarities = np.asarray(self.store.sentence_embeddings @ self.query_vector(text))
-            cached = (similarities, float(np.median(similarities)))
-            if len(self._similarity_cache) >= 16:
-                self._similarity_cache.pop(next(iter(self._similarity_cache)))
-            self._similarity_cache[text] = cached
-        return cached
+    def _similarities_to_corpus(self, text: str) -> tuple[np.ndarray, float]:
+        """Cosine of `text` to every evidence sentence of the corpus, and their median (cached per scorer as
+        `_corpus_similarities`: a sentence is ranked against each of the answer's passages)."""
+        similarities = np.asarray(self.store.sentence_embeddings @ self.query_vector(text))
+        return similarities, float(np.median(similarities))
 
     def sentence_scores(self, text: str, chunk: Chunk) -> list[tuple[int, int, float]]:
         """``[(start, end, cosine)]`` of the chunk's evidence sentences for `text` (source offsets)."""

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from rag.core.schema import Chunk
+from rag.core.schema import Chunk, Hit
 from rag.index.dense import DenseIndex
 from rag.index.local import IndexStore
 from rag.index.sparse import SparseIndex
@@ -82,3 +82,49 @@ def test_unseen_name_flags_a_name_the_corpus_never_mentions() -> None:
     assert scorer.question("lora 的原理是什么？").unseen_name == 0.0
     assert scorer.question("Why use several GPUs for LoRA?").unseen_name == 0.0
     assert scorer.question("Why does training need a pipeline?").unseen_name == 0.0
+
+
+def test_threads_share_the_scorers_caches(monkeypatch) -> None:
+    """Eight threads through caches of two entries, so nearly every call evicts, with the interpreter switching
+    threads as often as it can: every result is the one a single thread gets. (The unguarded check-then-evict
+    caches this replaced raised "dictionary changed size during iteration" or KeyError here.) Tokenising is
+    made cheap so the threads spend their time in the caches."""
+    import sys
+    import threading
+
+    from rag.retrieval import evidence
+
+    monkeypatch.setattr(evidence, "TERM_CACHE_SIZE", 2)
+    monkeypatch.setattr(evidence, "SIMILARITY_CACHE_SIZE", 2)
+    monkeypatch.setattr(evidence, "MIN_RANKED_SENTENCES", 0)
+    monkeypatch.setattr(evidence, "tokenize", str.split)
+    store = store_with_sentences([[0.0, 40.0], [10.0], [20.0, 60.0], [30.0], [50.0], [70.0, 80.0]])
+    vectors = {f"text {n}": unit(15.0 * n) for n in range(6)}
+    scorer = EvidenceScorer(store, lambda text: vectors[text])
+    calls = [(f"text {n % 6}", store.chunks[(n * 5) % 6]) for n in range(3000)]
+
+    def run(call: tuple[str, Chunk]) -> tuple:
+        text, chunk = call
+        return scorer.hits(text, [Hit(chunk, 0.0)]), scorer.semantic_rank(text, chunk, min_margin=0.01)
+
+    expected = [run(call) for call in calls]
+    results: list[list] = [[] for _ in range(8)]
+    errors: list[BaseException] = []
+
+    def worker(out: list) -> None:
+        try:
+            out.extend(run(call) for call in calls)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=worker, args=(out,)) for out in results]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and all(out == expected for out in results)
