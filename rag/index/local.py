@@ -28,15 +28,16 @@ the earlier flat layout (the files directly in INDEX/) are still read; the next 
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import portalocker
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rag.core.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
@@ -65,6 +66,10 @@ LEGACY_GENERATION = "."
 """`IndexStore.generation` of an index in the flat layout (files directly in the index directory)."""
 _GENERATION_NAME = re.compile(r"^gen-[A-Za-z0-9_-]{1,80}$")
 _OPEN_ATTEMPTS = 50
+# One generation is read at a time per process: reading parses .npy headers with ast.literal_eval, and CPython
+# 3.11 raised "SystemError: AST constructor recursion depth mismatch" when threads built ASTs at once
+# (python/cpython#106905; seen here on 3.11.7 with two threads opening an index while a third reloaded it).
+_READ_LOCK = threading.Lock()
 
 
 def backup_path(index_dir: Path) -> Path:
@@ -276,7 +281,8 @@ class IndexStore:
                         )
                     continue  # removed by a writer after we read the pointer: read it again
                 try:
-                    return cls._load(generation, root if direct else _index_root(generation), embedder_spec)
+                    with _READ_LOCK:
+                        return cls._load(generation, root if direct else _index_root(generation), embedder_spec)
                 except IndexCorruptError:
                     if direct and (root / CURRENT).exists():
                         continue  # a flat-layout index converted to generations while we read it
@@ -377,12 +383,12 @@ class _ReaderLock:
             self.handle = open(self.generation / READERS_LOCK, "rb")  # noqa: SIM115 - closed in __exit__
         except FileNotFoundError:
             return False
-        fcntl.flock(self.handle, fcntl.LOCK_SH)
+        portalocker.lock(self.handle, portalocker.LockFlags.SHARED)
         return self.generation.is_dir()  # False once a writer has moved it away to delete it
 
     def __exit__(self, *exc_info: object) -> None:
         if self.handle is not None:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            portalocker.unlock(self.handle)
             self.handle.close()
 
 
@@ -394,8 +400,8 @@ def try_lock_for_removal(generation: Path) -> Any:
     except OSError:
         return None
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        portalocker.lock(handle, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING)
+    except portalocker.LockException:
         handle.close()
         return None
     return handle

@@ -6,7 +6,6 @@ import shutil
 import threading
 from pathlib import Path
 
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import (
@@ -18,6 +17,7 @@ from rag.index.local import (
     list_generations,
     read_manifest,
 )
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import TINY_DOCS, KeywordEmbedder
 
 # Variant B rewrites one document so that a store mixing A's chunks with B's text (or arrays) is caught.
@@ -114,7 +114,7 @@ def test_readers_see_one_generation_while_a_writer_rebuilds(tmp_path: Path) -> N
         thread.join()
     print(f"{swaps} swaps: {opened[0]} opens, {answered[0]} answers, {reloads[0]} reloads, {len(failures)} failures")
     assert os.waitstatus_to_exitcode(status) == 0, "the writer failed"
-    assert failures == [], failures[:5]
+    assert failures == [], "\n".join(failures[:3])
     assert opened[0] > 50 and answered[0] > 50
     assert reloads[0] > 10  # the long-lived RAG followed the rebuilds
     assert len(list_generations(index_dir)) <= 3  # old generations are removed once nobody opens them
