@@ -13,11 +13,14 @@ from typing import Sequence
 
 from rag.core.config import Config
 from rag.core.errors import RagError, explain
+from rag.core.runtime import apply_process_defaults
 from rag.core.terminal import printable, safe_json
 
 log = logging.getLogger("rag")
 
-EVAL_EXTRA_MODULES = frozenset({"ragas", "langchain_community", "langchain_core", "rapidfuzz", "matplotlib", "datasets"})
+EVAL_EXTRA_MODULES = frozenset(
+    {"ragas", "langchain_community", "langchain_core", "rapidfuzz", "matplotlib", "datasets", "openai", "json_repair"}
+)
 """Modules only the ``eval`` extra installs: `rag eval` without them names the pip command."""
 
 
@@ -35,6 +38,7 @@ DATASET_HELP = "question set: tune, test (default) or dev (the bundled sets, see
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    apply_process_defaults()  # before any command loads the embedder or FAISS (OpenMP reads it once)
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "ui":  # its own flags and Streamlit's pass through to the app launcher
@@ -259,9 +263,9 @@ def _eval_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ingest(args: argparse.Namespace, config: Config) -> int:
-    from rag_ingest.builder import IndexBuilder
     from rag.core.paths import default_corpus_files, default_index_dir
     from rag.index.stores import store_manifest
+    from rag_ingest.builder import IndexBuilder
 
     index_dir = config.index_dir or default_index_dir()
     paths: list[str | Path] = list(args.paths)
@@ -277,8 +281,8 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def _index_export(args: argparse.Namespace, config: Config) -> int:
-    from rag_ingest.export import export_index
     from rag.core.paths import default_index_dir
+    from rag_ingest.export import export_index
 
     summary = export_index(config.index_dir or default_index_dir(), args.to, config, progress=not args.quiet)
     print(f"Exported {summary['chunks']} passages of {summary['documents']} documents from {printable(summary['from'])} "
@@ -303,8 +307,8 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
-    from rag_ingest.default_index import open_rag
     from rag.answering.answerer import Answer, Token
+    from rag_ingest.default_index import open_rag
 
     questions = _questions(args)
     rag = open_rag(config=config, progress=sys.stderr.isatty())

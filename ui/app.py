@@ -12,6 +12,7 @@ import streamlit as st
 
 from rag.core.config import Config
 from rag.core.errors import RagError
+from rag.core.runtime import apply_process_defaults
 from rag_ui import options, state
 from rag_ui.chat_page import render_chat
 from rag_ui.examples import example_questions
@@ -27,6 +28,7 @@ def _script_args() -> list[str]:
 
 
 def main() -> None:
+    apply_process_defaults()  # also when started as `streamlit run ui/app.py`: before the embedder or FAISS loads
     st.set_page_config(page_title="rag-local: ask your documents", page_icon=":material/menu_book:")
     try:
         ui_options = options.load(_script_args())

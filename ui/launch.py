@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from rag.core.runtime import apply_process_defaults
 from rag_ui import options
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -28,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the app's own flags (see `rag_ui.options`), hand them to the app in its environment, run Streamlit."""
     args, rest = options.parse(sys.argv[1:] if argv is None else argv)
     env = {**os.environ, **options.to_env(args)}
+    apply_process_defaults(env)
     try:
         options.load(env=env)  # fail here, with a plain message, rather than inside the browser
     except ValueError as exc:
