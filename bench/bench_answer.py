@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
+from rag.core.config import Config
 from rag_eval.datasets import DEV_SET, load_questions
 from rag_ingest.default_index import open_rag
-from rag.core.config import Config
 
 REFERENCE = ("混合精度训练有什么好处？", "今天北京天气怎么样？")
 

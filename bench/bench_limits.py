@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import InputLimitError
 from rag.index.local import generation_id
+from rag_ingest.builder import IndexBuilder
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 
-from rag_eval.datasets import dataset_path, load_questions
-from rag_ingest.default_index import open_rag
 from rag.api import RAG
 from rag.core.config import Config
 from rag.generation.factory import make_generator
+from rag_eval.datasets import dataset_path, load_questions
+from rag_ingest.default_index import open_rag
 
 WARM_UP = "混合精度训练有什么好处？"
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag_eval.datasets import DEV_SET, load_questions
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.paths import default_corpus_files
 from rag.embedding.embedders import make_embedder
+from rag_eval.datasets import DEV_SET, load_questions
+from rag_ingest.builder import IndexBuilder
 
 
 def main() -> None:

@@ -38,11 +38,11 @@ from typing import Any, Sequence
 import numpy as np
 from scale_backends import DEPTH, Backend, make_backends
 
-from rag_eval.datasets import TUNE_SET, load_questions
 from rag.core.paths import default_index_dir
 from rag.core.schema import Chunk
 from rag.core.text import split_sentences, tokenize
 from rag.index.local import IndexStore
+from rag_eval.datasets import TUNE_SET, load_questions
 
 PEER = "llamaindex"
 MODES = ("dense", "sparse", "hybrid")

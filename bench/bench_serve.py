@@ -26,6 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from rag_eval.stats import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,14 +35,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (NaN when empty)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, int(-(-q * len(ordered) // 1)) - 1))]
 
 
 async def run_phase(url: str, path: str, bodies: list[dict], clients: int, timeout: float) -> dict:
@@ -83,7 +77,7 @@ def report(name: str, clients: int, result: dict) -> str:
     errors = ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items())) or "0"
     extra = f" (Retry-After {min(result['retry_after'])}–{max(result['retry_after'])} s)" if result["retry_after"] else ""
     return (f"| {name} | {clients} | {ok + sum(statuses.values())} | {ok / result['wall']:.1f} | "
-            f"{_percentile(lat, 0.50):.0f} | {_percentile(lat, 0.95):.0f} | {_percentile(lat, 0.99):.0f} | {errors}{extra} |")
+            f"{percentile(lat, 50):.0f} | {percentile(lat, 95):.0f} | {percentile(lat, 99):.0f} | {errors}{extra} |")
 
 
 def distinct_questions(index: str) -> list[str]:
@@ -94,8 +88,8 @@ def distinct_questions(index: str) -> list[str]:
     """
     import random
 
-    from rag_eval.datasets import DEV_SET, load_questions
     from rag.index.local import current_generation
+    from rag_eval.datasets import DEV_SET, load_questions
 
     texts = [q.question for q in load_questions(DEV_SET)]
     try:

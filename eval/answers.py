@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from rag_eval.datasets import EvalQuestion
-from rag_eval.stats import percentile
 from rag.answering.answerer import Answer
 from rag.answering.citations import answer_sentences, parse_markers
+from rag_eval.datasets import EvalQuestion
+from rag_eval.stats import percentile
 
 AskFn = Callable[[str], Answer]
 

@@ -25,10 +25,6 @@ from typing import Sequence
 
 import numpy as np
 
-from rag_eval.datasets import EvalQuestion, dataset_path, load_questions
-from rag_eval.embed_cache import open_cached_rag
-from rag_eval.runio import QUESTIONS, read_records
-from rag_ingest.default_index import ensure_default_index
 from rag.api import RAG
 from rag.core.config import Config
 from rag.refusal.relevance import (
@@ -37,6 +33,10 @@ from rag.refusal.relevance import (
     RelevanceModel,
     relevance_features,
 )
+from rag_eval.datasets import EvalQuestion, dataset_path, load_questions
+from rag_eval.embed_cache import open_cached_rag
+from rag_eval.runio import QUESTIONS, read_records
+from rag_ingest.default_index import ensure_default_index
 
 MAX_WRONG_REFUSALS = 0.05
 REGULARISATION = 0.3

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from rag.api import RAG
 from rag_eval import charts
 from rag_eval.configs import RunConfig
 from rag_eval.datasets import EvalQuestion
@@ -21,7 +22,6 @@ from rag_eval.run_report import render_report
 from rag_eval.runio import QUESTIONS, REPORT, SUMMARY, write_json, write_records
 from rag_eval.runner import Progress, run_config
 from rag_eval.summary import summarize
-from rag.api import RAG
 
 JUDGE_HINT = ("no judge configured: set RAG_JUDGE_URL (+ RAG_JUDGE_MODEL, RAG_JUDGE_API_KEY) for an OpenAI-compatible "
               "endpoint, or RAG_JUDGE_GGUF=packaged|/path/model.gguf (or --judge-url / --judge-gguf)")

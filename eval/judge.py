@@ -3,19 +3,17 @@
 Configured by flags or the environment: ``RAG_JUDGE_URL`` (base URL, e.g. ``http://127.0.0.1:8080/v1``),
 ``RAG_JUDGE_MODEL``, ``RAG_JUDGE_API_KEY`` (optional), or ``RAG_JUDGE_GGUF`` (``packaged`` or a .gguf path)
 for a local llama.cpp judge. With neither, no judge is configured and judged metrics are skipped.
-Calls time out and are retried with backoff; replies are cut down to their JSON object (code fences,
-lead-in prose and trailing text removed) before RAGAs parses them.
+Calls go through the `openai` client (timeouts, retries with backoff on connection errors, 408, 429 and
+5xx); replies are cut down to their JSON (code fences, lead-in prose and trailing text removed, slips
+such as trailing commas repaired by `json_repair`) before RAGAs parses them.
 """
 from __future__ import annotations
 
-import json
 import os
-import re
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Mapping, Protocol
+
+import json_repair
 
 
 class Judge(Protocol):
@@ -56,42 +54,32 @@ class JudgeError(RuntimeError):
 
 
 class OpenAICompatibleJudge:
-    """``POST {url}/chat/completions`` with temperature 0; retries on timeouts, connection errors, 429 and 5xx."""
+    """``{url}/chat/completions`` with temperature 0, through the `openai` client (it retries timeouts,
+    connection errors, 408, 429 and 5xx with backoff, `settings.retries` times)."""
 
-    def __init__(self, settings: JudgeSettings, sleep=time.sleep) -> None:
+    def __init__(self, settings: JudgeSettings) -> None:
         if not settings.url:
             raise ValueError("OpenAICompatibleJudge needs a URL (RAG_JUDGE_URL or --judge-url)")
+        import openai
+
         self.settings = settings
         self.name = f"{settings.model or 'default'} @ {settings.url}"
-        self._sleep = sleep
-        self.calls = 0
-        self.failures = 0
+        self._client = openai.OpenAI(
+            base_url=settings.url.rstrip("/"), api_key=settings.api_key or "no-key",
+            timeout=settings.timeout_s, max_retries=settings.retries,
+        )
 
     def complete(self, prompt: str) -> str:
-        body = {"messages": [{"role": "user", "content": prompt}], "temperature": 0, "max_tokens": self.settings.max_tokens}
-        if self.settings.model:
-            body["model"] = self.settings.model
-        headers = {"Content-Type": "application/json"}
-        if self.settings.api_key:
-            headers["Authorization"] = f"Bearer {self.settings.api_key}"
-        url = self.settings.url.rstrip("/") + "/chat/completions"
-        last: Exception | None = None
-        for attempt in range(self.settings.retries + 1):
-            self.calls += 1
-            try:
-                request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
-                with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as response:
-                    return json.loads(response.read())["choices"][0]["message"]["content"] or ""
-            except urllib.error.HTTPError as exc:
-                last = exc
-                if exc.code not in (408, 429) and exc.code < 500:
-                    break  # a client error will not go away on retry
-            except (urllib.error.URLError, TimeoutError, OSError, KeyError, IndexError, ValueError) as exc:
-                last = exc
-            self.failures += 1
-            if attempt < self.settings.retries:
-                self._sleep(min(2.0 ** attempt, 10.0))
-        raise JudgeError(f"judge {self.name} failed after {self.settings.retries + 1} attempts: {last}")
+        import openai
+
+        try:
+            reply = self._client.chat.completions.create(
+                model=self.settings.model or "default", messages=[{"role": "user", "content": prompt}],
+                temperature=0, max_tokens=self.settings.max_tokens,
+            )
+        except openai.OpenAIError as exc:
+            raise JudgeError(f"judge {self.name} failed after {self.settings.retries + 1} attempts: {exc}") from exc
+        return (reply.choices[0].message.content or "") if reply.choices else ""
 
 
 class LlamaCppJudge:
@@ -124,54 +112,9 @@ def make_judge(settings: JudgeSettings) -> Judge | None:
     return None
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
-
-
 def repair_json(text: str) -> str:
-    """The JSON object or array in `text`: fenced block first, else the first balanced ``{...}``/``[...]``.
-
-    Returns `text` unchanged when nothing parses, so the caller's parser reports the failure.
-    """
-    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    for candidate in candidates:
-        for start, char in enumerate(candidate):
-            if char not in "{[":
-                continue
-            end = _balanced_end(candidate, start)
-            if end is not None:
-                piece = candidate[start:end]
-                try:
-                    json.loads(piece)
-                    return piece
-                except json.JSONDecodeError:
-                    try:  # a common slip: trailing commas
-                        fixed = re.sub(r",\s*([}\]])", r"\1", piece)
-                        json.loads(fixed)
-                        return fixed
-                    except json.JSONDecodeError:
-                        continue
-    return text
-
-
-def _balanced_end(text: str, start: int) -> int | None:
-    """Index after the bracket closing the one at `start` (strings respected), or None."""
-    depth, in_string, escaped = 0, False, False
-    for i in range(start, len(text)):
-        c = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-            continue
-        if c == '"':
-            in_string = True
-        elif c in "{[":
-            depth += 1
-        elif c in "}]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return None
+    """The JSON in a judge's reply (a fenced block, or the object or array inside prose), repaired where a
+    model slips (trailing commas, unquoted keys). Returns `text` unchanged when it holds no JSON, so the
+    caller's parser reports the failure."""
+    repaired = json_repair.repair_json(text, ensure_ascii=False)
+    return repaired if isinstance(repaired, str) and repaired.strip() not in ("", '""') else text

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rag.answering.answerer import Answer
+from rag.answering.citations import CitationChecker
 from rag_eval.answers import gold_citations
 from rag_eval.datasets import EvalQuestion
 from rag_eval.grounding import grounding, numbered_passages, share
 from rag_eval.key_facts import key_fact_recall
 from rag_eval.retrieval import ndcg_at_k, recall_at_k, reciprocal_rank
-from rag.answering.answerer import Answer
-from rag.answering.citations import CitationChecker
 
 KS = (1, 5, 10)
 

@@ -14,8 +14,8 @@ import asyncio
 import math
 from typing import Sequence
 
-from rag_eval.ragas_support import import_ragas
 from rag.core.schema import Chunk
+from rag_eval.ragas_support import import_ragas
 
 METRICS = ("non_llm_context_recall", "non_llm_context_precision")
 

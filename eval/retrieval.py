@@ -13,8 +13,8 @@ import math
 import time
 from typing import Callable, Sequence
 
-from rag_eval.datasets import EvalQuestion
 from rag.core.schema import Hit
+from rag_eval.datasets import EvalQuestion
 
 SearchFn = Callable[[str], Sequence[Hit]]
 

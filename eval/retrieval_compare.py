@@ -10,12 +10,17 @@ from __future__ import annotations
 import time
 from typing import Mapping, Sequence
 
-from rag_eval.baseline import BASELINE_NAME, BaselineIndex, BaselineRetriever, fit_min_score
+from rag.api import RAG
+from rag.core.paths import default_index_dir
+from rag_eval.baseline import (
+    BASELINE_NAME,
+    BaselineIndex,
+    BaselineRetriever,
+    fit_min_score,
+)
 from rag_eval.datasets import TUNE_SET, EvalQuestion, load_questions
 from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
 from rag_eval.retrieval import RetrievalEvaluator, abstention_counts
-from rag.api import RAG
-from rag.core.paths import default_index_dir
 
 COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 DEPTH = 10
@@ -102,10 +107,10 @@ def main() -> None:
     ``rag eval retrieval``, with query embeddings cached on disk between runs."""
     import argparse
 
+    from rag.core.config import Config
     from rag_eval.datasets import dataset_path
     from rag_eval.embed_cache import open_cached_rag
     from rag_ingest.default_index import ensure_default_index
-    from rag.core.config import Config
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="test")

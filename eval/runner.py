@@ -4,11 +4,11 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Iterable, Sequence
 
+from rag.answering.answerer import Answer
+from rag.api import RAG
 from rag_eval.configs import RunConfig
 from rag_eval.datasets import EvalQuestion
 from rag_eval.question_scores import answer_scores
-from rag.answering.answerer import Answer
-from rag.api import RAG
 
 Progress = Callable[[Iterable[Any], str], Iterable[Any]]
 

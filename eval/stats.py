@@ -4,17 +4,17 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
+import numpy as np
+
 
 def percentile(values: Iterable[float], p: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it.
+    """Nearest-rank percentile (numpy's ``inverted_cdf``): the smallest value with at least p% of the values
+    at or below it. NaN values are left out; NaN when none are left.
 
-    ``percentile([4, 1, 3, 2], 50) == 2``; NaN for no values.
+    ``percentile([4, 1, 3, 2], 50) == 2``.
     """
-    ordered = sorted(v for v in values if not math.isnan(v))
-    if not ordered:
-        return math.nan
-    rank = max(math.ceil(p / 100 * len(ordered)), 1)
-    return ordered[rank - 1]
+    kept = [v for v in values if not math.isnan(v)]
+    return float(np.percentile(kept, p, method="inverted_cdf")) if kept else math.nan
 
 
 def mean_with_failures(values: Iterable[float]) -> dict[str, float]:

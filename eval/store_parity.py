@@ -21,10 +21,10 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from rag_eval.datasets import dataset_path, load_questions
-from rag_eval.retrieval import RetrievalEvaluator
 from rag.api import RAG
 from rag.core.config import Config
+from rag_eval.datasets import dataset_path, load_questions
+from rag_eval.retrieval import RetrievalEvaluator
 
 STAGES = (("dense", "dense", False), ("sparse", "sparse", False), ("hybrid", "hybrid", False), ("default", "hybrid", True))
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10")
@@ -79,11 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=10)
     args = parser.parse_args(argv)
 
+    from rag.embedding.embedders import make_embedder
     from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
     from rag_ingest.builder import IndexBuilder
     from rag_ingest.default_index import ensure_default_index
     from rag_ingest.export import export_index
-    from rag.embedding.embedders import make_embedder
 
     config = Config.load()
     questions = load_questions(dataset_path(args.dataset, default="dev"))

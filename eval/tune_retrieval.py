@@ -17,14 +17,14 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from rag_eval.datasets import TEST_SET, TUNE_SET, EvalQuestion, load_questions
-from rag_eval.report import retrieval_table
-from rag_eval.retrieval import RetrievalEvaluator
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.paths import default_corpus_files, default_index_dir
 from rag.core.schema import Hit
 from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag_eval.datasets import TEST_SET, TUNE_SET, EvalQuestion, load_questions
+from rag_eval.report import retrieval_table
+from rag_eval.retrieval import RetrievalEvaluator
 
 CANDIDATES = 50
 TOLERANCE = 0.005
@@ -64,10 +64,10 @@ def open_index(max_chars: int) -> RAG:
 
     Builds share one passage-embedding cache (seeded from the tuning indexes already built), so a new
     chunk size embeds only the passages and sentences no earlier build had."""
-    from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
-    from rag_ingest.builder import IndexBuilder
     from rag.embedding.embedders import make_embedder
     from rag.index.local import IndexStore
+    from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
+    from rag_ingest.builder import IndexBuilder
 
     config = Config.load(env={}, overrides=chunking_overrides(max_chars))
     tuning = default_index_dir().parent / "eval-tuning"

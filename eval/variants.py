@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
+from rag.core.config import Config
+from rag.retrieval.evidence import HitEvidence
 from rag_eval.datasets import dataset_path, load_questions
 from rag_eval.report import retrieval_table
 from rag_eval.retrieval import RetrievalEvaluator
 from rag_ingest.default_index import open_rag
-from rag.core.config import Config
-from rag.retrieval.evidence import HitEvidence
 
 Rule = Callable[[HitEvidence, int], float]
 

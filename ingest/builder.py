@@ -9,7 +9,6 @@ whose content hash, embedder and chunker settings are unchanged reuse their chun
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import logging
 import os
@@ -24,11 +23,9 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import portalocker
 from tqdm.auto import tqdm
 
-from rag_ingest.chunker import CHUNKER_VERSION, Chunker
-from rag_ingest.index_part import IndexPart, MemoizedEmbedding
-from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents
 from rag.core.config import Config
 from rag.core.errors import IndexCorruptError, IngestError, RagError
 from rag.core.locations import MilvusLocation, parse_location
@@ -57,6 +54,9 @@ from rag.index.local import (
 )
 from rag.index.sparse import SparseIndex
 from rag.index.stores import open_store, store_manifest
+from rag_ingest.chunker import CHUNKER_VERSION, Chunker
+from rag_ingest.index_part import IndexPart, MemoizedEmbedding
+from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents
 
 log = logging.getLogger(__name__)
 
@@ -384,11 +384,11 @@ def _exclusive_lock(index_dir: Path) -> Iterator[None]:
     """One writer per index at a time (a second ingest waits)."""
     lock_file = index_dir.with_name(index_dir.name + ".lock")
     with lock_file.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        portalocker.lock(handle, portalocker.LockFlags.EXCLUSIVE)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            portalocker.unlock(handle)
 
 
 @contextmanager

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.paths import default_corpus_files, default_index_dir
 from rag.embedding.embedders import Embedder, make_embedder
 from rag.index.local import IndexStore
+from rag_ingest.builder import IndexBuilder
 
 log = logging.getLogger(__name__)
 

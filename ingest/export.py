@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag_ingest.index_part import IndexPart
-from rag_ingest.milvus_writer import dense_kind, write_index
 from rag.core.config import Config
 from rag.core.errors import ConfigError
 from rag.core.locations import MilvusLocation, parse_location
 from rag.index.local import IndexStore
+from rag_ingest.index_part import IndexPart
+from rag_ingest.milvus_writer import dense_kind, write_index
 
 
 def export_index(index_dir: str | Path, target: str, config: Config | None = None, progress: bool = True) -> dict:

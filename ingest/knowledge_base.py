@@ -17,16 +17,16 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Sequence
 
-from rag_ingest.builder import BuildReport, IndexBuilder, copy_current_generation
-from rag_ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
 from rag.core.config import Config
 from rag.core.errors import RagError
 from rag.core.paths import default_corpus_files, default_index_dir
 from rag.embedding.embedders import Embedder
 from rag.index.local import index_exists, read_manifest
 from rag.index.stores import store_manifest
+from rag_ingest.builder import BuildReport, IndexBuilder, copy_current_generation
+from rag_ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
 
 log = logging.getLogger(__name__)
 
@@ -281,13 +281,6 @@ class KnowledgeBase:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_DATA_HOME/rag/collection`` (``~/.local/share/rag/collection``), shared by the UI and the server."""
-    env = os.environ if env is None else env
-    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "rag" / "collection"
-
-
 def open_knowledge_base(
     data_dir: str | Path, config: Config, embedder: Embedder, max_upload_bytes: int, progress: Progress | None = None
 ) -> KnowledgeBase:
@@ -328,6 +321,6 @@ def _report(progress: Progress | None, fraction: float, text: str) -> None:
 
 
 __all__ = [
-    "AddResult", "DocumentInfo", "DocumentNotFound", "KnowledgeBase", "UploadRejected", "default_data_dir", "indexed_documents",
+    "AddResult", "DocumentInfo", "DocumentNotFound", "KnowledgeBase", "UploadRejected", "indexed_documents",
     "open_knowledge_base", "safe_name",
 ]

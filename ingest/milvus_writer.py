@@ -19,7 +19,6 @@ from typing import Any, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
-from rag_ingest.index_part import IndexPart
 from rag.core.config import Config
 from rag.core.errors import IngestError
 from rag.core.locations import MilvusLocation
@@ -32,6 +31,7 @@ from rag.index.milvus.store import (
     MANIFEST_BLOB,
     read_manifest,
 )
+from rag_ingest.index_part import IndexPart
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from rag.core.config import Config
 from rag.core.errors import ModelLoadError
+from rag.core.paths import models_dir
 from rag.generation.packaged import (
     PACKAGED_MODELS,
     assembled_path,
     is_packaged,
-    models_dir,
     packaged_model,
     part_paths,
 )

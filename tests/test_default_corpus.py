@@ -1,10 +1,10 @@
 """End to end on the bundled corpus with the packaged embedder: the default index builds and answers."""
 import pytest
 
-from rag_ingest.default_index import open_rag
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.paths import default_index_dir
+from rag_ingest.default_index import open_rag
 
 
 @pytest.fixture(scope="module")

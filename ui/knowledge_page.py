@@ -7,14 +7,14 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
+from rag.core.config import Config
+from rag.core.errors import RagError
 from rag_ingest.knowledge_base import (
     AddResult,
     DocumentInfo,
     KnowledgeBase,
     indexed_documents,
 )
-from rag.core.config import Config
-from rag.core.errors import RagError
 from rag_ui import state
 from rag_ui.options import UiOptions
 from rag_ui.render import escape_inline

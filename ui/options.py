@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from rag_ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB, default_data_dir
 from rag.core.locations import is_store_uri
+from rag.core.paths import default_data_dir
+from rag_ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB
 
 DATA_DIR_ENV = "RAG_UI_DATA_DIR"
 INDEX_ENV = "RAG_UI_INDEX"
@@ -88,7 +89,7 @@ def load(argv: Sequence[str] = (), env: Mapping[str, str] | None = None) -> UiOp
     index = merged.get(INDEX_ENV)
     data_dir = merged.get(DATA_DIR_ENV)
     return UiOptions(
-        data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(merged),
+        data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
         index_dir=(index if is_store_uri(index) else Path(index).expanduser()) if index else None,
         max_upload_mb=max_upload_mb,
         config_file=merged.get(CONFIG_ENV) or None,

@@ -12,13 +12,13 @@ from typing import Any
 
 import streamlit as st
 
-from rag_ingest.knowledge_base import KnowledgeBase, open_knowledge_base
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import RagError
 from rag.embedding.embedders import Embedder, make_embedder
 from rag.index.stores import open_store, store_generation
 from rag.models import ModelStatus, configured_models
+from rag_ingest.knowledge_base import KnowledgeBase, open_knowledge_base
 from rag_ui.options import UiOptions
 
 

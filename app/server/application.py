@@ -26,10 +26,11 @@ from rag_app.server.observe import RequestObserver
 from rag_app.server.openapi import EVERY_REQUEST, document_limits, error_responses
 from rag_app.server.qa_service import QAService
 from rag_app.server.settings import ServerSettings, is_loopback
-from rag_ingest.knowledge_base import KnowledgeBase, default_data_dir, open_knowledge_base
+from rag_ingest.knowledge_base import KnowledgeBase, open_knowledge_base
 
 from rag.core.config import Config
 from rag.core.errors import ConfigError
+from rag.core.paths import default_data_dir
 from rag.embedding.batching import BatchingEmbedder
 from rag.embedding.embedders import Embedder, make_embedder
 

@@ -1,22 +1,39 @@
-"""The embedded default: the bundled corpus and where its index is kept."""
+"""Where things live on disk: the per-user cache (default index, assembled models, evaluation caches), the
+per-user knowledge base, and the bundled corpus. Per-user folders follow each platform's convention
+(platformdirs: ``$XDG_CACHE_HOME/rag`` or ``~/.cache/rag`` on Linux, ``~/Library/Caches/rag`` on macOS,
+``%LOCALAPPDATA%\\rag\\Cache`` on Windows)."""
 from __future__ import annotations
 
 import json
-import logging
-import os
 from pathlib import Path
+
+from platformdirs import user_cache_path, user_data_path
 
 from rag.core.errors import IndexNotFoundError
 
-log = logging.getLogger(__name__)
-
+APP_NAME = "rag"
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
 
 
+def cache_dir() -> Path:
+    """The per-user cache folder (``~/.cache/rag`` on Linux): everything in it can be rebuilt."""
+    return user_cache_path(APP_NAME, appauthor=False)
+
+
 def default_index_dir() -> Path:
-    """``$XDG_CACHE_HOME/rag/default-index`` (``~/.cache/rag/default-index``)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "rag" / "default-index"
+    """The default index, built from the bundled corpus (``~/.cache/rag/default-index`` on Linux)."""
+    return cache_dir() / "default-index"
+
+
+def models_dir() -> Path:
+    """Where packaged GGUFs are assembled (``~/.cache/rag/models`` on Linux)."""
+    return cache_dir() / "models"
+
+
+def default_data_dir() -> Path:
+    """The knowledge base the chat UI and the HTTP server share (``~/.local/share/rag/collection`` on Linux):
+    the documents people add, and their index."""
+    return user_data_path(APP_NAME, appauthor=False) / "collection"
 
 
 def default_corpus_files() -> list[Path]:

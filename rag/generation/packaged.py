@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rag.core.errors import ModelLoadError
+from rag.core.paths import models_dir
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +136,6 @@ def packaged_model(name: str) -> PackagedModel:
         return PACKAGED_MODELS[name]
     except KeyError:
         raise ModelLoadError(f"No packaged model '{name}'; packaged models: {', '.join(PACKAGED_MODELS)}.") from None
-
-
-def models_dir() -> Path:
-    """``$XDG_CACHE_HOME/rag/models`` (``~/.cache/rag/models``): where packaged GGUFs are assembled."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "rag" / "models"
 
 
 def _record_path(target: Path) -> Path:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rag_app import cli
 from rag.index.local import EMBEDDINGS, current_generation
+from rag_app import cli
 
 HOSTILE_TEXT = (
     "# 标题\x1b]0;pwned-title\x07注意力\n\n"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from rag.core.errors import ConfigError
 from rag_app import cli
 from rag_app.server.application import check_bind
 from rag_app.server.auth import KeyRing, digest
 from rag_app.server.settings import ServerSettings, is_loopback
-from rag.core.errors import ConfigError
 
 
 @pytest.mark.parametrize("host, loopback", [

@@ -1,6 +1,7 @@
 """Calibration: the threshold rule, a fit that separates, and cross-validation that refits the threshold."""
 import numpy as np
 
+from rag.refusal.relevance import FEATURES
 from rag_eval.calibrate import (
     counts,
     cross_validate,
@@ -10,7 +11,6 @@ from rag_eval.calibrate import (
     refused_with_model,
     threshold_for,
 )
-from rag.refusal.relevance import FEATURES
 
 
 def test_threshold_refuses_at_most_the_allowed_share_of_answerable() -> None:

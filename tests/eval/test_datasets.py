@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from rag_eval.datasets import DEV_SET, load_questions
 from rag.core.errors import ConfigError
 from rag.core.paths import default_corpus_files
+from rag_eval.datasets import DEV_SET, load_questions
 
 
 def test_jsonl_and_csv_read_alike(tmp_path: Path) -> None:

@@ -3,6 +3,9 @@ import math
 
 import pytest
 
+from rag.answering.citations import CitationChecker
+from rag.core.errors import ConfigError
+from rag.core.schema import Chunk, Hit
 from rag_eval.compare import metric_deltas, worse_questions
 from rag_eval.configs import parse_configs
 from rag_eval.grounding import grounding, share
@@ -10,9 +13,6 @@ from rag_eval.judge import repair_json
 from rag_eval.retrieval import ndcg_at_k
 from rag_eval.stats import mean_with_failures, percentile
 from rag_eval.summary import summarize
-from rag.answering.citations import CitationChecker
-from rag.core.errors import ConfigError
-from rag.core.schema import Chunk, Hit
 
 
 def _hits(*texts: str) -> list[Hit]:

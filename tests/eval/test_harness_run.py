@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from rag.api import RAG
+from rag.core.config import Config
+from rag.embedding.embedders import make_embedder
 from rag_app import cli
 from rag_eval.configs import parse_configs
 from rag_eval.datasets import load_questions
 from rag_eval.harness import run_eval
 from rag_ingest.builder import IndexBuilder
-from rag.api import RAG
-from rag.core.config import Config
-from rag.embedding.embedders import make_embedder
 
 QUESTIONS = [
     {"id": "q1", "question": "混合精度训练的优势是什么？", "gold_substrings": ["半精度计算速度更快"]},

@@ -80,15 +80,15 @@ def test_settings_from_env_and_flags() -> None:
 
 def test_retries_after_a_first_failure(server) -> None:
     stub = Stub(fail_first=True)
-    judge = OpenAICompatibleJudge(JudgeSettings(url=server(stub), model="judge-m", api_key="secret"), sleep=lambda s: None)
+    judge = OpenAICompatibleJudge(JudgeSettings(url=server(stub), model="judge-m", api_key="secret"))
     assert json.loads(judge.complete("noncommittal?")) == QUESTION
-    assert len(stub.requests) == 2 and judge.failures == 1
+    assert len(stub.requests) == 2  # the 503, then the retry
     assert stub.requests[-1]["model"] == "judge-m" and stub.requests[-1]["temperature"] == 0
     assert stub.auth == "Bearer secret"
 
 
 def test_gives_up_after_retries() -> None:
-    judge = OpenAICompatibleJudge(JudgeSettings(url="http://127.0.0.1:9/v1", timeout_s=1, retries=1), sleep=lambda s: None)
+    judge = OpenAICompatibleJudge(JudgeSettings(url="http://127.0.0.1:9/v1", timeout_s=1, retries=1))
     with pytest.raises(JudgeError, match="2 attempts"):
         judge.complete("x")
 
@@ -97,7 +97,7 @@ def test_ragas_metrics_through_the_stub(server) -> None:
     from rag_eval.ragas_judged import JudgedScorer
 
     stub = Stub(fail_first=True)
-    judge = OpenAICompatibleJudge(JudgeSettings(url=server(stub)), sleep=lambda s: None)
+    judge = OpenAICompatibleJudge(JudgeSettings(url=server(stub)))
     scorer = JudgedScorer(judge, KeywordEmbedder())
     scores = scorer("混合精度训练有什么好处？", "混合精度训练更快，更省显存。[1]", ["半精度计算速度更快。"])
     assert scores["faithfulness"] == pytest.approx(0.5)          # verdicts 1 and 0 over 2 statements
@@ -109,7 +109,7 @@ def test_malformed_judge_output_is_nan_not_zero(server) -> None:
     from rag_eval.ragas_judged import JudgedScorer
     from rag_eval.summary import summarize
 
-    judge = OpenAICompatibleJudge(JudgeSettings(url=server(Stub(malformed=True))), sleep=lambda s: None)
+    judge = OpenAICompatibleJudge(JudgeSettings(url=server(Stub(malformed=True))))
     scores = JudgedScorer(judge, KeywordEmbedder())("问题？", "回答[1]。", ["上下文。"], reference="参考答案。")
     assert set(scores) == {"faithfulness", "context_recall", "answer_relevancy"}
     assert all(math.isnan(v) for v in scores.values())

@@ -3,14 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from rag_eval.baseline import BASELINE_NAME
-from rag_eval.datasets import EvalQuestion
-from rag_eval.retrieval_compare import COLUMNS, compare, comparison_table
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import ConfigError
 from rag.index.local import IndexStore
+from rag_eval.baseline import BASELINE_NAME
+from rag_eval.datasets import EvalQuestion
+from rag_eval.retrieval_compare import COLUMNS, compare, comparison_table
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import KeywordEmbedder
 
 QUESTIONS = [

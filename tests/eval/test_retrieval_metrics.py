@@ -2,9 +2,9 @@ import math
 
 import pytest
 
+from rag.core.schema import Chunk, Hit
 from rag_eval.datasets import EvalQuestion
 from rag_eval.retrieval import RetrievalEvaluator, recall_at_k, reciprocal_rank
-from rag.core.schema import Chunk, Hit
 
 
 def _hits(*texts: str) -> list[Hit]:

@@ -3,6 +3,7 @@ from collections import Counter
 
 import pytest
 
+from rag.core.paths import default_corpus_files
 from rag_eval.datasets import (
     DEV_SET,
     SPLITS,
@@ -11,8 +12,14 @@ from rag_eval.datasets import (
     dataset_path,
     load_questions,
 )
-from rag_eval.split import NEW_TEST_FILE, NEW_TUNE_FILE, build, read_jsonl, split, stratum
-from rag.core.paths import default_corpus_files
+from rag_eval.split import (
+    NEW_TEST_FILE,
+    NEW_TUNE_FILE,
+    build,
+    read_jsonl,
+    split,
+    stratum,
+)
 
 UNANSWERABLE_KINDS = {"off_topic", "absent", "bare_question"}
 

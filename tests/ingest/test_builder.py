@@ -3,10 +3,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.errors import IndexMismatchError, IngestError
 from rag.index.local import IndexStore, backup_path, read_manifest
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import KeywordEmbedder
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from rag.core.config import ChunkingConfig
 from rag_ingest.chunker import Chunker
 from rag_ingest.loaders import SourceDocument
-from rag.core.config import ChunkingConfig
 
 
 def _doc(text: str, fmt: str = "markdown") -> SourceDocument:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import rag_ingest.builder as builder_module
-from rag_ingest.builder import BUILD_STEPS, IndexBuilder
 from rag.core.config import Config
 from rag.index.local import IndexStore, list_generations, read_manifest
+from rag_ingest.builder import BUILD_STEPS, IndexBuilder
 from tests.conftest import KeywordEmbedder
 
 CRASHED = 77

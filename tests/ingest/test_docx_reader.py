@@ -8,6 +8,9 @@ from pathlib import Path
 import docx
 import pytest
 
+from rag.api import RAG
+from rag.core.config import Config
+from rag.index.local import IndexStore
 from rag_ingest.builder import IndexBuilder
 from rag_ingest.docx_reader import docx_text
 from rag_ingest.loaders import (
@@ -17,9 +20,6 @@ from rag_ingest.loaders import (
     load_documents,
     read_file,
 )
-from rag.api import RAG
-from rag.core.config import Config
-from rag.index.local import IndexStore
 
 
 def make_docx(path: Path) -> Path:

@@ -4,11 +4,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag_ingest.builder import IndexBuilder
-from rag_ingest.export import export_index
 from rag.core.config import Config
 from rag.core.errors import ConfigError
 from rag.index.stores import open_store, store_manifest
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.export import export_index
 
 
 def test_export_copies_rows_and_vectors_without_embedding(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> None:
@@ -39,8 +39,8 @@ def test_export_needs_a_milvus_target(tiny_corpus: Path, tmp_path: Path, keyword
 def test_a_failed_write_is_an_ingest_error_and_the_next_ingest_completes(tiny_corpus: Path, tmp_path: Path, keyword_embedder, monkeypatch) -> None:
     from pymilvus.exceptions import MilvusException
 
-    from rag_ingest import milvus_writer
     from rag.core.errors import IngestError
+    from rag_ingest import milvus_writer
 
     uri = f"milvus:{tmp_path / 'kb.db'}"
     IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], uri, progress=False)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag_ingest.builder import IndexBuilder
-from rag_ingest.html_reader import html_text
-from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
 from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import IndexStore
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.html_reader import html_text
+from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
 
 PAGE = """<!doctype html>
 <html><head><meta charset="{charset}"><title>训练手册</title>

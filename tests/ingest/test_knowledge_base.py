@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
-from rag_ingest.knowledge_base import KnowledgeBase, UploadRejected, safe_name
 from rag.core.config import Config
 from rag.core.errors import RagError
+from rag_ingest.builder import IndexBuilder
+from rag_ingest.knowledge_base import KnowledgeBase, UploadRejected, safe_name
 from tests.conftest import TINY_DOCS
 
 NOTE = "# Note\n\n## Why test?\n\nTests keep the knowledge base honest and the index consistent.\n".encode()

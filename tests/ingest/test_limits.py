@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from rag.core.config import ChunkingConfig, Config, LimitsConfig
+from rag.index.local import IndexStore
 from rag_ingest.builder import IndexBuilder
 from rag_ingest.chunker import Chunker, hard_split
 from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents, read_file
-from rag.core.config import ChunkingConfig, Config, LimitsConfig
-from rag.index.local import IndexStore
 from tests.conftest import KeywordEmbedder
 from tests.ingest.pdfs import pdf_bytes
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import InputLimitError
 from rag.index.local import IndexStore
+from rag_ingest.builder import IndexBuilder
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from pathlib import Path
 
 from rag.answering.answerer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
 from rag.index.local import read_manifest
-from tests.conftest import ScriptedGenerator
-from tests.ui.conftest import start_app
 from rag_ui import state
 from rag_ui.render import escape_inline
+from tests.conftest import ScriptedGenerator
+from tests.ui.conftest import start_app
 
 QUANTUM_MD = """# 量子计算入门
 

@@ -60,8 +60,9 @@ def test_other_commands_still_reject_unknown_flags(capsys) -> None:
     assert "unrecognized arguments: --server.port 1" in capsys.readouterr().err
 
 
-def test_options_from_flags_then_environment_then_defaults(tmp_path: Path) -> None:
-    env = {"XDG_DATA_HOME": str(tmp_path), options.MAX_UPLOAD_ENV: "2"}
+def test_options_from_flags_then_environment_then_defaults(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    env = {options.MAX_UPLOAD_ENV: "2"}
     loaded = options.load([], env)
     assert loaded.data_dir == tmp_path / "rag" / "collection" and not loaded.read_only
     assert loaded.max_upload_bytes == 2 * 1024 * 1024
@@ -71,11 +72,12 @@ def test_options_from_flags_then_environment_then_defaults(tmp_path: Path) -> No
         options.load([], {options.MAX_UPLOAD_ENV: "lots"})
 
 
-def test_a_store_uri_index_passes_through_unchanged(tmp_path: Path) -> None:
+def test_a_store_uri_index_passes_through_unchanged(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     uri = "milvus+http://milvus:19530/kb"
     args, _ = options.parse(["--index", uri])
     assert options.to_env(args)[options.INDEX_ENV] == uri
-    assert options.load(["--index", uri], {"XDG_DATA_HOME": str(tmp_path)}).index_dir == uri
+    assert options.load(["--index", uri], {}).index_dir == uri
 
 
 def test_the_app_reads_flags_after_double_dash_only_when_streamlit_runs_it(monkeypatch) -> None:

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.answering.answerer import Answer
 from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import IndexStore
+from rag_ingest.builder import IndexBuilder
 from rag_ui.pipeline import AskSettings, answer_events
 
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.answering.answerer import ABSTAIN_MESSAGE, Answer, Token
 from rag.answering.prompts import REMINDER, REVISE
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import ConfigError
 from rag.index.local import IndexStore
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import ScriptedGenerator
 
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.answering.prompts import ANSWER_IN, Passage, build_answer_prompt, chat_messages
 from rag.api import RAG
 from rag.core.config import Config
 from rag.generation.chat import neutralise
 from rag.index.local import IndexStore
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import ScriptedGenerator
 
 PLANTED = {

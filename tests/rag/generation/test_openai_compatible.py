@@ -14,7 +14,6 @@ from typing import Iterator
 import httpx
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.answering.answerer import Answer, Token
 from rag.api import RAG
 from rag.core.config import Config
@@ -31,6 +30,7 @@ from rag.generation.openai_compatible import (
 )
 from rag.index.local import IndexStore
 from rag.models import generator_status
+from rag_ingest.builder import IndexBuilder
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("sse_starlette") is None,

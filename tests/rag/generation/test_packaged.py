@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.generation import packaged as packaged_models
 from rag.core.config import Config
 from rag.core.errors import ModelLoadError
+from rag.generation import packaged as packaged_models
 from rag.generation.packaged import (
     PACKAGED_MODELS,
     PackagedModel,

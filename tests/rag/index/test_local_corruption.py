@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.errors import IndexCorruptError, IndexNotFoundError, RagError
 from rag.index.local import (
@@ -23,6 +22,7 @@ from rag.index.local import (
     IndexStore,
     current_generation,
 )
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import TINY_DOCS, KeywordEmbedder
 
 FILES = [MANIFEST, CHUNKS, DOCUMENTS, EMBEDDINGS, SENTENCES, SENTENCE_EMBEDDINGS, DENSE]

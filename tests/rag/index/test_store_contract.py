@@ -5,13 +5,11 @@ Each implementation is built from the same tiny corpus through `IndexBuilder` an
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config, RetrievalConfig
 from rag.core.errors import IndexMismatchError, IndexNotFoundError
@@ -20,6 +18,7 @@ from rag.index.protocol import Store
 from rag.index.sparse import SparseIndex
 from rag.index.stores import open_store, store_exists, store_manifest
 from rag.retrieval.retriever import Retriever
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import TINY_DOCS, KeywordEmbedder
 
 EXTRA_DOC = ("bm25.md", "# 检索\n\n## BM25\n\nBM25 是经典的词法检索算法，按词频和逆文档频率给段落打分。\n\n"
@@ -183,7 +182,6 @@ def _by_score(hits) -> list[tuple[tuple[float, ...], frozenset[str]]]:
         else:
             groups.append((key, {hit.chunk.id}))
     return [(key, frozenset(ids)) for key, ids in groups[:-1]]  # the last group may be cut at k
-    shutil.rmtree(tmp_path / "kb.db", ignore_errors=True)
 
 
 def test_milvus_uses_hnsw_from_the_threshold_and_still_finds_the_nearest(tmp_path: Path) -> None:

@@ -14,11 +14,11 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeRelationship, NodeWithScore
 from llama_index.core.tools import QueryEngineTool, RetrieverTool
 
-from rag_ingest.builder import IndexBuilder
 from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import IndexStore
 from rag.integrations.llamaindex import RagQueryEngine, RagRetriever
+from rag_ingest.builder import IndexBuilder
 from tests.conftest import ScriptedGenerator
 
 MORE_DOCS = {

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.answering.citations import CheckedAnswer, CheckedSentence
 from rag.api import RAG
 from rag.core.config import Config
@@ -13,6 +12,7 @@ from rag.core.schema import Chunk, Hit
 from rag.index.local import IndexStore
 from rag.refusal.policy import RefusalPolicy
 from rag.refusal.relevance import DEFAULT_RELEVANCE, RelevanceModel
+from rag_ingest.builder import IndexBuilder
 
 
 def _hit(relevance: float) -> Hit:

@@ -2,13 +2,19 @@ import math
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.schema import Hit
 from rag.index.local import IndexStore
-from rag.refusal.relevance import DEFAULT_RELEVANCE, FEATURES, RelevanceModel, RelevanceScorer, relevance_features
+from rag.refusal.relevance import (
+    DEFAULT_RELEVANCE,
+    FEATURES,
+    RelevanceModel,
+    RelevanceScorer,
+    relevance_features,
+)
 from rag.retrieval.evidence import EvidenceScorer, HitEvidence, QuestionEvidence
 from rag.retrieval.retriever import Retriever
+from rag_ingest.builder import IndexBuilder
 
 
 def test_features_by_hand() -> None:

@@ -3,7 +3,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
 from rag.core.errors import ConfigError, ModelLoadError
 from rag.core.schema import Chunk, Hit
@@ -17,6 +16,7 @@ from rag.retrieval.rerankers import (
     make_reranker,
 )
 from rag.retrieval.retriever import Retriever
+from rag_ingest.builder import IndexBuilder
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"混合精度训练注意力模型数据缓存", "lora", "kv", "cache"]
 

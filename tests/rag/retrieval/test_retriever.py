@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config, RetrievalConfig
 from rag.core.errors import ConfigError
 from rag.index.local import IndexStore
 from rag.retrieval.retriever import Retriever
+from rag_ingest.builder import IndexBuilder
 
 QUESTION_ONLY_DOC = "# 7. RAG 系统\n\n★★★★★ **1. 什么是 KV cache 的作用？**\n\n★★★★☆ **2. 混合精度的优势？**\n"
 
