@@ -13,7 +13,7 @@ from rag_app.server.auth import admin_access
 from rag_app.server.dependencies import documents_service, settings
 from rag_app.server.documents_service import DocumentsService, NothingAccepted, ReadOnly
 from rag_app.server.errors import ApiError, excerpt
-from rag_app.server.inputs import SafeText
+from rag_app.server.inputs import SafeText, file_name_problem
 from rag_app.server.limits import size_text
 from rag_app.server.openapi import error_responses
 from rag_app.server.schemas import DocumentList, JobJson
@@ -54,9 +54,16 @@ async def upload_documents(
         if file.size is not None and file.size > limits.max_upload_bytes:
             raise HTTPException(413, f"'{excerpt(file.filename or '')}' is {size_text(file.size)}; the limit is "
                                      f"{size_text(limits.max_upload_bytes)} per file (--max-upload-mb).")
-    uploads = [(file.filename or "", await file.read(limits.max_upload_bytes + 1)) for file in files]
+    refused: list[tuple[str, str]] = []
+    uploads: list[tuple[str, bytes]] = []
+    for file in files:
+        name = file.filename or ""
+        if problem := file_name_problem(name):
+            refused.append((name, problem))
+        else:
+            uploads.append((name, await file.read(limits.max_upload_bytes + 1)))
     try:
-        job = documents.add(uploads)
+        job = documents.add(uploads, refused)
     except ReadOnly as exc:
         raise HTTPException(409, str(exc)) from None
     except NothingAccepted as exc:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 
 from rag_app.server.metrics import Metrics
 from rag_ingest.knowledge_base import KnowledgeBase, indexed_documents
+
 from rag.core.errors import RagError
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,11 @@ class DocumentsService:
         pending = [j.to_json() for j in self.jobs.values() if j.status in ("queued", "running")]
         return {"documents": documents, "skipped": skipped, "pending": pending, "read_only": self.read_only}
 
-    def add(self, uploads: Sequence[tuple[str, bytes]]) -> Job:
-        """Check `uploads` now; rebuild with the accepted ones in the background. `NothingAccepted` if none pass."""
+    def add(self, uploads: Sequence[tuple[str, bytes]], refused_already: Sequence[tuple[str, str]] = ()) -> Job:
+        """Check `uploads` now; rebuild with the accepted ones in the background. `NothingAccepted` if none pass.
+        `refused_already` (``(name, reason)``: files the caller turned away) are reported with the rejected ones."""
         base = self._writable()
-        rejected = base.validate(uploads)
+        rejected = [*refused_already, *base.validate(uploads)]
         refused = {name for name, _ in rejected}
         accepted = [(name, data) for name, data in uploads if name not in refused]
         if not accepted:

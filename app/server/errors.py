@@ -145,7 +145,7 @@ async def validation_failed(request: Request, exc: RequestValidationError) -> JS
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if exc.status_code == 404 and request.scope.get("route") is None:
-        detail = f"Nothing at {request.method} {request.url.path}; the API is described at /docs."
+        detail = f"Nothing at {request.method} {excerpt(request.url.path)}; the API is described at /docs."
     elif exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not parse the body
         detail = f"The request body could not be parsed: {_parse_problem(exc.__cause__)}."
     return error_response(request.scope, exc.status_code, detail, exc.headers, rejected=getattr(exc, "rejected", ()))

@@ -4,11 +4,13 @@
 can't be encoded as UTF-8), a NUL or another control character (tab, newline and carriage return
 excepted): such text broke the embedder or silently changed what was retrieved. The refusal is a 422
 naming the character and its position. `StrictBool`/`StrictInt` refuse ``0``, ``"true"`` or ``"5"``
-where the schema says boolean or integer.
+where the schema says boolean or integer. `file_name_problem` refuses upload names a multipart header
+should never yield (before the knowledge base applies the chat UI's rules to the rest).
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, Strict
@@ -38,3 +40,18 @@ def check_text(value: Any) -> Any:
 SafeText = Annotated[str, BeforeValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 StrictBool = Annotated[bool, Strict()]
 StrictInt = Annotated[int, Strict()]
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why an uploaded file's name is refused at the boundary: control characters (C0 and C1), unpaired
+    surrogates, invisible formatting characters (a right-to-left override can disguise a name), or a
+    double quote (what is left of a malformed ``Content-Disposition`` header); None when it is fine."""
+    for char in name:
+        kind = unicodedata.category(char)
+        if kind in ("Cc", "Cs"):
+            return "the file name contains control characters"
+        if kind == "Cf":
+            return f"the file name contains an invisible formatting character (U+{ord(char):04X})"
+    if '"' in name:
+        return "the file name contains a double quote (was the multipart header malformed?)"
+    return None
