@@ -5,6 +5,7 @@ so relevance and abstention behave as in production; the LLM is a scripted test 
 """
 from __future__ import annotations
 
+import http.client
 import logging
 import shutil
 import socket
@@ -17,12 +18,12 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 import uvicorn
-
 from rag_app.server.application import Services, build_services, create_app
 from rag_app.server.auth import KeyRing, digest
 from rag_app.server.settings import ServerSettings
 from rag_ingest.builder import IndexBuilder
 from rag_ingest.knowledge_base import KnowledgeBase
+
 from rag.core.config import Config
 from rag.embedding.embedders import Embedder, make_embedder
 from tests.conftest import TINY_DOCS, ScriptedGenerator
@@ -50,6 +51,17 @@ class LiveServer:
                 return
             time.sleep(0.05)
         raise AssertionError("the server never became ready")
+
+
+def raw_request(server: LiveServer, data: bytes, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+    """Send `data` as it is on a new connection (what an HTTP client library won't send: repeated or broken
+    headers, a body cut short, made-up methods); the response's status, headers (lower-cased) and body."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
 def bound_socket() -> socket.socket:
@@ -111,14 +123,15 @@ def knowledge_base(tmp_path: Path, indexed_folder: Path, e5: Embedder) -> Knowle
 @pytest.fixture
 def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callable[..., LiveServer]]:
     """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`
-    (ready, unless ``wait=False``; embedding with `e5` unless given another `embedder`)."""
+    (ready, unless ``wait=False``; embedding with `e5` unless given another `embedder`; with the default
+    `Config` unless given one)."""
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(
         generator: Any = None, keys: KeyRing = KEYS, mode: str = "extractive", log_level: str = "warning",
-        wait: bool = True, embedder: Embedder | None = None, **settings: Any,
+        wait: bool = True, embedder: Embedder | None = None, config: Config | None = None, **settings: Any,
     ) -> LiveServer:
-        config = Config()
+        config = config or Config()
         config.answer.mode = mode
         options = ServerSettings(**settings)
         services = build_services(options, config, embedder=embedder or e5,
