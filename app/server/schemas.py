@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 
 from rag_app.server.errors import RejectedFile
 
+from rag.answering.citations import Citation  # its to_json is its fields: the library's own class documents it
+
 
 class HitJson(BaseModel):
     """A retrieved passage; `text` is `document[start:end]`."""
@@ -34,18 +36,6 @@ class SearchResponse(BaseModel):
     hits: list[HitJson]
 
 
-class CitationJson(BaseModel):
-    """Where claim `[n]` comes from: the exact supporting text, `document[start:end]`."""
-
-    n: int
-    chunk_id: str
-    doc_id: str
-    heading: str
-    text: str
-    start: int
-    end: int
-
-
 class AnswerResponse(BaseModel):
     question: str
     answer: str = Field(description="every sentence ends with its citation markers `[n]`")
@@ -55,7 +45,7 @@ class AnswerResponse(BaseModel):
     removed: int = Field(description="sentences of the model's answer the citation check removed")
     attempts: int = Field(description="drafts the model wrote (0 in extractive mode)")
     language: str
-    citations: list[CitationJson]
+    citations: list[Citation]
     hits: list[HitJson]
     timings: dict[str, float] = Field(description="milliseconds per stage")
 
@@ -79,7 +69,7 @@ class ChatCompletion(BaseModel):
     created: int
     model: str
     choices: list[ChatChoice]
-    citations: list[CitationJson]
+    citations: list[Citation]
     abstained: bool
     answer_mode: Literal["llm", "extractive"]
     fallback: str | None

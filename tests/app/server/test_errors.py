@@ -8,31 +8,18 @@ from collections import Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from rag_app.server.observe import METHODS, OTHER
-from tests.app.server.conftest import READ_KEY, raw_request
+from tests.app.server.conftest import READ_KEY, PassThroughEmbedder, raw_request
 
 CRASH = "CRASH-THE-EMBEDDER"
 
 
-class CrashingEmbedder:
+class CrashingEmbedder(PassThroughEmbedder):
     """The real embedder, except that a query containing `CRASH` raises (a bug deep in a stage)."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.spec = inner, inner.spec
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def warm_up(self) -> None:
-        self.inner.warm_up()
 
     def embed_queries(self, texts):
         if any(CRASH in text for text in texts):
             raise RuntimeError("the embedding engine broke (secret internal detail)")
         return self.inner.embed_queries(texts)
-
-    def embed_passages(self, texts):
-        return self.inner.embed_passages(texts)
 
 
 def _series(metrics: str, name: str) -> set[tuple[tuple[str, str], ...]]:

@@ -10,11 +10,11 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
-
 from rag_app.server.auth import KeyRing
+
 from rag.embedding.batching import BatchingEmbedder
 from rag.generation.openai_compatible import OpenAIGenerator
-from tests.app.server.conftest import KV_ANSWER, READ_KEY, bound_socket, serve_in_thread
+from tests.app.server.conftest import KV_ANSWER, READ_KEY, PassThroughEmbedder, bound_socket, serve_in_thread
 
 
 def test_health_ready_and_metrics(start_server) -> None:
@@ -144,21 +144,14 @@ def test_a_successful_generation_marks_a_generator_that_was_down_at_start_ready(
     assert not thread.is_alive(), "the generation server did not stop"
 
 
-class HeldEmbedder:
+class HeldEmbedder(PassThroughEmbedder):
     """A real embedder that, once `hold()` is called, keeps its next call waiting until `release()`."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.spec = inner, inner.spec
+        super().__init__(inner)
         self._open = threading.Event()
         self._open.set()
         self.entered = threading.Event()
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def warm_up(self) -> None:
-        self.inner.warm_up()
 
     def hold(self) -> None:
         self.entered.clear()
@@ -171,9 +164,6 @@ class HeldEmbedder:
         self.entered.set()
         assert self._open.wait(30)
         return self.inner.embed_queries(texts)
-
-    def embed_passages(self, texts):
-        return self.inner.embed_passages(texts)
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
