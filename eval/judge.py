@@ -1,52 +1,25 @@
 """Judge models for RAGAs' LLM-judged metrics: an OpenAI-compatible endpoint or a local GGUF.
 
-Configured by flags or the environment: ``RAG_JUDGE_URL`` (base URL, e.g. ``http://127.0.0.1:8080/v1``),
-``RAG_JUDGE_MODEL``, ``RAG_JUDGE_API_KEY`` (optional), or ``RAG_JUDGE_GGUF`` (``packaged`` or a .gguf path)
-for a local llama.cpp judge. With neither, no judge is configured and judged metrics are skipped.
+Configured by the ``[judge]`` settings (`rag.core.config.JudgeConfig`: ``RAG_JUDGE_URL``, ``RAG_JUDGE_MODEL``,
+``RAG_JUDGE_API_KEY``, or ``RAG_JUDGE_GGUF`` = ``packaged`` or a .gguf path for a local llama.cpp judge; or
+``rag eval --judge-url/--judge-model/--judge-gguf``). With neither a URL nor a GGUF, judged metrics are skipped.
 Calls go through the `openai` client (timeouts, retries with backoff on connection errors, 408, 429 and
 5xx); replies are cut down to their JSON (code fences, lead-in prose and trailing text removed, slips
 such as trailing commas repaired by `json_repair`) before RAGAs parses them.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import json_repair
+
+from rag.core.config import JudgeConfig
 
 
 class Judge(Protocol):
     name: str
 
     def complete(self, prompt: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class JudgeSettings:
-    url: str | None = None
-    model: str | None = None
-    api_key: str | None = None
-    gguf: str | None = None
-    timeout_s: float = 60.0
-    retries: int = 2
-    max_tokens: int = 512
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, **flags: object) -> "JudgeSettings":
-        """Flags win over ``RAG_JUDGE_*`` variables; None flags are ignored."""
-        values = {
-            "url": env.get("RAG_JUDGE_URL"), "model": env.get("RAG_JUDGE_MODEL"),
-            "api_key": env.get("RAG_JUDGE_API_KEY"), "gguf": env.get("RAG_JUDGE_GGUF"),
-        }
-        if env.get("RAG_JUDGE_TIMEOUT"):
-            values["timeout_s"] = float(env["RAG_JUDGE_TIMEOUT"])
-        values.update({k: v for k, v in flags.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.url or self.gguf)
 
 
 class JudgeError(RuntimeError):
@@ -57,16 +30,16 @@ class OpenAICompatibleJudge:
     """``{url}/chat/completions`` with temperature 0, through the `openai` client (it retries timeouts,
     connection errors, 408, 429 and 5xx with backoff, `settings.retries` times)."""
 
-    def __init__(self, settings: JudgeSettings) -> None:
+    def __init__(self, settings: JudgeConfig) -> None:
         if not settings.url:
-            raise ValueError("OpenAICompatibleJudge needs a URL (RAG_JUDGE_URL or --judge-url)")
+            raise ValueError("OpenAICompatibleJudge needs a URL (judge.url: RAG_JUDGE_URL or --judge-url)")
         import openai
 
         self.settings = settings
         self.name = f"{settings.model or 'default'} @ {settings.url}"
+        key = settings.api_key.get_secret_value() if settings.api_key else "no-key"
         self._client = openai.OpenAI(
-            base_url=settings.url.rstrip("/"), api_key=settings.api_key or "no-key",
-            timeout=settings.timeout_s, max_retries=settings.retries,
+            base_url=settings.url.rstrip("/"), api_key=key, timeout=settings.timeout, max_retries=settings.retries
         )
 
     def complete(self, prompt: str) -> str:
@@ -85,7 +58,7 @@ class OpenAICompatibleJudge:
 class LlamaCppJudge:
     """A local GGUF (a packaged model name, ``packaged`` = Qwen2.5-Coder-1.5B-Instruct, or a path) through llama.cpp."""
 
-    def __init__(self, settings: JudgeSettings) -> None:
+    def __init__(self, settings: JudgeConfig) -> None:
         from rag.generation.factory import make_generator
 
         self.settings = settings
@@ -103,7 +76,7 @@ class LlamaCppJudge:
         return self.generator.complete(prompt, max_tokens=self.settings.max_tokens)
 
 
-def make_judge(settings: JudgeSettings) -> Judge | None:
+def make_judge(settings: JudgeConfig) -> Judge | None:
     """The configured judge, or None when none is configured."""
     if settings.url:
         return OpenAICompatibleJudge(settings)

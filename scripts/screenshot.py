@@ -41,7 +41,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="rag-ui-screenshot-") as scratch:
         data_dir = Path(args.data_dir) if args.data_dir else Path(scratch) / "collection"
-        env = {"RAG_UI_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": args.mode}
+        env = {"RAG_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": args.mode}
         started = time.perf_counter()
         with running_app(env, log=Path(scratch) / "streamlit.log") as url:
             with browser_page(args.width, args.height) as page:

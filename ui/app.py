@@ -1,7 +1,7 @@
 """The Streamlit entry point: ``rag ui`` or ``streamlit run ui/app.py [-- --data-dir DIR | --index DIR]``.
 
-Options come from ``RAG_UI_*`` environment variables or flags after ``--`` (see `rag_ui.options`); the
-library settings from the usual config file and ``RAG_*`` variables (`rag.core.config`).
+Settings come from the usual config file and ``RAG_*`` variables (`rag.core.config`), and from flags after ``--``
+(see `rag_ui.options`).
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from rag.core.config import Config
 from rag.core.errors import RagError
 from rag.core.runtime import apply_process_defaults
 from rag_ui import options, state
@@ -31,25 +30,24 @@ def main() -> None:
     apply_process_defaults()  # also when started as `streamlit run ui/app.py`: before the embedder or FAISS loads
     st.set_page_config(page_title="rag-local: ask your documents", page_icon=":material/menu_book:")
     try:
-        ui_options = options.load(_script_args())
-        config = Config.load(ui_options.config_file)
-    except (ValueError, RagError) as exc:
+        config = options.load(_script_args())
+    except RagError as exc:
         st.error(escape_inline(f"Bad settings: {exc}"))
         st.stop()
     page, settings = render_sidebar(config, state.model_statuses(config))
     try:
         with st.spinner("Preparing the knowledge base (the first start indexes the bundled documents)…"):
-            index_dir = state.index_dir_for(ui_options, config)
+            index_dir = state.index_dir_for(config)
             rag = state.open_rag(index_dir, config)
     except RagError as exc:
         st.error(escape_inline(str(exc)))
         st.stop()
     if page == "Knowledge base":
-        render_knowledge_base(ui_options, config)
+        render_knowledge_base(config)
         return
     st.title("Ask your documents")
     counts = rag.store.manifest.get("counts", {})
-    where = f"read-only index {index_dir}" if ui_options.read_only else "your knowledge base"
+    where = f"read-only index {index_dir}" if options.read_only(config) else "your knowledge base"
     st.caption(escape_inline(
         f"{counts.get('documents', 0)} documents, {counts.get('chunks', 0)} passages in {where}. "
         "Every answer cites its sources; click a [n] chip to see the passage."

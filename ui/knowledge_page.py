@@ -15,8 +15,7 @@ from rag_ingest.knowledge_base import (
     KnowledgeBase,
     indexed_documents,
 )
-from rag_ui import state
-from rag_ui.options import UiOptions
+from rag_ui import options, state
 from rag_ui.render import escape_inline
 
 MESSAGES = "kb_messages"
@@ -25,21 +24,21 @@ Message = tuple[str, str]
 """``(kind, text)`` with kind ``success``, ``warning`` or ``error``."""
 
 
-def render_knowledge_base(options: UiOptions, config: Config) -> None:
+def render_knowledge_base(config: Config) -> None:
     st.header("Knowledge base")
-    if options.read_only:
+    if options.read_only(config):
         st.info(
             escape_inline(
-                f"Showing the index at {options.index_dir}, opened read-only (--index): uploads, removal and "
+                f"Showing the index at {config.index_dir}, opened read-only (--index): uploads, removal and "
                 "rebuilding are disabled. Start the app without --index to manage a knowledge base of your own."
             )
         )
-        _document_table(indexed_documents(options.index_dir))
+        _document_table(indexed_documents(config.index_dir))
         return
-    collection = state.collection_for(options, config)
+    collection = state.collection_for(config)
     st.caption(escape_inline(f"Files live in {collection.documents_dir}, the index in {collection.index_dir}."))
     _show_messages(st.session_state.pop(MESSAGES, []))
-    _uploader(collection, options)
+    _uploader(collection, config.ui.max_upload_mb)
     documents = collection.documents()
     _document_table(documents)
     skipped = collection.skipped()
@@ -50,14 +49,14 @@ def render_knowledge_base(options: UiOptions, config: Config) -> None:
     _remove_and_rebuild(collection, [d.doc_id for d in documents])
 
 
-def _uploader(collection: KnowledgeBase, options: UiOptions) -> None:
+def _uploader(collection: KnowledgeBase, max_upload_mb: float) -> None:
     generation = st.session_state.setdefault(UPLOADER_GENERATION, 0)
     uploads = st.file_uploader(
         "Add documents (.md, .txt, .pdf, .docx, .html)",
         accept_multiple_files=True,
         key=f"uploads-{generation}",
-        max_upload_size=max(1, math.ceil(options.max_upload_mb)),  # the browser refuses bigger files up front
-        help=f"Up to {options.max_upload_mb:g} MB per file; text in UTF-8, UTF-16 or GB18030/GBK. "
+        max_upload_size=max(1, math.ceil(max_upload_mb)),  # the browser refuses bigger files up front
+        help=f"Up to {max_upload_mb:g} MB per file; text in UTF-8, UTF-16 or GB18030/GBK. "
         "Each file is checked, then the index is updated (only new or changed files are embedded).",
     )
     if not uploads:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from rag.core.errors import RagError
 from rag.core.runtime import apply_process_defaults
 from rag_ui import options
 
@@ -32,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_process_defaults(env)
     try:
         options.load(env=env)  # fail here, with a plain message, rather than inside the browser
-    except ValueError as exc:
+    except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     process = subprocess.Popen(streamlit_command(rest), env=env)

@@ -1,46 +1,24 @@
-"""The app's own options (data directory, read-only index, upload limit), from flags or environment.
+"""`rag ui`'s own flags (knowledge-base folder, a read-only index, the upload limit, the config file).
 
-`rag ui --data-dir DIR` turns its flags into the ``RAG_UI_*`` environment variables below before it
-starts Streamlit, so ``streamlit run ui/app.py`` reads the same settings from the environment (or from
-flags after ``--``: ``streamlit run ui/app.py -- --index DIR``).
+They are settings like any other (`rag.core.config`): `rag ui --data-dir DIR` hands them to the Streamlit
+process as ``RAG_DATA_DIR``, ``RAG_INDEX_DIR``, ``RAG_UI_MAX_UPLOAD_MB`` and ``RAG_CONFIG``, and the app loads
+its settings the usual way, so ``streamlit run ui/app.py`` reads the same environment (or the same flags
+after ``--``: ``streamlit run ui/app.py -- --index DIR``).
 """
 from __future__ import annotations
 
 import argparse
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from rag.core.config import DEFAULT_MAX_UPLOAD_MB, Config
 from rag.core.locations import is_store_uri
 from rag.core.paths import default_data_dir
-from rag_ingest.knowledge_base import DEFAULT_MAX_UPLOAD_MB
 
-DATA_DIR_ENV = "RAG_UI_DATA_DIR"
-INDEX_ENV = "RAG_UI_INDEX"
-MAX_UPLOAD_ENV = "RAG_UI_MAX_UPLOAD_MB"
-CONFIG_ENV = "RAG_CONFIG"
-
-
-@dataclass(frozen=True)
-class UiOptions:
-    """Where the knowledge base lives and what users may do with it."""
-
-    data_dir: Path
-    """``documents/`` (the files) and ``index/`` (their index) live here."""
-    index_dir: Path | str | None = None
-    """An existing index (a folder, or a store URI such as ``milvus:./kb.db``) opened read-only instead of
-    the data directory (uploads disabled)."""
-    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
-    config_file: str | None = None
-
-    @property
-    def read_only(self) -> bool:
-        return self.index_dir is not None
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * 1024 * 1024)
+FLAG_KEYS = {"data_dir": "data_dir", "index": "index_dir", "max_upload_mb": "ui.max_upload_mb"}
+"""Flag (argparse dest) -> settings key."""
+FLAG_VARIABLES = {"data_dir": "RAG_DATA_DIR", "index": "RAG_INDEX_DIR", "max_upload_mb": "RAG_UI_MAX_UPLOAD_MB", "config": "RAG_CONFIG"}
+"""Flag (argparse dest) -> the environment variable that carries it to the app process."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,10 +29,10 @@ def parser() -> argparse.ArgumentParser:
         "--server.headless true) are passed to Streamlit.",
         allow_abbrev=False,
     )
-    parser.add_argument("--data-dir", help=f"knowledge-base folder (default: {default_data_dir()}); ${DATA_DIR_ENV}")
-    parser.add_argument("--index", help=f"open this existing index read-only instead (uploads disabled); ${INDEX_ENV}")
-    parser.add_argument("--max-upload-mb", type=float, help=f"upload size limit (default {DEFAULT_MAX_UPLOAD_MB:g}); ${MAX_UPLOAD_ENV}")
-    parser.add_argument("--config", help=f"TOML config file; ${CONFIG_ENV}")
+    parser.add_argument("--data-dir", help=f"knowledge-base folder (default: {default_data_dir()}); $RAG_DATA_DIR")
+    parser.add_argument("--index", help="open this existing index read-only instead (uploads disabled); $RAG_INDEX_DIR")
+    parser.add_argument("--max-upload-mb", type=float, help=f"upload size limit (default {DEFAULT_MAX_UPLOAD_MB:g}); $RAG_UI_MAX_UPLOAD_MB")
+    parser.add_argument("--config", help="TOML config file; $RAG_CONFIG")
     return parser
 
 
@@ -63,34 +41,35 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser().parse_known_args(list(argv))
 
 
+def _absolute(path: str) -> str:
+    return path if is_store_uri(path) else str(Path(path).expanduser().resolve())
+
+
 def to_env(args: argparse.Namespace) -> dict[str, str]:
-    """The environment variables that carry parsed flags to the app process."""
+    """The environment variables that carry parsed flags to the app process (paths made absolute)."""
     values = {
-        DATA_DIR_ENV: args.data_dir and str(Path(args.data_dir).expanduser().resolve()),
-        INDEX_ENV: args.index and (args.index if is_store_uri(args.index) else str(Path(args.index).expanduser().resolve())),
-        MAX_UPLOAD_ENV: None if args.max_upload_mb is None else str(args.max_upload_mb),
-        CONFIG_ENV: args.config and str(Path(args.config).expanduser().resolve()),
+        "data_dir": args.data_dir and _absolute(args.data_dir),
+        "index": args.index and _absolute(args.index),
+        "max_upload_mb": None if args.max_upload_mb is None else str(args.max_upload_mb),
+        "config": args.config and _absolute(args.config),
     }
-    return {name: value for name, value in values.items() if value}
+    return {FLAG_VARIABLES[name]: value for name, value in values.items() if value}
 
 
-def load(argv: Sequence[str] = (), env: Mapping[str, str] | None = None) -> UiOptions:
-    """Options from `argv` flags, falling back to `env` (``os.environ``), then defaults."""
-    env = os.environ if env is None else env
+def load(argv: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Config:
+    """The app's settings: flags in `argv` over the environment (`env`, default ``os.environ``), a config file
+    and the defaults. Raises ConfigError naming a bad key."""
     args, _ = parse(argv)
-    merged = {**env, **to_env(args)}
-    limit = merged.get(MAX_UPLOAD_ENV)
-    try:
-        max_upload_mb = float(limit) if limit else DEFAULT_MAX_UPLOAD_MB
-    except ValueError:
-        raise ValueError(f"{MAX_UPLOAD_ENV} must be a number of megabytes, got {limit!r}") from None
-    if max_upload_mb <= 0:
-        raise ValueError(f"The upload limit must be positive, got {max_upload_mb:g} MB")
-    index = merged.get(INDEX_ENV)
-    data_dir = merged.get(DATA_DIR_ENV)
-    return UiOptions(
-        data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
-        index_dir=(index if is_store_uri(index) else Path(index).expanduser()) if index else None,
-        max_upload_mb=max_upload_mb,
-        config_file=merged.get(CONFIG_ENV) or None,
-    )
+    paths = {"data_dir": args.data_dir and _absolute(args.data_dir), "index": args.index and _absolute(args.index)}
+    overrides = {key: paths.get(flag, getattr(args, flag)) for flag, key in FLAG_KEYS.items()}
+    return Config.load(args.config, env=env, overrides=overrides)
+
+
+def data_dir(config: Config) -> Path:
+    """The knowledge-base folder the settings name (or the per-user default)."""
+    return Path(config.data_dir).expanduser().resolve() if config.data_dir else default_data_dir()
+
+
+def read_only(config: Config) -> bool:
+    """Whether the app shows an existing index (``index_dir``) instead of the knowledge base (no uploads)."""
+    return config.index_dir is not None

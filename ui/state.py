@@ -19,7 +19,7 @@ from rag.embedding.embedders import Embedder, make_embedder
 from rag.index.stores import open_store, store_generation
 from rag.models import ModelStatus, configured_models
 from rag_ingest.knowledge_base import KnowledgeBase, open_knowledge_base
-from rag_ui.options import UiOptions
+from rag_ui import options
 
 
 def config_key(config: Config) -> str:
@@ -73,15 +73,17 @@ def open_rag(index_dir: Path | str, config: Config) -> RAG:
     return _rag(str(index_dir), index_version(index_dir), config, config_key(config))
 
 
-def index_dir_for(options: UiOptions, config: Config) -> Path | str:
-    """The index the chat uses: the read-only ``--index`` or the data directory's (prepared on first call)."""
-    if options.index_dir is not None:
-        return options.index_dir
-    return collection_for(options, config).index_dir
+def index_dir_for(config: Config) -> Path | str:
+    """The index the chat uses: the read-only ``index_dir`` or the knowledge base's (prepared on first call)."""
+    if config.index_dir is not None:
+        return config.index_dir
+    return collection_for(config).index_dir
 
 
-def collection_for(options: UiOptions, config: Config) -> KnowledgeBase:
-    return collection(str(options.data_dir.expanduser().resolve()), options.max_upload_bytes, config, config_key(config))
+def collection_for(config: Config) -> KnowledgeBase:
+    """The knowledge base in the settings' ``data_dir``."""
+    max_upload_bytes = int(config.ui.max_upload_mb * 1024 * 1024)
+    return collection(str(options.data_dir(config)), max_upload_bytes, config, config_key(config))
 
 
 def model_statuses(config: Config) -> list[ModelStatus]:

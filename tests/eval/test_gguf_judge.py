@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from rag_eval.judge import JudgeSettings, make_judge
+from rag.core.config import JudgeConfig
+from rag_eval.judge import make_judge
 from tests.conftest import KeywordEmbedder
 
 QUESTION = "混合精度训练有什么好处？"
@@ -21,7 +22,7 @@ def test_packaged_instruct_judge_orders_faithful_above_unfaithful() -> None:
     pytest.importorskip("ragas")
     from rag_eval.ragas_judged import JudgedScorer
 
-    judge = make_judge(JudgeSettings(gguf="packaged", max_tokens=384))
+    judge = make_judge(JudgeConfig(gguf="packaged", max_tokens=384))
     scorer = JudgedScorer(judge, KeywordEmbedder(), metrics=("faithfulness",))  # each metric is minutes of 2-core LLM time
     faithful = scorer(QUESTION, FAITHFUL, [CONTEXT])
     unfaithful = scorer(QUESTION, UNFAITHFUL, [CONTEXT])

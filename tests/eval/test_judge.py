@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from rag_eval.judge import JudgeError, JudgeSettings, OpenAICompatibleJudge, make_judge
+from rag.core.config import Config, JudgeConfig
+from rag_eval.judge import JudgeError, OpenAICompatibleJudge, make_judge
 from tests.conftest import KeywordEmbedder
 
 pytest.importorskip("ragas")
@@ -73,14 +74,15 @@ def server():
 
 def test_settings_from_env_and_flags() -> None:
     env = {"RAG_JUDGE_URL": "http://x/v1", "RAG_JUDGE_MODEL": "m", "RAG_JUDGE_API_KEY": "k", "RAG_JUDGE_TIMEOUT": "5"}
-    settings = JudgeSettings.from_env(env, model="flag-model", gguf=None)
-    assert (settings.url, settings.model, settings.api_key, settings.timeout_s) == ("http://x/v1", "flag-model", "k", 5.0)
-    assert make_judge(JudgeSettings.from_env({})) is None
+    settings = Config.load(env=env, overrides={"judge.model": "flag-model", "judge.gguf": None}).judge
+    assert (settings.url, settings.model, settings.api_key.get_secret_value(), settings.timeout) == ("http://x/v1", "flag-model", "k", 5.0)
+    assert "'k'" not in repr(settings) and settings.configured
+    assert make_judge(Config.load(env={}).judge) is None
 
 
 def test_retries_after_a_first_failure(server) -> None:
     stub = Stub(fail_first=True)
-    judge = OpenAICompatibleJudge(JudgeSettings(url=server(stub), model="judge-m", api_key="secret"))
+    judge = OpenAICompatibleJudge(JudgeConfig(url=server(stub), model="judge-m", api_key="secret"))
     assert json.loads(judge.complete("noncommittal?")) == QUESTION
     assert len(stub.requests) == 2  # the 503, then the retry
     assert stub.requests[-1]["model"] == "judge-m" and stub.requests[-1]["temperature"] == 0
@@ -88,7 +90,7 @@ def test_retries_after_a_first_failure(server) -> None:
 
 
 def test_gives_up_after_retries() -> None:
-    judge = OpenAICompatibleJudge(JudgeSettings(url="http://127.0.0.1:9/v1", timeout_s=1, retries=1))
+    judge = OpenAICompatibleJudge(JudgeConfig(url="http://127.0.0.1:9/v1", timeout=1, retries=1))
     with pytest.raises(JudgeError, match="2 attempts"):
         judge.complete("x")
 
@@ -97,7 +99,7 @@ def test_ragas_metrics_through_the_stub(server) -> None:
     from rag_eval.ragas_judged import JudgedScorer
 
     stub = Stub(fail_first=True)
-    judge = OpenAICompatibleJudge(JudgeSettings(url=server(stub)))
+    judge = OpenAICompatibleJudge(JudgeConfig(url=server(stub)))
     scorer = JudgedScorer(judge, KeywordEmbedder())
     scores = scorer("混合精度训练有什么好处？", "混合精度训练更快，更省显存。[1]", ["半精度计算速度更快。"])
     assert scores["faithfulness"] == pytest.approx(0.5)          # verdicts 1 and 0 over 2 statements
@@ -109,7 +111,7 @@ def test_malformed_judge_output_is_nan_not_zero(server) -> None:
     from rag_eval.ragas_judged import JudgedScorer
     from rag_eval.summary import summarize
 
-    judge = OpenAICompatibleJudge(JudgeSettings(url=server(Stub(malformed=True))))
+    judge = OpenAICompatibleJudge(JudgeConfig(url=server(Stub(malformed=True))))
     scores = JudgedScorer(judge, KeywordEmbedder())("问题？", "回答[1]。", ["上下文。"], reference="参考答案。")
     assert set(scores) == {"faithfulness", "context_recall", "answer_relevancy"}
     assert all(math.isnan(v) for v in scores.values())

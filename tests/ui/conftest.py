@@ -17,9 +17,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "documents").mkdir(parents=True)
     for name, text in TINY_DOCS.items():
         (root / "documents" / name).write_text(text, encoding="utf-8")
-    monkeypatch.setenv("RAG_UI_DATA_DIR", str(root))
+    monkeypatch.setenv("RAG_DATA_DIR", str(root))
     monkeypatch.setenv("RAG_ANSWER_MODE", "extractive")
-    for name in ("RAG_UI_INDEX", "RAG_UI_MAX_UPLOAD_MB", "RAG_CONFIG"):
+    for name in ("RAG_INDEX_DIR", "RAG_UI_MAX_UPLOAD_MB", "RAG_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     return root
 

@@ -131,8 +131,8 @@ def test_knowledge_base_lists_documents_and_removes_one(app, data_dir: Path) -> 
 
 
 def test_an_existing_index_opens_read_only(app, data_dir: Path, monkeypatch) -> None:
-    monkeypatch.setenv("RAG_UI_INDEX", str(data_dir / "index"))
-    monkeypatch.setenv("RAG_UI_DATA_DIR", str(data_dir / "unused"))
+    monkeypatch.setenv("RAG_INDEX_DIR", str(data_dir / "index"))
+    monkeypatch.setenv("RAG_DATA_DIR", str(data_dir / "unused"))
     at = start_app()
     _ask(at, "KV cache 有什么用？")
     assert "KV cache" in _assistant_text(at)

@@ -24,7 +24,7 @@ HTML_DOC = """# 安全
 
 def test_ask_click_a_citation_and_take_a_screenshot(data_dir: Path, tmp_path: Path) -> None:
     (data_dir / "documents" / "security.md").write_text(HTML_DOC, encoding="utf-8")
-    env = {"RAG_UI_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": "extractive"}
+    env = {"RAG_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": "extractive"}
     screenshot = tmp_path / "answer.png"
     with running_app(env, log=tmp_path / "streamlit.log") as url, browser_page() as page:
         visit = ask_and_open_citation(page, url, "什么是 LoRA？", screenshot)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.core.errors import ConfigError
 from rag_app import cli
 from rag_ui import launch, options
 
@@ -28,7 +29,7 @@ class FakeProcess:
 def popen(monkeypatch):
     FakeProcess.calls = []
     monkeypatch.setattr(subprocess, "Popen", FakeProcess)
-    for name in (options.DATA_DIR_ENV, options.INDEX_ENV, options.MAX_UPLOAD_ENV):
+    for name in options.FLAG_VARIABLES.values():
         monkeypatch.delenv(name, raising=False)
     return FakeProcess.calls
 
@@ -41,7 +42,7 @@ def test_rag_ui_passes_streamlit_options_through(popen, tmp_path: Path) -> None:
     assert command[5:] == [
         "--server.port", "8765", "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
     ]
-    assert env[options.INDEX_ENV] == str((tmp_path / "idx").resolve()) and env[options.MAX_UPLOAD_ENV] == "5.0"
+    assert env["RAG_INDEX_DIR"] == str((tmp_path / "idx").resolve()) and env["RAG_UI_MAX_UPLOAD_MB"] == "5.0"
 
 
 def test_usage_statistics_setting_is_the_users_when_given(popen) -> None:
@@ -51,7 +52,7 @@ def test_usage_statistics_setting_is_the_users_when_given(popen) -> None:
 
 def test_bad_limit_fails_before_starting(popen, capsys) -> None:
     assert launch.main(["--max-upload-mb", "-1"]) == 2
-    assert "must be positive" in capsys.readouterr().err and not popen
+    assert "'ui.max_upload_mb'" in capsys.readouterr().err and not popen
 
 
 def test_other_commands_still_reject_unknown_flags(capsys) -> None:
@@ -62,21 +63,20 @@ def test_other_commands_still_reject_unknown_flags(capsys) -> None:
 
 def test_options_from_flags_then_environment_then_defaults(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    env = {options.MAX_UPLOAD_ENV: "2"}
+    env = {"RAG_UI_MAX_UPLOAD_MB": "2"}
     loaded = options.load([], env)
-    assert loaded.data_dir == tmp_path / "rag" / "collection" and not loaded.read_only
-    assert loaded.max_upload_bytes == 2 * 1024 * 1024
+    assert options.data_dir(loaded) == tmp_path / "rag" / "collection" and not options.read_only(loaded)
+    assert loaded.ui.max_upload_mb == 2
     flagged = options.load(["--data-dir", str(tmp_path / "kb"), "--index", str(tmp_path / "i")], env)
-    assert flagged.data_dir == (tmp_path / "kb").resolve() and flagged.read_only
-    with pytest.raises(ValueError, match="number of megabytes"):
-        options.load([], {options.MAX_UPLOAD_ENV: "lots"})
+    assert options.data_dir(flagged) == (tmp_path / "kb").resolve() and options.read_only(flagged)
+    with pytest.raises(ConfigError, match=r"'ui.max_upload_mb' \(from environment\) has invalid value 'lots'"):
+        options.load([], {"RAG_UI_MAX_UPLOAD_MB": "lots"})
 
 
-def test_a_store_uri_index_passes_through_unchanged(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+def test_a_store_uri_index_passes_through_unchanged(tmp_path: Path) -> None:
     uri = "milvus+http://milvus:19530/kb"
     args, _ = options.parse(["--index", uri])
-    assert options.to_env(args)[options.INDEX_ENV] == uri
+    assert options.to_env(args)["RAG_INDEX_DIR"] == uri
     assert options.load(["--index", uri], {}).index_dir == uri
 
 

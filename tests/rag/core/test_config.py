@@ -93,3 +93,57 @@ def test_floats_are_kept_and_assignment_is_validated() -> None:
         config.retrieval.mode = "fuzzy"
     config.retrieval.top_k = 5
     assert config.retrieval.top_k == 5
+
+
+def test_plain_construction_is_the_defaults_whatever_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("RAG_RETRIEVAL_TOP_K", "3")
+    assert Config().retrieval.top_k == 10 and Config.load().retrieval.top_k == 3
+
+
+def test_the_word_none_is_none_only_where_a_key_allows_none(tmp_path: Path) -> None:
+    file = tmp_path / "rag.toml"
+    file.write_text('[rerank]\nreranker = "none"\nmin_relevance = "none"\n')
+    config = Config.load(file, env={"RAG_INDEX_DIR": "null"})
+    assert config.rerank.reranker == "none" and config.rerank.min_relevance is None and config.index_dir is None
+    assert Config.load(env={"RAG_RERANK_RERANKER": "none"}).rerank.reranker == "none"
+
+
+def test_unknown_rag_variables_are_reported_with_the_closest_key(caplog) -> None:
+    env = {"RAG_RETRIEVL_TOP_K": "3", "RAG_UI_DATA_DIR": "/kb", "RAG_API_KEYS": "k:read", "RAG_CONFIG": ""}
+    with caplog.at_level("WARNING"):
+        config = Config.load(env=env)
+    assert config.retrieval.top_k == 10
+    assert "RAG_RETRIEVL_TOP_K: no such setting (did you mean RAG_RETRIEVAL_TOP_K?)" in caplog.text
+    assert "RAG_UI_DATA_DIR: no such setting (did you mean RAG_DATA_DIR?)" in caplog.text
+    assert "RAG_API_KEYS" not in caplog.text  # read by the server itself, not a setting
+
+
+def test_front_door_sections_load_like_the_librarys(tmp_path: Path) -> None:
+    file = tmp_path / "rag.toml"
+    file.write_text('data_dir = "/srv/kb"\n[ui]\nmax_upload_mb = 5\n[judge]\nurl = "http://127.0.0.1:8080/v1"\n')
+    config = Config.load(file, env={"RAG_JUDGE_API_KEY": "secret", "RAG_JUDGE_TIMEOUT": "9"})
+    assert config.data_dir == "/srv/kb" and config.ui.max_upload_mb == 5.0
+    assert config.judge.configured and config.judge.timeout == 9.0
+    assert config.judge.api_key.get_secret_value() == "secret" and "secret" not in repr(config)
+    with pytest.raises(ConfigError, match=r"'judge.retries' \(from command line\) has invalid value '-1'"):
+        Config.load(file, env={}, overrides={"judge.retries": "-1"})
+
+
+def test_where_each_value_came_from(tmp_path: Path) -> None:
+    from rag.core.config_sources import value_sources
+
+    file = tmp_path / "rag.toml"
+    file.write_text("[retrieval]\ntop_k = 7\nrrf_k = 30\n")
+    sources = value_sources(Config, file, env={"RAG_RETRIEVAL_RRF_K": "20"}, overrides={"answer.mode": "extractive", "embedder": None})
+    assert sources == {"retrieval.top_k": str(file), "retrieval.rrf_k": "environment", "answer.mode": "command line"}
+
+
+def test_every_key_says_what_it_means() -> None:
+    from rag.core.config import SECTIONS
+
+    models = [Config, *SECTIONS.values()]
+    undocumented = [
+        f"{m.__name__}.{name}" for m in models for name, field in m.model_fields.items()
+        if not field.description and not (m is Config and name in SECTIONS)  # a section: its class docstring says
+    ]
+    assert undocumented == [] and all(section.__doc__ for section in SECTIONS.values())

@@ -1,0 +1,109 @@
+"""`rag ask` (cited answers) and `rag search` (passages with every stage's scores)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rag.core.config import Config
+from rag.core.terminal import printable, safe_json
+from rag_app.cli.common import INDEX_HELP, questions_of, top_k
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    # search and ask take their questions, index and output format the same way.
+    questions = argparse.ArgumentParser(add_help=False)
+    questions.add_argument("question", nargs="?", help="the question (or use --questions)")
+    questions.add_argument("--questions", help="file with one question per line; prints one JSON object per line")
+    questions.add_argument("--index", help=INDEX_HELP)
+    questions.add_argument("--json", action="store_true", help="JSON output")
+
+    search = commands.add_parser("search", parents=[common, questions], help="retrieve passages for a question")
+    search.add_argument("-k", type=top_k, help="how many passages (default 10, at most limits.max_top_k)")
+    search.add_argument("--mode", choices=["hybrid", "dense", "sparse"], help="retriever (default hybrid)")
+    search.add_argument("--no-rerank", action="store_true", help="keep the first-stage order")
+    search.set_defaults(handler=run_search)
+
+    ask = commands.add_parser("ask", parents=[common, questions], help="answer a question with citations")
+    ask.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="answerer (default: answer.mode, llm)")
+    ask.add_argument("--generator", help="GGUF model: packaged (default), a .gguf path, hf:<owner>/<repo>/<file>, or "
+                     "openai:<base-url>#<model> (an OpenAI-compatible server)")
+    ask.set_defaults(handler=run_ask)
+
+
+def run_search(args: argparse.Namespace, config: Config) -> int:
+    from rag_ingest.default_index import open_rag
+
+    questions = questions_of(args)
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
+    for question in questions:
+        hits = rag.retrieve(question, rerank=not args.no_rerank)
+        if args.json or args.questions:
+            record = {"question": question, "hits": [hit.to_json(rank) for rank, hit in enumerate(hits, start=1)]}
+            print(safe_json(record), flush=True)
+        else:
+            print_hits(question, hits)
+    return 0
+
+
+def run_ask(args: argparse.Namespace, config: Config) -> int:
+    from rag.answering.answerer import Answer, Token
+    from rag_ingest.default_index import open_rag
+
+    questions = questions_of(args)
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
+    for question in questions:
+        if args.json or args.questions:
+            print(safe_json(rag.ask(question).to_json()), flush=True)
+            continue
+        streamed, attempt = False, 1
+        for event in rag.stream(question):
+            if isinstance(event, Token):
+                if not streamed:
+                    print("(draft, checked below) ", end="", file=sys.stderr)
+                elif event.attempt != attempt:
+                    print("\n(the draft failed the citation check; revised draft) ", end="", file=sys.stderr)
+                streamed, attempt = True, event.attempt
+                print(printable(event.text, keep_newlines=True), end="", flush=True, file=sys.stderr)
+            elif isinstance(event, Answer):
+                if streamed:
+                    print(file=sys.stderr)
+                print_answer(event)
+    return 0
+
+
+def print_answer(answer: Any) -> None:
+    """The checked answer, its sources and its timings, for a person."""
+    from rag.answering.answerer import FALLBACK_NOTE
+
+    print(printable(answer.text, keep_newlines=True))
+    if answer.fallback:
+        print(f"({FALLBACK_NOTE[answer.language]})")
+    if answer.citations:
+        print("\nNearest sources:" if answer.abstained else "\nSources:")
+    for citation in answer.citations:
+        excerpt = " ".join(citation.text.split())
+        excerpt = excerpt if len(excerpt) <= 120 else excerpt[:119] + "…"
+        print(f"[{citation.n}] {printable(citation.doc_id)}:{citation.start}-{citation.end}  {printable(citation.heading)}")
+        print(f"    {printable(excerpt)}")
+    timings = "  ".join(f"{name}={value:.0f}ms" for name, value in answer.timings.items())
+    note = f"; fallback: {printable(answer.fallback)}" if answer.fallback else ""
+    print(f"\n({answer.mode}{note}; {timings})")
+
+
+def print_hits(question: str, hits: Any) -> None:
+    """Ranked passages with every stage's score and rank, for a person."""
+    print(f"Q: {printable(question)}")
+    if not hits:
+        print("  (no matching passages)")
+    for rank, hit in enumerate(hits, start=1):
+        scores = "  ".join(
+            f"{name}={value:.3f}" + (f"(#{hit.ranks[name]})" if name in hit.ranks else "")
+            for name, value in hit.scores.items()
+        )
+        snippet = " ".join(hit.chunk.text.split())
+        snippet = snippet if len(snippet) <= 160 else snippet[:159] + "…"
+        print(f"\n[{rank}] {printable(hit.chunk.doc_id)}:{hit.chunk.start}-{hit.chunk.end}  {scores}")
+        if hit.chunk.heading:
+            print(f"    {printable(hit.chunk.heading)}")
+        print(f"    {printable(snippet)}")
