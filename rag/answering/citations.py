@@ -32,7 +32,8 @@ _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\
 _CONTENT = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
 _UNITS = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+(?:[-'][0-9A-Za-z]+)*")
 DUPLICATE_SUPPORT = 0.9
-"""A sentence this much contained in an earlier kept one is a repetition (small models loop)."""
+"""A sentence this much contained in an earlier kept one is a repetition (small models loop). Set by hand, like
+`MIN_NEW_UNITS`, from the packaged models' drafts on the bundled tuning part."""
 
 SemanticSupport = Callable[[str, Chunk], tuple[int, int, int]]
 """``(rank, start, end)``: of the chunk's evidence sentence closest in meaning to a sentence, how many

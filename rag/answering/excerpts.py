@@ -18,7 +18,9 @@ from rag.core.schema import Chunk, Hit
 LIST_FOLLOWERS = 3
 """A chosen sentence that announces a list ("优势主要体现在以下几个方面：") brings up to this many next sentences."""
 RANK_PRIOR = 0.03
-"""Bonus for sentences of the n-th passage: RANK_PRIOR / n (the re-ranker already judged whole passages)."""
+"""Bonus for sentences of the n-th passage: RANK_PRIOR / n (the re-ranker already judged whole passages). Both
+constants were set by hand from the bundled tuning part's prompts (the model had read a list's lead-in and then
+the wrong list), not fitted."""
 GAP = " … "
 
 
