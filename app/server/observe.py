@@ -47,6 +47,7 @@ class RequestObserver:
             nonlocal responded
             if message["type"] == "http.response.start":
                 responded = True
+                message.setdefault("headers", [])  # optional in ASGI
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
                 route = route_label(scope)
                 self.metrics.requests.labels(method_label(scope["method"]), route, str(message["status"])).inc()
