@@ -1,4 +1,4 @@
-"""Fit the relevance model (rag/relevance.py) and its threshold on the tuning part; report the test part.
+"""Fit the relevance model (rag/refusal/relevance.py) and its threshold on the tuning part; report the test part.
 
     python -m rag_eval.calibrate [--tune tune] [--test test] [--index DIR] [--folds 5] [--repeats 20] [--llm-run DIR]
 

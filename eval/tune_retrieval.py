@@ -121,7 +121,7 @@ def score(candidates: Candidates, evaluator: RetrievalEvaluator, setting: Settin
 
 
 CURRENT = Setting(400, 10.0, 1.0, 0.5, 0.01, 30)  # before this search
-"""The defaults before this search (rag/config.py, rag/rerankers.py)."""
+"""The defaults before this search (rag/core/config.py, rag/retrieval/rerankers.py)."""
 
 
 def objective(metrics: dict[str, float]) -> float:
