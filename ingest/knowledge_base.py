@@ -31,7 +31,6 @@ from rag_ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
 log = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 200
-DEFAULT_MAX_UPLOAD_MB = 20.0
 Progress = Callable[[float, str], None]
 """``progress(fraction 0..1, what is happening)``."""
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -28,6 +28,13 @@ SETTING_FLAGS = {
     "judge_url": "judge.url",
     "judge_model": "judge.model",
     "judge_gguf": "judge.gguf",
+    "server_host": "server.host",
+    "server_port": "server.port",
+    "server_keys_file": "server.keys_file",
+    "server_insecure": "server.insecure",
+    "server_queue_size": "server.queue_size",
+    "server_timeout": "server.request_timeout_s",
+    "server_max_upload_mb": "server.max_upload_mb",
 }
 """argparse dest -> the settings key a flag sets (`rag.core.config`); every other key via ``--set KEY=VALUE``."""
 

@@ -1,6 +1,7 @@
 """Wiring: services from settings, the FastAPI app around them, and `serve` (what ``rag serve`` runs)."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -8,6 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+
+from rag.core.config import Config, ServerConfig
+from rag.core.errors import ConfigError
+from rag.core.paths import default_data_dir
+from rag.embedding.batching import BatchingEmbedder
+from rag.embedding.embedders import Embedder, make_embedder
 from rag_app.server import (
     ask_router,
     chat_router,
@@ -25,14 +32,7 @@ from rag_app.server.metrics import Metrics
 from rag_app.server.observe import RequestObserver
 from rag_app.server.openapi import EVERY_REQUEST, document_limits, error_responses
 from rag_app.server.qa_service import QAService
-from rag_app.server.settings import ServerSettings, is_loopback
 from rag_ingest.knowledge_base import KnowledgeBase, open_knowledge_base
-
-from rag.core.config import Config
-from rag.core.errors import ConfigError
-from rag.core.paths import default_data_dir
-from rag.embedding.batching import BatchingEmbedder
-from rag.embedding.embedders import Embedder, make_embedder
 
 log = logging.getLogger("rag.server")
 API_DESCRIPTION = """Every error (4xx, 5xx) has one JSON shape, `ErrorBody`: `detail` (what was wrong and what to do),
@@ -48,14 +48,13 @@ class Services:
 
 
 def build_services(
-    settings: ServerSettings,
     config: Config,
     embedder: Embedder | None = None,
     generator: Any = None,
     knowledge_base: KnowledgeBase | None = None,
 ) -> Services:
-    """Open what the server serves: the ``--index`` read-only, else the knowledge base in
-    ``--data-dir`` (seeded with the bundled corpus and indexed on first use). `embedder`,
+    """Open what the server serves: ``config.index_dir`` (``--index``) read-only, else the knowledge base in
+    ``config.data_dir`` (``--data-dir``; seeded with the bundled corpus and indexed on first use). `embedder`,
     `generator` and an opened `knowledge_base` replace the configured ones (tests, embedding apps)."""
     metrics = Metrics()
     embedder = embedder if embedder is not None else make_embedder(config.embedder)
@@ -71,20 +70,21 @@ def build_services(
         generator = make_generator(answer.generator, n_ctx=answer.n_ctx, repeat_penalty=answer.repeat_penalty)
     if knowledge_base is not None:
         index_dir = knowledge_base.index_dir
-    elif settings.index_dir is not None:
-        index_dir = settings.index_dir
+    elif config.index_dir is not None:
+        index_dir = config.index_dir
     else:
-        data_dir = settings.data_dir or default_data_dir()
-        knowledge_base = open_knowledge_base(data_dir, config, embedder, settings.max_upload_bytes)
+        data_dir = config.data_dir or default_data_dir()
+        knowledge_base = open_knowledge_base(data_dir, config, embedder, config.server.max_upload_bytes)
         index_dir = knowledge_base.index_dir
+    server = config.server
     qa = QAService.open(index_dir, config, embedder, generator, metrics,
-                        queue_size=settings.queue_size, threads=settings.retrieval_threads,
-                        generator_recheck_s=settings.generator_recheck_s)
+                        queue_size=server.queue_size, threads=server.retrieval_threads,
+                        generator_recheck_s=server.generator_recheck_s)
     documents = DocumentsService(knowledge_base, index_dir, qa.reload, metrics)
     return Services(qa, documents, metrics)
 
 
-def create_app(services: Services, settings: ServerSettings, keys: KeyRing) -> FastAPI:
+def create_app(services: Services, settings: ServerConfig, keys: KeyRing) -> FastAPI:
     """The FastAPI app: routers, auth (per router), body limits, metrics, error mapping."""
 
     @asynccontextmanager
@@ -128,7 +128,7 @@ def create_app(services: Services, settings: ServerSettings, keys: KeyRing) -> F
     return app
 
 
-def check_bind(settings: ServerSettings, keys: KeyRing) -> str:
+def check_bind(settings: ServerConfig, keys: KeyRing) -> str:
     """What to tell the operator about access; ConfigError for a non-loopback bind without keys."""
     if keys.enabled:
         return f"API keys required ({len(keys.hashed)} configured)."
@@ -142,14 +142,25 @@ def check_bind(settings: ServerSettings, keys: KeyRing) -> str:
     return f"WARNING: listening on {settings.host} WITHOUT API keys (--insecure): anyone who can reach it has admin access."
 
 
-def serve(settings: ServerSettings, config: Config) -> int:
+def serve(config: Config) -> int:
     """Check the bind, open the services, run uvicorn until interrupted."""
     import uvicorn
 
+    settings = config.server
     keys = KeyRing.load(settings.keys_file)
     access = check_bind(settings, keys)
-    services = build_services(settings, config)
+    services = build_services(config)
     app = create_app(services, settings, keys)
     log.warning("%s Serving %s on http://%s:%d (docs at /docs)", access, services.qa.rag.store.path, settings.host, settings.port)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -11,6 +11,9 @@ from typing import AsyncIterator, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+
+from rag.answering.answerer import Answer, Token
+from rag.core.errors import RagError
 from rag_app.server.auth import read_access
 from rag_app.server.dependencies import (
     MAX_QUESTION_CHARS,
@@ -26,9 +29,6 @@ from rag_app.server.limits import Admission, TimedOut
 from rag_app.server.openapi import error_responses, event_stream
 from rag_app.server.qa_service import Cancelled, Prepared, QAService
 from rag_app.server.schemas import AnswerResponse
-
-from rag.answering.answerer import Answer, Token
-from rag.core.errors import RagError
 
 router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(read_access)])
 log = logging.getLogger("rag.server")

@@ -21,6 +21,8 @@ from typing import Annotated, Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from rag.answering.answerer import Answer, Token
 from rag_app.server.ask_router import EventStream, answer_or_error, stream_failed
 from rag_app.server.auth import read_access
 from rag_app.server.dependencies import (
@@ -36,8 +38,6 @@ from rag_app.server.limits import Admission, TimedOut
 from rag_app.server.openapi import error_responses, event_stream
 from rag_app.server.qa_service import Prepared, QAService
 from rag_app.server.schemas import ChatCompletion, ModelList
-
-from rag.answering.answerer import Answer, Token
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], dependencies=[Depends(read_access)])
 

@@ -7,10 +7,10 @@ import time
 
 from fastapi import HTTPException, Request
 
+from rag.core.config import ServerConfig
 from rag_app.server.documents_service import DocumentsService
 from rag_app.server.limits import Admission, QueueFull
 from rag_app.server.qa_service import Prepared, QAService
-from rag_app.server.settings import ServerSettings
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -24,7 +24,7 @@ def documents_service(request: Request) -> DocumentsService:
     return request.app.state.documents
 
 
-def settings(request: Request) -> ServerSettings:
+def settings(request: Request) -> ServerConfig:
     return request.app.state.settings
 
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, UploadFile, status
 
+from rag.core.config import ServerConfig
+from rag.core.errors import RagError
 from rag_app.server.auth import admin_access
 from rag_app.server.dependencies import documents_service, settings
 from rag_app.server.documents_service import DocumentsService, NothingAccepted, ReadOnly
@@ -17,9 +19,7 @@ from rag_app.server.inputs import SafeText, file_name_problem
 from rag_app.server.limits import size_text
 from rag_app.server.openapi import error_responses
 from rag_app.server.schemas import DocumentList, JobJson
-from rag_app.server.settings import ServerSettings
 from rag_ingest.knowledge_base import DocumentNotFound
-from rag.core.errors import RagError
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(admin_access)])
 ACCEPTED = {"model": JobJson, "description": "Accepted: the job that rebuilds the index in the background."}
@@ -43,7 +43,7 @@ async def list_documents(documents: DocumentsService = Depends(documents_service
 async def upload_documents(
     files: list[UploadFile] = File(description="one or more .md, .txt, .pdf, .docx or .html files"),
     documents: DocumentsService = Depends(documents_service),
-    limits: ServerSettings = Depends(settings),
+    limits: ServerConfig = Depends(settings),
 ) -> dict[str, Any]:
     """Add (or replace, by name) documents. Each file is checked now with the chat UI's rules — a plain
     name with a supported type, under the size limit, text that decodes, not a copy of an indexed

@@ -16,10 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from rag.core.errors import RagError
 from rag_app.server.metrics import Metrics
 from rag_ingest.knowledge_base import KnowledgeBase, indexed_documents
-
-from rag.core.errors import RagError
 
 log = logging.getLogger(__name__)
 KEEP_JOBS = 100

@@ -6,6 +6,7 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+
 from rag_app.server.auth import read_access
 from rag_app.server.dependencies import qa_service
 from rag_app.server.openapi import error_responses

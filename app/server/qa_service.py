@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 
-from rag_app.server.limits import Admission, GenerationQueue, TimedOut
-from rag_app.server.metrics import Metrics
 from rag.answering.answerer import MODES, Answer, Token
 from rag.api import RAG, generation_of
 from rag.core.config import Config
@@ -27,6 +25,8 @@ from rag.core.errors import ConfigError
 from rag.core.schema import Hit
 from rag.embedding.embedders import Embedder
 from rag.index.stores import open_store
+from rag_app.server.limits import Admission, GenerationQueue, TimedOut
+from rag_app.server.metrics import Metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,9 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rag_app.server.errors import RejectedFile
-
 from rag.answering.citations import Citation  # its to_json is its fields: the library's own class documents it
+from rag_app.server.errors import RejectedFile
 
 
 class HitJson(BaseModel):

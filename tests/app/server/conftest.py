@@ -18,14 +18,13 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 import uvicorn
+
+from rag.core.config import Config, ServerConfig
+from rag.embedding.embedders import Embedder, make_embedder
 from rag_app.server.application import Services, build_services, create_app
 from rag_app.server.auth import KeyRing, digest
-from rag_app.server.settings import ServerSettings
 from rag_ingest.builder import IndexBuilder
 from rag_ingest.knowledge_base import KnowledgeBase
-
-from rag.core.config import Config
-from rag.embedding.embedders import Embedder, make_embedder
 from tests.conftest import TINY_DOCS, ScriptedGenerator
 
 READ_KEY = "read-key-for-tests"
@@ -93,7 +92,7 @@ def bound_socket() -> socket.socket:
 
 
 def serve_in_thread(
-    app, settings: ServerSettings | None = None, log_level: str = "warning", sock: socket.socket | None = None
+    app, settings: ServerConfig | None = None, log_level: str = "warning", sock: socket.socket | None = None
 ) -> tuple[uvicorn.Server, threading.Thread, str]:
     """Run `app` on `sock`, by default a socket bound here to a free loopback port (no race for the port)."""
     sock = sock or bound_socket()
@@ -142,7 +141,8 @@ def knowledge_base(tmp_path: Path, indexed_folder: Path, e5: Embedder) -> Knowle
 
 @pytest.fixture
 def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callable[..., LiveServer]]:
-    """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`
+    """``start_server(generator=..., keys=KEYS, mode="extractive", **settings)`` → a running `LiveServer`; `settings`
+    are ``[server]`` keys or top-level ones (``index_dir``)
     (ready, unless ``wait=False``; embedding with `e5` unless given another `embedder`; with the default
     `Config` unless given one)."""
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
@@ -153,8 +153,10 @@ def start_server(knowledge_base: KnowledgeBase, e5: Embedder) -> Iterator[Callab
     ) -> LiveServer:
         config = config or Config()
         config.answer.mode = mode
-        options = ServerSettings(**settings)
-        services = build_services(options, config, embedder=embedder or e5,
+        config.apply({(key if key in Config.model_fields else f"server.{key}"): str(value) if isinstance(value, Path) else value
+                      for key, value in settings.items()}, source="the test")
+        options = config.server
+        services = build_services(config, embedder=embedder or e5,
                                   generator=generator or ScriptedGenerator(KV_ANSWER), knowledge_base=knowledge_base)
         server, thread, url = serve_in_thread(create_app(services, options, keys), options, log_level)
         running.append((server, thread))

@@ -5,8 +5,8 @@ import json
 
 import pytest
 from openai import OpenAI
-from rag_app.server.auth import KeyRing
 
+from rag_app.server.auth import KeyRing
 from tests.app.server.conftest import KV_ANSWER, READ_KEY
 from tests.conftest import TINY_DOCS
 

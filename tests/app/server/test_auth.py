@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rag_app.server.auth import KeyRing, digest
 from rag.core.errors import ConfigError
+from rag_app.server.auth import KeyRing, digest
 from tests.app.server.conftest import ADMIN_KEY, READ_KEY
 
 

@@ -10,10 +10,10 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
-from rag_app.server.auth import KeyRing
 
 from rag.embedding.batching import BatchingEmbedder
 from rag.generation.openai_compatible import OpenAIGenerator
+from rag_app.server.auth import KeyRing
 from tests.app.server.conftest import KV_ANSWER, READ_KEY, PassThroughEmbedder, bound_socket, serve_in_thread
 
 

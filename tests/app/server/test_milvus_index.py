@@ -1,10 +1,9 @@
 """`rag serve --index milvus:...`: a replica serving a Milvus index read-only, following its rebuilds."""
 from pathlib import Path
 
-from rag_app.server.application import build_services, create_app
-from rag_app.server.settings import ServerSettings
-from rag_ingest.builder import IndexBuilder
 from rag.core.config import Config
+from rag_app.server.application import build_services, create_app
+from rag_ingest.builder import IndexBuilder
 from tests.app.server.conftest import (
     ADMIN_KEY,
     KEYS,
@@ -22,10 +21,10 @@ def test_a_replica_serves_a_milvus_index_and_picks_up_a_rebuild(tmp_path: Path, 
         (corpus / name).write_text(text, encoding="utf-8")
     uri = f"milvus:{tmp_path / 'kb.db'}"
     IndexBuilder(Config(), e5).build([corpus], uri, progress=False)
-    config = Config()
+    config = Config(index_dir=uri)
     config.answer.mode = "extractive"
-    options = ServerSettings(index_dir=uri)
-    services = build_services(options, config, embedder=e5, generator=ScriptedGenerator(KV_ANSWER))
+    options = config.server
+    services = build_services(config, embedder=e5, generator=ScriptedGenerator(KV_ANSWER))
     server, thread, url = serve_in_thread(create_app(services, options, KEYS), options)
     try:
         live = LiveServer(url, services, server)

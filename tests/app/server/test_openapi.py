@@ -2,8 +2,8 @@
 server enforces, strict types, the real content types. (test_fuzz.py checks responses against it.)"""
 from __future__ import annotations
 
-from rag_app.server.auth import KeyRing
 from rag.core.config import Config
+from rag_app.server.auth import KeyRing
 from tests.app.server.conftest import READ_KEY
 
 STATUSES = {
