@@ -113,7 +113,7 @@ class AnswerConfig(_Section):
 
     mode: Literal["llm", "extractive"] = "llm"
     """``llm`` (local GGUF via llama.cpp, citation-checked, extractive fallback) or ``extractive`` (the
-    passages' own best sentences, no model: instant). Chosen by measurement on the test split (README)."""
+    passages' own best sentences, no model: instant). Chosen by measurement (README, "Quality and speed")."""
     generator: str = Field("qwen2.5-coder-1.5b", min_length=1)
     """A packaged model (``qwen2.5-coder-1.5b``, ``qwen2.5-coder-0.5b``, ``gemma3-270m``; ``packaged`` = the
     first), a local ``.gguf`` path, ``hf:<owner>/<repo>/<file>``, or ``openai:<base-url>#<model>`` (a model
@@ -168,7 +168,7 @@ class IndexConfig(_Section):
 
 
 class LimitsConfig(_Section):
-    """Bounds on the work one input can cause (see "Limits and failure behaviour" in the README)."""
+    """Bounds on the work one input can cause (docs/limits.md)."""
 
     max_question_chars: int = Field(1000, ge=1)
     """Longer questions are refused (or cut, with ``question_overflow = "truncate"``); a bound on work, not tuned."""
