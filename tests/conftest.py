@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -120,3 +121,23 @@ def tiny_corpus(tmp_path: Path) -> Path:
 @pytest.fixture
 def keyword_embedder() -> KeywordEmbedder:
     return KeywordEmbedder()
+
+
+class PassThroughEmbedder:
+    """A real embedder behind a wrapper; a test subclasses it to change one call (hold it, make it fail)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.spec = inner, inner.spec
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def embed_queries(self, texts):
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts):
+        return self.inner.embed_passages(texts)

@@ -52,26 +52,6 @@ class LiveServer:
         raise AssertionError("the server never became ready")
 
 
-class PassThroughEmbedder:
-    """A real embedder behind a wrapper; a test subclasses it to change one call (hold it, make it fail)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.spec = inner, inner.spec
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def warm_up(self) -> None:
-        self.inner.warm_up()
-
-    def embed_queries(self, texts):
-        return self.inner.embed_queries(texts)
-
-    def embed_passages(self, texts):
-        return self.inner.embed_passages(texts)
-
-
 def raw_request(server: LiveServer, data: bytes, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
     """Send `data` as it is on a new connection (what an HTTP client library won't send: repeated or broken
     headers, a body cut short, made-up methods); the response's status, headers (lower-cased) and body."""

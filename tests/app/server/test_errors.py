@@ -8,7 +8,8 @@ from collections import Counter
 from prometheus_client.parser import text_string_to_metric_families
 
 from rag_app.server.observe import METHODS, OTHER
-from tests.app.server.conftest import READ_KEY, PassThroughEmbedder, raw_request
+from tests.app.server.conftest import READ_KEY, raw_request
+from tests.conftest import PassThroughEmbedder
 
 CRASH = "CRASH-THE-EMBEDDER"
 

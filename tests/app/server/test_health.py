@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from rag.embedding.batching import BatchingEmbedder
 from rag.generation.openai_compatible import OpenAIGenerator
 from rag_app.server.auth import KeyRing
-from tests.app.server.conftest import KV_ANSWER, READ_KEY, PassThroughEmbedder, bound_socket, serve_in_thread
+from tests.app.server.conftest import KV_ANSWER, READ_KEY, bound_socket, serve_in_thread
+from tests.conftest import PassThroughEmbedder
 
 
 def test_health_ready_and_metrics(start_server) -> None:

@@ -11,23 +11,16 @@ from rag.embedding.batching import BatchingEmbedder
 from rag.embedding.embedders import make_embedder
 
 QUESTIONS = ["什么是 LoRA？", "KV cache 有什么用？", "混合精度训练有什么好处？", "What is RLHF?", "为什么需要位置编码？"]
+from tests.conftest import PassThroughEmbedder
 
 
-class GatedEmbedder:
+class GatedEmbedder(PassThroughEmbedder):
     """A real embedder whose first call waits until the test opens the gate, recording every call."""
 
     def __init__(self, inner) -> None:
-        self.inner = inner
-        self.spec = inner.spec
+        super().__init__(inner)
         self.gate = threading.Event()
         self.calls: list[tuple[bool, list[str], str]] = []
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def warm_up(self) -> None:
-        self.inner.warm_up()
 
     def embed_queries(self, texts):
         return self._call(True, texts)
