@@ -1,9 +1,7 @@
 """Language helpers shared by ingestion and retrieval: BM25 tokens and sentence spans."""
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from functools import lru_cache
 
 # Question words and particles that carry no topic; keeping them makes every question match every heading.
@@ -17,17 +15,14 @@ _STOPWORDS = frozenset(
     """.split()
 )
 _TOKEN_CHARS = re.compile(r"\w", re.UNICODE)
-_jieba_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _jieba():
-    import jieba
+def _segmenter():
+    # Imported here: jieba's import and dictionary load are for processes that tokenize.
+    from rag.core.segmenter import Segmenter, default_dictionary_path, load_dictionary
 
-    jieba.setLogLevel(logging.WARNING)
-    with _jieba_lock:
-        jieba.initialize()
-    return jieba
+    return Segmenter(load_dictionary(default_dictionary_path()))
 
 
 def tokenize(text: str) -> list[str]:
@@ -37,7 +32,7 @@ def tokenize(text: str) -> list[str]:
     technical terms inside Chinese text match regardless of case.
     """
     tokens = []
-    for token in _jieba().cut_for_search(text.lower()):
+    for token in _segmenter().cut_for_search(text.lower()):
         token = token.strip()
         if token and token not in _STOPWORDS and _TOKEN_CHARS.search(token):
             tokens.append(token)
