@@ -14,8 +14,8 @@ import marshal
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import jieba
 
@@ -72,7 +72,7 @@ class PrefixDictionary:
         return len(header).to_bytes(_HEADER, "little") + header + b"".join(blobs)
 
     @classmethod
-    def decode(cls, data: bytes, key: tuple) -> "PrefixDictionary | None":
+    def decode(cls, data: bytes, key: tuple) -> PrefixDictionary | None:
         """The dictionary a file holds, or None when it was made for another key (or is damaged)."""
         try:
             size = int.from_bytes(data[:_HEADER], "little")
