@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.core.config import Config
-from rag.core.errors import ModelLoadError
+from rag.core.errors import ModelLoadError, needs_extra
 from rag.core.paths import models_dir
 from rag.generation.packaged import (
     PACKAGED_MODELS,
@@ -62,6 +62,8 @@ def _reranker_status(spec: str) -> ModelStatus:
 
 
 def _hub_or_path(role: str, spec: str, model: str) -> ModelStatus:
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return ModelStatus(role, spec, False, needs_extra(f"'{spec}'", "sentence-transformers"))
     path = Path(model).expanduser()
     if path.exists():
         return ModelStatus(role, spec, True, f"local folder {path}")
@@ -73,8 +75,10 @@ def _hub_or_path(role: str, spec: str, model: str) -> ModelStatus:
 
 def pull(repo_id: str) -> str:
     """Download a hub model into the Hugging Face cache; returns its local folder."""
-    from huggingface_hub import snapshot_download
-
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:  # hub models run with sentence-transformers, an extra
+        raise ModelLoadError(needs_extra("rag models pull", "sentence-transformers", exc.name)) from exc
     try:
         return snapshot_download(repo_id)
     except Exception as exc:  # offline, unknown repo, auth...

@@ -7,11 +7,12 @@ for scripts (``--json``) goes to stdout; progress bars and logs go to stderr.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 from typing import Sequence
 
 from rag.core.config import Config
-from rag.core.errors import explain
+from rag.core.errors import explain, needs_extra
 from rag.core.runtime import apply_process_defaults
 from rag_app.cli import ask, config, evaluate, index, models, serve
 from rag_app.cli.common import SafeFormatter, common_flags, overrides, print_error
@@ -24,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "ui":  # its own flags and Streamlit's pass through to the app launcher
+        if importlib.util.find_spec("streamlit") is None:
+            print_error(needs_extra("rag ui", "ui", "streamlit"))
+            return 2
         from rag_ui.launch import main as launch_ui
 
         return launch_ui(extra)
@@ -42,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         if args.command != "eval" or (exc.name or "").split(".")[0] not in evaluate.EVAL_EXTRA_MODULES:
             raise
-        print_error(f"rag eval needs the evaluation extra (missing module '{exc.name}'): pip install 'rag-local[eval]'")
+        print_error(needs_extra("rag eval", "eval", exc.name))
         return 2
     except Exception as exc:
         # The one place that turns expected failures (bad input, damaged index, disk full, permissions,

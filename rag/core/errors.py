@@ -33,6 +33,12 @@ class InputLimitError(RagError):
     """An input (a question, a document, a parameter) is over a configured limit; the message names it."""
 
 
+def needs_extra(what: str, extra: str, missing: str | None = None) -> str:
+    """The message for a feature whose optional packages are not installed: which extra, and the pip command."""
+    module = f" (missing module '{missing}')" if missing else ""
+    return f"{what} needs the '{extra}' extra{module}: pip install 'rag-local[{extra}]'"
+
+
 def explain(exc: BaseException) -> str | None:
     """A message a person can act on for an error a front door shows instead of a traceback, or None
     when `exc` is a bug (let it propagate). Messages may quote file names: print them with
