@@ -19,7 +19,9 @@ from rag_app import cli
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_ONLY = {"torch", "transformers", "sentence-transformers", "streamlit"}
 """Distributions only extras install (the sentence-transformers models, rag ui)."""
-NOT_ON_THE_DEFAULT_PATH = ("torch", "transformers", "sentence_transformers", "streamlit", "pandas")
+NOT_IMPORTED = ("torch", "transformers", "sentence_transformers", "streamlit", "pandas", "ragas", "langchain_core", "llama_cpp")
+"""What searching and extractive answers never import: the extras' packages, the evaluation stack, and llama.cpp
+(loaded only to generate)."""
 
 
 def _project() -> dict:
@@ -60,7 +62,7 @@ assert main(["search", "什么是 LoRA？", "--index", {str(index)!r}]) == 0
 assert main(["ask", "什么是 LoRA？", "--index", {str(index)!r}, "--mode", "extractive"]) == 0
 rag = RAG.open({str(index)!r})
 assert rag.retrieve("KV cache 有什么用？") and rag.ask("KV cache 有什么用？", mode="extractive").citations
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {NOT_ON_THE_DEFAULT_PATH!r})))
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {NOT_IMPORTED!r})))
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
