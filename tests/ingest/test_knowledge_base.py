@@ -103,7 +103,7 @@ def test_a_failed_build_undoes_the_upload(collection: KnowledgeBase, monkeypatch
     def broken(*args, **kwargs):
         raise RagError("disk full")
 
-    monkeypatch.setattr(collection.builder, "build", broken)
+    monkeypatch.setattr(collection.builder, "apply", broken)
     with pytest.raises(RagError, match="disk full"):
         collection.add([("note.md", NOTE), ("attention.md", NOTE)])
     assert sorted(p.name for p in collection.files()) == ["attention.md", "mixed-precision.md"]
@@ -120,7 +120,7 @@ def test_remove(collection: KnowledgeBase) -> None:
         collection.remove("mixed-precision.md")
     with pytest.raises(RagError, match="not in the knowledge base"):
         collection.remove("nope.md")
-    with pytest.raises(RagError, match="'..' is not allowed"):
+    with pytest.raises(RagError, match="not in the knowledge base"):
         collection.remove("../index/manifest.json")
 
 

@@ -63,14 +63,14 @@ def test_rejected_uploads_and_bad_removals_are_explained(start_server) -> None:
 def test_the_old_index_answers_while_a_rebuild_runs(start_server, knowledge_base, monkeypatch) -> None:
     server = start_server()
     building, finish = __import__("threading").Event(), __import__("threading").Event()
-    real_build = knowledge_base.builder.build
+    real_build = knowledge_base.builder.apply
 
     def slow_build(*args, **kwargs):
         building.set()
         assert finish.wait(30)
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(knowledge_base.builder, "build", slow_build)
+    monkeypatch.setattr(knowledge_base.builder, "apply", slow_build)
     with server.client(ADMIN_KEY) as admin:
         job = admin.post("/v1/documents", files={"files": ("quantum.md", NOTE, "text/markdown")}).json()
         assert building.wait(30)
