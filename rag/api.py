@@ -5,15 +5,23 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from functools import cached_property
+from typing import Any, Iterator, Sequence
 
 from rag.answering.answerer import Answer, Answerer, Token
 from rag.answering.extractive import ExtractiveAnswerer
+from rag.conversation.condenser import Condenser, Plan, Standalone
+from rag.conversation.followup import names_new_topic
+from rag.conversation.history import Turn
+from rag.conversation.memo import TurnMemo
+from rag.conversation.session import Conversation, as_turns
 from rag.core.config import Config, LimitsConfig
 from rag.core.errors import IndexNotFoundError, InputLimitError
 from rag.core.paths import default_index_dir
-from rag.core.schema import Hit
+from rag.core.language import detect_language
+from rag.core.schema import Chunk, Hit
 from rag.core.text import tokenize
 from rag.embedding.embedders import Embedder, make_embedder
 from rag.index.local import LEGACY_GENERATION, generation_id
@@ -61,6 +69,8 @@ class RAG:
             threshold=config.rerank.min_relevance, model_threshold=config.rerank.min_relevance_llm
         )
         """Decides when the documents don't answer (relevance threshold, the LLM's own judgement)."""
+        self.memo = TurnMemo()
+        """The answers given recently, so a client's plain-text history gets their passages and prompts back."""
         self._view = self._make_view(store, previous=None)
 
     def _make_view(self, store: Store, previous: "_View | None") -> "_View":
@@ -73,7 +83,8 @@ class RAG:
             reranker = previous.reranker  # a model-backed reranker (cross-encoder) keeps its loaded model
         answerer = Answerer(ExtractiveAnswerer(scorer), self.refusal, config.answer, self._shared_generator)
         relevance = RelevanceScorer(scorer, self.refusal.relevance)
-        view = _View(store, retriever, scorer, reranker, relevance, answerer, generation_of(store))
+        condenser = Condenser(config.conversation, self._shared_generator, new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency))
+        view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))
         if self._warm:
             view.reranker.warm_up()
         return view
@@ -166,24 +177,28 @@ class RAG:
         mode: str | None = None,
         rerank: bool = True,
         timings: dict[str, float] | None = None,
+        carried: Sequence[str] = (),
     ) -> list[Hit]:
         """The best `k` passages for `question`, each with a 0..1 ``relevance`` score.
 
         `mode` picks the first stage (``hybrid`` default, ``dense``, ``sparse``); its top
         ``rerank.top_n`` hits are re-ordered by the configured reranker unless `rerank` is False.
+        `carried` chunk ids (a previous answer's citations, `Standalone.carried`) join the candidates.
         A `timings` dict receives ``first_stage_ms``, ``rerank_ms`` and ``retrieve_ms``.
         Raises InputLimitError for a question or `k` over the configured limits (`Config.limits`).
         """
-        return self._retrieve(self._current(), question, k, mode, rerank, timings)
+        return self._retrieve(self._current(), question, k, mode, rerank, timings, carried)
 
     def _retrieve(
-        self, view: "_View", question: str, k: int | None, mode: str | None, rerank: bool, timings: dict[str, float] | None
+        self, view: "_View", question: str, k: int | None, mode: str | None, rerank: bool, timings: dict[str, float] | None,
+        carried: Sequence[str] = (),
     ) -> list[Hit]:
         self.warm_up()
         question = check_question(question, self.config.limits)
         k = check_top_k(self.config.retrieval.top_k if k is None else k, self.config.limits)
         started = time.perf_counter()
         candidates = view.retriever.retrieve(question, k=max(k, self.config.rerank.top_n), mode=mode)
+        candidates += view.carried_hits(carried, candidates)
         fused = time.perf_counter()
         ordered = view.reranker.rerank(question, candidates) if rerank else candidates
         hits = view.relevance.score(question, ordered[:k])
@@ -194,26 +209,83 @@ class RAG:
             )
         return hits
 
-    def ask(self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True) -> Answer:
-        """A cited answer (``.text .citations .abstained .hits .timings .mode``); `mode` is ``llm`` or ``extractive``."""
+    def ask(
+        self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True,
+        history: Sequence[Turn] | None = None,
+    ) -> Answer:
+        """A cited answer (``.text .citations .abstained .hits .timings .mode .standalone_question``); `mode` is ``llm``
+        or ``extractive``; `history` the earlier turns of the conversation, oldest first (see `stream`)."""
         answer = None
-        for event in self.stream(question, mode=mode, k=k, rerank=rerank):
+        for event in self.stream(question, mode=mode, k=k, rerank=rerank, history=history):
             answer = event
         assert isinstance(answer, Answer)
         return answer
 
     def stream(
-        self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True
+        self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True,
+        history: Sequence[Turn] | None = None,
     ) -> Iterator[Token | Answer]:
         """`Token` events as the model writes (LLM mode), then the final, citation-checked `Answer`.
 
-        `k` and `rerank` are as for `retrieve`; the answer's timings include every stage's.
+        `k` and `rerank` are as for `retrieve`; the answer's timings include every stage's. With `history` (earlier
+        turns, oldest first: `Turn.from_answer(answer)` or `Turn(question, answer_text)`), a follow-up is made
+        standalone first (`standalone`) and that question is searched, judged for refusal and answered; the
+        passages the previous answer cited join the candidates. `rag.Conversation` keeps the history for you.
         """
         view = self._current()
+        mode = mode or self.config.answer.mode
         question = check_question(question, self.config.limits)
         timings: dict[str, float] = {}
-        hits = self._retrieve(view, question, k, None, rerank, timings)
-        yield from view.answerer.stream(question, hits, mode=mode, timings=timings)
+        standalone = self._standalone(view, question, as_turns(history or ()), mode, timings)
+        hits = self._retrieve(view, standalone.question, k, None, rerank, timings, carried=standalone.carried)
+        language = detect_language(question)  # the person's, whatever language a rewrite came out in
+        for event in view.answerer.stream(standalone.question, hits, mode=mode, timings=timings, language=language):
+            if isinstance(event, Answer):
+                event = self.finish(event, question, standalone)
+            yield event
+
+    def conversation(self, mode: str | None = None, k: int | None = None, rerank: bool = True) -> Conversation:
+        """A new `rag.Conversation` over this index: each question is read after the ones before it."""
+        return Conversation(self, mode=mode, k=k, rerank=rerank)
+
+    def standalone(self, question: str, history: Sequence[Turn] | None = None, mode: str | None = None) -> Standalone:
+        """The question `stream` would search for `question` after `history` (with `mode`'s rewrite method)."""
+        return self.run_standalone(self.plan_standalone(question, history, mode))
+
+    def plan_standalone(self, question: str, history: Sequence[Turn] | None, mode: str | None = None) -> Plan:
+        """The cheap part of `standalone`: a plan whose ``needs_model`` says whether the model must still write the
+        question (a server queues that part for the model); `run_standalone` finishes it."""
+        turns = [self.memo.complete(turn) for turn in history or ()]
+        return self._view.condenser.plan(question, turns, mode or self.config.answer.mode)
+
+    def run_standalone(self, plan: Plan, timings: dict[str, float] | None = None) -> Standalone:
+        """The standalone question of `plan` (the model's rewrite, when it needs one), cut to the question limits;
+        `timings` receives ``rewrite_ms`` when the plan had earlier turns."""
+        started = time.perf_counter()
+        standalone = check_standalone(self._view.condenser.run(plan), self.config.limits)
+        if timings is not None and plan.turns:
+            timings["rewrite_ms"] = 1000 * (time.perf_counter() - started)
+        return standalone
+
+    def _standalone(
+        self, view: "_View", question: str, history: Sequence[Turn] | None, mode: str, timings: dict[str, float]
+    ) -> Standalone:
+        started = time.perf_counter()
+        plan = view.condenser.plan(question, [self.memo.complete(turn) for turn in history or ()], mode)
+        standalone = check_standalone(view.condenser.run(plan), self.config.limits)
+        if plan.turns:
+            timings["rewrite_ms"] = 1000 * (time.perf_counter() - started)
+        return standalone
+
+    def finish(self, answer: Answer, question: str, standalone: Standalone) -> Answer:
+        """`answer` (to `standalone.question`) as the answer to the person's `question`, remembered for later turns."""
+        answer.question, answer.standalone_question, answer.standalone_method = question, standalone.question, standalone.method
+        rewrite = answer.timings.get("rewrite_ms", 0.0)
+        for stage in ("first_token_ms", "total_ms"):  # the answerer counts from retrieval; the rewrite came first
+            if stage in answer.timings:
+                answer.timings[stage] += rewrite
+        self.memo.remember(Turn.from_answer(answer))
+        return answer
 
     def _make_generator(self):
         from rag.generation.factory import make_generator
@@ -246,7 +318,21 @@ class _View:
     reranker: Reranker
     relevance: RelevanceScorer
     answerer: Answerer
+    condenser: Condenser
     generation: str
+
+    @cached_property
+    def _chunks_by_id(self) -> dict[str, Chunk]:
+        return {chunk.id: chunk for chunk in self.store.chunks}
+
+    def carried_hits(self, chunk_ids: Sequence[str], candidates: Sequence[Hit]) -> list[Hit]:
+        """Hits for the passages of `chunk_ids` (a previous answer's citations) not among `candidates`; ids this
+        generation doesn't hold (the index was rebuilt since) are skipped."""
+        if not chunk_ids:
+            return []
+        present = {hit.chunk.id for hit in candidates}
+        chunks = [self._chunks_by_id.get(i) for i in dict.fromkeys(chunk_ids) if i not in present]
+        return [Hit(chunk, 0.0, {"carried": 1.0}) for chunk in chunks if chunk is not None]
 
 
 def generation_of(store: Store) -> str:
@@ -278,6 +364,13 @@ def check_question(question: str, limits: LimitsConfig) -> str:
             tokens = tokenize(question)
         log.warning("Question cut to %d words (limits.max_question_tokens)", len(tokens))
     return question
+
+
+def check_standalone(standalone: Standalone, limits: LimitsConfig) -> Standalone:
+    """`standalone` with its question cut to the question limits: the person's question was within them, and a
+    rewrite (or the rule, which adds the previous question) must not turn it into an error."""
+    question = check_question(standalone.question, limits.model_copy(update={"question_overflow": "truncate"}))
+    return standalone if question == standalone.question else Standalone(question, standalone.method, standalone.carried)
 
 
 def check_top_k(k: int, limits: LimitsConfig) -> int:

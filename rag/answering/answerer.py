@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Generator, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 from rag.answering.citations import (
     CheckedAnswer,
@@ -75,10 +75,20 @@ class Answer:
     """Size of the prompt the model read (LLM mode; the last one, when the draft was revised)."""
     attempts: int = 0
     """Drafts the model wrote (LLM mode): 1, or more when a draft failed the citation check and was revised."""
+    standalone_question: str | None = None
+    """What was searched and answered: the question itself, or a follow-up rewritten to stand alone (see
+    `rag.conversation`); None when the answerer was called directly."""
+    standalone_method: str | None = None
+    """How the standalone question was made (`rag.conversation.condenser.METHODS`)."""
+    transcript: tuple[Mapping[str, str], ...] = field(default=(), repr=False)
+    """The chat the model last read for this answer, ending with its reply (LLM answers from chat models); a
+    follow-up's rewrite continues it. Not part of the JSON."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "standalone_question": self.standalone_question,
+            "standalone_method": self.standalone_method,
             "answer": self.text,
             "abstained": self.abstained,
             "mode": self.mode,
@@ -117,6 +127,8 @@ class Draft:
         """`answer` with this draft's raw text, removals, prompt size and attempt count recorded."""
         answer.raw, answer.removed = self.raw, self.checked.removed
         answer.prompt_tokens, answer.attempts = self.prompt.prompt_tokens, self.attempts
+        if self.prompt.turns:
+            answer.transcript = (*self.prompt.turns, {"role": "assistant", "content": self.raw})
         return answer
 
 
@@ -151,14 +163,17 @@ class Answerer:
                 self._generator = generator
         return self._generator
 
-    def stream(self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None) -> Iterator[Token | Answer]:
-        """Token events (LLM mode), then the final checked `Answer`."""
+    def stream(
+        self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None,
+        language: str | None = None,
+    ) -> Iterator[Token | Answer]:
+        """Token events (LLM mode), then the final checked `Answer`, in `language` (default: the question's)."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
         timings = dict(timings or {})
         started = time.perf_counter()
-        language = detect_language(question)
+        language = language if language in ABSTAIN_MESSAGE else detect_language(question)
         passages = hits[: self.config.passages]
         if not (self.refusal.worth_drafting(hits) if mode == "llm" else self.refusal.answerable(hits)):
             yield self._abstain(question, hits, language, mode, timings, started)

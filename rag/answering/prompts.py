@@ -76,6 +76,8 @@ class AnswerPrompt:
     messages: tuple[Mapping[str, str], ...] = ()
     """For a generator that serves chat itself (`rag.generation.base.serves_chat`): the messages to send (`text`
     is then their plain rendering, for display and counting)."""
+    turns: tuple[Mapping[str, str], ...] = ()
+    """For chat models: the messages `text` renders (a later turn continues this chat; see `rag.conversation`)."""
 
 
 # --- few-shot completion prompt (base models) ------------------------------------------------
@@ -328,6 +330,7 @@ def build_answer_prompt(
             "passage fits. Ask a shorter question, lower max_tokens, or raise n_ctx."
         )
     text = render(kept)
+    turns = tuple(chat_messages(question, kept, language)) if template or remote_chat else ()
     return AnswerPrompt(
         text=text,
         stop=stop,
@@ -337,7 +340,8 @@ def build_answer_prompt(
         prompt_tokens=generator.count_tokens(text),
         dropped=dropped,
         trimmed=trimmed,
-        messages=tuple(chat_messages(question, kept, language)) if remote_chat else (),
+        messages=turns if remote_chat else (),
+        turns=turns,
     )
 
 
@@ -365,4 +369,5 @@ def revision_prompt(
     return AnswerPrompt(
         text=text, stop=prompt.stop, passages=prompt.passages, language=prompt.language, chat=True, prompt_tokens=tokens,
         dropped=prompt.dropped, trimmed=prompt.trimmed, messages=tuple(messages) if prompt.messages else (),
+        turns=tuple(messages),
     )

@@ -4,7 +4,8 @@ variables < the command line, layered by pydantic-settings (see `rag.core.config
 The keys, by who reads them:
 
 - the library: ``embedder``, ``index_dir``, ``data_dir`` and the sections ``[chunking]``, ``[retrieval]``,
-  ``[rerank]``, ``[answer]``, ``[index]``, ``[limits]``;
+  ``[rerank]``, ``[answer]``, ``[conversation]``, ``[index]``,
+  ``[limits]``;
 - the HTTP server (`rag serve`): ``[server]``; the chat UI (`rag ui`): ``[ui]``; the evaluation's judge
   (`rag eval`): ``[judge]``.
 
@@ -151,6 +152,27 @@ class AnswerConfig(_Section):
     answer again from the passages' own words before the extractive fallback (each is one more generation)."""
 
 
+class ConversationConfig(_Section):
+    """How a follow-up question is read in the context of the conversation before it (`rag.conversation`)."""
+
+    rewrite: Literal["auto", "llm", "rule", "none"] = "auto"
+    """How a follow-up becomes a standalone question: ``llm`` (the answering model rewrites it, continuing its
+    previous turn's evaluated prompt), ``rule`` (no model: the follow-up is searched together with the question
+    before it), ``none`` (earlier turns are ignored) or ``auto`` (chosen on the tuning conversations, see
+    docs/conversations.md: ``llm`` for LLM answers, ``rule`` for extractive ones, which never load a model)."""
+    max_turns: int = Field(3, ge=0, le=20)
+    """Earlier turns read (the most recent ones; older turns are dropped). A bound on work, not tuned: follow-ups in
+    the evaluation refer to the turn just before."""
+    max_turn_chars: int = Field(600, ge=20)
+    """Each earlier question and answer is cut to this many characters before a prompt reads it (a bound on prompt
+    size: six cut turns stay under ~2,500 tokens; not tuned)."""
+    carry_citations: bool = True
+    """The passages the previous answer cited join the follow-up's candidates (re-ranked and judged for relevance
+    like the others)."""
+    rewrite_max_tokens: int = Field(48, ge=4)
+    """Most tokens the model may write for a rewritten question (a long question is ~30 tokens; not tuned)."""
+
+
 class IndexConfig(_Section):
     """How the indexes are built."""
 
@@ -280,6 +302,7 @@ class Config(BaseSettings):
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     rerank: RerankConfig = Field(default_factory=RerankConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
+    conversation: ConversationConfig = Field(default_factory=ConversationConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
