@@ -15,9 +15,9 @@ import numpy as np
 
 from rag.core.config import ChunkingConfig
 from rag.core.schema import Chunk, chunk_id
+from rag.core.structure import Block, DocumentStructure, Section, parse_structure
 from rag.core.text import is_bare_question, split_sentences
 from rag_ingest.loaders import SourceDocument
-from rag_ingest.structure import Block, DocumentStructure, Section, parse_structure
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-from rag_ingest.structure import parse_structure
+from rag.core.structure import parse_structure
 
 
 def _headings(section, depth=0):
