@@ -6,6 +6,11 @@ substrings. recall@k is the share of a question's gold substrings found in its t
 the top 10 (0 if none); nDCG@10 gives a passage gain 1 when it holds a gold substring no
 higher-ranked passage held, discounted by 1/log2(rank + 1), over the ideal (every gold substring
 found at ranks 1, 2, ...). All are averaged over the answerable questions.
+
+Chunk-level metrics reward big passages (a 1,200-character passage holds the gold more often than a
+300-character one, while a small model reads only a few hundred characters), so retrieval is also scored
+at a fixed character budget: ``gold@{N}chars`` is 1 when a gold substring lies wholly within the first N
+characters of the retrieved passages' texts read in rank order (N = 400, 800, 1,600).
 """
 from __future__ import annotations
 
@@ -55,6 +60,22 @@ def ndcg_at_k(hits: Sequence[Hit], gold: Sequence[str], k: int = 10) -> float:
     return dcg / ideal
 
 
+CHAR_BUDGETS = (400, 800, 1600)
+
+
+def gold_within_chars(hits: Sequence[Hit], gold: Sequence[str], budget: int) -> float:
+    """1.0 when a gold substring ends within the first `budget` characters of the hits' texts in rank order."""
+    offset = 0
+    for hit in hits:
+        if offset >= budget:
+            break
+        text = hit.chunk.text
+        if any(0 <= text.find(g) and offset + text.find(g) + len(g) <= budget for g in gold):
+            return 1.0
+        offset += len(text)
+    return 0.0
+
+
 class RetrievalEvaluator:
     """Scores a search function on the answerable questions of a set; returns a flat metric dict."""
 
@@ -85,6 +106,10 @@ class RetrievalEvaluator:
             metrics[f"recall@{k}"] = sum(recall_at_k(results[q.id], q.gold_substrings, k) for q in self.questions) / n
         metrics["mrr@10"] = sum(reciprocal_rank(results[q.id], q.gold_substrings) for q in self.questions) / n
         metrics["ndcg@10"] = sum(ndcg_at_k(results[q.id], q.gold_substrings) for q in self.questions) / n
+        for budget in CHAR_BUDGETS:
+            metrics[f"gold@{budget}chars"] = sum(
+                gold_within_chars(results[q.id], q.gold_substrings, budget) for q in self.questions
+            ) / n
         return metrics
 
 

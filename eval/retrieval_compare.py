@@ -22,7 +22,7 @@ from rag_eval.datasets import TUNE_SET, EvalQuestion, load_questions
 from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
 from rag_eval.retrieval import RetrievalEvaluator, abstention_counts
 
-COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "gold@400chars", "gold@800chars", "gold@1600chars")
 DEPTH = 10
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from rag.core.schema import Chunk, Hit
 from rag_eval.datasets import EvalQuestion
-from rag_eval.retrieval import RetrievalEvaluator, recall_at_k, reciprocal_rank
+from rag_eval.retrieval import RetrievalEvaluator, gold_within_chars, recall_at_k, reciprocal_rank
 
 
 def _hits(*texts: str) -> list[Hit]:
@@ -34,8 +34,19 @@ def test_evaluator_averages_over_answerable_questions_only() -> None:
     metrics = RetrievalEvaluator(questions, ks=(1, 5))(lambda q: results[q])
     # a: rank 1, b: rank 2 -> recall@1 = (1 + 0) / 2, MRR = (1 + 1/2) / 2, nDCG@10 = (1 + 1/log2(3)) / 2
     assert metrics == pytest.approx(
-        {"questions": 2.0, "recall@1": 0.5, "recall@5": 1.0, "mrr@10": 0.75, "ndcg@10": (1 + 1 / math.log2(3)) / 2}
+        {"questions": 2.0, "recall@1": 0.5, "recall@5": 1.0, "mrr@10": 0.75, "ndcg@10": (1 + 1 / math.log2(3)) / 2,
+         "gold@400chars": 1.0, "gold@800chars": 1.0, "gold@1600chars": 1.0}
     )
+
+
+def test_gold_within_a_character_budget_reads_the_passages_in_rank_order() -> None:
+    hits = _hits("x" * 300, "前言" + "y" * 90 + "金标准" + "z" * 500, "金标准")
+    # the gold ends at 300 + 2 + 90 + 3 = 395 characters into the text read in rank order
+    assert gold_within_chars(hits, ["金标准"], 395) == 1.0
+    assert gold_within_chars(hits, ["金标准"], 394) == 0.0  # a gold cut at the budget does not count
+    assert gold_within_chars(hits[:1], ["金标准"], 1600) == 0.0
+    assert gold_within_chars(_hits("y" * 900, "金标准"), ["金标准"], 800) == 0.0  # the second passage starts past 800
+    assert gold_within_chars(_hits("y" * 900, "金标准"), ["其他", "金标准"], 1600) == 1.0
 
 
 def test_abstention_counts_by_hand() -> None:
