@@ -14,10 +14,10 @@ from typing import Sequence
 from rag.core.config import Config
 from rag.core.errors import explain, needs_extra
 from rag.core.runtime import apply_process_defaults
-from rag_app.cli import ask, config, evaluate, index, models, serve
+from rag_app.cli import ask, chat, config, evaluate, index, models, serve
 from rag_app.cli.common import SafeFormatter, common_flags, overrides, print_error
 
-COMMAND_GROUPS = (index, ask, models, serve, config, evaluate)
+COMMAND_GROUPS = (index, ask, chat, models, serve, config, evaluate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 from rag.core.config import Config
 from rag.core.terminal import printable, safe_json
@@ -47,7 +47,6 @@ def run_search(args: argparse.Namespace, config: Config) -> int:
 
 
 def run_ask(args: argparse.Namespace, config: Config) -> int:
-    from rag.answering.answerer import Answer, Token
     from rag_ingest.default_index import open_rag
 
     questions = questions_of(args)
@@ -56,26 +55,39 @@ def run_ask(args: argparse.Namespace, config: Config) -> int:
         if args.json or args.questions:
             print(safe_json(rag.ask(question).to_json()), flush=True)
             continue
-        streamed, attempt = False, 1
-        for event in rag.stream(question):
-            if isinstance(event, Token):
-                if not streamed:
-                    print("(draft, checked below) ", end="", file=sys.stderr)
-                elif event.attempt != attempt:
-                    print("\n(the draft failed the citation check; revised draft) ", end="", file=sys.stderr)
-                streamed, attempt = True, event.attempt
-                print(printable(event.text, keep_newlines=True), end="", flush=True, file=sys.stderr)
-            elif isinstance(event, Answer):
-                if streamed:
-                    print(file=sys.stderr)
-                print_answer(event)
+        print_answer(show_draft(rag.stream(question)))
     return 0
 
 
-def print_answer(answer: Any) -> None:
-    """The checked answer, its sources and its timings, for a person."""
+def show_draft(events: Iterable[Any]) -> Any:
+    """Write the model's draft to stderr as it streams (marked as unchecked, and revised drafts as such); returns
+    the checked `Answer` that ends `events`."""
+    from rag.answering.answerer import Answer, Token
+
+    streamed, attempt, answer = False, 1, None
+    for event in events:
+        if isinstance(event, Token):
+            if not streamed:
+                print("(draft, checked below) ", end="", file=sys.stderr)
+            elif event.attempt != attempt:
+                print("\n(the draft failed the citation check; revised draft) ", end="", file=sys.stderr)
+            streamed, attempt = True, event.attempt
+            print(printable(event.text, keep_newlines=True), end="", flush=True, file=sys.stderr)
+        elif isinstance(event, Answer):
+            answer = event
+    if streamed:
+        print(file=sys.stderr)
+    assert answer is not None, "an answer stream always ends with the Answer"
+    return answer
+
+
+def print_answer(answer: Any, excerpts: bool = True) -> None:
+    """The checked answer, its sources (with an excerpt each unless not `excerpts`) and its timings, for a person;
+    a follow-up that was rewritten shows the question that was searched."""
     from rag.answering.answerer import FALLBACK_NOTE
 
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        print(f"(searched as: {printable(answer.standalone_question)})")
     print(printable(answer.text, keep_newlines=True))
     if answer.fallback:
         print(f"({FALLBACK_NOTE[answer.language]})")
@@ -85,7 +97,8 @@ def print_answer(answer: Any) -> None:
         excerpt = " ".join(citation.text.split())
         excerpt = excerpt if len(excerpt) <= 120 else excerpt[:119] + "…"
         print(f"[{citation.n}] {printable(citation.doc_id)}:{citation.start}-{citation.end}  {printable(citation.heading)}")
-        print(f"    {printable(excerpt)}")
+        if excerpts:
+            print(f"    {printable(excerpt)}")
     timings = "  ".join(f"{name}={value:.0f}ms" for name, value in answer.timings.items())
     note = f"; fallback: {printable(answer.fallback)}" if answer.fallback else ""
     print(f"\n({answer.mode}{note}; {timings})")
