@@ -37,7 +37,8 @@ def render_chat(rag: RAG, settings: AskSettings, examples: Sequence[str]) -> Non
                     question = example
     if question:
         examples_box.empty()
-        answer = ask(rag, question.strip(), settings, key=f"turn-{len(history)}")
+        earlier = [turn.answer for turn in history]
+        answer = ask(rag, question.strip(), settings, key=f"turn-{len(history)}", earlier=earlier)
         if answer is not None:
             history.append(Turn(question.strip(), answer))
 
@@ -49,8 +50,9 @@ def _show_turn(turn: Turn, number: int) -> None:
         render_answer(turn.answer, key=f"turn-{number}")
 
 
-def ask(rag: RAG, question: str, settings: AskSettings, key: str) -> Answer | None:
-    """Show the question, stream the model's draft, then the checked answer; None on an error."""
+def ask(rag: RAG, question: str, settings: AskSettings, key: str, earlier: Sequence[Answer] = ()) -> Answer | None:
+    """Show the question, stream the model's draft, then the checked answer (read after the `earlier` answers of
+    this chat); None on an error."""
     with st.chat_message("user"):
         st.markdown(escape_markdown(question))
     with st.chat_message("assistant"):
@@ -60,7 +62,7 @@ def ask(rag: RAG, question: str, settings: AskSettings, key: str) -> Answer | No
                 with st.spinner("Loading the language model (first LLM answer only)…"):
                     rag.answerer.generator
             draft.caption("Searching the documents…")
-            answer = _stream(rag, question, settings, draft)
+            answer = _stream(rag, question, settings, draft, earlier)
         except RagError as exc:
             draft.empty()
             st.error(escape_inline(str(exc)))
@@ -70,11 +72,11 @@ def ask(rag: RAG, question: str, settings: AskSettings, key: str) -> Answer | No
     return answer
 
 
-def _stream(rag: RAG, question: str, settings: AskSettings, draft) -> Answer:
+def _stream(rag: RAG, question: str, settings: AskSettings, draft, earlier: Sequence[Answer]) -> Answer:
     pieces: list[str] = []
     attempt = 1
     answer: Answer | None = None
-    for event in answer_events(rag, question, settings):
+    for event in answer_events(rag, question, settings, earlier):
         if isinstance(event, Token):
             if event.attempt != attempt:  # the draft failed the citation check; the model is revising it
                 pieces, attempt = [], event.attempt

@@ -1,11 +1,12 @@
-"""One question through `RAG.stream` with the sidebar's settings."""
+"""One question through `RAG.stream` with the sidebar's settings and the conversation so far."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from rag.answering.answerer import Answer, Token
 from rag.api import RAG
+from rag.conversation.history import Turn
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,10 @@ class AskSettings:
     rerank: bool = True
 
 
-def answer_events(rag: RAG, question: str, settings: AskSettings) -> Iterator[Token | Answer]:
-    """`Token` events (LLM mode), then the final `Answer`, whose timings include every stage."""
-    return rag.stream(question, mode=settings.mode, k=settings.top_k, rerank=settings.rerank)
+def answer_events(
+    rag: RAG, question: str, settings: AskSettings, earlier: Sequence[Answer] = ()
+) -> Iterator[Token | Answer]:
+    """`Token` events (LLM mode), then the final `Answer`, whose timings include every stage. `earlier` answers (the
+    chat so far, oldest first) make `question` a possible follow-up (see `rag.conversation`)."""
+    history = [Turn.from_answer(answer) for answer in earlier]
+    return rag.stream(question, mode=settings.mode, k=settings.top_k, rerank=settings.rerank, history=history)

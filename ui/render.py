@@ -20,6 +20,7 @@ from rag.core.text import LIST_BULLET
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=\"'@%])")
 HIGHLIGHT = "orange-background"
 STAGES = {
+    "rewrite_ms": "standalone question",
     "first_stage_ms": "first stage (dense + BM25 + fusion)",
     "rerank_ms": "re-rank",
     "first_token_ms": "first token",
@@ -191,6 +192,8 @@ def render_answer(answer: Answer, key: str) -> None:
         note = REMOVED_NOTE.get(answer.language, REMOVED_NOTE["en"]).format(n=answer.removed)
         st.info(escape_inline(note), icon=":material/fact_check:")
     details = f"{answer.mode} answer"
+    if standalone_shown(answer):
+        details += f" · searched as: {answer.standalone_question}"
     total = answer.timings.get("total_ms")
     if total is not None:
         details += f" · {total:.0f} ms"
@@ -230,9 +233,35 @@ def timings_text(timings: dict[str, float]) -> str:
     return " · ".join(parts)
 
 
+STANDALONE_METHODS = {
+    "as-is": "the question stands alone",
+    "new-topic": "a new topic: asked as it is",
+    "ordinal": "the list item it names put in",
+    "llm": "rewritten by the model from the conversation",
+    "rule": "searched together with the previous question",
+}
+
+
+def standalone_shown(answer: Answer) -> bool:
+    """Whether the answer's standalone question differs from what the person typed (a follow-up was rewritten)."""
+    return bool(answer.standalone_question) and answer.standalone_question != answer.question
+
+
+def standalone_text(answer: Answer) -> str:
+    """``Standalone question: … (rewritten by the model …)`` for the inspector; empty without a conversation."""
+    if not answer.standalone_question or answer.standalone_method in (None, "none"):
+        return ""
+    how = STANDALONE_METHODS.get(answer.standalone_method or "", answer.standalone_method or "")
+    return f"Standalone question: {answer.standalone_question} ({how})"
+
+
 def render_inspector(answer: Answer, key: str) -> None:
-    """The passages considered with every retriever's score, which were cited, and stage timings."""
+    """The standalone question, the passages considered with every retriever's score, which were cited, and stage
+    timings."""
     with st.expander(f"Retrieval inspector: {len(answer.hits)} passages"):
+        standalone = standalone_text(answer)
+        if standalone:
+            st.caption(escape_inline(standalone))
         st.caption(escape_inline("Timings: " + timings_text(answer.timings)))
         number = st.column_config.NumberColumn(format="%.3f")
         st.dataframe(

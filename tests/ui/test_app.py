@@ -207,3 +207,15 @@ def test_an_llm_answer_that_fails_the_check_is_replaced_and_says_so(data_dir: Pa
     assert "KV cache 缓存历史的键和值" in _assistant_text(at)
     assert at.info[0].value.startswith(escape_inline(FALLBACK_NOTE["zh"]))
     assert "extractive answer" in " ".join(c.value for c in at.caption)
+
+
+def test_a_follow_up_is_answered_about_the_previous_topic_and_the_inspector_shows_what_was_searched(app) -> None:
+    _ask(app, "什么是 LoRA？")
+    _ask(app, "它训练多少参数？")
+    assert _assistant_text(app).startswith("LoRA 通过低秩矩阵适配预训练模型")
+    searched = "它训练多少参数？（上文：什么是 LoRA？）"
+    assert any(c.value == escape_inline(f"Standalone question: {searched} (searched together with the previous question)")
+               for c in app.caption)
+    app.sidebar.button(key="clear-chat").click().run()
+    _ask(app, "它训练多少参数？")  # a new conversation: nothing to lean on
+    assert not any("Standalone question" in c.value for c in app.caption)

@@ -39,3 +39,16 @@ def test_ask_click_a_citation_and_take_a_screenshot(data_dir: Path, tmp_path: Pa
         visit = ask_and_open_citation(page, url, "什么是跨站脚本攻击？", turn=1, load=False)
         assert "<script>window.__injected = 1</script>" in visit.passage
         assert page.evaluate("window.__injected") is None
+
+
+def test_the_second_question_of_a_conversation_is_answered_about_the_first_ones_topic(data_dir: Path, tmp_path: Path) -> None:
+    env = {"RAG_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": "extractive"}
+    with running_app(env, log=tmp_path / "streamlit.log") as url, browser_page() as page:
+        first = ask_and_open_citation(page, url, "什么是 LoRA？")
+        assert "LoRA" in first.answer
+        page.keyboard.press("Escape")
+        second = ask_and_open_citation(page, url, "它训练多少参数？", tmp_path / "follow-up.png", turn=1, load=False)
+        assert second.answer.startswith("LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数") and "混合精度" not in second.answer
+        assert second.chip == "[1] mixed-precision.md" and "LoRA" in second.highlighted
+        page.keyboard.press("Escape")
+        assert "searched as: 它训练多少参数？（上文：什么是 LoRA？）" in page.get_by_test_id("stChatMessage").nth(3).inner_text()
