@@ -19,8 +19,6 @@ from rag.index.protocol import Store
 
 # Sentences sampled for the per-question baseline similarity; plenty for a stable median.
 BASELINE_SAMPLE = 8192
-# Below this many evidence sentences, `semantic_rank` ranks nothing (a rank among few says little).
-MIN_RANKED_SENTENCES = 200
 # Chunks whose term sets are kept (least recently used evicted first).
 TERM_CACHE_SIZE = 8192
 # Texts whose similarities to every corpus sentence are kept: a sentence is ranked against each cited passage.
@@ -64,7 +62,7 @@ class EvidenceScorer:
         self.store = store
         self.query_vector = query_vector
         self._terms = lru_cache(maxsize=TERM_CACHE_SIZE)(self._chunk_terms)
-        self._corpus_similarities = lru_cache(maxsize=SIMILARITY_CACHE_SIZE)(self._similarities_to_corpus)
+        self.similarities_to_corpus = lru_cache(maxsize=SIMILARITY_CACHE_SIZE)(self._similarities_to_corpus)
 
     @cached_property
     def _row_of(self) -> dict[str, int]:
@@ -139,15 +137,15 @@ class EvidenceScorer:
         """``(rank, start, end)`` of the chunk's evidence sentence closest to `text`: rank = how many of the
         corpus' evidence sentences are closer to `text` still (0: the corpus' closest is in this chunk).
 
-        In a corpus of fewer than `MIN_RANKED_SENTENCES` sentences being the closest means little, so
-        every chunk gets the worst rank there. So does a chunk whose closest sentence is less than
-        `min_margin` above `text`'s median cosine to the corpus: text about something the corpus doesn't
-        cover still has a closest sentence, usually in the passage on the nearest theme."""
+        A chunk whose closest sentence is less than `min_margin` above `text`'s median cosine to the corpus
+        gets the worst rank: text about something the corpus doesn't cover still has a closest sentence,
+        usually in the passage on the nearest theme. The margin, not the corpus size, is what keeps a small
+        corpus's ranks honest (the index's calibration fits it: `rag.refusal.calibration`)."""
         rows = self.sentence_rows(chunk.id)
         worst = (len(self.store.sentences), chunk.start, chunk.end)
-        if not len(rows) or len(self.store.sentences) < MIN_RANKED_SENTENCES:
+        if not len(rows):
             return worst
-        similarities, median = self._corpus_similarities(text)
+        similarities, median = self.similarities_to_corpus(text)
         best = int(rows[int(np.argmax(similarities[rows]))])
         if min_margin and similarities[best] - median < min_margin:
             return worst
@@ -156,7 +154,7 @@ class EvidenceScorer:
 
     def _similarities_to_corpus(self, text: str) -> tuple[np.ndarray, float]:
         """Cosine of `text` to every evidence sentence of the corpus, and their median (cached per scorer as
-        `_corpus_similarities`: a sentence is ranked against each of the answer's passages)."""
+        `similarities_to_corpus`: a sentence is ranked against each of the answer's passages)."""
         similarities = np.asarray(self.store.sentence_embeddings @ self.query_vector(text))
         return similarities, float(np.median(similarities))
 

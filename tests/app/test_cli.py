@@ -12,7 +12,7 @@ def index_dir(tiny_corpus: Path, tmp_path: Path, capsys) -> Path:
     target = tmp_path / "index"
     assert cli.main(["ingest", str(tiny_corpus), "--index", str(target), "--quiet"]) == 0
     summary = capsys.readouterr().out
-    assert "Indexed 2 documents" in summary and "empty.md: empty file" in summary
+    assert "holds 2 documents" in summary and "empty.md: empty file" in summary
     return target
 
 

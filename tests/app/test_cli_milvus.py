@@ -8,7 +8,7 @@ from rag_app import cli
 def test_ingest_then_search_and_ask_on_milvus_lite(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
     uri = f"milvus:{tmp_path / 'kb.db'}"
     assert cli.main(["ingest", str(tiny_corpus), "--index", uri, "--quiet"]) == 0
-    assert "Indexed 2 documents" in capsys.readouterr().out
+    assert "holds 2 documents" in capsys.readouterr().out
     assert cli.main(["search", "什么是 LoRA？", "--index", uri, "-k", "2", "--json"]) == 0
     hit = json.loads(capsys.readouterr().out)["hits"][0]
     assert hit["doc_id"] == "mixed-precision.md" and "LoRA" in hit["text"]

@@ -27,6 +27,9 @@ def make_rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
         config.rerank.min_relevance = min_relevance
         config.rerank.min_relevance_llm = min_relevance_llm
         config.answer.mode = "llm"
+        # The keyword test embedder carries no meaning (an unrelated sentence sharing one hashed token is "close"),
+        # so these tests check lexical support; support by meaning has its own tests (test_citations, test_evidence).
+        config.answer.semantic_top_k = 0
         for key, value in answer.items():
             setattr(config.answer, key, value)
         generator = ScriptedGenerator(output, chat_template=chat_template)

@@ -35,6 +35,7 @@ def rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder) -> RAG:
     IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
     config = Config()
     config.rerank.min_relevance = 0.0
+    config.answer.semantic_top_k = 0  # the keyword test embedder carries no meaning: lexical support only
     generator = ScriptedGenerator("KV cache 缓存历史的键和值，加速自回归生成。北京今天是晴天。")
     return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=generator)
 

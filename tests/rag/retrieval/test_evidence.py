@@ -9,7 +9,7 @@ from rag.core.schema import Chunk, Hit
 from rag.index.dense import DenseIndex
 from rag.index.local import IndexStore
 from rag.index.sparse import SparseIndex
-from rag.retrieval.evidence import MIN_RANKED_SENTENCES, EvidenceScorer
+from rag.retrieval.evidence import EvidenceScorer
 
 
 def unit(degrees: float, dim: int = 4) -> np.ndarray:
@@ -37,7 +37,7 @@ def store_with_sentences(angles_per_chunk: list[list[float]]) -> IndexStore:
 
 def test_rank_counts_the_corpus_sentences_closer_than_the_chunks_best() -> None:
     # Chunk 0 holds the sentences at 10° and 50°, chunk 1 the one at 20°, chunk 2 many far-away ones.
-    store = store_with_sentences([[10.0, 50.0], [20.0], [90.0 + i * 0.1 for i in range(MIN_RANKED_SENTENCES)]])
+    store = store_with_sentences([[10.0, 50.0], [20.0], [90.0 + i * 0.1 for i in range(200)]])
     scorer = EvidenceScorer(store, lambda text: unit(12.0))
     assert scorer.semantic_rank("answer", store.chunks[0]) == (0, 0, 10)     # 10° is the closest of all
     assert scorer.semantic_rank("answer", store.chunks[1]) == (1, 0, 10)     # 20°: only 10° is closer
@@ -47,7 +47,7 @@ def test_rank_counts_the_corpus_sentences_closer_than_the_chunks_best() -> None:
 
 def test_a_closest_sentence_barely_above_the_median_ranks_nothing_with_a_margin() -> None:
     # The text points at 90°; chunk 0's sentence at 88° is the corpus' closest in both stores.
-    many = MIN_RANKED_SENTENCES
+    many = 200
     near = store_with_sentences([[88.0], [95.0 + i * 4.0 / many for i in range(many)]])  # the rest 5-9° away
     far = store_with_sentences([[88.0], [150.0 + i * 0.01 for i in range(many)]])        # the rest 60° away
     for store in (near, far):
@@ -57,10 +57,15 @@ def test_a_closest_sentence_barely_above_the_median_ranks_nothing_with_a_margin(
     assert EvidenceScorer(far, lambda text: unit(90.0)).semantic_rank("claim", far.chunks[0], min_margin=0.05)[0] == 0
 
 
-def test_a_small_corpus_ranks_nothing() -> None:
-    store = store_with_sentences([[10.0], [20.0]])
+def test_a_small_corpus_ranks_too_and_its_margin_decides() -> None:
+    # Three sentences: no size below which meaning stops counting; the margin over the median does the work.
+    store = store_with_sentences([[10.0], [20.0], [80.0]])
     scorer = EvidenceScorer(store, lambda text: unit(10.0))
-    assert scorer.semantic_rank("answer", store.chunks[0])[0] == len(store.sentences)
+    assert scorer.semantic_rank("answer", store.chunks[0]) == (0, 0, 10)
+    assert scorer.semantic_rank("answer", store.chunks[1])[0] == 1
+    # cos 0° - median(cos 0°, cos 10°, cos 70°) = 1 - 0.985 = 0.015: under a 0.05 margin, over a 0.01 one
+    assert scorer.semantic_rank("answer", store.chunks[0], min_margin=0.05)[0] == len(store.sentences)
+    assert scorer.semantic_rank("answer", store.chunks[0], min_margin=0.01)[0] == 0
 
 
 def store_with_texts(texts: list[str]) -> IndexStore:
@@ -96,7 +101,6 @@ def test_threads_share_the_scorers_caches(monkeypatch) -> None:
 
     monkeypatch.setattr(evidence, "TERM_CACHE_SIZE", 2)
     monkeypatch.setattr(evidence, "SIMILARITY_CACHE_SIZE", 2)
-    monkeypatch.setattr(evidence, "MIN_RANKED_SENTENCES", 0)
     monkeypatch.setattr(evidence, "tokenize", str.split)
     store = store_with_sentences([[0.0, 40.0], [10.0], [20.0, 60.0], [30.0], [50.0], [70.0, 80.0]])
     vectors = {f"text {n}": unit(15.0 * n) for n in range(6)}
