@@ -5,7 +5,7 @@ The keys, by who reads them:
 
 - the library: ``embedder``, ``index_dir``, ``data_dir`` and the sections ``[chunking]``, ``[retrieval]``,
   ``[rerank]``, ``[answer]``, ``[conversation]``, ``[index]``,
-  ``[limits]``;
+  ``[limits]``; ``rag calibrate``: ``[calibration]``;
 - the HTTP server (`rag serve`): ``[server]``; the chat UI (`rag ui`): ``[ui]``; the evaluation's judge
   (`rag eval`): ``[judge]``.
 
@@ -173,6 +173,27 @@ class ConversationConfig(_Section):
     """Most tokens the model may write for a rewritten question (a long question is ~30 tokens; not tuned)."""
 
 
+class CalibrationConfig(_Section):
+    """``rag calibrate``: fitting refusals and the citation floor to an index's own documents (`rag_ingest.calibration`)."""
+
+    questions: int = Field(60, ge=4)
+    """Passages the model writes a question from; each gives an answerable and an on-topic absent example. Not
+    tuned: 60 take about a quarter of an hour with the packaged 1.5B model on 2 cores (cached: a second run
+    takes seconds)."""
+    folds: int = Field(5, ge=2)
+    """Groups of documents held out in turn (each ~1/folds of the passages): a question about a held-out group
+    is one the rest of the index doesn't answer."""
+    seed: int = 0
+    """Which passages are held out and asked about; another seed gives another sample."""
+    max_wrong_refusals: float = Field(0.05, ge=0, le=1)
+    """Share of the generated answerable questions the fitted threshold may refuse (the rule the shipped
+    threshold was fitted by on the bundled tuning part)."""
+    cv_repeats: int = Field(10, ge=1)
+    """Repeats of the 5-fold cross-validation whose refusal rates `rag info` shows."""
+    generator: str | None = None
+    """The model that writes the questions (same forms as ``answer.generator``); None: ``answer.generator``."""
+
+
 class IndexConfig(_Section):
     """How the indexes are built."""
 
@@ -303,6 +324,7 @@ class Config(BaseSettings):
     rerank: RerankConfig = Field(default_factory=RerankConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     conversation: ConversationConfig = Field(default_factory=ConversationConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
