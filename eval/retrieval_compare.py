@@ -20,7 +20,7 @@ from rag_eval.baseline import (
 )
 from rag_eval.datasets import TUNE_SET, EvalQuestion, load_questions
 from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
-from rag_eval.retrieval import RetrievalEvaluator, abstention_counts
+from rag_eval.retrieval import CHAR_BUDGETS, RetrievalEvaluator, abstention_counts
 
 COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "gold@400chars", "gold@800chars", "gold@1600chars")
 DEPTH = 10
@@ -37,6 +37,24 @@ def project_rows(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, dict[
         table[name] = _row(questions, lambda q, m=mode, r=rerank: rag.retrieve(q, k=DEPTH, mode=m, rerank=r),
                            lambda hits: not rag.is_answerable(hits))
     return table
+
+
+EXCERPT_ROW = "default, as sentence excerpts (what the model reads)"
+
+
+def excerpt_row(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, float]:
+    """gold@Nchars of the text the model would read: the default pipeline's excerpts of its top passages built
+    with a budget of N characters (`RAG.answerer.excerpts`), for the chunk-size-neutral columns only."""
+    answerable = [q for q in questions if q.answerable and q.gold_substrings]
+    row: dict[str, float] = {}
+    hits = {q.id: rag.retrieve(q.question)[: rag.config.answer.passages] for q in answerable}
+    for budget in CHAR_BUDGETS:
+        held = 0
+        for q in answerable:
+            text = "\n".join(e.text for e in rag.answerer.excerpts(q.question, hits[q.id], budget_chars=budget))
+            held += any(g in text for g in q.gold_substrings)
+        row[f"gold@{budget}chars"] = held / max(len(answerable), 1)
+    return row
 
 
 def reranker_row(rag: RAG, questions: Sequence[EvalQuestion], spec: str) -> dict[str, float]:
@@ -83,9 +101,12 @@ def comparison_table(rows: Mapping[str, Mapping[str, float]]) -> str:
     lines = ["| retriever | " + " | ".join(COLUMNS) + " | unanswerable refused | answerable wrongly refused | ms/question |",
              "|---|" + "---:|" * (len(COLUMNS) + 3)]
     for name, m in rows.items():
-        cells = [f"{m[c]:.3f}" for c in COLUMNS]
-        cells += [f"{m['unanswerable_refused']:.0f}/{m['unanswerable']:.0f}",
-                  f"{m['answerable_refused']:.0f}/{m['answerable']:.0f}", f"{m['ms_per_query']:.0f}"]
+        cells = [f"{m[c]:.3f}" if c in m else "–" for c in COLUMNS]
+        if "unanswerable" in m:
+            cells += [f"{m['unanswerable_refused']:.0f}/{m['unanswerable']:.0f}",
+                      f"{m['answerable_refused']:.0f}/{m['answerable']:.0f}", f"{m['ms_per_query']:.0f}"]
+        else:
+            cells += ["–", "–", "–"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -95,6 +116,7 @@ def compare(rag: RAG, questions: Sequence[EvalQuestion], baseline: bool = True,
     """Rows of `comparison_table`; `tune` (default: the bundled tuning part) fits the baseline's threshold.
     `rerankers`: more second stages (specs such as ``llm:5``) to measure as rows of their own."""
     rows = project_rows(rag, questions)
+    rows[EXCERPT_ROW] = excerpt_row(rag, questions)
     for spec in rerankers:
         rows[f"hybrid + {spec}"] = reranker_row(rag, questions, spec)
     if baseline:

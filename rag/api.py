@@ -12,6 +12,7 @@ from typing import Any, Iterator, Sequence
 
 from rag.answering.answerer import Answer, Answerer, Token
 from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.sentences import SentenceRanker
 from rag.conversation.condenser import Condenser, Plan, Standalone
 from rag.conversation.followup import names_new_topic
 from rag.conversation.history import Turn
@@ -81,7 +82,8 @@ class RAG:
         reranker: Reranker = make_reranker(config.rerank.reranker, scorer, config.rerank, generator_factory=self._shared_generator)
         if previous is not None and getattr(previous.reranker, "scorer", None) is None and reranker.spec == previous.reranker.spec:
             reranker = previous.reranker  # a model-backed reranker (cross-encoder) keeps its loaded model
-        answerer = Answerer(ExtractiveAnswerer(scorer), self.refusal, config.answer, self._shared_generator)
+        ranker = SentenceRanker(scorer, self.embedder.embed_passages)
+        answerer = Answerer(ExtractiveAnswerer(ranker), self.refusal, config.answer, self._shared_generator)
         relevance = RelevanceScorer(scorer, self.refusal.relevance)
         condenser = Condenser(config.conversation, self._shared_generator, new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency))
         view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))

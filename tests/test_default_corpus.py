@@ -54,3 +54,22 @@ def test_reference_questions_are_answered_with_the_right_passage_or_refused(defa
         assert default_rag.store.documents[citation.doc_id][citation.start:citation.end] == citation.text
     refused = default_rag.ask("今天北京天气怎么样？", mode=mode)
     assert refused.abstained and refused.text.startswith("文档中没有找到")
+
+
+BENEFITS = ("半精度浮点数的计算速度比单精度浮点数快", "半精度浮点数比单精度浮点数占用的内存更少", "可以减少计算资源的消耗")
+CHALLENGES = ("降低计算精度可能导致模型性能的下降", "增加了计算复杂性和编程难度", "可能导致训练过程中的不稳定现象")
+
+
+@pytest.mark.slow
+def test_the_readme_question_reads_and_quotes_the_three_benefits(default_rag: RAG) -> None:
+    """"混合精度训练有什么好处？": the passage holding the answer also holds the challenges (another sub-section);
+    the model reads the benefit items, and the extractive answer quotes them, not the challenges."""
+    question = "混合精度训练有什么好处？"
+    hits = default_rag.retrieve(question)
+    excerpts = default_rag.answerer.excerpts(question, hits[: default_rag.config.answer.passages])
+    read = "\n".join(e.text for e in excerpts)
+    assert all(benefit in read for benefit in BENEFITS)
+    assert excerpts[0].heading == "5. 混合精度训练的优势是什么？"
+    answer = default_rag.ask(question, mode="extractive")
+    assert all(benefit in answer.text for benefit in BENEFITS) and not any(c in answer.text for c in CHALLENGES)
+    assert answer.text.count("\n") == 2  # one item per line

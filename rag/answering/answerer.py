@@ -20,7 +20,8 @@ from rag.answering.citations import (
     CitationChecker,
     citation_for,
 )
-from rag.answering.excerpts import select_excerpts
+from rag.answering.excerpts import Excerpt, select_excerpts
+from rag.answering.sentences import asks_for_a_list
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.prompts import (
     REMINDER,
@@ -181,7 +182,7 @@ class Answerer:
         if mode == "extractive":
             yield self._extractive(question, hits, passages, language, timings, started)
             return
-        excerpts = select_excerpts(question, passages, self.extractive.scorer.sentence_scores, self.config.excerpt_chars)
+        excerpts = self.excerpts(question, passages)
         prompt = build_answer_prompt(
             question, [(e.number, e.heading, e.text) for e in excerpts],
             self.generator, max_tokens=self.config.max_tokens, language=language,
@@ -205,6 +206,13 @@ class Answerer:
             yield answer
             return
         yield draft.attach(Answer(question, draft.checked.text, list(draft.checked.citations), False, "llm", hits, language, timings))
+
+    def excerpts(self, question: str, passages: Sequence[Hit], budget_chars: int | None = None) -> list[Excerpt]:
+        """What the model reads for `question` from `passages` (numbered 1..; see `rag.answering.excerpts`), within
+        `budget_chars` (default ``answer.excerpt_chars``)."""
+        ranked = self.extractive.ranker.rank(question, passages)
+        budget = self.config.excerpt_chars if budget_chars is None else budget_chars
+        return select_excerpts(ranked, passages, budget, whole_lists=asks_for_a_list(question))
 
     def _draft(
         self, question: str, prompt: AnswerPrompt, numbered: dict[int, Chunk], language: str,

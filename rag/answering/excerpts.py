@@ -1,26 +1,26 @@
-"""What the LLM reads: the evidence sentences of the top passages that match the question, within a budget.
+"""What the LLM reads: the best evidence sentences of the top passages, within a character budget.
 
-On 2 CPU cores the time to the first token is the prompt's evaluation (~80 tokens/s for a 1.5B
-model), so the model is shown excerpts rather than whole passages: each passage's evidence sentences
-(never bare questions) are ranked by similarity to the question plus a prior for the passage's rank,
-taken best first while they fit a character budget, each followed by its next sentence when room is
-left (an answer often continues there; a sentence announcing a list brings its first items), and
-shown in document order with ``…`` where text was left out. The citation check still reads the
-whole passage, so spans stay exact.
+On 2 CPU cores the time to the first token is the prompt's evaluation (~42 tokens/s for the 1.5B model),
+so the model is shown excerpts rather than whole passages. Sentences come best first from one ranking
+(`rag.answering.sentences`: the sentence's and its own section heading's similarity to the question) and
+are taken while they fit the budget, each followed by its next sentence when room is left (an answer often
+continues there; a sentence announcing a list brings its first items). For a question that asks for
+several things (有哪些, 好处, advantages) a chosen list item or lead-in brings the whole list of its section,
+so the model sees every item the evidence holds. A passage's excerpt is shown in document order, its
+sentences under their own sub-headings, with ``…`` where text was left out. The citation check still reads
+the whole passage, so spans stay exact.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
-from rag.core.schema import Chunk, Hit
+from rag.answering.sentences import RankedSentence
+from rag.core.schema import Hit
 
 LIST_FOLLOWERS = 3
-"""A chosen sentence that announces a list ("优势主要体现在以下几个方面：") brings up to this many next sentences."""
-RANK_PRIOR = 0.03
-"""Bonus for sentences of the n-th passage: RANK_PRIOR / n (the re-ranker already judged whole passages). Both
-constants were set by hand from the bundled tuning part's prompts (the model had read a list's lead-in and then
-the wrong list), not fitted."""
+"""A chosen sentence that announces a list ("优势主要体现在以下几个方面：") brings up to this many next sentences
+(set by hand from the tuning part's prompts: the model had read a list's lead-in and then the wrong list)."""
 GAP = " … "
 
 
@@ -31,67 +31,80 @@ class Excerpt:
     number: int
     heading: str
     text: str
-
-
-SentenceScores = Callable[[str, Chunk], list[tuple[int, int, float]]]
-"""``[(start, end, similarity)]`` of a passage's evidence sentences (source offsets) for a question."""
+    spans: tuple[tuple[int, int], ...] = ()
+    """Source spans of the sentences shown (document offsets), in document order."""
 
 
 def select_excerpts(
-    question: str, hits: Sequence[Hit], sentence_scores: SentenceScores, budget_chars: int
+    ranked: Sequence[RankedSentence], hits: Sequence[Hit], budget_chars: int, whole_lists: bool = False
 ) -> list[Excerpt]:
     """Excerpts of `hits` (numbered 1.. in rank order) whose texts add up to at most `budget_chars`.
 
-    A passage none of whose sentences fit is left out (its number is not reused). A passage
-    without evidence sentences (a table, a code block) is offered whole as one candidate.
+    `ranked` is `SentenceRanker.rank(question, hits)`; `whole_lists` (the question asks for several things)
+    makes a chosen list item or lead-in bring the rest of its section's list. A passage none of whose
+    sentences fit is left out (its number is not reused).
     """
-    candidates: list[tuple[float, int, int, int]] = []  # (score, passage index, start, end)
-    spans: list[list[tuple[int, int]]] = []
-    for index, hit in enumerate(hits):
-        scored = sentence_scores(question, hit.chunk)
-        if not scored:
-            scored = [(hit.chunk.start, hit.chunk.end, hit.scores.get("dense", 0.0))]
-        spans.append(sorted((start, end) for start, end, _ in scored))
-        for start, end, similarity in scored:
-            candidates.append((similarity + RANK_PRIOR / (index + 1), index, start, end))
-    candidates.sort(key=lambda c: -c[0])
-
-    chosen: list[set[tuple[int, int]]] = [set() for _ in hits]
+    by_passage: dict[int, list[RankedSentence]] = {}
+    for sentence in sorted(ranked, key=lambda s: (s.passage, s.start)):
+        by_passage.setdefault(sentence.passage, []).append(sentence)
+    chosen: dict[int, dict[tuple[int, int], RankedSentence]] = {}
     used = 0
 
-    def take(index: int, span: tuple[int, int]) -> bool:
+    def take(sentence: RankedSentence) -> bool:
         nonlocal used
-        if span in chosen[index]:
+        taken = chosen.setdefault(sentence.passage, {})
+        if (sentence.start, sentence.end) in taken:
             return True
-        cost = span[1] - span[0] + len(GAP)
+        cost = len(sentence.text) + len(GAP)
+        if taken and all(s.section != sentence.section for s in taken.values()):
+            cost += len(sentence.section.heading) + 2  # its sub-heading is shown with it
         if used + cost > budget_chars:
             return False
-        chosen[index].add(span)
+        taken[(sentence.start, sentence.end)] = sentence
         used += cost
         return True
 
-    for _, index, start, end in candidates:
-        if take(index, (start, end)):
-            following = [s for s in spans[index] if s[0] >= end]
-            chunk = hits[index].chunk
-            announces = chunk.text[start - chunk.start:end - chunk.start].rstrip(" *").endswith(("：", ":"))
-            for span in following[:LIST_FOLLOWERS if announces else 1]:
-                if not take(index, span):
-                    break
-    excerpts = []
-    for index, hit in enumerate(hits):
-        if not chosen[index]:
+    whole_list_taken = False
+    for sentence in ranked:
+        siblings = by_passage[sentence.passage]
+        if sentence.announces_a_list and not _room_for_its_first_item(sentence, siblings, used, budget_chars):
+            continue  # a lead-in without the list it announces says nothing
+        if not take(sentence):
             continue
-        chunk = hit.chunk
-        pieces, previous_end = [], None
-        for start, end in sorted(chosen[index]):
-            adjacent = previous_end is not None and not chunk.text[previous_end - chunk.start:start - chunk.start].strip()
-            if pieces and not adjacent:
-                pieces.append(GAP)
-            elif pieces:
-                pieces.append(chunk.text[previous_end - chunk.start:start - chunk.start])
-            pieces.append(chunk.text[start - chunk.start:end - chunk.start])
-            previous_end = end
-        heading = chunk.heading_path[-1] if chunk.heading_path else ""
-        excerpts.append(Excerpt(index + 1, heading, "".join(pieces).strip()))
-    return excerpts
+        if whole_lists and not whole_list_taken and (sentence.is_list_item or sentence.announces_a_list):
+            whole_list_taken = True  # the best-ranked list only: a second one is usually its counterpart (挑战 beside 优势)
+            companions = [s for s in siblings if s.section == sentence.section]
+        else:
+            following = [s for s in siblings if s.start >= sentence.end]
+            companions = following[: LIST_FOLLOWERS if sentence.announces_a_list else 1]
+        for companion in companions:
+            if not take(companion) and companion.start > sentence.start:
+                break
+    return [_excerpt(index, hits[index], list(chosen[index].values())) for index in sorted(chosen) if chosen[index]]
+
+
+def _room_for_its_first_item(lead_in: RankedSentence, siblings: list[RankedSentence], used: int, budget: int) -> bool:
+    first = next((s for s in siblings if s.start >= lead_in.end), None)
+    needed = len(lead_in.text) + len(GAP) + (len(first.text) + len(GAP) if first else 0)
+    return used + needed <= budget
+
+
+def _excerpt(index: int, hit: Hit, sentences: list[RankedSentence]) -> Excerpt:
+    """One passage's chosen sentences in document order: adjacent ones joined by their original text, others by
+    `GAP`; a sentence under another sub-heading than the excerpt's first starts a line with that heading."""
+    chunk = hit.chunk
+    sentences.sort(key=lambda s: s.start)
+    heading = sentences[0].section.heading or (chunk.heading_path[-1] if chunk.heading_path else "")
+    pieces: list[str] = []
+    previous: RankedSentence | None = None
+    for sentence in sentences:
+        if previous is not None:
+            between = chunk.text[previous.end - chunk.start:sentence.start - chunk.start]
+            if sentence.section != previous.section:
+                pieces.append(f"\n{sentence.section.heading}：" if sentence.section.heading else GAP)
+            else:
+                pieces.append(between if not between.strip() else GAP)
+        pieces.append(sentence.text)
+        previous = sentence
+    spans = tuple((s.start, s.end) for s in sentences)
+    return Excerpt(index + 1, heading, "".join(pieces).strip(), spans)

@@ -1,11 +1,14 @@
 """The extractive answerer: the passages' own sentences that best answer the question, each cited.
 
-No language model: sentences are scored by embedding similarity to the question (their vectors were
-computed at ingest) plus IDF-weighted keyword overlap, near-duplicates are skipped, and the chosen
-sentences are given in reading order, each followed by the number of its passage.
+No language model: sentences come from the same ranking the LLM's excerpts do (`rag.answering.sentences`:
+the sentence's and its section heading's similarity to the question), plus IDF-weighted keyword overlap and
+a prior for the top passage; near-duplicates are skipped, and the chosen sentences are given in reading
+order, each followed by the number of its passage. A question that asks for several things (有哪些, 好处,
+advantages) whose best sentence is a list item gets that list whole, one item per line.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -13,6 +16,7 @@ from rag.answering.citations import support, with_markers
 from rag.answering.faithfulness import unrequested_content
 from rag.core.schema import Hit
 from rag.core.text import LIST_BULLET, tokenize
+from rag.answering.sentences import RankedSentence, SentenceRanker, asks_for_a_list
 from rag.retrieval.evidence import EvidenceScorer
 
 KEYWORD_WEIGHT = 0.1
@@ -25,6 +29,8 @@ SCORE_MARGIN = 0.05
 """Sentences scoring more than this below the best one are left out."""
 DUPLICATE_SUPPORT = 0.7
 """A sentence whose bigrams are this much contained in an already chosen one is a near-duplicate."""
+MAX_LIST_ITEMS = 8
+"""Most items of a list quoted whole (a longer list is cut after this many, in document order)."""
 
 
 
@@ -37,6 +43,8 @@ class ExtractedSentence:
     text: str
     """The sentence with list bullets and emphasis markers removed."""
     score: float
+    list_item: bool = False
+    """One item of a list quoted whole (rendered one per line)."""
 
 
 def is_lead_in(sentence: str) -> bool:
@@ -51,38 +59,43 @@ def clean_sentence(text: str) -> str:
 
 
 class ExtractiveAnswerer:
-    """Picks up to `max_sentences` sentences (and `max_chars` characters) from the top `passages` hits."""
+    """Picks up to `max_sentences` sentences (and `max_chars` characters) from the top `passages` hits, or one
+    whole list for a question that asks for one."""
 
-    def __init__(self, scorer: EvidenceScorer, passages: int = 3, max_sentences: int = 3, max_chars: int = 360) -> None:
-        self.scorer = scorer
+    def __init__(self, ranker: SentenceRanker, passages: int = 3, max_sentences: int = 3, max_chars: int = 360) -> None:
+        self.ranker = ranker
         self.passages = passages
         self.max_sentences = max_sentences
         self.max_chars = max_chars
 
+    @property
+    def scorer(self) -> EvidenceScorer:
+        return self.ranker.scorer
+
     def extract(self, question: str, hits: Sequence[Hit]) -> list[ExtractedSentence]:
         """The chosen sentences in reading order; `number` is the hit's 1-based position in `hits`."""
-        store = self.scorer.store
-        vector = self.scorer.query_vector(question)
         terms = {t: self.scorer.idf(t) for t in set(tokenize(question))}
         total = sum(terms.values())
-        candidates: list[ExtractedSentence] = []
-        for number, hit in enumerate(hits[: self.passages], start=1):
-            rows = self.scorer.sentence_rows(hit.chunk.id)
-            if not len(rows):
-                continue
-            similarities = store.sentence_embeddings[rows] @ vector
-            for row, similarity in zip(rows, similarities):
-                _, start, end = (int(v) for v in store.sentences[row])
-                raw = hit.chunk.text[start - hit.chunk.start:end - hit.chunk.start]
-                if is_lead_in(raw) or unrequested_content(raw, question):
-                    continue  # announces a list, or carries a link/command/instruction nobody asked for
-                present = set(tokenize(raw))
-                overlap = sum(w for t, w in terms.items() if t in present) / total if total else 0.0
-                score = float(similarity) + KEYWORD_WEIGHT * overlap + PASSAGE_PRIOR / number
-                candidates.append(ExtractedSentence(number, start, end, clean_sentence(raw), score))
+        candidates: list[tuple[ExtractedSentence, RankedSentence]] = []
+        for ranked in self.ranker.rank(question, hits[: self.passages]):
+            if is_lead_in(ranked.text) or unrequested_content(ranked.text, question):
+                continue  # announces a list, or carries a link/command/instruction nobody asked for
+            present = set(tokenize(ranked.text))
+            overlap = sum(w for t, w in terms.items() if t in present) / total if total else 0.0
+            number = ranked.passage + 1
+            score = ranked.score + KEYWORD_WEIGHT * overlap + PASSAGE_PRIOR / number
+            candidates.append((ExtractedSentence(number, ranked.start, ranked.end, clean_sentence(ranked.text), score), ranked))
+        candidates.sort(key=lambda c: -c[0].score)
+        if candidates and asks_for_a_list(question) and candidates[0][1].is_list_item:
+            best = candidates[0][1]
+            items = sorted(
+                (c for c, r in candidates if r.passage == best.passage and r.section == best.section and r.is_list_item),
+                key=lambda c: c.start,
+            )
+            return [dataclasses.replace(item, list_item=True) for item in items[:MAX_LIST_ITEMS]]
         chosen: list[ExtractedSentence] = []
         used = 0
-        for candidate in sorted(candidates, key=lambda c: -c.score):
+        for candidate, _ in candidates:
             if chosen and (candidate.score < chosen[0].score - SCORE_MARGIN or len(chosen) >= self.max_sentences):
                 break
             if used + len(candidate.text) > self.max_chars and chosen:
@@ -95,6 +108,9 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def render(sentences: Sequence[ExtractedSentence], language: str = "zh") -> str:
-        """``sentence[n]`` pieces (the marker before the closing punctuation) joined for the answer's language."""
+        """``sentence[n]`` pieces (the marker before the closing punctuation) joined for the answer's language;
+        a list's items one per line."""
+        if len(sentences) > 1 and all(s.list_item for s in sentences):
+            return "\n".join(f"- {with_markers(s.text, [s.number], language)}" for s in sentences)
         joiner = " " if language == "en" else ""
         return joiner.join(with_markers(s.text, [s.number], language) for s in sentences)

@@ -9,7 +9,7 @@ from rag.core.errors import ConfigError
 from rag.index.local import IndexStore
 from rag_eval.baseline import BASELINE_NAME
 from rag_eval.datasets import EvalQuestion
-from rag_eval.retrieval_compare import COLUMNS, compare, comparison_table
+from rag_eval.retrieval_compare import EXCERPT_ROW, COLUMNS, compare, comparison_table
 from rag_ingest.builder import IndexBuilder
 from tests.conftest import KeywordEmbedder
 
@@ -28,7 +28,9 @@ def test_one_row_per_stage_and_the_baseline(tiny_corpus: Path, tmp_path: Path, m
     IndexBuilder(config, embedder).build([tiny_corpus], tmp_path / "index", progress=False)
     rag = RAG(IndexStore.open(tmp_path / "index"), config, embedder)
     rows = compare(rag, QUESTIONS, tune=QUESTIONS)
-    assert list(rows) == ["dense", "sparse", "hybrid", "hybrid + sentence-maxsim (default)", BASELINE_NAME]
+    assert list(rows) == ["dense", "sparse", "hybrid", "hybrid + sentence-maxsim (default)", EXCERPT_ROW, BASELINE_NAME]
+    excerpts = rows.pop(EXCERPT_ROW)  # the chunk-size-neutral columns of what the model reads, nothing else
+    assert set(excerpts) == {"gold@400chars", "gold@800chars", "gold@1600chars"} and excerpts["gold@1600chars"] == 1.0
     for metrics in rows.values():
         assert set(COLUMNS) <= set(metrics)
         assert (metrics["answerable"], metrics["unanswerable"]) == (3, 1)
@@ -36,6 +38,7 @@ def test_one_row_per_stage_and_the_baseline(tiny_corpus: Path, tmp_path: Path, m
     table = comparison_table(rows)
     assert table.count("\n") == 1 + len(rows)
     assert f"| {BASELINE_NAME} |" in table and "/1 |" in table
+    assert f"| {EXCERPT_ROW} | – |" in comparison_table({EXCERPT_ROW: excerpts})
 
 
 class CountingJudge:

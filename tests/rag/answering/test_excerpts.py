@@ -1,8 +1,12 @@
-"""select_excerpts: what the LLM reads, checked by hand on two small passages."""
+"""select_excerpts: what the LLM reads, checked by hand on small passages with rankings fixed by the test."""
 from __future__ import annotations
 
 from rag.answering.excerpts import GAP, select_excerpts
+from rag.answering.sentences import RankedSentence
 from rag.core.schema import Chunk, Hit
+from rag.retrieval.sections import SectionSpan
+
+SECTION = SectionSpan(0, 10_000, ("LoRA", "原理"))
 
 
 def passage(chunk_id: str, offset: int, sentences: list[str], heading: tuple[str, ...]) -> tuple[Chunk, list[tuple[int, int]]]:
@@ -18,64 +22,82 @@ A, B, C, D = "LoRA 冻结原始权重。", "它只训练低秩矩阵。", "训�
 E, F = "QLoRA 把权重量化到 4 位。", "显存占用更少。"  # 17, 7 chars
 FIRST, FIRST_SPANS = passage("c1", 100, [A, B, C, D], ("LoRA", "原理"))
 SECOND, SECOND_SPANS = passage("c2", 0, [E, F], ("QLoRA",))
-TABLE = Chunk("c3", "d3", "| a | b |\n|---|---|\n| 1 | 2 |", 0, 29, ("表格",))
-SPANS = {"c1": FIRST_SPANS, "c2": SECOND_SPANS, "c3": []}
-SIMILARITY = {"c1": [0.90, 0.70, 0.60, 0.10], "c2": [0.85, 0.50], "c3": []}
 COST = len(GAP)
 
 
-def scorer(similarity: dict[str, list[float]], spans: dict[str, list[tuple[int, int]]] = SPANS):
-    """A sentence-scores function with similarities fixed per sentence (what the evidence model would say)."""
-    return lambda question, chunk: [(s, e, sim) for (s, e), sim in zip(spans[chunk.id], similarity[chunk.id])]
-
-
-scores = scorer(SIMILARITY)
+def ranked(scores: dict[int, list[float]], chunks: list[tuple[Chunk, list[tuple[int, int]]]],
+           sections: dict[tuple[int, int], SectionSpan] | None = None) -> list[RankedSentence]:
+    """Every sentence of the numbered passages with the score the test gives it, best first."""
+    out = []
+    for index, (chunk, spans) in enumerate(chunks):
+        for (start, end), score in zip(spans, scores[index]):
+            section = (sections or {}).get((start, end), SectionSpan(0, 10_000, chunk.heading_path))
+            out.append(RankedSentence(index, start, end, chunk.text[start - chunk.start:end - chunk.start], score, section))
+    return sorted(out, key=lambda s: -s.score)
 
 
 def hits(*chunks: Chunk) -> list[Hit]:
     return [Hit(chunk, 1.0, {"dense": 0.5}) for chunk in chunks]
 
 
+TWO = [(FIRST, FIRST_SPANS), (SECOND, SECOND_SPANS)]
+SCORES = {0: [0.93, 0.70, 0.60, 0.10], 1: [0.865, 0.50]}
+
+
 def test_best_sentences_first_each_with_its_next_sentence_in_document_order() -> None:
-    # Ranked: A (0.90+0.03), E (0.85+0.015), B, C, F, D. A brings B, E brings F; then C no longer fits.
+    # Ranked: A, E, B, C, F, D. A brings B, E brings F; then C no longer fits.
     budget = len(A) + len(B) + len(E) + len(F) + 4 * COST
-    excerpts = select_excerpts("LoRA 和 QLoRA", hits(FIRST, SECOND), scores, budget_chars=budget)
+    excerpts = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), budget)
     assert [(e.number, e.heading, e.text) for e in excerpts] == [(1, "原理", A + B), (2, "QLoRA", E + F)]
+    assert excerpts[0].spans == tuple(FIRST_SPANS[:2])
 
 
 def test_the_budget_is_never_exceeded_and_a_large_one_shows_everything() -> None:
     for budget in range(0, 120, 3):
-        excerpts = select_excerpts("q", hits(FIRST, SECOND), scores, budget_chars=budget)
+        excerpts = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), budget)
         assert sum(len(e.text) for e in excerpts) <= budget
-    everything = select_excerpts("q", hits(FIRST, SECOND), scores, budget_chars=1000)
+    everything = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), 1000)
     assert [e.text for e in everything] == [FIRST.text, SECOND.text]
 
 
 def test_a_gap_marks_text_left_out_between_chosen_sentences() -> None:
     # B and C are not evidence sentences (say, bare questions): only A and D are offered.
-    pick = scorer({"c1": [0.90, 0.80]}, {"c1": [FIRST_SPANS[0], FIRST_SPANS[3]]})
-    (excerpt,) = select_excerpts("q", hits(FIRST), pick, budget_chars=len(A) + len(D) + 2 * COST)
+    only = [(FIRST, [FIRST_SPANS[0], FIRST_SPANS[3]])]
+    (excerpt,) = select_excerpts(ranked({0: [0.9, 0.8]}, only), hits(FIRST), len(A) + len(D) + 2 * COST)
     assert excerpt.text == A + GAP + D
 
 
 def test_a_passage_with_nothing_that_fits_is_left_out_and_numbers_are_kept() -> None:
-    # E fits (passage 2 ranks higher on similarity), then nothing of passage 1 does: it is shown as [2] alone.
-    pick = scorer({"c1": [0.2, 0.1, 0.1, 0.1], "c2": [0.85, 0.5]})
-    excerpts = select_excerpts("q", hits(FIRST, SECOND), pick, budget_chars=len(E) + COST + 5)
+    # E fits (passage 2 ranks higher), then nothing of passage 1 does: it is shown as [2] alone.
+    excerpts = select_excerpts(ranked({0: [0.2, 0.1, 0.1, 0.1], 1: [0.85, 0.5]}, TWO), hits(FIRST, SECOND), len(E) + COST + 5)
     assert [(e.number, e.text) for e in excerpts] == [(2, E)]
 
 
-def test_a_passage_without_evidence_sentences_is_offered_whole() -> None:
-    excerpts = select_excerpts("q", hits(TABLE), scores, budget_chars=100)
-    assert [(e.number, e.text) for e in excerpts] == [(1, TABLE.text)]
-    assert select_excerpts("q", hits(TABLE), scores, budget_chars=10) == []
-
-
-def test_a_sentence_announcing_a_list_brings_its_first_items() -> None:
+def test_a_sentence_announcing_a_list_brings_its_first_items_and_never_comes_alone() -> None:
     lead_in, items = "优势主要体现在以下几个方面：", ["* 速度更快。", "* 显存更少。", "* 成本更低。", "* 第四项。"]
     chunk, spans = passage("c4", 0, [lead_in, *items], ("优势",))
     # The other passage's sentences score higher than the items, yet the list comes first.
-    pick = scorer({"c4": [0.9, 0.1, 0.1, 0.1, 0.1], "c2": [0.5, 0.5]}, {"c4": spans, "c2": SECOND_SPANS})
+    order = ranked({0: [0.9, 0.1, 0.1, 0.1, 0.1], 1: [0.5, 0.5]}, [(chunk, spans), (SECOND, SECOND_SPANS)])
     budget = len(lead_in) + 3 * len(items[0]) + 4 * COST
-    excerpts = select_excerpts("q", hits(chunk, SECOND), pick, budget_chars=budget)
+    excerpts = select_excerpts(order, hits(chunk, SECOND), budget)
     assert [(e.number, e.text) for e in excerpts] == [(1, lead_in + "".join(items[:3]))]
+    # With room for the lead-in but not for its first item, the lead-in is left out.
+    excerpts = select_excerpts(order, hits(chunk, SECOND), len(lead_in) + COST + 3)
+    assert all(lead_in not in e.text for e in excerpts)
+
+
+def test_a_list_question_gets_the_whole_list_of_the_best_section_only() -> None:
+    benefits = SectionSpan(0, 40, ("训练", "优势是什么？"))
+    challenges = SectionSpan(40, 80, ("训练", "挑战是什么？"))
+    good = ["* 速度更快。", "* 显存更少。", "* 成本更低。"]
+    bad = ["* 精度损失。", "* 更复杂。", "* 不稳定。"]
+    chunk, spans = passage("c5", 0, [*good, *bad], ("训练",))
+    sections = {span: (benefits if i < 3 else challenges) for i, span in enumerate(spans)}
+    # The second benefit ranks first, the challenges come next: the whole benefit list, then only one challenge
+    # (with its next sentence), not the whole counterpart list.
+    order = ranked({0: [0.5, 0.9, 0.4, 0.8, 0.7, 0.6]}, [(chunk, spans)], sections)
+    (excerpt,) = select_excerpts(order, hits(chunk), 1000, whole_lists=True)
+    assert excerpt.heading == "优势是什么？"
+    assert excerpt.text.startswith("".join(good)) and "\n挑战是什么？：" in excerpt.text
+    (plain,) = select_excerpts(order, hits(chunk), sum(map(len, good[1:])) + 2 * COST)  # not a list question
+    assert plain.text == "".join(good[1:])

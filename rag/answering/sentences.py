@@ -1,0 +1,140 @@
+"""Evidence sentences of the top passages, ranked for a question: what the model reads and what extractive
+answers quote are chosen from this one ranking.
+
+A sentence's score is its own cosine to the question, plus `HEADING_WEIGHT` times its own section heading's
+cosine to the question (interview notes put the question in the heading: "5. 混合精度训练的优势是什么？" ranks the
+three bullets under it above the "6. …挑战" bullets beside them in the same passage), plus a small prior for the
+passage's rank. Measured on the bundled tuning part (73 answerable questions, 450 characters of excerpts): the
+excerpts held the gold for 0.781 of them on sentence cosine alone, 0.822 with the heading at weight 1 (0.795 at
+0.5, 0.808 at 2; keyword overlap added nothing).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import numpy as np
+
+from rag.core.schema import Hit
+from rag.core.text import LIST_BULLET
+from rag.retrieval.evidence import EvidenceScorer
+from rag.retrieval.sections import SectionMap, SectionSpan
+
+HEADING_WEIGHT = 1.0
+RANK_PRIOR = 0.03
+"""Bonus for sentences of the n-th passage: RANK_PRIOR / n (the re-ranker already judged whole passages; set by
+hand, like the rest of the excerpt constants, from the tuning part's prompts)."""
+HEADING_CACHE_SIZE = 4096
+
+_ASKS_FOR_A_LIST = re.compile(
+    r"哪些|哪几|几种|几个|好处|优势|优点|缺点|坏处|弊端|挑战|难点|步骤|流程|方法|方式|手段|措施|特点|区别|不同|作用|原因|影响|"
+    r"\b(?:what are|which|list|advantages?|benefits?|drawbacks?|disadvantages?|challenges?|limitations?|steps?|ways?|"
+    r"methods?|techniques?|types?|kinds?|differences?|pros|cons|reasons?)\b",
+    re.IGNORECASE,
+)
+
+
+POLARITY_WEIGHT = 0.1
+"""Added when a section heading names the same kind of thing the question asks for (benefits, drawbacks,
+steps), taken off when it names the opposite. Embeddings barely tell 好处 from 挑战 ("混合精度训练有什么好处？" is
+as close to "…挑战是什么？" as to "…优势是什么？"), so the kind is read from a few words; see `question_kind`."""
+
+KINDS: dict[str, re.Pattern[str]] = {
+    "benefits": re.compile(r"好处|优势|优点|益处|长处|benefits?|advantages?|strengths?|pros\b", re.IGNORECASE),
+    "drawbacks": re.compile(
+        r"坏处|缺点|劣势|弊端|不足|局限|挑战|难点|风险|drawbacks?|disadvantages?|limitations?|weakness(?:es)?|"
+        r"challenges?|risks?|cons\b|downsides?",
+        re.IGNORECASE,
+    ),
+    "steps": re.compile(r"步骤|流程|过程|怎么做|如何进行|\bsteps?\b|\bprocess\b|\bprocedure\b|how (?:do|to)", re.IGNORECASE),
+}
+OPPOSITES = {"benefits": "drawbacks", "drawbacks": "benefits"}
+
+
+_BOTH_KINDS = re.compile(r"优缺点|利弊|好坏|pros and cons|advantages and disadvantages", re.IGNORECASE)
+
+
+def question_kind(text: str) -> str | None:
+    """``benefits``, ``drawbacks`` or ``steps`` when `text` names exactly one of those kinds, else None."""
+    if _BOTH_KINDS.search(text):
+        return None
+    found = [kind for kind, words in KINDS.items() if words.search(text)]
+    return found[0] if len(found) == 1 else None
+
+
+def kind_agreement(question_kind: str | None, heading: str) -> int:
+    """+1 when `heading` names the kind the question asks for, -1 when it names only its opposite, else 0."""
+    if question_kind is None or not heading:
+        return 0
+    if KINDS[question_kind].search(heading):
+        return 1
+    opposite = OPPOSITES.get(question_kind)
+    return -1 if opposite and KINDS[opposite].search(heading) else 0
+
+
+def asks_for_a_list(question: str) -> bool:
+    """Whether a question asks for several things (有哪些, 好处, advantages, steps...): its answer is a whole list."""
+    return bool(_ASKS_FOR_A_LIST.search(question))
+
+
+@dataclass(frozen=True)
+class RankedSentence:
+    passage: int
+    """0-based position of the passage (hit) it comes from."""
+    start: int
+    end: int
+    text: str
+    score: float
+    section: SectionSpan
+
+    @property
+    def is_list_item(self) -> bool:
+        return bool(LIST_BULLET.match(self.text))
+
+    @property
+    def announces_a_list(self) -> bool:
+        return self.text.rstrip(" *").endswith(("：", ":"))
+
+
+class SentenceRanker:
+    """Ranks the evidence sentences of hits for a question (thread-safe; heading vectors cached)."""
+
+    def __init__(
+        self, scorer: EvidenceScorer, embed_passages: Callable[[Sequence[str]], np.ndarray],
+        heading_weight: float = HEADING_WEIGHT, rank_prior: float = RANK_PRIOR, polarity_weight: float = POLARITY_WEIGHT,
+    ) -> None:
+        self.scorer = scorer
+        self.sections = SectionMap.of(scorer.store)
+        self._embed_passages = embed_passages
+        self.heading_weight = heading_weight
+        self.rank_prior = rank_prior
+        self.polarity_weight = polarity_weight
+        self._heading_vector = lru_cache(maxsize=HEADING_CACHE_SIZE)(self._embed_heading)
+
+    def _embed_heading(self, heading: str) -> np.ndarray:
+        return np.asarray(self._embed_passages([heading]), dtype=np.float32)[0]
+
+    def heading_similarity(self, question: str, section: SectionSpan) -> float | None:
+        """Cosine between the question and the section's heading with its parent's (None: an untitled section)."""
+        if not section.heading_path:
+            return None
+        return float(self._heading_vector(" > ".join(section.heading_path[-2:])) @ self.scorer.query_vector(question))
+
+    def rank(self, question: str, hits: Sequence[Hit]) -> list[RankedSentence]:
+        """Every evidence sentence of `hits`, best first. A passage without evidence sentences (a table, a code
+        block) is one candidate, whole."""
+        ranked = []
+        kind = question_kind(question)
+        for index, hit in enumerate(hits):
+            chunk = hit.chunk
+            scored = self.scorer.sentence_scores(question, chunk) or [(chunk.start, chunk.end, hit.scores.get("dense", 0.0))]
+            for start, end, similarity in scored:
+                section = self.sections.section_at(chunk.doc_id, start)
+                heading = self.heading_similarity(question, section) if self.heading_weight else None
+                score = similarity + self.heading_weight * (similarity if heading is None else heading)
+                score += self.polarity_weight * kind_agreement(kind, section.heading)
+                text = chunk.text[start - chunk.start:end - chunk.start]
+                ranked.append(RankedSentence(index, start, end, text, score + self.rank_prior / (index + 1), section))
+        return sorted(ranked, key=lambda s: -s.score)

@@ -1,0 +1,39 @@
+"""SectionMap: a sentence's own section, read from the document text."""
+from rag.retrieval.sections import SectionMap
+
+DOC = """前言一句。
+
+## 训练
+
+### 5. 混合精度训练的优势是什么？
+
+优势如下：
+
+* 速度更快。
+
+### 6. 挑战是什么？
+
+* 精度损失。
+
+★★★★☆ **7. 为什么要预热？**
+
+学习率预热让训练更稳定。
+"""
+
+
+def test_each_offset_maps_to_its_innermost_section() -> None:
+    sections = SectionMap({"d": DOC}, {"d": "markdown"})
+    at = lambda text: sections.section_at("d", DOC.index(text))  # noqa: E731
+    assert at("前言").heading_path == ()
+    assert at("速度更快").heading_path == ("训练", "5. 混合精度训练的优势是什么？")
+    assert at("优势如下").heading == "5. 混合精度训练的优势是什么？"
+    assert at("精度损失").heading == "6. 挑战是什么？"
+    assert at("学习率预热").heading_path[-1].endswith("7. 为什么要预热？")  # a rated bold question acts as a heading
+    own = at("速度更快")
+    assert DOC[own.start:own.end].startswith("### 5.") and "挑战" not in DOC[own.start:own.end]
+
+
+def test_a_long_heading_is_shortened_like_in_passages() -> None:
+    doc = "# " + "长" * 300 + "\n\n正文。\n"
+    (heading,) = SectionMap({"d": doc}).section_at("d", doc.index("正文")).heading_path
+    assert len(heading) == 200 and heading.endswith("…")
