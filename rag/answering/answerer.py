@@ -150,6 +150,7 @@ class Answerer:
             config.min_support,
             semantic=partial(extractive.scorer.semantic_rank, min_margin=config.semantic_min_margin),
             semantic_top_k=config.semantic_top_k,
+            heading_at=extractive.ranker.heading_at,
         )
         self._generator_factory = generator_factory
         self._generator: Any = None
@@ -249,17 +250,17 @@ class Answerer:
         sentences = self.extractive.extract(question, passages)
         if not sentences:
             return self._abstain(question, hits, language, "extractive", timings, started)
-        spans: dict[int, tuple[int, int]] = {}
+        spans: dict[int, list[tuple[int, int]]] = {}
         for sentence in sentences:
-            start, end = spans.get(sentence.number, (sentence.start, sentence.end))
-            spans[sentence.number] = (min(start, sentence.start), max(end, sentence.end))
-        citations = {n: citation_for(n, passages[n - 1].chunk, *span) for n, span in spans.items()}
+            spans.setdefault(sentence.number, []).append((sentence.start, sentence.end))
+        heading_at = self.extractive.ranker.heading_at
+        citations = {n: citation_for(n, passages[n - 1].chunk, spans[n], heading_at) for n in spans}
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         text = self.extractive.render(sentences, language)
         return Answer(question, text, [citations[n] for n in sorted(citations)], False, "extractive", hits, language, timings)
 
     def _abstain(self, question: str, hits: list[Hit], language: str, mode: str, timings: dict[str, float], started: float) -> Answer:
-        nearest = [_whole_passage(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1)]
+        nearest = [_nearest(n, hit.chunk) for n, hit in enumerate(hits[:3], start=1)]
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         return Answer(question, ABSTAIN_MESSAGE[language], nearest, True, mode, hits, language, timings)
 
@@ -284,5 +285,6 @@ def clean_generated(text: str) -> str:
     return _EMPHASIS.sub("", _RUNAWAY.sub("", text)).strip()
 
 
-def _whole_passage(n: int, chunk: Chunk) -> Citation:
-    return citation_for(n, chunk, chunk.start, chunk.end)
+def _nearest(n: int, chunk: Chunk) -> Citation:
+    """A refusal's nearest source: the whole passage, as a citation of kind ``nearest`` (it supports nothing)."""
+    return citation_for(n, chunk, [(chunk.start, chunk.end)], kind="nearest")

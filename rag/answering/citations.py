@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from rag.answering.faithfulness import (
     missing_exact_spans,
@@ -44,21 +44,40 @@ DEFAULT_MIN_SUPPORT = 0.5
 
 
 @dataclass(frozen=True)
+class Span:
+    """One sentence of a source document: `document[start:end]` is `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Citation:
-    """Where a cited claim comes from: the passage and the exact supporting sentence in the source."""
+    """Where the claims marked ``[n]`` come from: the exact sentences of passage `n` that support them.
+
+    `spans` holds each supporting sentence, in document order (several when several sentences of the passage
+    support the answer; never the whole passage as a stand-in, never one span stretched over text between
+    them). `text`, `start` and `end` repeat the first of them. A refusal lists its nearest passages as
+    citations of `kind` ``nearest``: they support nothing.
+    """
 
     n: int
     chunk_id: str
     doc_id: str
     heading: str
+    """The heading path of the first supporting sentence's own section (`` > ``-joined)."""
     text: str
-    """The supporting text: `document[start:end]`."""
+    """The first supporting sentence: `document[start:end]`."""
     start: int
     end: int
+    spans: tuple[Span, ...] = ()
+    kind: Literal["support", "nearest"] = "support"
 
     def to_json(self) -> dict[str, Any]:
         return {"n": self.n, "chunk_id": self.chunk_id, "doc_id": self.doc_id, "heading": self.heading,
-                "text": self.text, "start": self.start, "end": self.end}
+                "text": self.text, "start": self.start, "end": self.end,
+                "spans": [{"start": s.start, "end": s.end, "text": s.text} for s in self.spans], "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -164,18 +183,34 @@ def _echoes(sentence: str, asked: set[str]) -> bool:
     return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(units)
 
 
-def best_supporting_span(
-    sentence: str, chunk: Chunk, ignore: frozenset[str] | set[str] = frozenset()
-) -> tuple[float, int, int]:
-    """``(support, start, end)`` of the chunk sentence that best supports `sentence`; offsets in the source."""
-    best = (0.0, chunk.start, chunk.end)
-    for start, end in split_sentences(chunk.text, offset=chunk.start):
-        score = support(sentence, chunk.text[start - chunk.start:end - chunk.start], ignore)
-        if score > best[0]:
-            best = (score, start, end)
+MAX_SUPPORTING_SENTENCES = 4
+"""A claim drawn from several sentences of one passage cites at most this many of them."""
+
+Spans = tuple[tuple[int, int], ...]
+
+
+def supporting_spans(sentence: str, chunk: Chunk, ignore: frozenset[str] | set[str] = frozenset()) -> tuple[float, Spans]:
+    """``(support, spans)``: the chunk sentence that best supports `sentence`, or, for a claim drawn from several
+    of them, the fewest sentences (best first, up to `MAX_SUPPORTING_SENTENCES`) that together support it as well
+    as the whole passage does. Offsets are in the source; spans in document order."""
+    scored = sorted(
+        ((support(sentence, chunk.text[start - chunk.start:end - chunk.start], ignore), start, end)
+         for start, end in split_sentences(chunk.text, offset=chunk.start)),
+        key=lambda item: -item[0],
+    )
+    if not scored or scored[0][0] == 0.0:
+        return (0.0, ())
     whole = support(sentence, chunk.text, ignore)
-    # A claim drawn from several sentences of one passage is supported by the passage as a whole.
-    return best if best[0] >= whole else (whole, chunk.start, chunk.end)
+    chosen = [scored[0]]
+    together = scored[0][0]
+    for candidate in scored[1:MAX_SUPPORTING_SENTENCES]:
+        if together >= whole or candidate[0] == 0.0:
+            break
+        trial = support(sentence, "".join(chunk.text[s - chunk.start:e - chunk.start] for _, s, e in (*chosen, candidate)), ignore)
+        if trial > together:
+            chosen.append(candidate)
+            together = trial
+    return (together, tuple(sorted((s, e) for _, s, e in chosen)))
 
 
 _CLOSING = re.compile(r"[。！？；.!?;…]+[”’」』）)]*$")
@@ -209,22 +244,24 @@ class CitationChecker:
         min_support: float = DEFAULT_MIN_SUPPORT,
         semantic: SemanticSupport | None = None,
         semantic_top_k: int = 0,
+        heading_at: HeadingAt | None = None,
     ) -> None:
         self.min_support = min_support
         self.semantic = semantic
         self.semantic_top_k = semantic_top_k
+        self.heading_at = heading_at
 
-    def _support(self, sentence: str, chunk: Chunk, ignore: set[str], question: str) -> tuple[float, int, int]:
+    def _support(self, sentence: str, chunk: Chunk, ignore: set[str], question: str) -> tuple[float, Spans]:
         """Lexical support, or semantic support mapped onto the same scale when only that holds; 0 when
         a number, formula or name of the sentence is not in the passage."""
         if missing_exact_spans(sentence, chunk.text, question):
-            return (0.0, chunk.start, chunk.end)
-        lexical = best_supporting_span(sentence, chunk, ignore)
+            return (0.0, ())
+        lexical = supporting_spans(sentence, chunk, ignore)
         if lexical[0] >= self.min_support or self.semantic is None:
             return lexical
         rank, start, end = self.semantic(sentence, chunk)
         if rank < self.semantic_top_k:
-            return (self.min_support, start, end)
+            return (self.min_support, ((start, end),))
         return lexical
 
     def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh", question: str = "") -> CheckedAnswer:
@@ -232,7 +269,7 @@ class CitationChecker:
         echo of the question is removed) and only what it adds has to be supported."""
         asked = _units(question)
         checked: list[CheckedSentence] = []
-        spans: dict[int, tuple[int, int]] = {}
+        spans: dict[int, set[tuple[int, int]]] = {}
         for line, bullet, raw in _answer_lines(answer):
             text, cited = parse_markers(raw)
 
@@ -269,11 +306,9 @@ class CitationChecker:
                     continue
                 status, numbers = "attached", [best]
             for n in numbers:
-                # A passage cited by several sentences: its citation spans all of their supporting text.
-                start, end = spans.get(n, scores[n][1:])
-                spans[n] = (min(start, scores[n][1]), max(end, scores[n][2]))
+                spans.setdefault(n, set()).update(scores[n][1])  # every sentence that supports a claim citing n
             checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet))
-        citations = tuple(citation_for(n, passages[n], *spans[n]) for n in sorted(spans))
+        citations = tuple(citation_for(n, passages[n], sorted(spans[n]), self.heading_at) for n in sorted(spans))
         return CheckedAnswer(_render(checked, language), tuple(checked), citations)
 
 
@@ -292,7 +327,22 @@ def _render(checked: Sequence[CheckedSentence], language: str) -> str:
     return ("\n" if is_list else joiner).join(rendered)
 
 
-def citation_for(n: int, chunk: Chunk, start: int, end: int) -> Citation:
-    """Citation `n` for the span ``start:end`` (source offsets) inside `chunk`."""
-    text = chunk.text[start - chunk.start:end - chunk.start]
-    return Citation(n, chunk.id, chunk.doc_id, chunk.heading, text, start, end)
+HeadingAt = Callable[[Chunk, int], str]
+"""The heading path (`` > ``-joined) of the section holding a source offset of a chunk."""
+
+
+def citation_for(
+    n: int, chunk: Chunk, spans: Sequence[tuple[int, int]], heading_at: HeadingAt | None = None,
+    kind: Literal["support", "nearest"] = "support",
+) -> Citation:
+    """Citation `n` for `spans` (source offsets, inside `chunk`); overlapping or touching spans are merged."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts = tuple(Span(start, end, chunk.text[start - chunk.start:end - chunk.start]) for start, end in merged)
+    first = parts[0]
+    heading = heading_at(chunk, first.start) if heading_at else chunk.heading
+    return Citation(n, chunk.id, chunk.doc_id, heading, first.text, first.start, first.end, parts, kind)

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.core.schema import Hit
+from rag.core.schema import Chunk, Hit
 from rag.core.text import LIST_BULLET
 from rag.retrieval.evidence import EvidenceScorer
 from rag.retrieval.sections import SectionMap, SectionSpan
@@ -115,6 +115,10 @@ class SentenceRanker:
 
     def _embed_heading(self, heading: str) -> np.ndarray:
         return np.asarray(self._embed_passages([heading]), dtype=np.float32)[0]
+
+    def heading_at(self, chunk: Chunk, offset: int) -> str:
+        """The heading path of the section holding `offset` (`` > ``-joined; the passage's own when untitled)."""
+        return " > ".join(self.sections.section_at(chunk.doc_id, offset).heading_path) or chunk.heading
 
     def heading_similarity(self, question: str, section: SectionSpan) -> float | None:
         """Cosine between the question and the section's heading with its parent's (None: an untitled section)."""

@@ -16,8 +16,9 @@ ANSWER_KEYS = {"question", "answer", "abstained", "mode", "fallback", "removed",
 def _assert_citations_resolve(citations: list[dict]) -> None:
     assert citations
     for citation in citations:
-        assert set(citation) == {"n", "chunk_id", "doc_id", "heading", "text", "start", "end"}
+        assert set(citation) == {"n", "chunk_id", "doc_id", "heading", "text", "start", "end", "spans", "kind"}
         assert TINY_DOCS[citation["doc_id"]][citation["start"]:citation["end"]] == citation["text"]
+        assert all(TINY_DOCS[citation["doc_id"]][s["start"]:s["end"]] == s["text"] for s in citation["spans"])
 
 
 def test_ask_gives_a_cited_answer_in_the_cli_json_shape(start_server) -> None:

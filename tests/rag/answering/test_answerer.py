@@ -124,6 +124,7 @@ def test_low_relevance_abstains_with_nearest_sources(make_rag) -> None:
         answer = rag.ask("KV cache 有什么用？", mode=mode)
         assert answer.abstained and answer.text == ABSTAIN_MESSAGE["zh"]
         assert 0 < len(answer.citations) <= 3 and answer.citations[0].chunk_id == answer.hits[0].chunk.id
+        assert all(c.kind == "nearest" for c in answer.citations)  # they support nothing
     assert rag.answerer.generator.prompts == []  # the model is never asked
     assert rag.ask("What is a KV cache?").text == ABSTAIN_MESSAGE["en"]
 
@@ -181,7 +182,7 @@ def test_concurrent_asks_match_sequential_ones(make_rag) -> None:
     assert len(rag.answerer.generator.prompts) == 4
 
 
-def test_a_passage_cited_by_several_sentences_spans_all_of_them(make_rag) -> None:
+def test_a_passage_cited_by_several_sentences_holds_each_of_them(make_rag) -> None:
     rag = make_rag()
     rag.answerer.extractive.max_sentences = 5
     question = "混合精度训练的优势是什么？"
@@ -191,5 +192,7 @@ def test_a_passage_cited_by_several_sentences_spans_all_of_them(make_rag) -> Non
     by_number = {c.n: c for c in answer.citations}
     for sentence in sentences:
         citation = by_number[sentence.number]
-        assert citation.start <= sentence.start and sentence.end <= citation.end
-        assert rag.store.documents[citation.doc_id][citation.start:citation.end] == citation.text
+        assert any(span.start <= sentence.start and sentence.end <= span.end for span in citation.spans)
+        for span in citation.spans:
+            assert rag.store.documents[citation.doc_id][span.start:span.end] == span.text
+        assert (citation.start, citation.end, citation.text) == (citation.spans[0].start, citation.spans[0].end, citation.spans[0].text)

@@ -99,10 +99,39 @@ def test_a_short_answer_in_new_words_is_not_an_echo() -> None:
     assert (short.sentences[0].status, short.sentences[0].reason) == ("kept", "")
 
 
-def test_a_passage_cited_twice_gets_one_citation_covering_both_sentences() -> None:
+def test_a_passage_cited_twice_gets_one_citation_with_each_supporting_sentence() -> None:
     result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。半精度占用的内存更少[1]。", PASSAGES)
     (citation,) = result.citations
-    assert "计算速度比单精度浮点数快" in citation.text and citation.text.endswith("半精度占用的内存更少。")
+    # the two sentences are adjacent in the passage, so their spans join into one
+    assert [s.text for s in citation.spans] == [ADVANTAGES]
+    assert citation.text == citation.spans[0].text and citation.kind == "support"
+
+
+NOTES = "LoRA 冻结原始权重。它与全量微调不同，下面是无关的长篇背景介绍，说了很多别的事情。LoRA 只训练低秩矩阵。"
+NOTES_CHUNK = Chunk("n", "notes.md", NOTES, 50, 50 + len(NOTES), ("LoRA",))
+
+
+def test_citations_hold_the_supporting_sentences_not_the_text_between_them() -> None:
+    result = CitationChecker().check("LoRA 冻结原始权重[1]。LoRA 只训练低秩矩阵[1]。", {1: NOTES_CHUNK})
+    (citation,) = result.citations
+    assert [s.text for s in citation.spans] == ["LoRA 冻结原始权重。", "LoRA 只训练低秩矩阵。"]
+    assert all(NOTES[s.start - 50:s.end - 50] == s.text for s in citation.spans)
+    assert "背景介绍" not in "".join(s.text for s in citation.spans)
+    record = citation.to_json()
+    assert record["spans"] == [{"start": s.start, "end": s.end, "text": s.text} for s in citation.spans]
+    assert (record["start"], record["end"], record["kind"]) == (citation.spans[0].start, citation.spans[0].end, "support")
+
+
+def test_a_claim_drawn_from_two_sentences_cites_those_two_not_the_passage() -> None:
+    result = CitationChecker().check("LoRA 冻结原始权重并只训练低秩矩阵[1]。", {1: NOTES_CHUNK})
+    (citation,) = result.citations
+    assert [s.text for s in citation.spans] == ["LoRA 冻结原始权重。", "LoRA 只训练低秩矩阵。"]
+
+
+def test_the_heading_is_the_supporting_sentences_own_section() -> None:
+    checker = CitationChecker(heading_at=lambda chunk, offset: f"{chunk.heading} > 句子 {offset - chunk.start}")
+    (citation,) = checker.check("LoRA 只训练低秩矩阵[1]。", {1: NOTES_CHUNK}).citations
+    assert citation.heading == f"LoRA > 句子 {NOTES.index('LoRA 只训练')}"
 
 
 def test_a_question_in_the_answer_is_removed_and_does_not_count_against_it() -> None:
