@@ -3,10 +3,16 @@
 - answered / abstained against the `answerable` labels;
 - ``cited_sentence_share``: share of answer sentences that end with at least one ``[n]``;
 - ``gold_citation_share``: share of citations (on answerable questions with gold) whose passage
-  contains one of the question's gold substrings.
+  contains one of the question's gold substrings;
+- ``short_span_gold_share``: share of answered questions (answerable, with gold) citing a span of at most
+  `SHORT_SPAN_CHARS` characters that holds a gold substring — what a person checking the answer sees when
+  they open its citation; ``span_chars_p50``: the median length of the cited spans;
+- ``unfinished``: answers whose text stops mid-sentence (its last line ends neither with closing
+  punctuation nor with a citation marker).
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 from rag.answering.answerer import Answer
@@ -15,6 +21,20 @@ from rag_eval.datasets import EvalQuestion
 from rag_eval.stats import percentile
 
 AskFn = Callable[[str], Answer]
+SHORT_SPAN_CHARS = 300
+_ENDING = re.compile(r"(?:[。！？；.!?;…）)”’」』]|\[\d+(?:[,，、]\s*\d+)*\])\s*$")
+
+
+def short_span_holds_gold(answer: Answer, gold: Sequence[str]) -> bool:
+    """Whether a cited span of at most `SHORT_SPAN_CHARS` characters holds one of the gold substrings."""
+    return any(len(span.text) <= SHORT_SPAN_CHARS and any(g in span.text for g in gold)
+               for citation in answer.citations for span in citation.spans)
+
+
+def unfinished(text: str) -> bool:
+    """Whether an answer stops mid-sentence: its last line ends neither with closing punctuation nor a marker."""
+    last = text.rstrip().rsplit("\n", 1)[-1]
+    return bool(last) and not _ENDING.search(last)
 
 
 def cited_sentences(answer: Answer) -> tuple[int, int]:
@@ -39,8 +59,9 @@ class AnswerEvaluator:
     def __call__(self, ask: AskFn, progress: Callable[[Any], Any] = lambda it: it) -> tuple[dict[str, float], list[dict]]:
         records = []
         totals = {"answerable": 0, "answered": 0, "unanswerable": 0, "refused": 0, "cited": 0, "sentences": 0,
-                  "gold_citations": 0, "citations": 0, "fallbacks": 0}
+                  "gold_citations": 0, "citations": 0, "fallbacks": 0, "short_span_gold": 0, "with_gold": 0, "unfinished": 0}
         latencies = []
+        span_lengths: list[float] = []
         for question in progress(self.questions):
             answer = ask(question.question)
             latencies.append(answer.timings.get("total_ms", 0.0))
@@ -57,11 +78,15 @@ class AnswerEvaluator:
                 totals["cited"] += cited
                 totals["sentences"] += sentences
                 totals["fallbacks"] += answer.fallback is not None
+                totals["unfinished"] += unfinished(answer.text)
+                span_lengths += [len(span.text) for citation in answer.citations for span in citation.spans]
                 if question.answerable and question.gold_substrings:
                     good, count = gold_citations(answer, question.gold_substrings)
                     totals["gold_citations"] += good
                     totals["citations"] += count
                     record["gold_citations"] = [good, count]
+                    totals["with_gold"] += 1
+                    totals["short_span_gold"] += short_span_holds_gold(answer, question.gold_substrings)
             records.append(record)
         metrics = {
             **{k: float(v) for k, v in totals.items()},
@@ -69,6 +94,8 @@ class AnswerEvaluator:
             "refused_share": totals["refused"] / max(totals["unanswerable"], 1),
             "cited_sentence_share": totals["cited"] / max(totals["sentences"], 1),
             "gold_citation_share": totals["gold_citations"] / max(totals["citations"], 1),
+            "short_span_gold_share": totals["short_span_gold"] / max(totals["with_gold"], 1),
+            "span_chars_p50": percentile(span_lengths, 50),
             "total_ms_p50": percentile(latencies, 50),
             "total_ms_p95": percentile(latencies, 95),
         }

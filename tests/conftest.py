@@ -100,7 +100,7 @@ class ScriptedGenerator:
         return len(text) // 2 + 1
 
     def stream(self, prompt: str, max_tokens: int = 256, stop=()):
-        output = self.output
+        output = self.output[: 3 * max_tokens]  # like a model, it stops at the token limit
         self.prompts.append(prompt)
         for start in range(0, len(output), 3):
             yield output[start:start + 3]

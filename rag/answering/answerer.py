@@ -24,6 +24,7 @@ from rag.answering.excerpts import Excerpt, select_excerpts
 from rag.answering.sentences import asks_for_a_list
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.prompts import (
+    LIST_REMINDER,
     REMINDER,
     AnswerPrompt,
     build_answer_prompt,
@@ -75,6 +76,8 @@ class Answer:
     prompt_tokens: int | None = None
     """Size of the prompt the model read (LLM mode; the last one, when the draft was revised)."""
     attempts: int = 0
+    cut: bool = False
+    """The model's last draft reached the token limit and its unfinished sentence was dropped (LLM mode)."""
     """Drafts the model wrote (LLM mode): 1, or more when a draft failed the citation check and was revised."""
     standalone_question: str | None = None
     """What was searched and answered: the question itself, or a follow-up rewritten to stand alone (see
@@ -123,11 +126,14 @@ class Draft:
     attempts: int
     declined: bool
     passed: bool
+    cut: bool = False
+    """The draft reached the token limit; its unfinished last sentence (or list line) was dropped."""
 
     def attach(self, answer: Answer) -> Answer:
         """`answer` with this draft's raw text, removals, prompt size and attempt count recorded."""
         answer.raw, answer.removed = self.raw, self.checked.removed
         answer.prompt_tokens, answer.attempts = self.prompt.prompt_tokens, self.attempts
+        answer.cut = self.cut
         if self.prompt.turns:
             answer.transcript = (*self.prompt.turns, {"role": "assistant", "content": self.raw})
         return answer
@@ -231,8 +237,12 @@ class Answerer:
                 yield Token(piece, attempt)
             raw = "".join(pieces).strip()
             timings["generate_ms"] = 1000 * (time.perf_counter() - started)
+            cut = self.generator.count_tokens(raw) >= self.config.max_tokens - 1  # stopped by the limit, not by the model
+            if cut:
+                raw = drop_unfinished(raw)
             checked = self.checker.check(clean_generated(raw), numbered, language, question=question)
-            draft = Draft(raw, checked, prompt, attempt, self.refusal.model_declined(raw, checked.says_no_answer), self._passes(checked))
+            declined = self.refusal.model_declined(raw, checked.says_no_answer)
+            draft = Draft(raw, checked, prompt, attempt, declined, self._passes(checked), cut)
             if draft.declined or draft.passed or attempt > self.config.revisions:
                 return draft
             revision = revision_prompt(prompt, question, raw, self.generator, self.config.max_tokens)
@@ -277,10 +287,23 @@ _EMPHASIS = re.compile(r"\*\*|__|`")
 _RUNAWAY = re.compile(r"([*_#=\-~.,，。、])\1{3,}.*$", re.S)
 
 
+_SENTENCE_END = re.compile(r"[。！？；.!?;…][”’」』）)]*(?:\s*[\[【［]\s*\d[\d\s,，、;；]*[\]】］])*")
+
+
+def drop_unfinished(text: str) -> str:
+    """A draft cut by the token limit without its unfinished part: the last line of a list (each line is an
+    item), else everything after the last sentence end (citation markers after it stay with their sentence)."""
+    text = text.rstrip()
+    if "\n" in text:
+        return text.rsplit("\n", 1)[0].rstrip()
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()] if ends else ""
+
+
 def clean_generated(text: str) -> str:
     """Model output without Markdown emphasis or an echo of the prompt's reminder, and cut where it
     degenerates into a run of one symbol."""
-    for reminder in REMINDER.values():
+    for reminder in (*REMINDER.values(), *LIST_REMINDER.values()):
         text = text.replace(reminder, "\n")
     return _EMPHASIS.sub("", _RUNAWAY.sub("", text)).strip()
 

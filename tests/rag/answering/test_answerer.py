@@ -196,3 +196,23 @@ def test_a_passage_cited_by_several_sentences_holds_each_of_them(make_rag) -> No
         for span in citation.spans:
             assert rag.store.documents[citation.doc_id][span.start:span.end] == span.text
         assert (citation.start, citation.end, citation.text) == (citation.spans[0].start, citation.spans[0].end, citation.spans[0].text)
+
+
+def test_a_draft_cut_by_the_token_limit_loses_its_unfinished_sentence(make_rag) -> None:
+    draft = "KV cache 缓存历史的键和值[1]。它加速自回归生成[1]。此外它还能够让很长的对话"
+    rag = make_rag(draft, max_tokens=len(draft) // 3 - 2)  # the scripted model writes 3 characters a token
+    answer = rag.ask("KV cache 有什么用？")
+    assert answer.cut and answer.mode == "llm" and not answer.abstained
+    assert answer.raw.endswith("它加速自回归生成[1]。") and "此外" not in answer.text
+    finished = make_rag(draft.split("此外")[0]).ask("KV cache 有什么用？")
+    assert not finished.cut
+
+
+def test_drop_unfinished_keeps_whole_sentences_and_list_lines() -> None:
+    from rag.answering.answerer import drop_unfinished
+
+    assert drop_unfinished("更快[1]。更省显存[1]。第三个好处是") == "更快[1]。更省显存[1]。"
+    assert drop_unfinished("更快。[1] 另外") == "更快。[1]"
+    assert drop_unfinished("- 提高计算速度[1]\n- 降低内存占") == "- 提高计算速度[1]"
+    assert drop_unfinished("It is faster [1]. It also") == "It is faster [1]."
+    assert drop_unfinished("一句没有结束的话") == ""

@@ -9,6 +9,7 @@ from rag.answering.prompts import (
     ANSWER_IN,
     COMPLETION_STOP,
     EXAMPLES,
+    LIST_REMINDER,
     REMINDER,
     REVISE,
     SAFETY_TOKENS,
@@ -196,8 +197,10 @@ def test_the_system_prompt_is_one_prefix_for_both_languages() -> None:
     assert chinese[1]["content"].startswith(f"{ANSWER_IN['zh']}\n<passages>")
     assert os.path.commonprefix([chinese[1]["content"], other[1]["content"]]).startswith(ANSWER_IN["zh"])
     assert english[1]["content"].startswith(ANSWER_IN["en"])
-    assert chinese[1]["content"].endswith(REMINDER["zh"]) and english[1]["content"].endswith(REMINDER["en"])
+    assert other[1]["content"].endswith(REMINDER["zh"]) and english[1]["content"].endswith(REMINDER["en"])
     assert all("[" in REMINDER[lang] and len(REMINDER[lang]) < len(ANSWER_IN[lang]) for lang in ("zh", "en"))
+    # A question asking for several things (好处) is reminded to list every item, one per line.
+    assert chinese[1]["content"].endswith(LIST_REMINDER["zh"]) and "每条一行" in LIST_REMINDER["zh"]
 
 
 def test_templates_without_a_system_role_get_the_rules_in_the_user_turn() -> None:
