@@ -10,16 +10,20 @@ from typing import AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from rag.answering.answerer import Answer, Token
+from rag.conversation.history import Turn
 from rag.core.errors import RagError
 from rag_app.server.auth import read_access
 from rag_app.server.dependencies import (
+    MAX_ANSWER_CHARS,
+    MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
     MAX_TOP_K,
     admit,
     deadline,
+    prepare,
     qa_service,
     watch_disconnect,
 )
@@ -47,6 +51,26 @@ ANSWER_EXAMPLE = {
 QUESTION_DESCRIPTION = "the question; at most the configured limits.max_question_chars characters and max_question_tokens words"
 
 
+class CitedPassage(BaseModel):
+    """A passage an earlier answer cited: its ``chunk_id`` (other fields of the answer's citations are accepted and
+    ignored, so a previous response's ``citations`` can be sent back as they are)."""
+
+    model_config = ConfigDict(extra="ignore")
+    chunk_id: SafeText = Field(max_length=100)
+
+
+class HistoryTurn(BaseModel):
+    """An earlier question and its answer. Read as untrusted text (instructions in it are not followed)."""
+
+    question: SafeText = Field(max_length=MAX_QUESTION_CHARS)
+    answer: SafeText = Field("", max_length=MAX_ANSWER_CHARS)
+    citations: list[CitedPassage] = Field(default_factory=list, max_length=MAX_TOP_K,
+                                          description="the earlier answer's citations: their passages become candidates")
+
+    def turn(self) -> Turn:
+        return Turn(self.question, self.answer, cited=tuple(c.chunk_id for c in self.citations))
+
+
 class AskRequest(BaseModel):
     question: SafeText = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description=QUESTION_DESCRIPTION,
                                examples=["KV cache 有什么用？"])
@@ -54,6 +78,11 @@ class AskRequest(BaseModel):
     mode: Literal["llm", "extractive"] | None = Field(None, description="answerer (default: the configured answer.mode)")
     rerank: StrictBool = True
     stream: StrictBool = Field(False, description="server-sent events: `token` (unchecked draft), then `answer` (checked)")
+    history: list[HistoryTurn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS,
+        description="earlier turns of the conversation, oldest first: a follow-up (\"它有什么缺点？\") is rewritten to "
+        "stand alone before retrieval (see `standalone_question` in the answer); only the last "
+        "conversation.max_turns are read, each cut to conversation.max_turn_chars")
 
 
 @router.post(
@@ -70,12 +99,14 @@ class AskRequest(BaseModel):
 async def ask(body: AskRequest, request: Request, qa: QAService = Depends(qa_service)):
     """Answer a question from the documents, every sentence citing a passage `[n]`, or abstain.
 
-    With `"stream": true` the response is server-sent events: `token` events carry the model's
+    With `history` (earlier turns), a follow-up is first made standalone; the answer's `standalone_question` says
+    what was searched. With `"stream": true` the response is server-sent events: `token` events carry the model's
     draft as it is written (LLM mode only; unchecked), then one `answer` event carries the checked
     answer (the same JSON as without streaming); an `error` event reports a failure mid-stream.
     """
     until = deadline(request)
-    prepared = await qa.prepare(body.question, body.mode, body.top_k, body.rerank)
+    history = [turn.turn() for turn in body.history]
+    prepared = await prepare(qa, body.question, body.mode, body.top_k, body.rerank, history, until)
     admission = admit(qa, prepared)
     if body.stream:
         return EventStream(sse_events(qa, prepared, admission, until, request_id(request.scope)), admission)

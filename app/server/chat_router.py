@@ -3,7 +3,11 @@
 Existing chat front ends and the official `openai` SDK work unchanged: the answer (with its `[n]`
 markers) is the message `content`; the citations travel in an extra top-level `citations` field
 (SDKs keep unknown fields: ``completion.model_extra["citations"]``). The question is the last user
-message; earlier turns are not used (each question is answered from the documents alone).
+message; the user and assistant messages before it are the conversation (`rag.conversation`): a follow-up is
+rewritten to stand alone before retrieval, and the extra `standalone_question` field says what was searched.
+An assistant message may carry this service's `citations` back (their passages become candidates); an answer
+this server gave recently is recognised by its text anyway. System and developer messages are ignored: they
+never change the answer rules (answers come from the documents, with citations, or are refused).
 
 Models: ``rag`` answers with the configured answerer, ``rag-llm`` and ``rag-extractive`` pick one.
 Streaming (``stream: true``): the model's unchecked draft arrives in a non-standard `rag_draft`
@@ -23,6 +27,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from rag.answering.answerer import Answer, Token
+from rag.conversation.history import Turn
 from rag_app.server.ask_router import EventStream, answer_or_error, stream_failed
 from rag_app.server.auth import read_access
 from rag_app.server.dependencies import (
@@ -30,6 +35,7 @@ from rag_app.server.dependencies import (
     MAX_TOP_K,
     admit,
     deadline,
+    prepare,
     qa_service,
 )
 from rag_app.server.errors import excerpt, request_id
@@ -62,6 +68,13 @@ class ChatMessage(BaseModel):
             return "".join(part.text or "" for part in self.content if part.type == "text")
         return self.content or ""
 
+    def cited(self) -> tuple[str, ...]:
+        """Chunk ids of this service's `citations`, when an assistant message carries them back."""
+        citations = (self.model_extra or {}).get("citations")
+        if not isinstance(citations, list):
+            return ()
+        return tuple(str(c["chunk_id"])[:100] for c in citations if isinstance(c, dict) and isinstance(c.get("chunk_id"), str))
+
 
 class ChatRequest(BaseModel):
     """The OpenAI request; sampling options (temperature, max_tokens…) are accepted and ignored."""
@@ -69,8 +82,10 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: SafeText = Field("rag", max_length=100, description=f"one of: {', '.join(MODELS)}", examples=["rag"])
     messages: list[ChatMessage] = Field(
-        min_length=1, description=f"the last `user` message is the question (at most {MAX_QUESTION_CHARS} characters "
-        "and the configured limits.max_question_chars); earlier turns are not used")
+        min_length=1,
+        description=f"the last `user` message is the question (at most {MAX_QUESTION_CHARS} characters and the configured "
+        "limits.max_question_chars); the user and assistant messages before it are the conversation (the last "
+        "conversation.max_turns turns are read); system and developer messages are ignored")
     stream: StrictBool = False
     top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="extension: passages to retrieve")
 
@@ -92,13 +107,15 @@ async def chat_completions(body: ChatRequest, request: Request, qa: QAService = 
     """Answer the last user message from the documents, as an OpenAI chat completion (or its stream)."""
     if body.model not in MODELS:
         raise HTTPException(404, f"The model '{excerpt(body.model)}' does not exist; use one of: {', '.join(MODELS)}.")
-    question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
+    last = next((i for i in range(len(body.messages) - 1, -1, -1) if body.messages[i].role == "user"), None)
+    question = body.messages[last].text().strip() if last is not None else ""
     if not question:
         raise HTTPException(422, "No user message with text to answer.")
     if len(question) > MAX_QUESTION_CHARS:
         raise HTTPException(422, f"The question is longer than {MAX_QUESTION_CHARS} characters.")
     until = deadline(request)
-    prepared = await qa.prepare(question, MODELS[body.model], body.top_k)
+    history = conversation_turns(body.messages[:last])
+    prepared = await prepare(qa, question, MODELS[body.model], body.top_k, True, history, until)
     admission = admit(qa, prepared)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
@@ -111,10 +128,26 @@ async def chat_completions(body: ChatRequest, request: Request, qa: QAService = 
     }
 
 
+def conversation_turns(messages: list[ChatMessage]) -> list[Turn]:
+    """The earlier turns in `messages`: each user message with the assistant messages after it as its answer. Tool,
+    system and developer messages are left out (they never reach a prompt)."""
+    turns: list[Turn] = []
+    for message in messages:
+        text = message.text().strip()
+        if message.role == "user" and text:
+            turns.append(Turn(text))
+        elif message.role == "assistant" and turns:
+            previous = turns[-1]
+            answer = f"{previous.answer}\n{text}".strip() if previous.answer else text
+            turns[-1] = Turn(previous.question, answer, cited=previous.cited + message.cited())
+    return turns
+
+
 def _extras(answer: Answer) -> dict[str, Any]:
     return {
         "citations": [c.to_json() for c in answer.citations],
         "abstained": answer.abstained, "answer_mode": answer.mode, "fallback": answer.fallback,
+        "standalone_question": answer.standalone_question,
     }
 
 

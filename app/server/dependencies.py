@@ -5,15 +5,23 @@ import asyncio
 import threading
 import time
 
+from typing import Sequence
+
 from fastapi import HTTPException, Request
 
+from rag.conversation.history import Turn
 from rag.core.config import ServerConfig
 from rag_app.server.documents_service import DocumentsService
-from rag_app.server.limits import Admission, QueueFull
+from rag_app.server.limits import Admission, QueueFull, TimedOut
 from rag_app.server.qa_service import Prepared, QAService
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
+MAX_HISTORY_TURNS = 50
+"""Most earlier turns a request may send (a bound on the body's work; the library reads only the last
+``conversation.max_turns`` of them)."""
+MAX_ANSWER_CHARS = 20_000
+"""Longest earlier answer a request may send (the library reads its first ``conversation.max_turn_chars``)."""
 
 
 def qa_service(request: Request) -> QAService:
@@ -31,6 +39,20 @@ def settings(request: Request) -> ServerConfig:
 def deadline(request: Request) -> float:
     """When this request must be finished (`time.monotonic()`), from ``--timeout``."""
     return time.monotonic() + request.app.state.settings.request_timeout_s
+
+
+async def prepare(
+    qa: QAService, question: str, mode: str | None, k: int | None, rerank: bool, history: Sequence[Turn], until: float
+) -> Prepared:
+    """`QAService.prepare`, with a full generation queue (a follow-up the model must rewrite) as 503 + Retry-After and
+    a rewrite past the deadline as 504."""
+    try:
+        return await qa.prepare(question, mode, k, rerank, history=history, deadline=until)
+    except QueueFull as exc:
+        qa.metrics.rejected.inc()
+        raise HTTPException(503, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except TimedOut as exc:
+        raise HTTPException(504, str(exc)) from None
 
 
 def admit(qa: QAService, prepared: Prepared) -> Admission | None:

@@ -16,12 +16,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterator, Sequence, TypeVar
 
 from rag.answering.answerer import MODES, Answer, Token
 from rag.api import RAG, generation_of
+from rag.conversation.condenser import Standalone
+from rag.conversation.history import Turn
 from rag.core.config import Config
 from rag.core.errors import ConfigError
+from rag.core.language import detect_language
 from rag.core.schema import Hit
 from rag.embedding.embedders import Embedder
 from rag.index.stores import open_store
@@ -41,13 +44,16 @@ class Cancelled(Exception):
 
 @dataclass
 class Prepared:
-    """A question after retrieval: what the answer stage needs, and whether it will generate."""
+    """A question after retrieval: what the answer stage needs, and whether it will generate. `question` is what
+    was searched (a follow-up made standalone); `asked` what the client sent."""
 
     rag: RAG
     question: str
     hits: list[Hit]
     mode: str
     timings: dict[str, float]
+    asked: str = ""
+    standalone: Standalone | None = None
 
     @property
     def generates(self) -> bool:
@@ -181,16 +187,35 @@ class QAService:
         self.metrics.observe_timings(timings)
         return hits
 
-    async def prepare(self, question: str, mode: str | None, k: int | None, rerank: bool = True) -> Prepared:
-        """Retrieve for `question` (concurrently with other requests)."""
+    async def prepare(
+        self, question: str, mode: str | None, k: int | None, rerank: bool = True, history: Sequence[Turn] = (),
+        deadline: float | None = None,
+    ) -> Prepared:
+        """Make `question` standalone after `history`, then retrieve for it (concurrently with other requests).
+
+        A follow-up the model must rewrite takes a turn in the generation queue like an answer does (`QueueFull`
+        when there is no room, `TimedOut` past `deadline`); everything else runs on the retrieval threads."""
         mode = mode or self.config.answer.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
         timings: dict[str, float] = {}
+        rag = await self._run(self._current)
+        standalone = None
+        if history:
+            plan = await self._run(lambda: rag.plan_standalone(question, history, mode))
+            if plan.needs_model:
+                admission = self.queue.admit()
+                async with admission.turn(deadline):
+                    standalone = await asyncio.get_running_loop().run_in_executor(
+                        self._generation_pool, lambda: rag.run_standalone(plan, timings))
+            else:
+                standalone = await self._run(lambda: rag.run_standalone(plan, timings))
+        searched = standalone.question if standalone is not None else question
+        carried = standalone.carried if standalone is not None else ()
 
         def retrieve() -> Prepared:
-            rag = self._current()
-            return Prepared(rag, question, rag.retrieve(question, k=k, rerank=rerank, timings=timings), mode, timings)
+            hits = rag.retrieve(searched, k=k, rerank=rerank, timings=timings, carried=carried)
+            return Prepared(rag, searched, hits, mode, timings, question, standalone)
 
         return await self._run(retrieve)
 
@@ -234,11 +259,14 @@ class QAService:
         rag = prepared.rag
 
         def stream() -> Iterator[Token | Answer]:
-            return rag.answerer.stream(prepared.question, prepared.hits, mode=prepared.mode, timings=prepared.timings)
+            return rag.answerer.stream(prepared.question, prepared.hits, mode=prepared.mode, timings=prepared.timings,
+                                       language=detect_language(prepared.asked or prepared.question))
 
         async with aclosing(_iterate_in_thread(stream, cancel, pool, deadline)) as events:
             async for event in events:
                 if isinstance(event, Answer):
+                    standalone = prepared.standalone or Standalone(prepared.question)
+                    event = rag.finish(event, prepared.asked or prepared.question, standalone)
                     self.metrics.observe_answer(event)
                 yield event
 

@@ -37,6 +37,11 @@ class SearchResponse(BaseModel):
 
 class AnswerResponse(BaseModel):
     question: str
+    standalone_question: str | None = Field(
+        description="what was searched and answered: the question, or a follow-up rewritten to stand alone")
+    standalone_method: str | None = Field(
+        description="how: `none` (no earlier turns), `as-is`, `new-topic`, `ordinal`, `llm` (rewritten by the model) "
+        "or `rule` (searched with the previous question)")
     answer: str = Field(description="every sentence ends with its citation markers `[n]`")
     abstained: bool = Field(description="true: the documents don't answer this; `citations` lists the nearest sources")
     mode: Literal["llm", "extractive"] = Field(description="what wrote `answer` (`extractive` after a fallback too)")
@@ -72,6 +77,7 @@ class ChatCompletion(BaseModel):
     abstained: bool
     answer_mode: Literal["llm", "extractive"]
     fallback: str | None
+    standalone_question: str | None = Field(description="what was searched: the question, or the follow-up made standalone")
 
 
 class ModelJson(BaseModel):
