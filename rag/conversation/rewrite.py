@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from rag.conversation.followup import ORDINAL, ordinal_position
+from rag.conversation.followup import ORDINAL, is_followup, ordinal_position
 from rag.conversation.history import Turn, enumerated_items
 from rag.core.language import Language, detect_language
 from rag.generation.base import serves_chat
@@ -106,10 +106,14 @@ def _without_transcript(turn: Turn) -> Turn:
 
 
 def clean_rewrite(raw: str, question: str) -> str | None:
-    """The model's rewrite without labels and quotes; None when it is not a usable question."""
+    """The model's rewrite without labels and quotes; None when it is not a usable standalone question: empty,
+    runaway, the no-answer phrase, an answer (citation markers, or a statement ending in a full stop), or a question
+    that still leans on the conversation (the follow-up copied back: "它有哪些缺点？")."""
     text = next((line.strip() for line in raw.splitlines() if line.strip()), "")
     text = _PREFIX.sub("", text).strip().strip(_QUOTES).strip()
     if not text or len(text) > max(MAX_REWRITE_CHARS, 3 * len(question)) or is_no_answer(text) or _MARKER.search(text):
+        return None
+    if text.endswith(("。", ".")) or is_followup(text):
         return None
     return text
 

@@ -73,3 +73,10 @@ def test_a_list_reference_names_the_item() -> None:
     assert resolve_ordinal("What does the second one do?", turns) == "What does 生成对抗网络 do?"
     assert resolve_ordinal("第五个是什么？", turns) is None  # only three listed
     assert resolve_ordinal("它有什么缺点？", turns) is None
+
+
+def test_a_rewrite_that_still_leans_on_the_conversation_or_states_an_answer_is_refused() -> None:
+    assert clean_rewrite("它有哪些缺点？", "它有哪些缺点？") is None  # copied back: still a follow-up
+    assert clean_rewrite("What models do they use today?", "What models do they use today?") is None
+    assert clean_rewrite("大语言模型的前沿研究方向之一是少样本学习。", "其中少样本学习这个方向是做什么的？") is None
+    assert clean_rewrite("梯度检查点有什么代价？", "它有什么代价？") == "梯度检查点有什么代价？"
