@@ -38,6 +38,32 @@ lora_rank = 8
 """,
 }
 
+BENEFITS_DOC = ("training.md", """# 训练技巧
+
+## 1. 什么是混合精度训练？
+
+混合精度训练在训练过程中同时使用 16 位和 32 位浮点数。
+前向和反向传播主要用半精度计算，主权重保留一份单精度副本。
+为了避免梯度下溢，通常还会配合损失缩放一起使用。
+
+### 优势
+
+- 提高计算速度：半精度运算在支持 Tensor Core 的 GPU 上更快。
+- 降低内存占用：激活值和梯度占用的显存大约减半。
+- 节省计算资源：同样的硬件可以训练更大的模型或使用更大的批量。
+
+### 挑战
+
+- 数值稳定性问题：半精度的表示范围小，容易溢出或下溢。
+- 计算复杂性：需要维护单精度主权重并动态调整损失缩放因子。
+""")
+"""One passage (under the chunk size) that holds a definition, a benefits list and a challenges list under two
+sub-headings, like the README's mixed-precision question: "混合精度训练有什么好处？" is answered by the three 优势
+items alone."""
+_ITEMS = tuple(line[2:] for line in BENEFITS_DOC[1].split("\n") if line.startswith("- "))
+BENEFITS, CHALLENGES = _ITEMS[:3], _ITEMS[3:]
+"""The list items under 优势 and under 挑战."""
+
 
 class KeywordEmbedder:
     """A deterministic test double: hashed bag of BM25 tokens, L2-normalised (no model weights)."""

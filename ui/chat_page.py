@@ -10,10 +10,12 @@ from rag.answering.answerer import Answer, Token
 from rag.api import RAG
 from rag.core.errors import RagError
 from rag_ui.pipeline import AskSettings, answer_events
+from rag_ui.markdown import close_open_markup, passage_markdown
 from rag_ui.render import escape_inline, escape_markdown, render_answer
 
 HISTORY = "history"
 CURSOR = " ▌"
+"""Ends a draft while the model writes (inside its text, so it lands inside an open code block rather than after it)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,12 @@ def ask(rag: RAG, question: str, settings: AskSettings, key: str, earlier: Seque
     return answer
 
 
+def draft_markdown(draft: str) -> str:
+    """A draft as it streams, cursor last: its Markdown rendered safely, with the bold, code or block the model has
+    opened but not yet closed closed for now."""
+    return passage_markdown(close_open_markup(draft + CURSOR))
+
+
 def _stream(rag: RAG, question: str, settings: AskSettings, draft, earlier: Sequence[Answer]) -> Answer:
     pieces: list[str] = []
     attempt = 1
@@ -84,7 +92,7 @@ def _stream(rag: RAG, question: str, settings: AskSettings, draft, earlier: Sequ
             with draft.container():
                 st.caption("Draft: the model is writing; each sentence is checked against its sources when it is done."
                            if attempt == 1 else "Revised draft: the first draft failed the citation check.")
-                st.markdown(escape_markdown("".join(pieces)) + CURSOR)
+                st.markdown(draft_markdown("".join(pieces)))
         else:
             answer = event
     assert answer is not None, "the answerer always ends with an Answer"

@@ -1,12 +1,13 @@
 """Answers, citation chips, source passages and the retrieval inspector, as Streamlit elements.
 
-Document text is always shown as text: it goes through `escape_markdown` (every Markdown and HTML
-character backslash-escaped) before `st.markdown`, or into `st.dataframe` / `st.caption` escaped the
-same way. Nothing here uses ``unsafe_allow_html``.
+Document text is always shown as text: passages and answers go through `rag_ui.markdown` (their own headings,
+lists, bold and code render; formulas show as code; every other Markdown and HTML character is escaped) before
+`st.markdown`, or into `st.dataframe` / `st.caption` escaped the same way. Nothing here uses ``unsafe_allow_html``.
+A citation's popover highlights exactly the sentences it quotes and opens at the first of them; a refusal's
+nearest sources are labelled ``nearest`` and highlight nothing.
 """
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import pandas as pd
@@ -15,10 +16,10 @@ import streamlit as st
 from rag.answering.answerer import FALLBACK_NOTE, REMOVED_NOTE, Answer
 from rag.answering.citations import Citation
 from rag.core.schema import Chunk, Hit
-from rag.core.text import LIST_BULLET
+from rag_ui.markdown import ELLIPSIS, answer_markdown, escape_inline, escape_markdown, quoted_passage_markdown
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=\"'@%])")
-HIGHLIGHT = "orange-background"
+NEAREST_NOTE = "Nearest passage: the documents do not answer the question, so nothing here is marked as support."
+NEAREST_ICON = ":material/travel_explore:"
 STAGES = {
     "rewrite_ms": "standalone question",
     "first_stage_ms": "first stage (dense + BM25 + fusion)",
@@ -29,125 +30,34 @@ STAGES = {
 }
 
 
-def escape_inline(text: str) -> str:
-    """`text` (one line) with every character Markdown, HTML or Streamlit directives use escaped."""
-    return _SPECIAL.sub(r"\\\1", text)
+def cited_ranges(citation: Citation) -> tuple[tuple[int, int], ...]:
+    """Source offsets of the sentences a citation quotes: its spans (its start..end for a citation without)."""
+    return tuple((span.start, span.end) for span in citation.spans) or ((citation.start, citation.end),)
 
 
-
-
-def answer_markdown(text: str) -> str:
-    """An answer shown as text, except that its list items (one per line) render as a list."""
-    lines = []
-    for line in text.split("\n"):
-        bullet = LIST_BULLET.match(line)
-        if bullet:
-            marker = bullet.group(0).strip()
-            mark = marker.rstrip(".)、") + "." if marker[0].isdigit() else "-"
-            lines.append(f"{mark} {escape_inline(line[bullet.end():])}")
-        else:
-            lines.append(escape_inline(line) + "  ")
-    return "\n".join(lines).rstrip()
-
-
-def escape_markdown(text: str) -> str:
-    """Multi-line `text` shown literally by ``st.markdown``: escaped, line breaks and indentation kept."""
-    return "  \n".join(_escape_line(line) for line in text.split("\n"))
-
-
-def _escape_line(line: str) -> str:
-    body = line.lstrip(" \t")
-    indent = "\u00a0" * (len(line) - len(body))  # leading spaces would start a code block
-    return indent + escape_inline(body)
-
-
-_BLOCK = re.compile(r"^(?P<indent>[ \t]*)(?P<mark>#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s?)?")
-_STRONG = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-
-
-def _inline_runs(line: str, offset: int) -> list[tuple[str, bool, int, int]]:
-    """``(text, bold, start, end)`` runs of one line's inline text, ``**`` markers removed; offsets in the passage."""
-    runs, cursor = [], 0
-    for match in _STRONG.finditer(line):
-        if match.start() > cursor:
-            runs.append((line[cursor:match.start()], False, offset + cursor, offset + match.start()))
-        group = 1 if match.group(1) is not None else 2
-        runs.append((match.group(group), True, offset + match.start(group), offset + match.end(group)))
-        cursor = match.end()
-    if cursor < len(line):
-        runs.append((line[cursor:], False, offset + cursor, offset + len(line)))
-    return runs
-
-
-def _render_run(text: str, bold: bool, marked: bool) -> str:
-    if not text:
-        return ""
-    if not text.strip():
-        return text
-    lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()):]
-    body = escape_inline(core)
-    if bold or marked:
-        body = f"**{body}**"
-    if marked:
-        body = f":{HIGHLIGHT}[{body}]"
-    return lead + body + trail
-
-
-def _inline_markdown(line: str, offset: int, start: int, end: int) -> str:
-    """One line's inline text as Markdown: bold kept, everything else escaped, ``start:end`` highlighted."""
-    pieces = []
-    for text, bold, run_start, run_end in _inline_runs(line, offset):
-        cuts = sorted({run_start, run_end, *(c for c in (start, end) if run_start < c < run_end)})
-        for a, b in zip(cuts, cuts[1:]):
-            pieces.append(_render_run(text[a - run_start:b - run_start], bold, start <= a and b <= end and start < end))
-    return "".join(pieces)
-
-
-def passage_markdown(text: str, start: int, end: int) -> str:
-    """A passage's own Markdown (headings, lists, quotes, bold) made safe to show, with ``text[start:end]``
-    highlighted. Inline markup other than bold, HTML and links are escaped and shown as text; code
-    blocks are shown as code. Offsets are positions in `text`."""
-    lines: list[tuple[str, bool]] = []  # (markdown, is code)
-    cursor, in_code = 0, False
-    for line in text.split("\n"):
-        line_start = cursor
-        cursor += len(line) + 1
-        if _FENCE.match(line):
-            in_code = not in_code
-            lines.append((line.strip(), True))
-            continue
-        if in_code or not line.strip():
-            lines.append((line if in_code else "", in_code))
-            continue
-        block = _BLOCK.match(line)
-        mark = (block.group("mark") or "").strip()
-        body_start = block.end()
-        body = _inline_markdown(line[body_start:], line_start + body_start, start, end)
-        if mark.startswith("#"):
-            lines.append((f"**{body}**" if not body.startswith("**") else body, False))  # a popover is small
-        elif mark:
-            indent = " " * min(len(block.group("indent").expandtabs(4)), 8)
-            lines.append((f"{indent}{mark} {body}", False))
-        else:
-            lines.append((body, False))
-    if in_code:
-        lines.append(("```", True))
-    # A line break inside a paragraph is a hard break; blank lines, list items and code keep their own meaning.
-    out = []
-    for i, (line, code) in enumerate(lines):
-        following, following_code = lines[i + 1] if i + 1 < len(lines) else ("", True)
-        hard = not code and not following_code and line and following and not _BLOCK.match(following).group("mark")
-        out.append(line + ("  " if hard else ""))
-    return "\n".join(out)
-
-
-def source_passage(citation: Citation, hits: Sequence[Hit]) -> tuple[str, int, int]:
-    """The passage a citation points into and the cited span within it: ``(text, start, end)``."""
+def source_passage(citation: Citation, hits: Sequence[Hit]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The passage a citation points into and the ranges to highlight in it: each quoted sentence of a supporting
+    citation, nothing for a refusal's nearest source (it supports nothing). Without its passage among `hits`,
+    the quoted sentences alone."""
     chunk = _chunk(citation, hits)
-    if chunk is None or not (chunk.start <= citation.start <= citation.end <= chunk.end):
-        return citation.text, 0, len(citation.text)
-    return chunk.text, citation.start - chunk.start, citation.end - chunk.start
+    ranges = cited_ranges(citation)
+    if chunk is None or not all(chunk.start <= start <= end <= chunk.end for start, end in ranges):
+        return _quoted_only(citation)
+    if citation.kind == "nearest":
+        return chunk.text, ()
+    return chunk.text, tuple((start - chunk.start, end - chunk.start) for start, end in ranges)
+
+
+def _quoted_only(citation: Citation) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The quoted sentences joined by `` … ``, each highlighted (a nearest source: its text, unhighlighted)."""
+    if citation.kind == "nearest" or not citation.spans:
+        return citation.text, (() if citation.kind == "nearest" else ((0, len(citation.text)),))
+    text, ranges = "", []
+    for span in citation.spans:
+        text += f" {ELLIPSIS} " if text else ""
+        ranges.append((len(text), len(text) + len(span.text)))
+        text += span.text
+    return text, tuple(ranges)
 
 
 def _chunk(citation: Citation, hits: Sequence[Hit]) -> Chunk | None:
@@ -155,24 +65,40 @@ def _chunk(citation: Citation, hits: Sequence[Hit]) -> Chunk | None:
 
 
 def citation_label(citation: Citation) -> str:
-    return f"[{citation.n}] {citation.doc_id}"
+    """``[1] file.md`` for support; ``nearest [1] file.md`` for a refusal's nearest source."""
+    label = f"[{citation.n}] {citation.doc_id}"
+    return f"nearest {label}" if citation.kind == "nearest" else label
+
+
+def location_text(citation: Citation) -> str:
+    """``file.md, characters 18–40, 52–70``: where the quoted sentences (or a nearest passage) lie."""
+    if citation.kind == "nearest":
+        return f"{citation.doc_id}, passage at characters {citation.start}–{citation.end}"
+    ranges = ", ".join(f"{start}–{end}" for start, end in cited_ranges(citation))
+    return f"{citation.doc_id}, characters {ranges}"
 
 
 def render_citation(citation: Citation, hits: Sequence[Hit]) -> None:
-    """The source passage with the cited span highlighted, its document and heading path."""
-    text, start, end = source_passage(citation, hits)
+    """The source passage, opened at its first quoted sentence with every quoted sentence highlighted (a nearest
+    source: the passage from its start, nothing highlighted), its document and heading path."""
+    text, marks = source_passage(citation, hits)
     st.markdown(f"**{escape_inline(citation_label(citation))}**")
     if citation.heading:
         st.caption(escape_inline(citation.heading))
-    st.markdown(passage_markdown(text, start, end))
-    st.caption(escape_inline(f"{citation.doc_id}, characters {citation.start}–{citation.end}"))
+    if citation.kind == "nearest":
+        st.caption(NEAREST_NOTE)
+    st.markdown(quoted_passage_markdown(text, marks))
+    st.caption(escape_inline(location_text(citation)))
 
 
 def render_citation_chips(citations: Sequence[Citation], hits: Sequence[Hit], key: str) -> None:
-    """One clickable ``[n] document`` chip per citation; clicking opens the source passage."""
+    """One clickable chip per citation (``[n] document``; a nearest source's chip is plain and says ``nearest``);
+    clicking opens the source passage."""
     with st.container(horizontal=True, gap="small"):
         for i, citation in enumerate(citations):
-            with st.popover(escape_inline(citation_label(citation)), key=f"{key}-cite-{i}"):
+            nearest = citation.kind == "nearest"
+            with st.popover(escape_inline(citation_label(citation)), key=f"{key}-cite-{i}",
+                            type="tertiary" if nearest else "secondary", icon=NEAREST_ICON if nearest else None):
                 render_citation(citation, hits)
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from rag.answering.answerer import ABSTAIN_MESSAGE, FALLBACK_NOTE, REMOVED_NOTE
 from rag.index.local import read_manifest
 from rag_ui import state
-from rag_ui.render import escape_inline
+from rag_ui.markdown import HIGHLIGHT
+from rag_ui.render import NEAREST_NOTE, escape_inline
 from tests.conftest import ScriptedGenerator
 from tests.ui.conftest import start_app
 
@@ -50,9 +51,10 @@ def test_a_question_gets_an_answer_with_citations_and_an_inspector(app) -> None:
     answer = _assistant_text(app)
     assert "LoRA 通过低秩矩阵适配预训练模型" in answer and "\\[1\\]" in answer
     assert _chip_labels(app)[0] == "\\[1\\] mixed\\-precision\\.md"
+    assert app.get("popover")[0].proto.popover.type == "secondary"
     # the chip's passage: heading path, and the cited sentence highlighted in the source passage
     assert ":orange-background[**LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数。**]" in answer
-    assert "训练技巧" in [c.value for c in app.caption]
+    assert "训练技巧 \\> 2\\. 什么是 LoRA？" in [c.value for c in app.caption]  # the quoted sentence's own section
     table = app.dataframe[0].value
     assert list(table.columns) == ["rank", "cited", "document", "dense", "BM25", "fused (RRF)", "rerank", "relevance", "heading", "passage"]
     assert table.loc[0, "cited"] == "[1]" and table.loc[0, "document"] == "mixed-precision.md"
@@ -72,7 +74,9 @@ def test_an_unanswerable_question_shows_the_abstention_with_the_nearest_sources(
     (warning,) = app.warning
     assert warning.value == ABSTAIN_MESSAGE["zh"].replace(".", "\\.")
     assert "Nearest sources" in [c.value for c in app.caption]
-    assert len(_chip_labels(app)) == 2
+    assert _chip_labels(app) == ["nearest \\[1\\] mixed\\-precision\\.md", "nearest \\[2\\] attention\\.md"]
+    assert {p.proto.popover.type for p in app.get("popover")} == {"tertiary"}  # plain chips, not support's buttons
+    assert HIGHLIGHT not in _assistant_text(app) and NEAREST_NOTE in [c.value for c in app.caption]
     assert app.dataframe[0].value.loc[0, "cited"] == "nearest [1]"
 
 
