@@ -87,7 +87,12 @@ class Visit:
     chip: str
     passage: str
     highlighted: str
+    """The first highlighted piece of the passage ("" when nothing is highlighted)."""
     seconds_to_answer: float
+    highlights: tuple[str, ...] = ()
+    """Every highlighted piece of the passage, top to bottom."""
+    first_highlight_in_view: bool = False
+    """Whether the first highlighted piece lies within the popover's visible area as it opens (no scrolling)."""
 
 
 @contextmanager
@@ -123,16 +128,25 @@ def ask_and_open_citation(page, url: str, question: str, screenshot: Path | None
     chip.click()
     body = page.get_by_test_id("stPopoverBody").last
     body.wait_for(timeout=timeout)
-    highlighted = body.locator("span.stMarkdownColoredBackground").first
-    highlighted_text = highlighted.inner_text(timeout=timeout) if highlighted.count() else ""
+    page.wait_for_timeout(300)  # let the popover finish its opening animation
+    marked = body.locator("span.stMarkdownColoredBackground")
+    highlights = tuple(marked.all_inner_texts())
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
-        page.wait_for_timeout(300)  # let the popover finish its opening animation
         page.screenshot(path=str(screenshot), full_page=False)
     return Visit(
         answer=answer.get_by_test_id("stMarkdownContainer").first.inner_text(),
         chip=chip.get_by_test_id("stMarkdownContainer").first.inner_text(),
         passage=body.inner_text(),
-        highlighted=highlighted_text,
+        highlighted=highlights[0] if highlights else "",
         seconds_to_answer=seconds,
+        highlights=highlights,
+        first_highlight_in_view=bool(highlights) and _inside(marked.first.bounding_box(), body.bounding_box()),
     )
+
+
+def _inside(box: dict | None, frame: dict | None) -> bool:
+    """Whether `box` lies vertically within `frame` (Playwright bounding boxes, in page pixels)."""
+    if not box or not frame:
+        return False
+    return frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]

@@ -11,6 +11,7 @@ from rag_ui.browser import (
     missing_requirements,
     running_app,
 )
+from tests.conftest import BENEFITS, BENEFITS_DOC, CHALLENGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(missing_requirements() is not None, reason=str(missing_requirements()))]
 
@@ -52,3 +53,24 @@ def test_the_second_question_of_a_conversation_is_answered_about_the_first_ones_
         assert second.chip == "[1] mixed-precision.md" and "LoRA" in second.highlighted
         page.keyboard.press("Escape")
         assert "searched as: 它训练多少参数？（上文：什么是 LoRA？）" in page.get_by_test_id("stChatMessage").nth(3).inner_text()
+
+
+def test_the_popover_highlights_the_benefits_and_not_the_challenges(data_dir: Path, tmp_path: Path) -> None:
+    (data_dir / "documents" / "mixed-precision.md").unlink()  # it answers "有什么好处" from its own 优势 section
+    name, text = BENEFITS_DOC
+    (data_dir / "documents" / name).write_text(text, encoding="utf-8")
+    env = {"RAG_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": "extractive"}
+    with running_app(env, log=tmp_path / "streamlit.log") as url, browser_page(height=600) as page:
+        visit = ask_and_open_citation(page, url, "混合精度训练有什么好处？", tmp_path / "benefits.png")
+        assert visit.chip == "[1] training.md" and all(benefit.rstrip("。") + "[1]" in visit.answer for benefit in BENEFITS)
+        shown = "".join(visit.highlights)
+        assert all(benefit in shown for benefit in BENEFITS)
+        assert not any(challenge[:6] in shown for challenge in CHALLENGES) and "16 位" not in shown
+        assert all(challenge in visit.passage for challenge in CHALLENGES)  # shown, just not highlighted
+        # opened at the first benefit: the definition above it is left out ("…"), the benefits are in view
+        assert "\n…\n" in visit.passage and "16 位" not in visit.passage and visit.first_highlight_in_view
+        page.keyboard.press("Escape")
+
+        refusal = ask_and_open_citation(page, url, "今天北京的天气怎么样？", turn=1, load=False)
+        assert refusal.chip.startswith("nearest [1] ") and refusal.highlights == ()
+        assert "Nearest passage" in refusal.passage
