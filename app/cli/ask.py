@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from rag.core.config import Config
+from rag.core.text import LIST_BULLET
 from rag.core.terminal import printable, safe_json
 from rag_app.cli.common import INDEX_HELP, questions_of, top_k
 
@@ -55,7 +56,7 @@ def run_ask(args: argparse.Namespace, config: Config) -> int:
         if args.json or args.questions:
             print(safe_json(rag.ask(question).to_json()), flush=True)
             continue
-        print_answer(show_draft(rag.stream(question)))
+        print_answer(show_draft(rag.stream(question)), documents=rag.store.documents)
     return 0
 
 
@@ -81,27 +82,66 @@ def show_draft(events: Iterable[Any]) -> Any:
     return answer
 
 
-def print_answer(answer: Any, excerpts: bool = True) -> None:
-    """The checked answer, its sources (with an excerpt each unless not `excerpts`) and its timings, for a person;
-    a follow-up that was rewritten shows the question that was searched."""
+EXCERPT_CHARS = 120
+"""A nearest source's excerpt (the start of its passage) is cut to this many characters."""
+SENTENCE_CHARS = 240
+"""A quoted supporting sentence is cut to this many characters (sentences are short; a run-on line may not be)."""
+
+
+def print_answer(answer: Any, excerpts: bool = True, documents: Mapping[str, str] | None = None,
+                 out: Callable[..., None] = print) -> None:
+    """The checked answer, its sources and its timings, for a person; a follow-up that was rewritten shows the
+    question that was searched. Sources: see `source_lines` (``excerpts`` False: one line per source);
+    `documents` (the index's document texts) give the quoted sentences their line numbers."""
     from rag.answering.answerer import FALLBACK_NOTE
 
     if answer.standalone_question and answer.standalone_question != answer.question:
-        print(f"(searched as: {printable(answer.standalone_question)})")
-    print(printable(answer.text, keep_newlines=True))
+        out(f"(searched as: {printable(answer.standalone_question)})")
+    out(printable(answer.text, keep_newlines=True))
     if answer.fallback:
-        print(f"({FALLBACK_NOTE[answer.language]})")
+        out(f"({FALLBACK_NOTE[answer.language]})")
     if answer.citations:
-        print("\nNearest sources:" if answer.abstained else "\nSources:")
+        out("\nNearest sources:" if answer.abstained else "\nSources:")
     for citation in answer.citations:
-        excerpt = " ".join(citation.text.split())
-        excerpt = excerpt if len(excerpt) <= 120 else excerpt[:119] + "…"
-        print(f"[{citation.n}] {printable(citation.doc_id)}:{citation.start}-{citation.end}  {printable(citation.heading)}")
-        if excerpts:
-            print(f"    {printable(excerpt)}")
+        for line in source_lines(citation, documents or {}, full=excerpts):
+            out(line)
     timings = "  ".join(f"{name}={value:.0f}ms" for name, value in answer.timings.items())
     note = f"; fallback: {printable(answer.fallback)}" if answer.fallback else ""
-    print(f"\n({answer.mode}{note}; {timings})")
+    out(f"\n({answer.mode}{note}; {timings})")
+
+
+def source_lines(citation: Any, documents: Mapping[str, str], full: bool = True) -> list[str]:
+    """How a citation reads in the terminal. Support: ``[n] heading`` then, per quoted sentence, ``file:line
+    sentence``; a nearest source of a refusal: ``[n] file:line  heading`` then the start of its passage. Not
+    `full`: the first line only, with the ``file:line`` of the first sentence."""
+    where = location(citation.doc_id, citation.start, documents)
+    heading = printable(citation.heading)
+    if citation.kind == "nearest" or not full:
+        lines = [f"[{citation.n}] {where}  {heading}".rstrip()]
+        if full:
+            lines.append(f"    {printable(shortened(citation.text, EXCERPT_CHARS))}")
+        return lines
+    lines = [f"[{citation.n}] {heading or printable(citation.doc_id)}"]
+    for span in citation.spans or (citation,):
+        sentence = shortened(LIST_BULLET.sub("", span.text, count=1), SENTENCE_CHARS)
+        lines.append(f"    {location(citation.doc_id, span.start, documents)}  {printable(sentence)}")
+    return lines
+
+
+def location(doc_id: str, offset: int, documents: Mapping[str, str]) -> str:
+    """``file.md:12``: the line of `documents[doc_id]` holding character `offset` (``file.md@offset`` when the
+    index has no text for the document)."""
+    document = documents.get(doc_id)
+    if document is None:
+        return f"{printable(doc_id)}@{offset}"
+    line = document.count("\n", 0, offset) + 1
+    return f"{printable(doc_id)}:{line}"
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` on one line (runs of whitespace as one space), cut to `limit` characters with ``…``."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def print_hits(question: str, hits: Any) -> None:

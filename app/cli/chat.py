@@ -68,6 +68,7 @@ class ChatSession:
     """One conversation and the commands that act on it; `handle` returns False to quit."""
 
     def __init__(self, rag: Any, mode: str, out: Callable[..., None] = print) -> None:
+        self.rag = rag
         self.chat = rag.conversation(mode=mode)
         self.out = out
 
@@ -114,10 +115,13 @@ class ChatSession:
     def ask(self, question: str) -> None:
         from rag_app.cli.ask import print_answer, show_draft
 
-        print_answer(show_draft(self.chat.stream(question)), excerpts=False)
+        print_answer(show_draft(self.chat.stream(question)), excerpts=False, documents=self.rag.store.documents)
         self.out()
 
     def sources(self) -> None:
+        """The last answer's sources in full: per [n], its supporting sentences with ``file:line``."""
+        from rag_app.cli.ask import source_lines
+
         answer = self.chat.last
         if answer is None:
             self.out("(no answer yet)")
@@ -125,8 +129,8 @@ class ChatSession:
         if not answer.citations:
             self.out("(the last answer cites no sources)")
         for citation in answer.citations:
-            self.out(f"[{citation.n}] {printable(citation.doc_id)}:{citation.start}-{citation.end}  {printable(citation.heading)}")
-            self.out(f"    {printable(citation.text, keep_newlines=True)}")
+            for line in source_lines(citation, self.rag.store.documents):
+                self.out(line)
 
 
 def _enable_line_editing() -> None:

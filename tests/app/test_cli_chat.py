@@ -32,7 +32,9 @@ def test_a_follow_up_is_answered_about_the_previous_topic_and_shows_what_was_sea
     assert second.startswith("它训练多少参数？（上文：什么是 LoRA？）)\nLoRA 通过低秩矩阵适配预训练模型")
     assert "rewrite_ms=" in second
     sources = second.split("\n\n")[-1]  # /sources prints after the answer's blank line
-    assert sources.startswith("[1] mixed-precision.md:") and "LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数。" in sources
+    # the answer lists its source on one line; /sources quotes the supporting sentence at its file:line
+    assert "\n[1] mixed-precision.md:9  训练技巧 > 2. 什么是 LoRA？\n" in second
+    assert sources == "[1] 训练技巧 > 2. 什么是 LoRA？\n    mixed-precision.md:9  LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数。\n"
 
 
 def test_clear_mode_and_unknown_commands(index_dir, monkeypatch, capsys) -> None:
