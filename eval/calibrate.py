@@ -3,9 +3,11 @@
     python -m rag_eval.calibrate [--tune tune] [--test test] [--index DIR] [--folds 5] [--repeats 20] [--llm-run DIR]
 
 1. Features of every question's best hit (after the configured second stage).
-2. Fit on the tuning part: a logistic model over the standardised features, then the threshold that
+2. Fit on the tuning part (`rag.refusal.fitting`, which ``rag calibrate`` uses too): a logistic model over the
+   standardised features, then the threshold that
    wrongly refuses at most 5% of the tuning part's answerable questions. These are the constants to
-   paste into ``DEFAULT_RELEVANCE``.
+   paste into ``DEFAULT_RELEVANCE``. With an index that ``rag calibrate`` calibrated (``--index``), its own
+   model is scored on the test part too.
 3. Cross-validation on the tuning part, refitting weights *and* threshold on each training fold and
    counting refusals on the held-out fold (repeated stratified k-fold; counts are means over repeats).
 4. The tuning-part model applied once to the test part: unanswerable refused (by kind) and answerable
@@ -19,55 +21,26 @@ from __future__ import annotations
 import argparse
 import math
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from rag.api import RAG
 from rag.core.config import Config
-from rag.refusal.relevance import (
-    DEFAULT_RELEVANCE,
-    FEATURES,
-    RelevanceModel,
-    relevance_features,
-)
+from rag.refusal.calibration import Calibration
+from rag.refusal.fitting import MAX_WRONG_REFUSALS, Counts, counts, fit_relevance, probabilities
+from rag.refusal.relevance import DEFAULT_RELEVANCE, RelevanceModel
 from rag_eval.datasets import EvalQuestion, dataset_path, load_questions
 from rag_eval.embed_cache import open_cached_rag
 from rag_eval.runio import QUESTIONS, read_records
+from rag_ingest.calibration import question_features
 from rag_ingest.default_index import ensure_default_index
 
-MAX_WRONG_REFUSALS = 0.05
-REGULARISATION = 0.3
-
-
-def question_features(rag: RAG, question: str) -> list[float]:
-    """Features of the best hit after the configured second stage."""
-    hits = rag.retrieve(question, k=1)
-    features = relevance_features(rag.evidence.hits(question, hits)[0], rag.evidence.question(question))
-    return [features[name] for name in FEATURES]
-
-
-def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS) -> float:
-    """The highest threshold that refuses at most `max_wrong` of the answerable questions."""
-    candidates = np.sort(np.unique(probabilities))
-    ok = [t for t in candidates if np.mean(probabilities[answerable] < t) <= max_wrong]
-    return float(max(ok)) if ok else 0.0
 
 
 def fit(X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS) -> RelevanceModel:
-    """Logistic weights (in the raw feature units) and the threshold, both from `X` alone."""
-    from sklearn.linear_model import LogisticRegression
-
-    mean, std = X.mean(axis=0), X.std(axis=0) + 1e-9
-    model = LogisticRegression(C=REGULARISATION, class_weight="balanced")
-    model.fit((X - mean) / std, answerable.astype(int))
-    weights = model.coef_[0] / std
-    bias = float(model.intercept_[0] - np.sum(model.coef_[0] * mean / std))
-    fitted = RelevanceModel(bias=bias, weights={n: float(w) for n, w in zip(FEATURES, weights)})
-    threshold = threshold_for(probabilities(fitted, X), answerable, max_wrong)
-    return RelevanceModel(bias=fitted.bias, weights=fitted.weights, threshold=threshold)
+    """Logistic weights (in the raw feature units) and the threshold, both from `X` alone (`rag.refusal.fitting`)."""
+    return fit_relevance(X, answerable, max_wrong)
 
 
 def refused_with_model(
@@ -94,29 +67,6 @@ def model_threshold_for(
         return int(np.sum(refused != answerable))
 
     return max(candidates, key=lambda t: (right(t), t))
-
-
-def probabilities(model: RelevanceModel, X: np.ndarray) -> np.ndarray:
-    return np.array([model(dict(zip(FEATURES, row))) for row in X])
-
-
-@dataclass(frozen=True)
-class Counts:
-    unanswerable_refused: float
-    unanswerable: int
-    answerable_refused: float
-    answerable: int
-
-    def __str__(self) -> str:
-        caught = self.unanswerable_refused / max(self.unanswerable, 1)
-        wrong = self.answerable_refused / max(self.answerable, 1)
-        return (f"unanswerable refused {self.unanswerable_refused:g}/{self.unanswerable} ({caught:.0%}), "
-                f"answerable wrongly refused {self.answerable_refused:g}/{self.answerable} ({wrong:.1%})")
-
-
-def counts(refused: np.ndarray, answerable: np.ndarray) -> Counts:
-    return Counts(float(np.sum(refused & ~answerable)), int(np.sum(~answerable)),
-                  float(np.sum(refused & answerable)), int(np.sum(answerable)))
 
 
 def cross_validate(X: np.ndarray, answerable: np.ndarray, folds: int = 5, repeats: int = 20, seed: int = 0) -> Counts:
@@ -166,7 +116,11 @@ def main() -> None:
     print(f"  in-sample ({args.tune}):      {counts(probabilities(model, X_tune) < model.threshold, y_tune)}")
     print(f"  {args.folds}-fold CV x{args.repeats} ({args.tune}, threshold refitted per fold): "
           f"{cross_validate(X_tune, y_tune, args.folds, args.repeats)}")
-    for name, candidate in (("fitted above", model), ("DEFAULT_RELEVANCE now", DEFAULT_RELEVANCE)):
+    candidates = [("fitted above", model), ("DEFAULT_RELEVANCE now", DEFAULT_RELEVANCE)]
+    own = Calibration.from_manifest(rag.store.manifest)
+    if own is not None:  # the index's own (rag calibrate, no labels)
+        candidates.append(("the index's calibration (rag calibrate)", own.relevance))
+    for name, candidate in candidates:
         refused = probabilities(candidate, X_test) < candidate.threshold
         print(f"{args.test} ({len(test)} questions), {name}: {counts(refused, y_test)}; by kind: {by_kind(test, refused)}")
     if args.llm_run:

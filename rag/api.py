@@ -20,7 +20,7 @@ from rag.conversation.memo import TurnMemo
 from rag.conversation.session import Conversation, as_turns
 from rag.core.config import Config, LimitsConfig
 from rag.core.errors import IndexNotFoundError, InputLimitError
-from rag.core.paths import default_index_dir
+from rag.core.paths import knowledge_base_index
 from rag.core.language import detect_language
 from rag.core.schema import Chunk, Hit
 from rag.core.text import tokenize
@@ -29,6 +29,7 @@ from rag.index.local import LEGACY_GENERATION, generation_id
 from rag.index.protocol import Store
 from rag.index.stores import open_store
 from rag.index.stores import store_exists as _store_exists
+from rag.refusal.calibration import embedder_warning, relevance_for, semantic_margin_for
 from rag.refusal.policy import RefusalPolicy
 from rag.refusal.relevance import RelevanceScorer
 from rag.retrieval.evidence import EvidenceScorer
@@ -66,10 +67,7 @@ class RAG:
         self._generator_lock = threading.Lock()
         self._warm = False
         self._lock = threading.Lock()
-        self.refusal = refusal if refusal is not None else RefusalPolicy(
-            threshold=config.rerank.min_relevance, model_threshold=config.rerank.min_relevance_llm
-        )
-        """Decides when the documents don't answer (relevance threshold, the LLM's own judgement)."""
+        self._given_refusal = refusal
         self.memo = TurnMemo()
         """The answers given recently, so a client's plain-text history gets their passages and prompts back."""
         self._view = self._make_view(store, previous=None)
@@ -83,13 +81,33 @@ class RAG:
         if previous is not None and getattr(previous.reranker, "scorer", None) is None and reranker.spec == previous.reranker.spec:
             reranker = previous.reranker  # a model-backed reranker (cross-encoder) keeps its loaded model
         ranker = SentenceRanker(scorer, self.embedder.embed_passages)
-        answerer = Answerer(ExtractiveAnswerer(ranker), self.refusal, config.answer, self._shared_generator)
-        relevance = RelevanceScorer(scorer, self.refusal.relevance)
+        refusal = self._refusal_for(store)
+        answerer = Answerer(ExtractiveAnswerer(ranker), refusal, config.answer, self._shared_generator,
+                            semantic_min_margin=semantic_margin_for(store.manifest))
+        relevance = RelevanceScorer(scorer, refusal.relevance)
         condenser = Condenser(config.conversation, self._shared_generator, new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency))
         view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))
         if self._warm:
             view.reranker.warm_up()
         return view
+
+    def _refusal_for(self, store: Store) -> RefusalPolicy:
+        """The given policy, else one over the index's calibration (`rag calibrate`) or the shipped defaults; the
+        ``rerank.min_relevance*`` settings override its thresholds."""
+        if self._given_refusal is not None:
+            return self._given_refusal
+        warning = embedder_warning(store.manifest)
+        if warning:
+            log.warning("Index %s: %s", store.location, warning)
+        return RefusalPolicy(
+            relevance_for(store.manifest), threshold=self.config.rerank.min_relevance,
+            model_threshold=self.config.rerank.min_relevance_llm,
+        )
+
+    @property
+    def refusal(self) -> RefusalPolicy:
+        """Decides when the documents don't answer (relevance threshold, the LLM's own judgement)."""
+        return self._view.answerer.refusal
 
     # The parts of the current view, for callers that inspect them.
     @property
@@ -115,24 +133,25 @@ class RAG:
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, config: Config | None = None, progress: bool = True) -> "RAG":
-        """Open `index_dir` (or ``config.index_dir``, or the default index): a folder or a store URI
-        (``milvus:./kb.db``, ``milvus+http://host:19530/<collection>``; see `rag.core.locations`).
+        """Open `index_dir` (or ``config.index_dir``, or the knowledge base's index in ``data_dir``, which the
+        CLI, the chat UI and the HTTP server share): a folder or a store URI (``milvus:./kb.db``,
+        ``milvus+http://host:19530/<collection>``; see `rag.core.locations`).
 
-        The library never builds an index: when the default one is missing this raises
-        `IndexNotFoundError` naming the command that builds it (``rag ingest``). Front doors use
-        `rag_ingest.default_index.open_rag`, which builds the default index on first use. `progress`
+        The library never builds an index: when the knowledge base has not been set up this raises
+        `IndexNotFoundError` naming the command that does it (``rag ingest``). Front doors use
+        `rag_ingest.default_index.open_rag`, which seeds it with the bundled corpus on first use. `progress`
         is kept for callers of the earlier signature and has no effect here.
         """
         config = config if config is not None else Config.load()
         embedder = make_embedder(config.embedder)
         chosen = index_dir or config.index_dir
         if chosen is None:
-            chosen = default_index_dir()
+            chosen = knowledge_base_index(config.data_dir)
             if not store_exists(chosen):
                 raise IndexNotFoundError(
-                    f"The default index at '{chosen}' has not been built yet. Build it from the bundled corpus "
-                    "with: rag ingest (or, in Python, open it with ingest.default_index.open_rag(), which builds "
-                    "it on first use); or give an index directory of your own."
+                    f"The knowledge base at '{chosen.parent}' has not been set up yet. Set it up (seeded with the bundled "
+                    "corpus) with: rag ingest (or, in Python, open it with rag_ingest.default_index.open_rag(), which "
+                    "does so on first use); or give an index directory of your own."
                 )
         store = open_store(chosen, embedder_spec=embedder.spec)
         return cls(store, config, embedder)

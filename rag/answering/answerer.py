@@ -34,6 +34,7 @@ from rag.core.config import AnswerConfig
 from rag.core.errors import ConfigError
 from rag.core.language import detect_language
 from rag.core.schema import Chunk, Hit
+from rag.refusal.calibration import SHIPPED_SEMANTIC_MIN_MARGIN
 from rag.refusal.policy import RefusalPolicy
 
 MODES = ("llm", "extractive")
@@ -148,13 +149,17 @@ class Answerer:
         refusal: RefusalPolicy,
         config: AnswerConfig,
         generator_factory: Callable[[], Any],
+        semantic_min_margin: float = SHIPPED_SEMANTIC_MIN_MARGIN,
     ) -> None:
+        """`semantic_min_margin`: the citation check's floor for support by meaning (the index's calibration, or
+        the shipped one); ``answer.semantic_min_margin`` overrides it when set."""
         self.extractive = extractive
         self.refusal = refusal
         self.config = config
+        margin = config.semantic_min_margin if config.semantic_min_margin is not None else semantic_min_margin
         self.checker = CitationChecker(
             config.min_support,
-            semantic=partial(extractive.scorer.semantic_rank, min_margin=config.semantic_min_margin),
+            semantic=partial(extractive.scorer.semantic_rank, min_margin=margin),
             semantic_top_k=config.semantic_top_k,
             heading_at=extractive.ranker.heading_at,
         )

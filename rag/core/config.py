@@ -139,11 +139,12 @@ class AnswerConfig(_Section):
     """A sentence lexical overlap can't support (an English answer from Chinese passages) is supported by a
     passage holding one of the `semantic_top_k` corpus sentences closest to it in meaning (0 = off). On the
     tuning part's drafts, 1 accepted 0 of 432 (sentence, unrelated passage) pairs."""
-    semantic_min_margin: float = Field(0.055, ge=0, le=1)
+    semantic_min_margin: float | None = Field(None, ge=0, le=1)
     """...and only when that closest sentence is at least this far above the sentence's median cosine to the
     corpus: a claim about something the corpus doesn't cover (an invented answer to an off-topic question)
-    still has a closest sentence. Tuning part's drafts: semantic supports of answerable questions had margins
-    of 0.059 and up, of unanswerable ones from 0.046."""
+    still has a closest sentence. None: the index's calibration (`rag calibrate`), else the shipped 0.055, chosen
+    on the bundled tuning part's drafts (semantic supports of answerable questions had margins of 0.059 and up,
+    of unanswerable ones from 0.046)."""
     min_kept_share: float = Field(0.5, ge=0, le=1)
     """Below this share of the LLM's text surviving the citation check, the draft is revised or, failing that,
     the extractive answer is used (a draft that loses more than half is mostly unsupported; set by hand)."""

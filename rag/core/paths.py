@@ -21,7 +21,8 @@ def cache_dir() -> Path:
 
 
 def default_index_dir() -> Path:
-    """The default index, built from the bundled corpus (``~/.cache/rag/default-index`` on Linux)."""
+    """The bundled corpus's own index (``~/.cache/rag/default-index`` on Linux): what the evaluation measures, and
+    the seed of a new knowledge base (its vectors are reused)."""
     return cache_dir() / "default-index"
 
 
@@ -34,6 +35,11 @@ def default_data_dir() -> Path:
     """The knowledge base the chat UI and the HTTP server share (``~/.local/share/rag/collection`` on Linux):
     the documents people add, and their index."""
     return user_data_path(APP_NAME, appauthor=False) / "collection"
+
+
+def knowledge_base_index(data_dir: str | Path | None = None) -> Path:
+    """The index of the knowledge base in `data_dir` (default: `default_data_dir`): ``<data_dir>/index``."""
+    return (Path(data_dir).expanduser() if data_dir else default_data_dir()) / "index"
 
 
 def default_corpus_files() -> list[Path]:

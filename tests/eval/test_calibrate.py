@@ -1,16 +1,9 @@
 """Calibration: the threshold rule, a fit that separates, and cross-validation that refits the threshold."""
 import numpy as np
 
+from rag.refusal.fitting import counts, probabilities, threshold_for
 from rag.refusal.relevance import FEATURES
-from rag_eval.calibrate import (
-    counts,
-    cross_validate,
-    fit,
-    model_threshold_for,
-    probabilities,
-    refused_with_model,
-    threshold_for,
-)
+from rag_eval.calibrate import cross_validate, fit, model_threshold_for, refused_with_model
 
 
 def test_threshold_refuses_at_most_the_allowed_share_of_answerable() -> None:

@@ -1,0 +1,129 @@
+"""Fitting the relevance model and its threshold from labelled questions (numpy only, no scikit-learn).
+
+Used by ``rag calibrate`` (labels made from the user's own documents, `rag_ingest.calibration`) and by
+``python -m rag_eval.calibrate`` (the bundled tuning part's hand labels, which gave `DEFAULT_RELEVANCE`).
+
+The model is L2-regularised logistic regression on standardised features with balanced class weights
+(scikit-learn's ``LogisticRegression(C=0.3, class_weight="balanced")`` objective, solved here by Newton's
+method), mapped back to raw feature units; the threshold is the highest that wrongly refuses at most a
+given share of the answerable questions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from rag.refusal.relevance import FEATURES, RelevanceModel
+
+MAX_WRONG_REFUSALS = 0.05
+"""Share of answerable questions the fitted threshold may refuse (the rule `DEFAULT_RELEVANCE` was fitted by)."""
+REGULARISATION = 0.3
+"""Inverse L2 strength (scikit-learn's ``C``), as for `DEFAULT_RELEVANCE`."""
+
+
+def logistic(X: np.ndarray, y: np.ndarray, C: float = REGULARISATION, iterations: int = 100) -> tuple[np.ndarray, float]:
+    """Weights and intercept minimising ``0.5 |w|^2 + C * sum_i s_i * logloss_i`` with balanced weights
+    ``s_i = n / (2 n_class(i))``; the intercept is not penalised."""
+    n, d = X.shape
+    positives = float(np.sum(y))
+    if positives in (0, n):
+        raise ValueError("fitting needs both answerable and unanswerable questions")
+    s = np.where(y == 1, n / (2 * positives), n / (2 * (n - positives)))
+    A = np.hstack([X, np.ones((n, 1))])
+    theta = np.zeros(d + 1)
+    penalty = np.eye(d + 1) / C
+    penalty[d, d] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(A @ theta)))
+        gradient = A.T @ (s * (p - y)) + penalty @ theta
+        hessian = (A * (s * p * (1 - p))[:, None]).T @ A + penalty + 1e-10 * np.eye(d + 1)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return theta[:d], float(theta[d])
+
+
+def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS) -> float:
+    """The highest threshold that refuses at most `max_wrong` of the answerable questions."""
+    candidates = np.sort(np.unique(probabilities))
+    ok = [t for t in candidates if np.mean(probabilities[answerable] < t) <= max_wrong]
+    return float(max(ok)) if ok else 0.0
+
+
+def probabilities(model: RelevanceModel, X: np.ndarray) -> np.ndarray:
+    return np.array([model(dict(zip(FEATURES, row))) for row in X])
+
+
+def fit_relevance(
+    X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS, C: float = REGULARISATION
+) -> RelevanceModel:
+    """Logistic weights (in the raw feature units of `FEATURES`, one column each) and the threshold, both from `X`."""
+    mean, std = X.mean(axis=0), X.std(axis=0) + 1e-9
+    coef, intercept = logistic((X - mean) / std, answerable.astype(float), C)
+    weights = coef / std
+    bias = float(intercept - np.sum(coef * mean / std))
+    fitted = RelevanceModel(bias=bias, weights={n: float(w) for n, w in zip(FEATURES, weights)})
+    threshold = threshold_for(probabilities(fitted, X), answerable, max_wrong)
+    return RelevanceModel(bias=fitted.bias, weights=fitted.weights, threshold=math.floor(threshold * 1000) / 1000)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Refusals on a question set: unanswerable refused and answerable wrongly refused (means when cross-validated)."""
+
+    unanswerable_refused: float
+    unanswerable: int
+    answerable_refused: float
+    answerable: int
+
+    @property
+    def refused_share(self) -> float:
+        return self.unanswerable_refused / max(self.unanswerable, 1)
+
+    @property
+    def wrongly_refused_share(self) -> float:
+        return self.answerable_refused / max(self.answerable, 1)
+
+    def __str__(self) -> str:
+        return (f"unanswerable refused {self.unanswerable_refused:g}/{self.unanswerable} ({self.refused_share:.0%}), "
+                f"answerable wrongly refused {self.answerable_refused:g}/{self.answerable} ({self.wrongly_refused_share:.1%})")
+
+
+def counts(refused: np.ndarray, answerable: np.ndarray) -> Counts:
+    return Counts(float(np.sum(refused & ~answerable)), int(np.sum(~answerable)),
+                  float(np.sum(refused & answerable)), int(np.sum(answerable)))
+
+
+def group_folds(groups: Sequence[int], folds: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Row indices of `folds` folds, every group's rows in one fold (groups dealt at random)."""
+    groups = np.asarray(groups)
+    unique = rng.permutation(np.unique(groups))
+    fold_of = {int(g): i % folds for i, g in enumerate(unique)}
+    assignment = np.array([fold_of[int(g)] for g in groups])
+    return [np.flatnonzero(assignment == f) for f in range(folds)]
+
+
+def cross_validate(
+    X: np.ndarray, answerable: np.ndarray, groups: Sequence[int] | None = None, folds: int = 5, repeats: int = 10,
+    seed: int = 0, max_wrong: float = MAX_WRONG_REFUSALS,
+) -> Counts:
+    """Held-out refusal counts with weights and threshold refitted on every training fold (means over `repeats`).
+
+    Rows of one group (questions written from the same passage) are always held out together."""
+    groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+    rng = np.random.default_rng(seed)
+    refused = np.zeros(len(X))
+    for _ in range(repeats):
+        for held_out in group_folds(groups, folds, rng):
+            train = np.setdiff1d(np.arange(len(X)), held_out)
+            if len(held_out) == 0 or len(set(answerable[train].tolist())) < 2:
+                continue
+            model = fit_relevance(X[train], answerable[train], max_wrong)
+            refused[held_out] += probabilities(model, X[held_out]) < model.threshold
+    mean = refused / repeats
+    return Counts(float(np.round(np.sum(mean[~answerable]), 2)), int(np.sum(~answerable)),
+                  float(np.round(np.sum(mean[answerable]), 2)), int(np.sum(answerable)))

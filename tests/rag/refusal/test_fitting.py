@@ -1,0 +1,46 @@
+"""The numpy fit behind `rag calibrate`: the same objective as scikit-learn's, and cross-validation by group."""
+import numpy as np
+import pytest
+
+from rag.refusal.fitting import cross_validate, fit_relevance, group_folds, logistic, probabilities
+from rag.refusal.relevance import FEATURES
+
+
+def test_logistic_matches_scikit_learns_balanced_l2_fit() -> None:
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(96, 5))
+    y = (X @ [1.0, 2.0, -1.0, 0.5, 0.0] + rng.normal(size=96) > 0.8).astype(int)
+    reference = sklearn.LogisticRegression(C=0.3, class_weight="balanced", tol=1e-10, max_iter=10_000).fit(X, y)
+    weights, intercept = logistic(X, y.astype(float), C=0.3)
+    assert np.allclose(weights, reference.coef_[0], atol=1e-4) and intercept == pytest.approx(reference.intercept_[0], abs=1e-4)
+
+
+def test_the_fitted_threshold_refuses_at_most_the_allowed_share_and_is_rounded_down() -> None:
+    rng = np.random.default_rng(3)
+    answerable = np.arange(100) % 3 != 0
+    X = rng.normal(size=(100, len(FEATURES)))
+    X[:, 0] += np.where(answerable, 1.5, -1.5)
+    model = fit_relevance(X, answerable, max_wrong=0.05)
+    refused = probabilities(model, X) < model.threshold
+    assert np.sum(refused & answerable) <= 0.05 * np.sum(answerable)
+    assert model.threshold == round(model.threshold, 3) and model.weights["evidence"] > 0
+
+
+def test_a_groups_rows_are_held_out_together() -> None:
+    groups = [0, 0, 1, 1, 2, 2, 3, 4, 5, 6]
+    folds = group_folds(groups, 3, np.random.default_rng(0))
+    assert sorted(np.concatenate(folds).tolist()) == list(range(10))
+    for fold in folds:
+        held = {groups[i] for i in fold}
+        assert all(i in fold for i in range(10) if groups[i] in held)
+
+
+def test_cross_validation_counts_every_example_once_per_repeat() -> None:
+    rng = np.random.default_rng(2)
+    answerable = np.arange(60) % 4 != 0
+    X = rng.normal(size=(60, len(FEATURES)))
+    X[:, 0] += np.where(answerable, 2.0, -2.0)
+    result = cross_validate(X, answerable, groups=np.arange(60) // 2, folds=5, repeats=3)
+    assert (result.unanswerable, result.answerable) == (15, 45)
+    assert 10 <= result.unanswerable_refused <= 15 and result.answerable_refused <= 10
