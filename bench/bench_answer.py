@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.core.config import Config
 from rag_eval.datasets import DEV_SET, load_questions
-from rag_ingest.default_index import open_rag
+from rag_ingest.default_index import open_bundled_rag
 
 REFERENCE = ("混合精度训练有什么好处？", "今天北京天气怎么样？")
 
@@ -24,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N dev questions")
     args = parser.parse_args()
-    rag = open_rag(config=Config.load(env={}), progress=False)
+    rag = open_bundled_rag(config=Config.load(env={}), progress=False)
     questions = [q.question for q in load_questions(DEV_SET)][: args.limit]
     print(f"{len(questions)} dev questions; times in seconds\n")
     print("| mode | first token p50 / p95 | total p50 / p95 | model load |")

@@ -20,7 +20,7 @@ from rag.api import RAG
 from rag.core.config import Config
 from rag.generation.factory import make_generator
 from rag_eval.datasets import dataset_path, load_questions
-from rag_ingest.default_index import open_rag
+from rag_ingest.default_index import open_bundled_rag
 
 WARM_UP = "混合精度训练有什么好处？"
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--split", default="tune")
     args = parser.parse_args()
 
-    base = open_rag(config=Config.load(env={}), progress=False)
+    base = open_bundled_rag(config=Config.load(env={}), progress=False)
     questions = [q.question for q in load_questions(dataset_path(args.split)) if q.answerable][: args.limit]
     print(f"{len(questions)} answerable '{args.split}' questions; times in seconds\n")
     print("| model | excerpt chars | threads | prompt tokens p50 / p95 | first token p50 / p95 | total p50 / p95 "

@@ -15,7 +15,7 @@ from rag.retrieval.evidence import HitEvidence
 from rag_eval.datasets import dataset_path, load_questions
 from rag_eval.report import retrieval_table
 from rag_eval.retrieval import RetrievalEvaluator
-from rag_ingest.default_index import open_rag
+from rag_ingest.default_index import open_bundled_rag
 
 Rule = Callable[[HitEvidence, int], float]
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="tune")
     args = parser.parse_args()
-    rag = open_rag(config=Config.load(env={}), progress=False)
+    rag = open_bundled_rag(config=Config.load(env={}), progress=False)
     questions = load_questions(dataset_path(args.dataset))
     evaluator = RetrievalEvaluator(questions)
     scorer = rag.evidence

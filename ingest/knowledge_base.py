@@ -55,6 +55,9 @@ class DocumentInfo:
     chars: int
     format: str
     encoding: str
+    added_at: str = ""
+    source: str = ""
+    """The file it was read from (for uploads, in the knowledge base's ``documents/``)."""
 
 
 @dataclass
@@ -252,27 +255,40 @@ class KnowledgeBase:
     def ingest(self, paths: Sequence[str | Path], sync: bool = False, progress: bool = True) -> BuildReport:
         """Add or update the documents under `paths` where they are (``rag ingest``); with `sync`, the knowledge
         base then holds exactly them, and the files of documents it drops are deleted from ``documents/``."""
+        return self._apply(Change(paths=tuple(paths), prune=sync), progress)
+
+    def refresh(self, sync: bool = False, progress: bool = True) -> BuildReport:
+        """Read ``documents/`` and every other source again (``rag ingest`` without paths); with `sync`, documents
+        whose files are gone are dropped everywhere, not only in ``documents/``."""
+        change = self._folder_change(refresh=self.has_index())
+        return self._apply(Change(change.paths, prune=True if sync else change.prune, refresh=change.refresh), progress)
+
+    def _apply(self, change: Change, progress: bool, force: bool = False) -> BuildReport:
+        """`change` to the index; then the files of the documents it dropped are deleted from ``documents/``."""
         with self._lock:
             owned = {e["doc_id"]: Path(e["source"]) for e in self._entries() if e.get("source") and self.owns(e["source"])}
-            report = self.builder.apply(Change(paths=tuple(paths), prune=sync), self.index_dir, progress)
+            report = self.builder.apply(change, self.index_dir, progress, force=force)
             for doc_id in report.removed:
                 if doc_id in owned:
                     owned[doc_id].unlink(missing_ok=True)
             return report
 
-    def remove(self, doc_id: str, progress: Progress | None = None) -> BuildReport:
-        """Drop a document from the index, and its file when it lives in ``documents/``; the file comes back if
+    def remove(self, doc_ids: str | Sequence[str], progress: Progress | None = None) -> BuildReport:
+        """Drop documents from the index, and their files when they live in ``documents/``; the files come back if
         the build fails."""
+        doc_ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
         with self._lock, self._staging() as staging:
-            owned = self.check_removable(doc_id)
-            if owned is not None:
-                os.replace(owned, staging / owned.name)
-            _report(progress, 0.2, f"Removing {doc_id} and re-indexing")
+            owned = [path for path in map(self.check_removable, doc_ids) if path is not None]
+            if len(set(doc_ids)) >= len(self._entries()):
+                raise RagError("That would remove the last document; add another before removing it.")
+            for path in owned:
+                os.replace(path, staging / path.name)
+            _report(progress, 0.2, f"Removing {', '.join(doc_ids)} and re-indexing")
             try:
-                report = self.builder.remove([doc_id], self.index_dir, progress=False)
+                report = self.builder.remove(doc_ids, self.index_dir, progress=False)
             except BaseException:
-                if owned is not None:
-                    os.replace(staging / owned.name, owned)
+                for path in owned:
+                    os.replace(staging / path.name, path)
                 raise
             _report(progress, 1.0, "Done")
             return report
@@ -292,11 +308,10 @@ class KnowledgeBase:
     def rebuild(self, progress: Progress | None = None) -> BuildReport:
         """Read every source again and write a new index (picks up files copied into ``documents/`` by hand, and
         changed files)."""
-        with self._lock:
-            _report(progress, 0.1, "Re-indexing")
-            report = self.builder.apply(self._folder_change(refresh=self.has_index()), self.index_dir, progress=False, force=True)
-            _report(progress, 1.0, "Done")
-            return report
+        _report(progress, 0.1, "Re-indexing")
+        report = self._apply(self._folder_change(refresh=self.has_index()), progress=False, force=True)
+        _report(progress, 1.0, "Done")
+        return report
 
     @contextmanager
     def _staging(self) -> Iterator[Path]:
@@ -330,7 +345,8 @@ def indexed_documents(index_dir: str | Path) -> list[DocumentInfo]:
     except RagError:
         return []
     return [
-        DocumentInfo(d["doc_id"], int(d.get("chunks", 0)), int(d.get("chars", 0)), d.get("format", ""), d.get("encoding", ""))
+        DocumentInfo(d["doc_id"], int(d.get("chunks", 0)), int(d.get("chars", 0)), d.get("format", ""), d.get("encoding", ""),
+                     d.get("added_at", manifest.get("built_at", "")), d.get("source") or d.get("path", ""))
         for d in manifest.get("documents", [])
     ]
 

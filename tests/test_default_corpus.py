@@ -4,7 +4,7 @@ import pytest
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.paths import default_index_dir
-from rag_ingest.default_index import open_rag
+from rag_ingest.default_index import open_bundled_rag
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +13,7 @@ def default_rag(tmp_path_factory) -> RAG:
     patch = pytest.MonkeyPatch()
     patch.setenv("XDG_CACHE_HOME", str(cache))
     try:
-        rag = open_rag(config=Config.load(env={}), progress=False)
+        rag = open_bundled_rag(config=Config.load(env={}), progress=False)
         assert rag.store.path == default_index_dir() and str(cache) in str(rag.store.path)
         yield rag
     finally:

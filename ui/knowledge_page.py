@@ -36,7 +36,10 @@ def render_knowledge_base(config: Config) -> None:
         _document_table(indexed_documents(config.index_dir))
         return
     collection = state.collection_for(config)
-    st.caption(escape_inline(f"Files live in {collection.documents_dir}, the index in {collection.index_dir}."))
+    st.caption(escape_inline(
+        f"Uploads live in {collection.documents_dir}, the index in {collection.index_dir}. This is the knowledge base "
+        "rag ask, rag ingest and rag serve use too: documents added there are listed (and answerable) here."
+    ))
     _show_messages(st.session_state.pop(MESSAGES, []))
     _uploader(collection, config.ui.max_upload_mb)
     documents = collection.documents()
@@ -111,7 +114,8 @@ def _document_table(documents: Sequence[DocumentInfo]) -> None:
     st.subheader(f"{len(documents)} documents, {total} passages")
     if documents:
         frame = pd.DataFrame(
-            [{"document": d.doc_id, "passages": d.chunks, "characters": d.chars, "format": d.format, "encoding": d.encoding}
+            [{"document": d.doc_id, "passages": d.chunks, "characters": d.chars, "added": d.added_at[:16].replace("T", " "),
+              "from": d.source, "format": d.format, "encoding": d.encoding}
              for d in documents]
         )
         st.dataframe(frame, hide_index=True)

