@@ -1,5 +1,5 @@
 """`rag eval`: the full harness (`run`), retrieval metrics per retriever (`retrieval`), answer metrics per mode
-(`answers`), and comparing two runs (`--compare`)."""
+(`answers`), follow-ups and topic switches (`conversations`), and comparing two runs (`--compare`)."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,20 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     answers.add_argument("--out", help="write one JSON record per question and mode to this JSONL file")
     answers.add_argument("--json", action="store_true", help="print metrics as JSON")
     answers.set_defaults(handler=run_answers)
+    conversations = evaluate_commands.add_parser(
+        "conversations", parents=[common], help="two-turn conversations: follow-ups with gold citations, topic switches refused"
+    )
+    conversations.add_argument("--dataset", help="conversation set: tune, test (default; bundled) or a JSONL file")
+    conversations.add_argument("--index", help="index directory (default: the bundled corpus)")
+    conversations.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"],
+                               help="answerer (default: answer.mode, llm)")
+    conversations.add_argument("--rewrite", choices=["auto", "llm", "rule", "none"],
+                               help="how follow-ups are made standalone (conversation.rewrite)")
+    conversations.add_argument("--no-control", action="store_true", help="skip asking each follow-up alone")
+    conversations.add_argument("--limit", type=int, help="only the first N conversations")
+    conversations.add_argument("--out", help="write one JSON record per conversation to this JSONL file")
+    conversations.add_argument("--json", action="store_true", help="print metrics as JSON")
+    conversations.set_defaults(handler=run_conversations)
 
 
 def _add_harness_flags(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +133,30 @@ def run_answers(args: argparse.Namespace, config: Config) -> int:
         print(f"| {mode} | {m['answered']:.0f}/{m['answerable']:.0f} | {m['refused']:.0f}/{m['unanswerable']:.0f} "
               f"| {m['cited_sentence_share']:.1%} | {m['gold_citation_share']:.1%} ({m['gold_citations']:.0f}/{m['citations']:.0f}) "
               f"| {m['fallbacks']:.0f} | {m['total_ms_p50'] / 1000:.1f}s / {m['total_ms_p95'] / 1000:.1f}s |")
+    return 0
+
+
+def run_conversations(args: argparse.Namespace, config: Config) -> int:
+    from tqdm.auto import tqdm
+
+    from rag_eval.conversations import ConversationEvaluator, conversation_set, load_conversations, report
+    from rag_ingest.default_index import open_rag
+
+    if args.rewrite:
+        config.conversation.rewrite = args.rewrite
+    dataset = conversation_set(args.dataset)
+    conversations = load_conversations(dataset)[: args.limit]
+    rag = open_rag(config=config, progress=sys.stderr.isatty())
+    evaluator = ConversationEvaluator(conversations, mode=args.answer_mode, control=not args.no_control)
+    metrics, records = evaluator(rag, progress=lambda it: tqdm(it, desc="eval conversations", unit="conversation"))
+    if args.out:
+        Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    mode = args.answer_mode or config.answer.mode
+    print(f"{len(conversations)} conversations in {dataset}; answers: {mode}; rewrite: {config.conversation.rewrite}\n")
+    print(report(metrics), end="")
     return 0
 
 
