@@ -21,7 +21,7 @@ from rag.conversation.history import Turn
 from rag.conversation.memo import TurnMemo
 from rag.core.config import Config
 from rag_eval.conversations import conversation_set, load_conversations
-from rag_ingest.default_index import open_rag
+from rag_ingest.default_index import open_bundled_rag
 
 
 def _cell(values: list[float]) -> str:
@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
 
     conversations = [c for c in load_conversations(conversation_set(args.split)) if c.type == "followup"][: args.limit]
-    rag = open_rag(config=Config.load(env={}), progress=False)
+    rag = open_bundled_rag(config=Config.load(env={}), progress=False)
     rag.answerer.generator.warm_up()
     rag.ask("混合精度训练有什么好处？", mode="llm")  # loads everything and fills the cached system prompt
     load_before = os.getloadavg()[0]

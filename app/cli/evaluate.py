@@ -140,13 +140,14 @@ def run_conversations(args: argparse.Namespace, config: Config) -> int:
     from tqdm.auto import tqdm
 
     from rag_eval.conversations import ConversationEvaluator, conversation_set, load_conversations, report
-    from rag_ingest.default_index import open_rag
+    from rag_ingest.default_index import open_bundled_rag, open_rag
 
     if args.rewrite:
         config.conversation.rewrite = args.rewrite
     dataset = conversation_set(args.dataset)
     conversations = load_conversations(dataset)[: args.limit]
-    rag = open_rag(config=config, progress=sys.stderr.isatty())
+    progress = sys.stderr.isatty()
+    rag = open_rag(config=config, progress=progress) if config.index_dir else open_bundled_rag(config=config, progress=progress)
     evaluator = ConversationEvaluator(conversations, mode=args.answer_mode, control=not args.no_control)
     metrics, records = evaluator(rag, progress=lambda it: tqdm(it, desc="eval conversations", unit="conversation"))
     if args.out:
