@@ -56,7 +56,7 @@ from rag.index.sparse import SparseIndex
 from rag.index.protocol import Store
 from rag.index.stores import open_store, store_manifest
 from rag_ingest.chunker import CHUNKER_VERSION, Chunker
-from rag_ingest.document_set import Change, IndexedDocument, Plan, indexed_documents_of, plan_change, source_of
+from rag_ingest.document_set import Change, IndexedDocument, Outcome, Plan, indexed_documents_of, plan_change, source_of
 from rag_ingest.index_part import IndexPart, MemoizedEmbedding
 from rag_ingest.loaders import LoadResult, SkippedFile, SourceDocument, load_documents
 
@@ -82,8 +82,8 @@ def _step(name: str) -> None:
 
 
 @dataclass
-class BuildReport:
-    """What an ingest did, for the CLI summary and for callers."""
+class BuildReport(Outcome):
+    """What an ingest did, for the CLI summary and for callers (per document: `Outcome`)."""
 
     index_dir: Path | str
     """The index folder, or the store URI it was written to."""
@@ -97,15 +97,6 @@ class BuildReport:
     dense_kind: str = ""
     warnings: list[tuple[str, str]] = field(default_factory=list)
     """``(path, what was repaired)`` for documents indexed with a repair (e.g. bad bytes replaced)."""
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    """Documents read again and found unchanged."""
-    kept: list[str] = field(default_factory=list)
-    """Documents this change did not read, left as they were."""
-    removed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    """Kept documents whose source file no longer exists."""
     written: bool = True
     """False when nothing changed, so no new generation was written."""
 

@@ -100,31 +100,6 @@ class CalibrationResult:
         ])
 
 
-class QueryMemo:
-    """An embedder whose query vectors are computed once per text (the same questions are asked of several
-    indexes); passages pass through."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.spec = inner, inner.spec
-        self._vectors: dict[str, np.ndarray] = {}
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def warm_up(self) -> None:
-        self.inner.warm_up()
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            self._vectors.update(zip(missing, np.asarray(self.inner.embed_queries(missing), dtype=np.float32)))
-        return np.array([self._vectors[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.embed_passages(texts)
-
-
 def question_features(rag: RAG, question: str) -> tuple[float, ...]:
     """Relevance features of the best hit after the configured second stage (as answering computes them)."""
     hits = rag.retrieve(question, k=1)
@@ -142,7 +117,6 @@ def calibrate(
     """
     started = time.perf_counter()
     settings = config.calibration
-    memo = QueryMemo(embedder)
     store = open_store(location, embedder_spec=embedder.spec)
     holdout = make_holdout(store.chunks, settings.folds, settings.seed)
     rows = question_rows(store.chunks, holdout, settings.questions, settings.seed)
@@ -150,9 +124,9 @@ def calibrate(
     requests = [_request(store, row, position) for position, row in enumerate(rows)]
     fresh = sum(not writer.cached(*request) for request in requests)
     written = writer.write_all(requests, progress)
-    full = _rag(store, config, memo)
+    full = _rag(store, config, embedder)
     fold_of_row = holdout.fold_of_row()
-    held_out = {fold: _rag(without_rows(store, holdout.fold_rows(fold), config.index), config, memo)
+    held_out = {fold: _rag(without_rows(store, holdout.fold_rows(fold), config.index), config, embedder)
                 for fold in range(holdout.folds)}
     examples: list[Example] = []
     claims: list[tuple[str, int, int]] = []

@@ -55,19 +55,26 @@ class Change:
     """Read the sources the index records (the folders and files it was given) instead of `paths`."""
 
 
-@dataclass
-class Plan:
-    """The documents an index will hold and how each got there."""
+@dataclass(kw_only=True)
+class Outcome:
+    """What a change does to each document, by id (a plan's, then the build report's)."""
 
-    documents: list[IndexedDocument]
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    """Documents read again and found unchanged."""
     kept: list[str] = field(default_factory=list)
     """Indexed documents this change did not read (left as they were)."""
     removed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     """Kept documents whose source file no longer exists (still answerable; `rag remove` drops them)."""
+
+
+@dataclass
+class Plan(Outcome):
+    """The documents an index will hold and how each got there."""
+
+    documents: list[IndexedDocument]
     skipped: list[SkippedFile] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     """The folders and files the index was given (what a refresh reads)."""
