@@ -8,7 +8,9 @@
   `SHORT_SPAN_CHARS` characters that holds a gold substring — what a person checking the answer sees when
   they open its citation; ``span_chars_p50``: the median length of the cited spans;
 - ``unfinished``: answers whose text stops mid-sentence (its last line ends neither with closing
-  punctuation nor with a citation marker).
+  punctuation nor with a citation marker); ``cut``: LLM drafts that reached the token limit (their unfinished
+  sentence was dropped);
+- ``key_fact_recall``: the mean share of a question's key facts the answer states (answered questions with key facts).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Any, Callable, Sequence
 from rag.answering.answerer import Answer
 from rag.answering.citations import answer_sentences, parse_markers
 from rag_eval.datasets import EvalQuestion
+from rag_eval.key_facts import key_fact_recall
 from rag_eval.stats import percentile
 
 AskFn = Callable[[str], Answer]
@@ -59,14 +62,15 @@ class AnswerEvaluator:
     def __call__(self, ask: AskFn, progress: Callable[[Any], Any] = lambda it: it) -> tuple[dict[str, float], list[dict]]:
         records = []
         totals = {"answerable": 0, "answered": 0, "unanswerable": 0, "refused": 0, "cited": 0, "sentences": 0,
-                  "gold_citations": 0, "citations": 0, "fallbacks": 0, "short_span_gold": 0, "with_gold": 0, "unfinished": 0}
+                  "gold_citations": 0, "citations": 0, "fallbacks": 0, "short_span_gold": 0, "with_gold": 0, "unfinished": 0, "cut": 0}
         latencies = []
+        facts: list[float] = []
         span_lengths: list[float] = []
         for question in progress(self.questions):
             answer = ask(question.question)
             latencies.append(answer.timings.get("total_ms", 0.0))
             record = {"id": question.id, "question": question.question, "answerable": question.answerable,
-                      **answer.to_json()}
+                      **answer.to_json(), "raw": answer.raw, "cut": answer.cut}
             if question.answerable:
                 totals["answerable"] += 1
                 totals["answered"] += not answer.abstained
@@ -79,6 +83,9 @@ class AnswerEvaluator:
                 totals["sentences"] += sentences
                 totals["fallbacks"] += answer.fallback is not None
                 totals["unfinished"] += unfinished(answer.text)
+                totals["cut"] += answer.cut
+                if question.key_facts:
+                    facts.append(key_fact_recall(answer.text, question.key_facts))
                 span_lengths += [len(span.text) for citation in answer.citations for span in citation.spans]
                 if question.answerable and question.gold_substrings:
                     good, count = gold_citations(answer, question.gold_substrings)
@@ -96,6 +103,8 @@ class AnswerEvaluator:
             "gold_citation_share": totals["gold_citations"] / max(totals["citations"], 1),
             "short_span_gold_share": totals["short_span_gold"] / max(totals["with_gold"], 1),
             "span_chars_p50": percentile(span_lengths, 50),
+            "key_fact_recall": sum(facts) / len(facts) if facts else float("nan"),
+            "key_fact_questions": float(len(facts)),
             "total_ms_p50": percentile(latencies, 50),
             "total_ms_p95": percentile(latencies, 95),
         }

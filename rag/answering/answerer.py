@@ -194,13 +194,12 @@ class Answerer:
         if mode == "extractive":
             yield self._extractive(question, hits, passages, language, timings, started)
             return
-        excerpts = self.excerpts(question, passages)
-        prompt = build_answer_prompt(
-            question, [(e.number, e.heading, e.text) for e in excerpts],
-            self.generator, max_tokens=self.config.max_tokens, language=language,
-        )
-        numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
-        draft = yield from self._draft(question, prompt, numbered, language, timings, started)
+        draft = yield from self._draft(question, self.excerpts(question, passages), passages, language, timings, started)
+        if draft.declined and self.config.narrow_retry and self.refusal.answerable(hits):
+            # Strong evidence yet "no answer": once more with the best passage's excerpt alone.
+            narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, language, timings,
+                                            started, attempt=draft.attempts + 1)
+            draft = narrow if narrow.passed and not narrow.declined else draft
         if draft.declined:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return
@@ -226,31 +225,40 @@ class Answerer:
         budget = self.config.excerpt_chars if budget_chars is None else budget_chars
         return select_excerpts(ranked, passages, budget, whole_lists=asks_for_a_list(question))
 
+    def max_tokens(self, language: str) -> int:
+        """The draft's token limit for an answer in `language` (a Chinese sentence costs more tokens)."""
+        return self.config.max_tokens_zh if language == "zh" else self.config.max_tokens
+
     def _draft(
-        self, question: str, prompt: AnswerPrompt, numbered: dict[int, Chunk], language: str,
-        timings: dict[str, float], started: float,
+        self, question: str, excerpts: Sequence[Excerpt], passages: Sequence[Hit], language: str,
+        timings: dict[str, float], started: float, attempt: int = 1,
     ) -> Generator[Token, None, Draft]:
-        """Stream the model's draft and check it; a draft that fails the check is revised, in the same
-        conversation, up to `revisions` times. Returns the last draft."""
-        attempt = 1
+        """Stream the model's draft over `excerpts` and check it; a draft that fails the check is revised, in
+        the same conversation, up to `revisions` times. Returns the last draft."""
+        limit = self.max_tokens(language)
+        prompt = build_answer_prompt(
+            question, [(e.number, e.heading, e.text) for e in excerpts], self.generator, max_tokens=limit, language=language,
+        )
+        numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
+        first = attempt
         while True:
             pieces: list[str] = []
-            for piece in generate(self.generator, prompt, self.config.max_tokens):
+            for piece in generate(self.generator, prompt, limit):
                 if "first_token_ms" not in timings:
                     timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
                 pieces.append(piece)
                 yield Token(piece, attempt)
             raw = "".join(pieces).strip()
             timings["generate_ms"] = 1000 * (time.perf_counter() - started)
-            cut = self.generator.count_tokens(raw) >= self.config.max_tokens - 1  # stopped by the limit, not by the model
+            cut = self.generator.count_tokens(raw) >= limit - 1  # stopped by the limit, not by the model
             if cut:
                 raw = drop_unfinished(raw)
             checked = self.checker.check(clean_generated(raw), numbered, language, question=question)
             declined = self.refusal.model_declined(raw, checked.says_no_answer)
             draft = Draft(raw, checked, prompt, attempt, declined, self._passes(checked), cut)
-            if draft.declined or draft.passed or attempt > self.config.revisions:
+            if draft.declined or draft.passed or attempt - first >= self.config.revisions:
                 return draft
-            revision = revision_prompt(prompt, question, raw, self.generator, self.config.max_tokens)
+            revision = revision_prompt(prompt, question, raw, self.generator, limit)
             if revision is None:
                 return draft
             prompt, attempt = revision, attempt + 1

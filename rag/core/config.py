@@ -123,7 +123,11 @@ class AnswerConfig(_Section):
     """The model's context window in tokens (prompt + answer); 2048 holds the prompt at `excerpt_chars` with room
     for a revision turn."""
     max_tokens: int = Field(160, ge=1)
-    """Most tokens an answer draft may have (three short sentences with markers fit in about 120)."""
+    """Most tokens an English answer draft may have (three short sentences with markers fit in about 120)."""
+    max_tokens_zh: int = Field(256, ge=1)
+    """Most tokens a Chinese answer draft may have: a Chinese sentence costs more tokens than an English one, and
+    a list of four or five items with markers fits in about 220 (a draft cut at the limit loses its unfinished
+    sentence)."""
     excerpt_chars: int = Field(450, ge=1)
     """Characters of evidence sentences the model reads (prompt evaluation dominates time to first token); 450
     kept over 300 on the tuning part (key facts 0.60 vs 0.43)."""
@@ -151,6 +155,10 @@ class AnswerConfig(_Section):
     revisions: int = Field(1, ge=0, le=3)
     """How many times a chat model whose draft fails the citation check is asked, in the same conversation, to
     answer again from the passages' own words before the extractive fallback (each is one more generation)."""
+    narrow_retry: bool = False
+    """When the model says the passages don't answer although the evidence is strong (relevance at or above the
+    refusal threshold), ask it once more with the best passage's excerpt alone; its answer is kept only if it
+    passes the citation check."""
 
 
 class ConversationConfig(_Section):

@@ -200,7 +200,7 @@ def test_a_passage_cited_by_several_sentences_holds_each_of_them(make_rag) -> No
 
 def test_a_draft_cut_by_the_token_limit_loses_its_unfinished_sentence(make_rag) -> None:
     draft = "KV cache 缓存历史的键和值[1]。它加速自回归生成[1]。此外它还能够让很长的对话"
-    rag = make_rag(draft, max_tokens=len(draft) // 3 - 2)  # the scripted model writes 3 characters a token
+    rag = make_rag(draft, max_tokens_zh=len(draft) // 3 - 2)  # the scripted model writes 3 characters a token
     answer = rag.ask("KV cache 有什么用？")
     assert answer.cut and answer.mode == "llm" and not answer.abstained
     assert answer.raw.endswith("它加速自回归生成[1]。") and "此外" not in answer.text
@@ -216,3 +216,19 @@ def test_drop_unfinished_keeps_whole_sentences_and_list_lines() -> None:
     assert drop_unfinished("- 提高计算速度[1]\n- 降低内存占") == "- 提高计算速度[1]"
     assert drop_unfinished("It is faster [1]. It also") == "It is faster [1]."
     assert drop_unfinished("一句没有结束的话") == ""
+
+
+def test_a_decline_despite_strong_evidence_is_asked_again_with_the_best_passage_alone(make_rag) -> None:
+    declined, supported = "资料中没有答案。", "KV cache 缓存历史的键和值[1]。"
+    rag = make_rag([declined, supported], chat_template=CHATML, narrow_retry=True)
+    answer = rag.ask("KV cache 有什么用？")
+    assert not answer.abstained and answer.mode == "llm" and answer.attempts == 2
+    first, second = (prompt.rsplit("<passages>", 1)[1].split("</passages>")[0] for prompt in rag.answerer.generator.prompts)
+    assert "[2]" in first and "[2]" not in second and "[1]" in second  # the narrow prompt holds passage 1 only
+    assert make_rag([declined, supported]).ask("KV cache 有什么用？").abstained  # off by default
+    assert make_rag([declined, "北京今天是晴天[1]。"], narrow_retry=True).ask("KV cache 有什么用？").abstained
+
+
+def test_the_token_limit_follows_the_answers_language(make_rag) -> None:
+    rag = make_rag("x", max_tokens=100, max_tokens_zh=300)
+    assert rag.answerer.max_tokens("zh") == 300 and rag.answerer.max_tokens("en") == 100
