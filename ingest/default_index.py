@@ -43,8 +43,11 @@ def ensure_default_index(config: Config, embedder: Embedder | None = None, progr
 
 
 def open_bundled_rag(config: Config | None = None, progress: bool = True) -> RAG:
-    """A `RAG` over the bundled corpus's index (built first when needed): what the evaluation measures."""
+    """What the evaluation measures: ``config.index_dir`` when set (``--index``), else the bundled corpus's index
+    (built first when needed) — never the knowledge base, whose documents its users change."""
     config = config if config is not None else Config.load()
+    if config.index_dir is not None:
+        return RAG.open(config.index_dir, config=config)
     embedder = make_embedder(config.embedder)
     built = ensure_default_index(config, embedder, progress=progress)
     return RAG(IndexStore.open(built, embedder_spec=embedder.spec), config, embedder)

@@ -89,13 +89,13 @@ def run_harness(args: argparse.Namespace, config: Config) -> int:
     from rag_eval.datasets import dataset_path, load_questions
     from rag_eval.harness import default_out_dir, run_eval
     from rag_eval.judge import make_judge
-    from rag_ingest.default_index import open_rag
+    from rag_ingest.default_index import open_bundled_rag
 
     configs = parse_configs(args.configs)
     dataset = dataset_path(args.dataset)
     questions = load_questions(dataset)[: args.limit]
     judge = make_judge(config.judge)
-    rag = open_rag(config=config, progress=sys.stderr.isatty())
+    rag = open_bundled_rag(config=config, progress=sys.stderr.isatty())
     out = Path(args.out) if args.out else default_out_dir()
     result = run_eval(rag, questions, configs, out, dataset=str(dataset), judge=judge,
                       progress=lambda it, desc: tqdm(it, desc=f"eval {desc}", unit="q"))
@@ -110,10 +110,10 @@ def run_answers(args: argparse.Namespace, config: Config) -> int:
 
     from rag_eval.answers import AnswerEvaluator
     from rag_eval.datasets import dataset_path, load_questions
-    from rag_ingest.default_index import open_rag
+    from rag_ingest.default_index import open_bundled_rag
 
     questions = load_questions(dataset_path(args.dataset))[: args.limit]
-    rag = open_rag(config=config, progress=sys.stderr.isatty())
+    rag = open_bundled_rag(config=config, progress=sys.stderr.isatty())
     results = {}
     records = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
@@ -140,14 +140,14 @@ def run_conversations(args: argparse.Namespace, config: Config) -> int:
     from tqdm.auto import tqdm
 
     from rag_eval.conversations import ConversationEvaluator, conversation_set, load_conversations, report
-    from rag_ingest.default_index import open_bundled_rag, open_rag
+    from rag_ingest.default_index import open_bundled_rag
 
     if args.rewrite:
         config.conversation.rewrite = args.rewrite
     dataset = conversation_set(args.dataset)
     conversations = load_conversations(dataset)[: args.limit]
     progress = sys.stderr.isatty()
-    rag = open_rag(config=config, progress=progress) if config.index_dir else open_bundled_rag(config=config, progress=progress)
+    rag = open_bundled_rag(config=config, progress=progress)
     evaluator = ConversationEvaluator(conversations, mode=args.answer_mode, control=not args.no_control)
     metrics, records = evaluator(rag, progress=lambda it: tqdm(it, desc="eval conversations", unit="conversation"))
     if args.out:
@@ -164,11 +164,11 @@ def run_conversations(args: argparse.Namespace, config: Config) -> int:
 def run_retrieval(args: argparse.Namespace, config: Config) -> int:
     from rag_eval.datasets import dataset_path, load_questions
     from rag_eval.retrieval_compare import compare, comparison_table
-    from rag_ingest.default_index import open_rag
+    from rag_ingest.default_index import open_bundled_rag
 
     dataset = dataset_path(args.dataset)
     questions = load_questions(dataset)
-    rag = open_rag(config=config, progress=sys.stderr.isatty())
+    rag = open_bundled_rag(config=config, progress=sys.stderr.isatty())
     rows = compare(rag, questions, baseline=not args.no_baseline, rerankers=[s for s in args.rerankers.split(",") if s])
     if args.json:
         print(json.dumps({"retrieval": rows, "min_relevance": rag.min_relevance}, indent=2))
