@@ -10,9 +10,9 @@ with no labels from anyone.
    answer under them) give *asked-only* questions, and a fixed multilingual set gives *off-topic* ones
    (`rag_ingest.off_topic`), both asked of the whole index.
 3. Fit: the best hit's relevance features for each example (the same retrieval and measures a question gets
-   at answer time), then the logistic model and the threshold that wrongly refuses at most
-   ``calibration.max_wrong_refusals`` of the answerable questions (`rag.refusal.fitting`), cross-validated with
-   the two examples of a question always held out together.
+   at answer time), then the logistic model and the threshold under which a normal fit of the answerable
+   questions' relevance logits puts ``calibration.max_wrong_refusals`` of them (`rag.refusal.fitting`),
+   cross-validated with the two examples of a question always held out together.
 4. Semantic floor: the generated answers are claims. Supported when their passage is in the index (and holds
    the corpus sentence closest to them, as the citation check requires); unsupported when it is held out. The
    floor is the margin above the claim's median similarity that separates the two best.
@@ -147,10 +147,10 @@ def calibrate(
             f"{len(rows)} passages long enough to ask about (the model's other replies didn't parse). Add documents, raise "
             "calibration.questions, or try another generator (calibration.generator)."
         )
-    model = fit_relevance(X, y, settings.max_wrong_refusals)
+    model = fit_relevance(X, y, settings.max_wrong_refusals, smooth=True)
     in_sample = counts(probabilities(model, X) < model.threshold, y)
     held = cross_validate(X, y, [e.group for e in examples], folds=5, repeats=settings.cv_repeats, seed=settings.seed,
-                          max_wrong=settings.max_wrong_refusals)
+                          max_wrong=settings.max_wrong_refusals, smooth=True)
     supported = [m for claim, row, _ in claims if (m := _supported_margin(full, claim, store.chunks[row])) is not None]
     unsupported = [_unsupported_margin(held_out[fold], claim) for claim, _, fold in claims]
     margin = semantic_floor(supported, unsupported)

@@ -6,12 +6,15 @@ Used by ``rag calibrate`` (labels made from the user's own documents, `rag_inges
 The model is L2-regularised logistic regression on standardised features with balanced class weights
 (scikit-learn's ``LogisticRegression(C=0.3, class_weight="balanced")`` objective, solved here by Newton's
 method), mapped back to raw feature units; the threshold is the highest that wrongly refuses at most a
-given share of the answerable questions.
+given share of the answerable questions — counted (`threshold_for`, the hand-labelled fit), or estimated from a
+normal fit of their relevance logits (`smooth_threshold_for`, ``rag calibrate``: generated questions include a few
+outliers, between which the counted quantile jumps).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Sequence
 
 import numpy as np
@@ -54,20 +57,33 @@ def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_wrong: 
     return float(max(ok)) if ok else 0.0
 
 
+def smooth_threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS) -> float:
+    """The threshold below which a normal distribution fitted to the answerable questions' relevance, on the logit
+    scale, puts `max_wrong` of them: a quantile that moves smoothly with the sample, where `threshold_for` jumps
+    from one outlying question to the next."""
+    p = np.clip(probabilities[answerable], 1e-9, 1 - 1e-9)
+    logits = np.log(p / (1 - p))
+    cut = logits.mean() + NormalDist().inv_cdf(max_wrong) * logits.std()
+    return float(1.0 / (1.0 + math.exp(-cut)))
+
+
 def probabilities(model: RelevanceModel, X: np.ndarray) -> np.ndarray:
     return np.array([model(dict(zip(FEATURES, row))) for row in X])
 
 
 def fit_relevance(
-    X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS, C: float = REGULARISATION
+    X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS, C: float = REGULARISATION,
+    smooth: bool = False,
 ) -> RelevanceModel:
-    """Logistic weights (in the raw feature units of `FEATURES`, one column each) and the threshold, both from `X`."""
+    """Logistic weights (in the raw feature units of `FEATURES`, one column each) and the threshold, both from `X`:
+    `threshold_for` (the empirical quantile), or with `smooth` `smooth_threshold_for`."""
     mean, std = X.mean(axis=0), X.std(axis=0) + 1e-9
     coef, intercept = logistic((X - mean) / std, answerable.astype(float), C)
     weights = coef / std
     bias = float(intercept - np.sum(coef * mean / std))
     fitted = RelevanceModel(bias=bias, weights={n: float(w) for n, w in zip(FEATURES, weights)})
-    threshold = threshold_for(probabilities(fitted, X), answerable, max_wrong)
+    rule = smooth_threshold_for if smooth else threshold_for
+    threshold = rule(probabilities(fitted, X), answerable, max_wrong)
     return RelevanceModel(bias=fitted.bias, weights=fitted.weights, threshold=math.floor(threshold * 1000) / 1000)
 
 
@@ -109,7 +125,7 @@ def group_folds(groups: Sequence[int], folds: int, rng: np.random.Generator) -> 
 
 def cross_validate(
     X: np.ndarray, answerable: np.ndarray, groups: Sequence[int] | None = None, folds: int = 5, repeats: int = 10,
-    seed: int = 0, max_wrong: float = MAX_WRONG_REFUSALS,
+    seed: int = 0, max_wrong: float = MAX_WRONG_REFUSALS, smooth: bool = False,
 ) -> Counts:
     """Held-out refusal counts with weights and threshold refitted on every training fold (means over `repeats`).
 
@@ -122,7 +138,7 @@ def cross_validate(
             train = np.setdiff1d(np.arange(len(X)), held_out)
             if len(held_out) == 0 or len(set(answerable[train].tolist())) < 2:
                 continue
-            model = fit_relevance(X[train], answerable[train], max_wrong)
+            model = fit_relevance(X[train], answerable[train], max_wrong, smooth=smooth)
             refused[held_out] += probabilities(model, X[held_out]) < model.threshold
     mean = refused / repeats
     return Counts(float(np.round(np.sum(mean[~answerable]), 2)), int(np.sum(~answerable)),

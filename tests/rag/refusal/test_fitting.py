@@ -44,3 +44,16 @@ def test_cross_validation_counts_every_example_once_per_repeat() -> None:
     result = cross_validate(X, answerable, groups=np.arange(60) // 2, folds=5, repeats=3)
     assert (result.unanswerable, result.answerable) == (15, 45)
     assert 10 <= result.unanswerable_refused <= 15 and result.answerable_refused <= 10
+
+
+def test_the_smooth_threshold_is_the_normal_quantile_of_the_answerable_logits_and_ignores_the_unanswerable() -> None:
+    from rag.refusal.fitting import smooth_threshold_for
+
+    logits = np.array([-1.0, 0.0, 1.0, 2.0, 3.0])  # mean 1, population std sqrt(2)
+    p = 1 / (1 + np.exp(-logits))
+    answerable = np.array([True] * 5)
+    t = smooth_threshold_for(np.append(p, 0.99), np.append(answerable, False), max_wrong=0.025)
+    assert np.log(t / (1 - t)) == pytest.approx(1 - 1.959964 * np.sqrt(2), abs=1e-5)
+    # one outlier moves it a little, not to the next question
+    moved = smooth_threshold_for(np.append(p, 1e-4), np.append(answerable, True), max_wrong=0.025)
+    assert 0 < moved < t
