@@ -182,7 +182,7 @@ class BaselineRetriever:
 
 def fit_min_score(best_scores: Sequence[float], answerable: Sequence[bool], max_wrong: float = 0.05) -> float:
     """The highest threshold on the best hit's score that refuses at most `max_wrong` of answerable questions."""
-    from rag_eval.calibrate import threshold_for
+    from rag.refusal.fitting import threshold_for
 
     return threshold_for(np.asarray(best_scores, dtype=float), np.asarray(answerable, dtype=bool), max_wrong)
 

@@ -75,7 +75,8 @@ def select_excerpts(
             whole_list_taken = True  # the best-ranked list only: a second one is usually its counterpart (挑战 beside 优势)
             companions = [s for s in siblings if s.section == sentence.section]
         else:
-            following = [s for s in siblings if s.start >= sentence.end]
+            # the next sentences of its own section only: across a heading they start another topic (挑战 after 优势)
+            following = [s for s in siblings if s.start >= sentence.end and s.section == sentence.section]
             companions = following[: LIST_FOLLOWERS if sentence.announces_a_list else 1]
         for companion in companions:
             if not take(companion) and companion.start > sentence.start:

@@ -101,3 +101,13 @@ def test_a_list_question_gets_the_whole_list_of_the_best_section_only() -> None:
     assert excerpt.text.startswith("".join(good)) and "\n挑战是什么？：" in excerpt.text
     (plain,) = select_excerpts(order, hits(chunk), sum(map(len, good[1:])) + 2 * COST)  # not a list question
     assert plain.text == "".join(good[1:])
+
+
+def test_a_chosen_sentence_does_not_bring_the_first_sentence_of_the_next_section() -> None:
+    # A ends its section and B opens another (挑战 after 优势): A comes without B, leaving room for E and F.
+    other = SectionSpan(0, 10_000, ("LoRA", "局限"))
+    sections = {FIRST_SPANS[1]: other, FIRST_SPANS[2]: other, FIRST_SPANS[3]: other}
+    scores = {0: [0.93, 0.01, 0.01, 0.01], 1: [0.9, 0.8]}
+    budget = len(A) + len(E) + len(F) + 3 * COST
+    excerpts = select_excerpts(ranked(scores, TWO, sections), hits(FIRST, SECOND), budget)
+    assert [e.text for e in excerpts] == [A, E + F]
