@@ -95,7 +95,7 @@ def main() -> None:
     import argparse
 
     from rag.core.config import Config
-    from rag_ingest.default_index import open_rag
+    from rag_ingest.default_index import open_bundled_rag
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", help="the index the labels' chunk ids come from (default: the bundled corpus's)")
@@ -108,7 +108,7 @@ def main() -> None:
             print(json.dumps(item, ensure_ascii=False))
         return
     config = Config.load(env={}, overrides={"index_dir": args.index})
-    rag = open_rag(config=config, progress=False)
+    rag = open_bundled_rag(config=config, progress=False)
     chunks = {chunk.id: chunk for chunk in rag.store.chunks}
     items = [i for i in load_labels() if args.part == "all" or i.part == args.part]
     print(json.dumps(error_rates(rag.answerer.checker, items, chunks), indent=2))

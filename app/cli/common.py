@@ -12,7 +12,7 @@ from rag.core.terminal import printable
 
 INDEX_HELP = (
     "index: a folder, milvus:./path.db (Milvus Lite) or milvus+http://host:19530/<collection> "
-    "(default: the bundled corpus's index)"
+    "(default: index_dir, else the knowledge base in data_dir)"
 )
 DATASET_HELP = "question set: tune, test (default) or dev (the bundled sets, see eval/split.py), or a JSONL/CSV file"
 

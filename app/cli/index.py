@@ -15,16 +15,14 @@ from rag.core.config import Config
 from rag.core.errors import RagError
 from rag.core.terminal import printable, safe_json
 from rag_app.cli.common import INDEX_HELP
-from rag_app.cli.index_views import info_lines, info_summary, list_rows
 
 log = logging.getLogger("rag")
-KB_INDEX_HELP = INDEX_HELP.replace("the bundled corpus's index", "the knowledge base in data_dir")
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     ingest = commands.add_parser("ingest", parents=[common], help="add or update documents (.md, .txt, .pdf, .docx, .html, folders)")
     ingest.add_argument("paths", nargs="*", help="files or folders; default: read again the ones the index was given")
-    ingest.add_argument("--index", help=KB_INDEX_HELP)
+    ingest.add_argument("--index", help=INDEX_HELP)
     ingest.add_argument("--sync", action="store_true", help="make the index hold exactly PATHS: drop (and list) the others")
     ingest.add_argument("--calibrate", action="store_true", help="then fit refusals to the documents (rag calibrate)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -32,23 +30,23 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
     remove = commands.add_parser("remove", parents=[common], help="remove documents from the index (by the names rag list shows)")
     remove.add_argument("documents", nargs="+", metavar="DOC", help="document names, as rag list shows them")
-    remove.add_argument("--index", help=KB_INDEX_HELP)
+    remove.add_argument("--index", help=INDEX_HELP)
     remove.set_defaults(handler=run_remove)
 
     listing = commands.add_parser("list", parents=[common], help="the documents an index holds: passages, added when, from where")
-    listing.add_argument("--index", help=KB_INDEX_HELP)
+    listing.add_argument("--index", help=INDEX_HELP)
     listing.add_argument("--json", action="store_true", help="JSON output, one object per document")
     listing.set_defaults(handler=run_list)
 
     info = commands.add_parser("info", parents=[common], help="describe an index: documents, size, models, calibration")
-    info.add_argument("--index", help=KB_INDEX_HELP)
+    info.add_argument("--index", help=INDEX_HELP)
     info.add_argument("--json", action="store_true", help="everything the manifest says, as JSON")
     info.set_defaults(handler=run_info)
 
     calibrate = commands.add_parser(
         "calibrate", parents=[common], help="fit refusals and the citation check to the documents (no labels needed)"
     )
-    calibrate.add_argument("--index", help=KB_INDEX_HELP)
+    calibrate.add_argument("--index", help=INDEX_HELP)
     calibrate.add_argument("--generator", dest="calibration_generator", help="model that writes the questions (default: answer.generator)")
     calibrate.add_argument("--questions", dest="calibration_questions", type=int, help="passages to ask about (default 60)")
     calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -102,6 +100,7 @@ def run_remove(args: argparse.Namespace, config: Config) -> int:
 
 def run_list(args: argparse.Namespace, config: Config) -> int:
     from rag.index.stores import store_manifest
+    from rag_app.cli.index_views import list_rows
 
     manifest = store_manifest(_location(config))
     rows = list_rows(manifest)
@@ -119,6 +118,7 @@ def run_list(args: argparse.Namespace, config: Config) -> int:
 
 def run_info(args: argparse.Namespace, config: Config) -> int:
     from rag.index.stores import store_generation, store_manifest
+    from rag_app.cli.index_views import info_lines, info_summary
 
     location = _location(config)
     manifest = store_manifest(location)

@@ -98,6 +98,8 @@ def test_ask_questions_file_gives_one_answer_object_per_line_in_order(index_dir:
         assert record["mode"] == "extractive"
     assert second["abstained"] is True
     for citation in first["citations"]:
-        assert set(citation) == {"n", "chunk_id", "doc_id", "heading", "text", "start", "end"}
+        assert set(citation) == {"n", "chunk_id", "doc_id", "heading", "text", "start", "end", "spans", "kind"}
         source = (index_dir.parent / "docs" / citation["doc_id"]).read_text(encoding="utf-8")
         assert source[citation["start"]:citation["end"]] == citation["text"]
+        assert citation["kind"] == "support" and citation["spans"]
+        assert all(source[span["start"]:span["end"]] == span["text"] for span in citation["spans"])

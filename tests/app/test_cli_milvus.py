@@ -15,7 +15,7 @@ def test_ingest_then_search_and_ask_on_milvus_lite(tiny_corpus: Path, tmp_path: 
     assert cli.main(["ask", "KV cache 有什么用？", "--index", uri, "--mode", "extractive", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["citations"] and answer["citations"][0]["doc_id"] == "attention.md"
-    assert cli.main(["info", "--index", uri]) == 0
+    assert cli.main(["info", "--index", uri, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["counts"]["documents"] == 2 and info["generation"].startswith("gen-")
 
