@@ -27,21 +27,24 @@ REGULARISATION = 0.3
 """Inverse L2 strength (scikit-learn's ``C``), as for `DEFAULT_RELEVANCE`."""
 
 
-def logistic(X: np.ndarray, y: np.ndarray, C: float = REGULARISATION, iterations: int = 100) -> tuple[np.ndarray, float]:
-    """Weights and intercept minimising ``0.5 |w|^2 + C * sum_i s_i * logloss_i`` with balanced weights
-    ``s_i = n / (2 n_class(i))``; the intercept is not penalised."""
+def logistic(
+    X: np.ndarray, y: np.ndarray, C: float = REGULARISATION, iterations: int = 100, prior: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Weights and intercept minimising ``0.5 |w - prior|^2 + C * sum_i s_i * logloss_i`` with balanced weights
+    ``s_i = n / (2 n_class(i))`` (`prior` defaults to zeros: plain L2); the intercept is not penalised."""
     n, d = X.shape
     positives = float(np.sum(y))
     if positives in (0, n):
         raise ValueError("fitting needs both answerable and unanswerable questions")
     s = np.where(y == 1, n / (2 * positives), n / (2 * (n - positives)))
     A = np.hstack([X, np.ones((n, 1))])
-    theta = np.zeros(d + 1)
+    centre = np.append(np.zeros(d) if prior is None else np.asarray(prior, dtype=float), 0.0)
+    theta = centre.copy()
     penalty = np.eye(d + 1) / C
     penalty[d, d] = 0.0
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(A @ theta)))
-        gradient = A.T @ (s * (p - y)) + penalty @ theta
+        gradient = A.T @ (s * (p - y)) + penalty @ (theta - centre)
         hessian = (A * (s * p * (1 - p))[:, None]).T @ A + penalty + 1e-10 * np.eye(d + 1)
         step = np.linalg.solve(hessian, gradient)
         theta -= step
@@ -73,12 +76,16 @@ def probabilities(model: RelevanceModel, X: np.ndarray) -> np.ndarray:
 
 def fit_relevance(
     X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS, C: float = REGULARISATION,
-    smooth: bool = False,
+    smooth: bool = False, prior: RelevanceModel | None = None,
 ) -> RelevanceModel:
     """Logistic weights (in the raw feature units of `FEATURES`, one column each) and the threshold, both from `X`:
-    `threshold_for` (the empirical quantile), or with `smooth` `smooth_threshold_for`."""
+    `threshold_for` (the empirical quantile), or with `smooth` `smooth_threshold_for`.
+
+    With `prior`, the weights are pulled towards the prior model's instead of towards zero: a feature the examples
+    say little about (generated questions rarely hold terms the documents never use) keeps the prior's weight."""
     mean, std = X.mean(axis=0), X.std(axis=0) + 1e-9
-    coef, intercept = logistic((X - mean) / std, answerable.astype(float), C)
+    centre = None if prior is None else np.array([prior.weights.get(name, 0.0) for name in FEATURES]) * std
+    coef, intercept = logistic((X - mean) / std, answerable.astype(float), C, prior=centre)
     weights = coef / std
     bias = float(intercept - np.sum(coef * mean / std))
     fitted = RelevanceModel(bias=bias, weights={n: float(w) for n, w in zip(FEATURES, weights)})
@@ -125,7 +132,7 @@ def group_folds(groups: Sequence[int], folds: int, rng: np.random.Generator) -> 
 
 def cross_validate(
     X: np.ndarray, answerable: np.ndarray, groups: Sequence[int] | None = None, folds: int = 5, repeats: int = 10,
-    seed: int = 0, max_wrong: float = MAX_WRONG_REFUSALS, smooth: bool = False,
+    seed: int = 0, max_wrong: float = MAX_WRONG_REFUSALS, smooth: bool = False, prior: RelevanceModel | None = None,
 ) -> Counts:
     """Held-out refusal counts with weights and threshold refitted on every training fold (means over `repeats`).
 
@@ -138,7 +145,7 @@ def cross_validate(
             train = np.setdiff1d(np.arange(len(X)), held_out)
             if len(held_out) == 0 or len(set(answerable[train].tolist())) < 2:
                 continue
-            model = fit_relevance(X[train], answerable[train], max_wrong, smooth=smooth)
+            model = fit_relevance(X[train], answerable[train], max_wrong, smooth=smooth, prior=prior)
             refused[held_out] += probabilities(model, X[held_out]) < model.threshold
     mean = refused / repeats
     return Counts(float(np.round(np.sum(mean[~answerable]), 2)), int(np.sum(~answerable)),

@@ -57,3 +57,21 @@ def test_the_smooth_threshold_is_the_normal_quantile_of_the_answerable_logits_an
     # one outlier moves it a little, not to the next question
     moved = smooth_threshold_for(np.append(p, 1e-4), np.append(answerable, True), max_wrong=0.025)
     assert 0 < moved < t
+
+
+def test_a_prior_keeps_the_weight_of_a_feature_the_examples_cannot_teach() -> None:
+    from rag.refusal.relevance import RelevanceModel
+
+    rng = np.random.default_rng(5)
+    answerable = np.arange(80) % 2 == 0
+    X = rng.normal(size=(80, len(FEATURES)))
+    X[:, 0] += np.where(answerable, 1.5, -1.5)
+    unseen = FEATURES.index("unseen")
+    X[:, unseen] = 0.0  # no generated question holds a term the documents lack
+    prior = RelevanceModel(bias=0.0, weights={name: 0.5 for name in FEATURES} | {"unseen": -3.0})
+    assert fit_relevance(X, answerable).weights["unseen"] == pytest.approx(0.0, abs=1e-6)
+    assert fit_relevance(X, answerable, prior=prior).weights["unseen"] == pytest.approx(-3.0, abs=1e-6)
+    # with a prior, an informative feature still follows the examples
+    assert fit_relevance(X, answerable, prior=prior).weights["evidence"] > 0.5
+    weights, _ = logistic(X[:, :1], answerable.astype(float), prior=np.zeros(1))
+    assert np.allclose(weights, logistic(X[:, :1], answerable.astype(float))[0])
