@@ -1,4 +1,7 @@
 """Errors the library raises on purpose. Each message says what was wrong and what to do."""
+from __future__ import annotations
+
+from typing import Any
 
 
 class RagError(Exception):
@@ -37,6 +40,16 @@ def needs_extra(what: str, extra: str, missing: str | None = None) -> str:
     """The message for a feature whose optional packages are not installed: which extra, and the pip command."""
     module = f" (missing module '{missing}')" if missing else ""
     return f"{what} needs the '{extra}' extra{module}: pip install 'rag-local[{extra}]'"
+
+
+def import_extra(module: str, attribute: str, what: str, extra: str) -> Any:
+    """``module.attribute`` from an optional package, or a `ModelLoadError` saying which extra installs it."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except ImportError as exc:
+        raise ModelLoadError(needs_extra(what, extra, exc.name)) from exc
 
 
 def explain(exc: BaseException) -> str | None:

@@ -11,7 +11,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from rag.core.errors import ConfigError, ModelLoadError, needs_extra
+from rag.core.errors import ConfigError, ModelLoadError, import_extra
 
 
 @runtime_checkable
@@ -99,10 +99,8 @@ class SentenceTransformerEmbedder:
     def warm_up(self) -> None:
         if self._model is not None:
             return
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:  # torch and sentence-transformers are an extra, not the default install
-            raise ModelLoadError(needs_extra(f"The embedder '{self.spec}'", "sentence-transformers", exc.name)) from exc
+        SentenceTransformer = import_extra(  # torch and sentence-transformers are an extra, not the default install
+            "sentence_transformers", "SentenceTransformer", f"The embedder '{self.spec}'", "sentence-transformers")
         try:
             self._model = SentenceTransformer(self.model_name, device=self.device)
         except Exception as exc:  # sentence-transformers raises many types (OSError, HF hub errors...)

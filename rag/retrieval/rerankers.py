@@ -17,7 +17,7 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from rag.core.config import RerankConfig
-from rag.core.errors import ConfigError, ModelLoadError, needs_extra
+from rag.core.errors import ConfigError, ModelLoadError, import_extra
 from rag.core.schema import Hit
 from rag.generation.chat import eos_text, neutralise, render_chat
 from rag.retrieval.evidence import EvidenceScorer
@@ -97,10 +97,8 @@ class CrossEncoderReranker:
         with self._lock:
             if self._model is not None:
                 return
-            try:
-                from sentence_transformers import CrossEncoder
-            except ImportError as exc:  # torch and sentence-transformers are an extra, not the default install
-                raise ModelLoadError(needs_extra(f"The re-ranker '{self.spec}'", "sentence-transformers", exc.name)) from exc
+            CrossEncoder = import_extra(  # torch and sentence-transformers are an extra, not the default install
+                "sentence_transformers", "CrossEncoder", f"The re-ranker '{self.spec}'", "sentence-transformers")
             try:
                 self._model = CrossEncoder(self.model_name, max_length=self.max_length, device=self.device)
             except Exception as exc:  # hub, OS and format errors all mean "not loadable here"
