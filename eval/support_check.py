@@ -1,7 +1,7 @@
 """The citation check as a classifier of answer sentences: false accepts and false rejects on a labelled set.
 
 `eval/data/support_labels.jsonl` holds answer sentences from the packaged model's drafts on the bundled
-tuning part, each with the passage(s) it cites and a label: ``right`` (the cited passage states it; English
+questions (tuning- and test-part runs), each with the passage(s) it cites and a label: ``right`` (the cited passage states it; English
 paraphrases of Chinese passages included) or ``wrong`` — a claim cited to the wrong passage, generic filler,
 a swapped entity or number, a true statement the cited passage does not make (``kind`` says which). Each
 item is in the ``fit`` part (where the check's settings are chosen) or the ``test`` part (reported only).
