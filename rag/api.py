@@ -10,7 +10,7 @@ from pathlib import Path
 from functools import cached_property
 from typing import Any, Iterator, Sequence
 
-from rag.answering.answerer import Answer, Answerer, Token
+from rag.answering.answerer import Answer, Answerer, Reading, Token
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.sentences import SentenceRanker
 from rag.conversation.condenser import Condenser, Plan, Standalone
@@ -245,8 +245,9 @@ class RAG:
     def stream(
         self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True,
         history: Sequence[Turn] | None = None,
-    ) -> Iterator[Token | Answer]:
-        """`Token` events as the model writes (LLM mode), then the final, citation-checked `Answer`.
+    ) -> Iterator[Reading | Token | Answer]:
+        """In LLM mode a `Reading` event (the excerpts the model reads, as soon as they are chosen) and `Token` events
+        as the model writes; then the final, citation-checked `Answer`.
 
         `k` and `rerank` are as for `retrieve`; the answer's timings include every stage's. With `history` (earlier
         turns, oldest first: `Turn.from_answer(answer)` or `Turn(question, answer_text)`), a follow-up is made

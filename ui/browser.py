@@ -150,3 +150,39 @@ def _inside(box: dict | None, frame: dict | None) -> bool:
     if not box or not frame:
         return False
     return frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]
+
+
+@dataclass
+class Stages:
+    """When each stage of an answer first showed in the browser, in seconds after the question was sent."""
+
+    reading: float | None
+    """The passages the model reads ("Reading: [1] …"); None if never shown (extractive answers, refusals)."""
+    draft: float | None
+    """The model's first draft text; None if the poll never caught it."""
+    answer: float
+    """The checked answer's first [n] chip."""
+
+
+def watch_stages(page, url: str, question: str, timeout_s: float = 180.0, poll_s: float = 0.05) -> Stages:
+    """Load the app, send `question` and poll the reply until its cited answer shows, noting when the passages being
+    read and the first draft text first appeared."""
+    page.goto(url, timeout=timeout_s * 1000)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.wait_for(timeout=timeout_s * 1000)
+    box.fill(question)
+    started = time.perf_counter()
+    box.press("Enter")
+    reply = page.get_by_test_id("stChatMessage").nth(1)
+    reading = draft = None
+    while time.perf_counter() - started < timeout_s:
+        now = time.perf_counter() - started
+        text = reply.inner_text(timeout=1000) if reply.count() else ""
+        if reading is None and "Reading:" in text:
+            reading = now
+        if draft is None and "Draft" in text:
+            draft = now
+        if reply.count() and reply.get_by_test_id("stPopover").count():
+            return Stages(reading, draft, now)
+        time.sleep(poll_s)
+    raise TimeoutError(f"no cited answer to {question!r} within {timeout_s:.0f} s")

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import streamlit as st
 
-from rag.answering.answerer import Answer, Token
+from rag.answering.answerer import Answer, Reading, Token
 from rag.api import RAG
 from rag.core.errors import RagError
 from rag_ui.pipeline import AskSettings, answer_events
@@ -74,6 +74,12 @@ def ask(rag: RAG, question: str, settings: AskSettings, key: str, earlier: Seque
     return answer
 
 
+def reading_line(reading: Reading) -> str:
+    """The passages the model is reading, numbered as its citations will be: ``Reading: [1] heading · [2] …``."""
+    names = (e.heading or reading.hits[e.number - 1].chunk.doc_id for e in reading.excerpts)
+    return "Reading: " + " · ".join(f"[{e.number}] {escape_inline(name)}" for e, name in zip(reading.excerpts, names))
+
+
 def draft_markdown(draft: str) -> str:
     """A draft as it streams, cursor last: its Markdown rendered safely, with the bold, code or block the model has
     opened but not yet closed closed for now."""
@@ -83,17 +89,23 @@ def draft_markdown(draft: str) -> str:
 def _stream(rag: RAG, question: str, settings: AskSettings, draft, earlier: Sequence[Answer]) -> Answer:
     pieces: list[str] = []
     attempt = 1
+    reading = ""
     answer: Answer | None = None
     for event in answer_events(rag, question, settings, earlier):
-        if isinstance(event, Token):
+        if isinstance(event, Reading):  # shown while the model reads its prompt (seconds on a CPU), then kept
+            reading = reading_line(event)
+            with draft.container():
+                st.caption(reading)
+        elif isinstance(event, Token):
             if event.attempt != attempt:  # the draft failed the citation check; the model is revising it
                 pieces, attempt = [], event.attempt
             pieces.append(event.text)
             with draft.container():
+                st.caption(reading)
                 st.caption("Draft: the model is writing; each sentence is checked against its sources when it is done."
                            if attempt == 1 else "Revised draft: the first draft failed the citation check.")
                 st.markdown(draft_markdown("".join(pieces)))
-        else:
+        elif isinstance(event, Answer):
             answer = event
     assert answer is not None, "the answerer always ends with an Answer"
     return answer

@@ -61,13 +61,19 @@ def run_ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def show_draft(events: Iterable[Any]) -> Any:
-    """Write the model's draft to stderr as it streams (marked as unchecked, and revised drafts as such); returns
-    the checked `Answer` that ends `events`."""
-    from rag.answering.answerer import Answer, Token
+    """Write what the model reads as soon as it is chosen, then its draft as it streams (marked as unchecked, and
+    revised drafts as such), to stderr; returns the checked `Answer` that ends `events`."""
+    from rag.answering.answerer import Answer, Reading, Token
 
     streamed, attempt, answer = False, 1, None
     for event in events:
-        if isinstance(event, Token):
+        if isinstance(event, Reading):
+            print("Reading:", file=sys.stderr)
+            for excerpt in event.excerpts:
+                document = event.hits[excerpt.number - 1].chunk.doc_id
+                source = f"{document} > {excerpt.heading}" if excerpt.heading else document
+                print(f"  [{excerpt.number}] {printable(shortened(source, SOURCE_CHARS))}", file=sys.stderr, flush=True)
+        elif isinstance(event, Token):
             if not streamed:
                 print("(draft, checked below) ", end="", file=sys.stderr)
             elif event.attempt != attempt:
@@ -82,6 +88,8 @@ def show_draft(events: Iterable[Any]) -> Any:
     return answer
 
 
+SOURCE_CHARS = 100
+"""A passage the model is reading is shown by its document and heading, cut to this many characters."""
 EXCERPT_CHARS = 120
 """A nearest source's excerpt (the start of its passage) is cut to this many characters."""
 SENTENCE_CHARS = 240

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.answering.answerer import Answer, Token
+from rag.answering.answerer import Answer, Reading, Token
 from rag.conversation.history import Turn
 from rag.core.errors import RagError
 from rag_app.server.auth import read_access
@@ -169,7 +169,9 @@ async def sse_events(
     try:
         async with aclosing(qa.events(prepared, cancel, admission, until)) as events:
             async for event in events:
-                if isinstance(event, Token):
+                if isinstance(event, Reading):
+                    yield sse("passages", event.to_json())
+                elif isinstance(event, Token):
                     yield sse("token", {"text": event.text, "attempt": event.attempt})
                 elif isinstance(event, Answer):
                     yield sse("answer", event.to_json())

@@ -117,6 +117,22 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the model is about to read, streamed before its first token (LLM mode): the excerpts, numbered as the
+    draft's ``[n]`` will be, and their passages. Reading the prompt takes seconds on a CPU; these can be shown
+    meanwhile."""
+
+    excerpts: tuple[Excerpt, ...]
+    hits: tuple[Hit, ...]
+    """The numbered passages, ``hits[n - 1]`` for excerpt ``n``."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"passages": [{"n": e.number, "chunk_id": self.hits[e.number - 1].chunk.id,
+                              "doc_id": self.hits[e.number - 1].chunk.doc_id, "heading": e.heading, "text": e.text}
+                             for e in self.excerpts]}
+
+
+@dataclass(frozen=True)
 class Draft:
     """The model's last draft, its citation check, the prompt that produced it and how many drafts were written;
     whether the model said the passages don't answer (`declined`) and whether enough survived the check (`passed`)."""
@@ -179,8 +195,9 @@ class Answerer:
     def stream(
         self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None,
         language: str | None = None,
-    ) -> Iterator[Token | Answer]:
-        """Token events (LLM mode), then the final checked `Answer`, in `language` (default: the question's)."""
+    ) -> Iterator[Reading | Token | Answer]:
+        """In LLM mode a `Reading` event (what the model reads) and `Token` events as it writes; then the final checked
+        `Answer`, in `language` (default: the question's)."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
@@ -194,7 +211,9 @@ class Answerer:
         if mode == "extractive":
             yield self._extractive(question, hits, passages, language, timings, started)
             return
-        draft = yield from self._draft(question, self.excerpts(question, passages), passages, language, timings, started)
+        excerpts = self.excerpts(question, passages)
+        yield Reading(tuple(excerpts), tuple(passages))
+        draft = yield from self._draft(question, excerpts, passages, language, timings, started)
         if draft.declined and self.config.narrow_retry and self.refusal.answerable(hits):
             # Strong evidence yet "no answer": once more with the best passage's excerpt alone.
             narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, language, timings,

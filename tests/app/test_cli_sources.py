@@ -84,3 +84,17 @@ def test_source_lines_are_printable() -> None:
     lines = source_lines(hostile, {})
     assert not any(ch in "".join(lines) for ch in "\x1b\x07\u202e")
     assert lines[1].startswith("    evil")
+
+
+def test_the_passages_being_read_are_shown_before_the_draft(capsys) -> None:
+    from rag.answering.answerer import Answer, Reading, Token
+    from rag.answering.excerpts import Excerpt
+    from rag.core.schema import Chunk, Hit
+    from rag_app.cli.ask import show_draft
+
+    hits = (Hit(Chunk("c1", "notes.md", "LoRA 冻结原始权重。", 0, 12, ("LoRA",)), 0.9, {}),)
+    answer = Answer("什么是 LoRA？", "LoRA 冻结原始权重[1]。", [], False, "llm", list(hits), "zh", {})
+    events = [Reading((Excerpt(1, "LoRA > 原理", "LoRA 冻结原始权重。"),), hits), Token("LoRA 冻结"), Token("原始权重[1]。"), answer]
+    assert show_draft(events) is answer
+    err = capsys.readouterr().err
+    assert err.index("Reading:") < err.index("[1] notes.md > LoRA > 原理") < err.index("(draft, checked below) LoRA 冻结原始权重[1]。")

@@ -74,3 +74,14 @@ def test_the_popover_highlights_the_benefits_and_not_the_challenges(data_dir: Pa
         refusal = ask_and_open_citation(page, url, "今天北京的天气怎么样？", turn=1, load=False)
         assert refusal.chip.startswith("nearest [1] ") and refusal.highlights == ()
         assert "Nearest passage" in refusal.passage
+
+
+def test_the_passages_being_read_show_before_the_first_draft_token(data_dir: Path, tmp_path: Path) -> None:
+    from rag_ui.browser import watch_stages
+
+    env = {"RAG_DATA_DIR": str(data_dir), "RAG_ANSWER_MODE": "llm", "RAG_ANSWER_GENERATOR": "gemma3-270m"}
+    with running_app(env, log=tmp_path / "streamlit.log") as url, browser_page() as page:
+        stages = watch_stages(page, url, "什么是 LoRA？")
+    assert stages.reading is not None, "the passages the model reads were never shown"
+    assert stages.draft is None or stages.reading < stages.draft
+    assert stages.reading < stages.answer

@@ -35,3 +35,15 @@ def test_answer_events_end_with_a_timed_answer(rag: RAG) -> None:
     (answer,) = events
     assert isinstance(answer, Answer) and answer.citations and len(answer.hits) == 2
     assert {"first_stage_ms", "rerank_ms", "retrieve_ms", "total_ms"} <= set(answer.timings)
+
+
+def test_the_reading_line_names_each_passage_by_number_as_the_draft_will_cite_it() -> None:
+    from rag.answering.answerer import Reading
+    from rag.answering.excerpts import Excerpt
+    from rag.core.schema import Chunk, Hit
+    from rag_ui.chat_page import reading_line
+    from rag_ui.render import escape_inline
+
+    hits = (Hit(Chunk("c1", "a.md", "x", 0, 1, ()), 0.9, {}), Hit(Chunk("c2", "b*.md", "y", 0, 1, ()), 0.8, {}))
+    line = reading_line(Reading((Excerpt(1, "LoRA 原理", "x"), Excerpt(2, "", "y")), hits))
+    assert line == f"Reading: [1] {escape_inline('LoRA 原理')} · [2] {escape_inline('b*.md')}"  # no heading: the file

@@ -62,7 +62,10 @@ def test_ask_streams_draft_tokens_then_the_checked_answer(start_server) -> None:
                 elif line.startswith("data: "):
                     events.append((event, json.loads(line[6:])))
     names = [name for name, _ in events]
-    assert names[-1] == "answer" and set(names[:-1]) == {"token"} and len(names) > 3
+    assert names[0] == "passages" and names[-1] == "answer" and set(names[1:-1]) == {"token"} and len(names) > 3
+    passages = events[0][1]["passages"]  # what the model reads, before its first token
+    assert passages and [p["n"] for p in passages] == sorted(p["n"] for p in passages)
+    assert all(set(p) == {"n", "chunk_id", "doc_id", "heading", "text"} and p["text"] for p in passages)
     assert "".join(data["text"] for name, data in events if name == "token") == KV_ANSWER
     answer = events[-1][1]
     assert answer["mode"] == "llm" and answer["fallback"] is None and answer["answer"].startswith("KV cache 缓存历史的键和值")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.answerer import ABSTAIN_MESSAGE, Answer, Token
+from rag.answering.answerer import ABSTAIN_MESSAGE, Answer, Reading, Token
 from rag.answering.prompts import REMINDER, REVISE
 from rag.api import RAG
 from rag.core.config import Config
@@ -61,13 +61,26 @@ def test_an_echo_of_the_question_and_its_reminder_is_not_counted_against_the_ans
     assert REMINDER["zh"] not in answer.text and answer.text.startswith("加速自回归生成[")
 
 
-def test_stream_yields_tokens_in_order_then_the_answer(make_rag) -> None:
+def test_stream_yields_what_the_model_reads_then_tokens_in_order_then_the_answer(make_rag) -> None:
     output = "LoRA 通过低秩矩阵适配预训练模型。"
-    events = list(make_rag(output).stream("什么是 LoRA？"))
-    tokens, final = events[:-1], events[-1]
-    assert all(isinstance(e, Token) for e in tokens) and isinstance(final, Answer)
+    rag = make_rag(output)
+    events = list(rag.stream("什么是 LoRA？"))
+    reading, tokens, final = events[0], events[1:-1], events[-1]
+    assert isinstance(reading, Reading) and all(isinstance(e, Token) for e in tokens) and isinstance(final, Answer)
     assert "".join(t.text for t in tokens) == output
     assert final.raw == output
+    # the excerpts it announces are the ones in the prompt, numbered as the draft's [n] will be
+    prompt = rag.answerer.generator.prompts[0]
+    squeezed = re.sub(r"\s+", "", prompt)  # the prompt folds blank lines
+    assert reading.excerpts and all(re.sub(r"\s+", "", e.text.split("。")[0]) in squeezed for e in reading.excerpts)
+    assert [p["n"] for p in reading.to_json()["passages"]] == [e.number for e in reading.excerpts]
+    assert all(p["doc_id"] == reading.hits[p["n"] - 1].chunk.doc_id for p in reading.to_json()["passages"])
+
+
+def test_extractive_answers_and_refusals_stream_no_reading_event(make_rag) -> None:
+    assert [type(e) for e in make_rag("unused").stream("什么是 LoRA？", mode="extractive")] == [Answer]
+    refusing = make_rag("unused", min_relevance=1.01)
+    assert [type(e) for e in refusing.stream("KV cache 有什么用？", mode="llm")] == [Answer]
 
 
 def test_unsupported_model_output_falls_back_to_extractive(make_rag) -> None:
@@ -96,7 +109,7 @@ def test_a_draft_that_fails_the_check_is_revised_in_the_same_conversation(make_r
     # The revision continues the first conversation (llama.cpp reuses its evaluated state): the same prompt,
     # then the draft as the model's turn, then the request to answer from the passages' own words.
     assert second.startswith(first) and REVISE["zh"] in second and UNSUPPORTED in second[len(first):]
-    drafts = [(t.attempt, t.text) for t in events[:-1]]
+    drafts = [(t.attempt, t.text) for t in events[:-1] if isinstance(t, Token)]
     assert "".join(text for n, text in drafts if n == 1) == UNSUPPORTED
     assert "".join(text for n, text in drafts if n == 2) == SUPPORTED
 

@@ -14,7 +14,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from rag.answering.answerer import Answer, Token
+from rag.answering.answerer import Answer, Reading, Token
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import ConfigError, ModelLoadError
@@ -179,7 +179,8 @@ def test_ask_through_rag_with_a_served_model(served_rag: RAG) -> None:
 
 def test_stream_through_rag_with_a_served_model(served_rag: RAG) -> None:
     events = list(served_rag.stream("什么是 LoRA？"))
-    tokens, final = events[:-1], events[-1]
+    assert isinstance(events[0], Reading) and events[0].excerpts
+    tokens, final = events[1:-1], events[-1]
     assert len(tokens) > 1 and all(isinstance(event, Token) and event.text for event in tokens)
     assert isinstance(final, Answer) and final.raw == "".join(t.text for t in tokens).strip()
     _checked(final)
