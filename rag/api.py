@@ -5,9 +5,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
-from functools import cached_property
 from typing import Any, Iterator, Sequence
 
 from rag.answering.answerer import Answer, Answerer, Reading, Token
@@ -20,8 +19,8 @@ from rag.conversation.memo import TurnMemo
 from rag.conversation.session import Conversation, as_turns
 from rag.core.config import Config, LimitsConfig
 from rag.core.errors import IndexNotFoundError, InputLimitError
-from rag.core.paths import knowledge_base_index
 from rag.core.language import detect_language
+from rag.core.paths import knowledge_base_index
 from rag.core.schema import Chunk, Hit
 from rag.core.text import tokenize
 from rag.embedding.embedders import Embedder, make_embedder

@@ -76,8 +76,8 @@ def ask(rag: RAG, question: str, settings: AskSettings, key: str, earlier: Seque
 
 def reading_line(reading: Reading) -> str:
     """The passages the model is reading, numbered as its citations will be: ``Reading: [1] heading · [2] …``."""
-    names = (e.heading or reading.hits[e.number - 1].chunk.doc_id for e in reading.excerpts)
-    return "Reading: " + " · ".join(f"[{e.number}] {escape_inline(name)}" for e, name in zip(reading.excerpts, names))
+    return "Reading: " + " · ".join(f"[{e.number}] {escape_inline(e.heading or reading.passage(e).doc_id)}"
+                                    for e in reading.excerpts)
 
 
 def draft_markdown(draft: str) -> str:

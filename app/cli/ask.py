@@ -70,7 +70,7 @@ def show_draft(events: Iterable[Any]) -> Any:
         if isinstance(event, Reading):
             print("Reading:", file=sys.stderr)
             for excerpt in event.excerpts:
-                document = event.hits[excerpt.number - 1].chunk.doc_id
+                document = event.passage(excerpt).doc_id
                 source = f"{document} > {excerpt.heading}" if excerpt.heading else document
                 print(f"  [{excerpt.number}] {printable(shortened(source, SOURCE_CHARS))}", file=sys.stderr, flush=True)
         elif isinstance(event, Token):

@@ -21,7 +21,6 @@ from rag.answering.citations import (
     citation_for,
 )
 from rag.answering.excerpts import Excerpt, select_excerpts
-from rag.answering.sentences import asks_for_a_list
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.prompts import (
     LIST_REMINDER,
@@ -30,6 +29,7 @@ from rag.answering.prompts import (
     build_answer_prompt,
     revision_prompt,
 )
+from rag.answering.sentences import asks_for_a_list
 from rag.core.config import AnswerConfig
 from rag.core.errors import ConfigError
 from rag.core.language import detect_language
@@ -77,9 +77,9 @@ class Answer:
     prompt_tokens: int | None = None
     """Size of the prompt the model read (LLM mode; the last one, when the draft was revised)."""
     attempts: int = 0
+    """Drafts the model wrote (LLM mode): 1, or more when a draft failed the citation check and was revised."""
     cut: bool = False
     """The model's last draft reached the token limit and its unfinished sentence was dropped (LLM mode)."""
-    """Drafts the model wrote (LLM mode): 1, or more when a draft failed the citation check and was revised."""
     standalone_question: str | None = None
     """What was searched and answered: the question itself, or a follow-up rewritten to stand alone (see
     `rag.conversation`); None when the answerer was called directly."""
@@ -126,10 +126,13 @@ class Reading:
     hits: tuple[Hit, ...]
     """The numbered passages, ``hits[n - 1]`` for excerpt ``n``."""
 
+    def passage(self, excerpt: Excerpt) -> Chunk:
+        """The passage `excerpt` was taken from."""
+        return self.hits[excerpt.number - 1].chunk
+
     def to_json(self) -> dict[str, Any]:
-        return {"passages": [{"n": e.number, "chunk_id": self.hits[e.number - 1].chunk.id,
-                              "doc_id": self.hits[e.number - 1].chunk.doc_id, "heading": e.heading, "text": e.text}
-                             for e in self.excerpts]}
+        return {"passages": [{"n": e.number, "chunk_id": self.passage(e).id, "doc_id": self.passage(e).doc_id,
+                              "heading": e.heading, "text": e.text} for e in self.excerpts]}
 
 
 @dataclass(frozen=True)
