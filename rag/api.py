@@ -9,7 +9,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from rag.answering.answerer import Answer, Answerer, Reading, Token
+from rag.answering.answerer import Answer, Answerer, Progress, Reading, Token
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.sentences import SentenceRanker
 from rag.conversation.condenser import Condenser, Plan, Standalone
@@ -244,9 +244,10 @@ class RAG:
     def stream(
         self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True,
         history: Sequence[Turn] | None = None,
-    ) -> Iterator[Reading | Token | Answer]:
-        """In LLM mode a `Reading` event (the excerpts the model reads, as soon as they are chosen) and `Token` events
-        as the model writes; then the final, citation-checked `Answer`.
+    ) -> Iterator[Reading | Progress | Token | Answer]:
+        """In LLM mode a `Reading` event (the excerpts the model reads, as soon as they are chosen), `Progress` events as
+        the model reads them (a llama.cpp model: prompt tokens read of total) and `Token` events as it writes; then the
+        final, citation-checked `Answer`.
 
         `k` and `rerank` are as for `retrieve`; the answer's timings include every stage's. With `history` (earlier
         turns, oldest first: `Turn.from_answer(answer)` or `Turn(question, answer_text)`), a follow-up is made

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import streamlit as st
 
-from rag.answering.answerer import Answer, Reading, Token
+from rag.answering.answerer import Answer, Progress, Reading, Token
 from rag.api import RAG
 from rag.core.errors import RagError
 from rag_ui.pipeline import AskSettings, answer_events
@@ -80,6 +80,13 @@ def reading_line(reading: Reading) -> str:
                                     for e in reading.excerpts)
 
 
+def progress_label(passages: int, progress: Progress) -> str:
+    """What the bar under the passages says while the model reads them: ``Reading 3 passages… 128 of 350 tokens``."""
+    if progress.attempt > 1:
+        return f"Reading the revision request… {progress.read} of {progress.total} tokens"
+    return f"Reading {passages} passage{'s' if passages != 1 else ''}… {progress.read} of {progress.total} tokens"
+
+
 def draft_markdown(draft: str) -> str:
     """A draft as it streams, cursor last: its Markdown rendered safely, with the bold, code or block the model has
     opened but not yet closed closed for now."""
@@ -89,13 +96,17 @@ def draft_markdown(draft: str) -> str:
 def _stream(rag: RAG, question: str, settings: AskSettings, draft, earlier: Sequence[Answer]) -> Answer:
     pieces: list[str] = []
     attempt = 1
-    reading = ""
+    reading, passages = "", 0
     answer: Answer | None = None
     for event in answer_events(rag, question, settings, earlier):
         if isinstance(event, Reading):  # shown while the model reads its prompt (seconds on a CPU), then kept
-            reading = reading_line(event)
+            reading, passages = reading_line(event), len(event.excerpts)
             with draft.container():
                 st.caption(reading)
+        elif isinstance(event, Progress) and not pieces:
+            with draft.container():
+                st.caption(reading)
+                st.progress(event.share, text=progress_label(passages, event))
         elif isinstance(event, Token):
             if event.attempt != attempt:  # the draft failed the citation check; the model is revising it
                 pieces, attempt = [], event.attempt

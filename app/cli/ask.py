@@ -61,11 +61,13 @@ def run_ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def show_draft(events: Iterable[Any]) -> Any:
-    """Write what the model reads as soon as it is chosen, then its draft as it streams (marked as unchecked, and
-    revised drafts as such), to stderr; returns the checked `Answer` that ends `events`."""
-    from rag.answering.answerer import Answer, Reading, Token
+    """Write what the model reads as soon as it is chosen, how far it has read (on a terminal), then its draft as it
+    streams (marked as unchecked, and revised drafts as such), to stderr; returns the checked `Answer` that ends
+    `events`."""
+    from rag.answering.answerer import Answer, Progress, Reading, Token
 
     streamed, attempt, answer = False, 1, None
+    terminal = sys.stderr.isatty()
     for event in events:
         if isinstance(event, Reading):
             print("Reading:", file=sys.stderr)
@@ -73,6 +75,10 @@ def show_draft(events: Iterable[Any]) -> Any:
                 document = event.passage(excerpt).doc_id
                 source = f"{document} > {excerpt.heading}" if excerpt.heading else document
                 print(f"  [{excerpt.number}] {printable(shortened(source, SOURCE_CHARS))}", file=sys.stderr, flush=True)
+        elif isinstance(event, Progress) and terminal and not streamed:
+            done = event.read >= event.total
+            print(f"\r  (the model is reading them: {event.read}/{event.total} tokens)", end="\n" if done else "",
+                  file=sys.stderr, flush=True)
         elif isinstance(event, Token):
             if not streamed:
                 print("(draft, checked below) ", end="", file=sys.stderr)

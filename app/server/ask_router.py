@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.answering.answerer import Answer, Reading, Token
+from rag.answering.answerer import Answer, Progress, Reading, Token
 from rag.conversation.history import Turn
 from rag.core.errors import RagError
 from rag_app.server.auth import read_access
@@ -171,6 +171,8 @@ async def sse_events(
             async for event in events:
                 if isinstance(event, Reading):
                     yield sse("passages", event.to_json())
+                elif isinstance(event, Progress):
+                    yield sse("progress", event.to_json())
                 elif isinstance(event, Token):
                     yield sse("token", {"text": event.text, "attempt": event.attempt})
                 elif isinstance(event, Answer):

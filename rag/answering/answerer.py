@@ -117,6 +117,24 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far the model has read its prompt, in tokens: streamed after `Reading` while it reads (LLM mode, models run
+    by llama.cpp in this process), from ``(0, total)`` to ``(total, total)``."""
+
+    read: int
+    total: int
+    attempt: int = 1
+    """The draft whose prompt is being read (a revised draft reads the revision request)."""
+
+    @property
+    def share(self) -> float:
+        return self.read / self.total if self.total else 1.0
+
+    def to_json(self) -> dict[str, int]:
+        return {"read": self.read, "total": self.total, "attempt": self.attempt}
+
+
+@dataclass(frozen=True)
 class Reading:
     """What the model is about to read, streamed before its first token (LLM mode): the excerpts, numbered as the
     draft's ``[n]`` will be, and their passages. Reading the prompt takes seconds on a CPU; these can be shown
@@ -198,9 +216,9 @@ class Answerer:
     def stream(
         self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None,
         language: str | None = None,
-    ) -> Iterator[Reading | Token | Answer]:
-        """In LLM mode a `Reading` event (what the model reads) and `Token` events as it writes; then the final checked
-        `Answer`, in `language` (default: the question's)."""
+    ) -> Iterator[Reading | Progress | Token | Answer]:
+        """In LLM mode a `Reading` event (what the model reads), `Progress` events as it reads them (llama.cpp models) and
+        `Token` events as it writes; then the final checked `Answer`, in `language` (default: the question's)."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
@@ -254,8 +272,8 @@ class Answerer:
     def _draft(
         self, question: str, excerpts: Sequence[Excerpt], passages: Sequence[Hit], language: str,
         timings: dict[str, float], started: float, attempt: int = 1,
-    ) -> Generator[Token, None, Draft]:
-        """Stream the model's draft over `excerpts` and check it; a draft that fails the check is revised, in
+    ) -> Generator[Progress | Token, None, Draft]:
+        """Stream how far the model has read (`Progress`) and its draft over `excerpts`, and check it; a draft that fails the check is revised, in
         the same conversation, up to `revisions` times. Returns the last draft."""
         limit = self.max_tokens(language)
         prompt = build_answer_prompt(
@@ -265,6 +283,9 @@ class Answerer:
         first = attempt
         while True:
             pieces: list[str] = []
+            if not prompt.messages and hasattr(self.generator, "read"):  # a llama.cpp model reports as it reads
+                for read, total in self.generator.read(prompt.text):
+                    yield Progress(read, total, attempt)
             for piece in generate(self.generator, prompt, limit):
                 if "first_token_ms" not in timings:
                     timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)

@@ -5,6 +5,7 @@ import contextlib
 import io
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -16,6 +17,11 @@ from rag.generation.packaged import (
     is_packaged,
     packaged_model,
 )
+
+
+READ_STEP = 64
+"""Prompt tokens `LlamaCppGenerator.read` evaluates between two progress reports (``bench/bench_prompt_eval.py
+--steps`` measures the cost of smaller steps)."""
 
 
 def packaged_model_path(name: str = PACKAGED) -> Path:
@@ -45,6 +51,19 @@ def _import_llama_cpp() -> Any:
             "(it compiles llama.cpp; about 5 minutes on 2 cores)."
         ) from exc
     return llama_cpp
+
+
+@dataclass(frozen=True)
+class PromptReuse:
+    """A prompt's size in tokens and how many of its first tokens llama.cpp still held evaluated (it reads the rest;
+    at least the last token is always read)."""
+
+    tokens: int
+    reused: int
+
+    @property
+    def read(self) -> int:
+        return self.tokens - self.reused
 
 
 class LlamaCppGenerator:
@@ -99,6 +118,8 @@ class LlamaCppGenerator:
         self.cache_prompt = cache_prompt
         self._source = _parse_spec(spec)
         self._llm: Any = None
+        self.last_prompt: PromptReuse | None = None
+        """The last streamed prompt's size and how much of it llama.cpp reused from the previous one."""
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
 
@@ -189,6 +210,28 @@ class LlamaCppGenerator:
         # Tokenizing reads only the vocabulary, never the context, so it needs no lock.
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def read(self, prompt: str, step: int = READ_STEP) -> Iterator[tuple[int, int]]:
+        """Evaluate `prompt` into llama.cpp's cache `step` tokens at a time, yielding ``(tokens read, tokens to read)``
+        after each step, so a caller can show how far the model has read; a `stream` of the same prompt right after
+        reads only its last token. The first report, ``(0, n)``, comes before any reading. Yields nothing when there is nothing new to read, when `cache_prompt` is off
+        (`stream` starts from scratch anyway) or when the prompt does not fit (`stream` says why)."""
+        if not self.cache_prompt:
+            return
+        llm = self.llama
+        with self._lock:
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+            if len(tokens) >= self.context_size:
+                return
+            start = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+            end = len(tokens) - 1  # the last token is read by `stream`, which needs its logits
+            if start >= end:
+                return
+            llm.n_tokens = start
+            yield 0, end - start
+            for at in range(start, end, step):
+                llm.eval(tokens[at:min(at + step, end)])
+                yield min(at + step, end) - start, end - start
+
     def stream(self, prompt: str, max_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
         """Yield the continuation of `prompt` piece by piece; stops at EOS, a stop string or `max_tokens`.
 
@@ -199,6 +242,9 @@ class LlamaCppGenerator:
         with self._lock:
             if not self.cache_prompt:
                 llm.reset()
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+            reused = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+            self.last_prompt = PromptReuse(len(tokens), min(reused, len(tokens) - 1))
             pieces = llm.create_completion(
                 prompt,
                 max_tokens=max_tokens,

@@ -1,6 +1,7 @@
 """`rag ask`'s sources: per [n], the supporting sentences at their file:line; a refusal's nearest sources with an excerpt."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,23 @@ def test_the_passages_being_read_are_shown_before_the_draft(capsys) -> None:
     assert show_draft(events) is answer
     err = capsys.readouterr().err
     assert err.index("Reading:") < err.index("[1] notes.md > LoRA > 原理") < err.index("(draft, checked below) LoRA 冻结原始权重[1]。")
+
+
+def test_on_a_terminal_the_reading_progress_is_shown_on_one_line_before_the_draft(capsys, monkeypatch) -> None:
+    from rag.answering.answerer import Answer, Progress, Reading, Token
+    from rag.answering.excerpts import Excerpt
+    from rag.core.schema import Chunk, Hit
+    from rag_app.cli.ask import show_draft
+
+    hits = (Hit(Chunk("c1", "notes.md", "LoRA 冻结原始权重。", 0, 12, ("LoRA",)), 0.9, {}),)
+    answer = Answer("什么是 LoRA？", "LoRA 冻结原始权重[1]。", [], False, "llm", list(hits), "zh", {})
+    events = [Reading((Excerpt(1, "LoRA", "LoRA 冻结原始权重。"),), hits), Progress(0, 80), Progress(64, 80), Progress(80, 80),
+              Token("LoRA 冻结原始权重[1]。"), answer]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert show_draft(events) is answer
+    err = capsys.readouterr().err
+    assert "\r  (the model is reading them: 0/80 tokens)\r  (the model is reading them: 64/80 tokens)" in err
+    assert err.index("80/80 tokens)\n") < err.index("(draft, checked below)")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    show_draft(events)
+    assert "reading them" not in capsys.readouterr().err  # a pipe or a log gets no carriage returns

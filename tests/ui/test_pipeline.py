@@ -47,3 +47,13 @@ def test_the_reading_line_names_each_passage_by_number_as_the_draft_will_cite_it
     hits = (Hit(Chunk("c1", "a.md", "x", 0, 1, ()), 0.9, {}), Hit(Chunk("c2", "b*.md", "y", 0, 1, ()), 0.8, {}))
     line = reading_line(Reading((Excerpt(1, "LoRA 原理", "x"), Excerpt(2, "", "y")), hits))
     assert line == f"Reading: [1] {escape_inline('LoRA 原理')} · [2] {escape_inline('b*.md')}"  # no heading: the file
+
+
+def test_the_progress_label_says_what_the_model_is_reading() -> None:
+    from rag.answering.answerer import Progress
+    from rag_ui.chat_page import progress_label
+
+    assert progress_label(3, Progress(128, 350)) == "Reading 3 passages… 128 of 350 tokens"
+    assert progress_label(1, Progress(0, 40)) == "Reading 1 passage… 0 of 40 tokens"
+    assert progress_label(3, Progress(20, 40, attempt=2)).startswith("Reading the revision request")
+    assert Progress(0, 0).share == 1.0 and Progress(35, 350).share == 0.1

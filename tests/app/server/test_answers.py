@@ -72,6 +72,26 @@ def test_ask_streams_draft_tokens_then_the_checked_answer(start_server) -> None:
     _assert_citations_resolve(answer["citations"])
 
 
+def test_a_llama_cpp_model_reports_how_far_it_has_read_between_the_passages_and_its_draft(start_server) -> None:
+    from rag.generation.factory import make_generator
+
+    server = start_server(mode="llm", generator=make_generator("gemma3-270m", n_ctx=1024))
+    with server.client(READ_KEY) as client:
+        with client.stream("POST", "/v1/ask", json={"question": "KV cache 有什么用？", "stream": True}) as response:
+            events, event = [], None
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    events.append((event, json.loads(line[6:])))
+    names = [name for name, _ in events]
+    progress = [data for name, data in events if name == "progress"]
+    assert names[0] == "passages" and names[1] == "progress" and names[-1] == "answer"
+    assert progress[0]["read"] == 0 and progress[-1]["read"] == progress[-1]["total"] > 64
+    first_token = names.index("token") if "token" in names else len(names) - 1
+    assert max(i for i, name in enumerate(names) if name == "progress" and events[i][1]["attempt"] == 1) < first_token
+
+
 def test_the_openai_client_works_unchanged(start_server) -> None:
     server = start_server(mode="llm")
     client = OpenAI(base_url=f"{server.url}/v1", api_key=READ_KEY, max_retries=0)

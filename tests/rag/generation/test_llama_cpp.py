@@ -174,3 +174,17 @@ def test_yes_probability_reads_the_next_token_odds(generator: LlamaCppGenerator)
     assert ask("Paris") == pytest.approx(paris, abs=1e-6)  # the reused prompt prefix gives the same odds
     with pytest.raises(PromptTooLongError, match="does not fit"):
         generator.yes_probability("混合精度训练。" * 1000, ("yes",), ("no",))
+
+
+def test_reading_a_prompt_reports_progress_and_leaves_only_its_last_token_to_stream(generator: LlamaCppGenerator) -> None:
+    generator.complete("混合精度训练的好处是", max_tokens=2)  # the cache now holds another prompt
+    prompt = "Passages:\n" + "LoRA trains two small matrices beside each frozen weight matrix. " * 6 + "\nQuestion: " + PROMPT
+    expected = generator.complete(prompt, max_tokens=6)
+    generator.complete("混合精度训练的好处是", max_tokens=2)
+    reports = list(generator.read(prompt, step=16))
+    total = reports[0][1]
+    assert reports[0] == (0, total) and reports[-1] == (total, total) and total > 32
+    assert [read for read, _ in reports] == sorted({*range(0, total, 16), total})  # every 16 tokens, then the rest
+    assert generator.complete(prompt, max_tokens=6) == expected  # the same answer as reading it in one go
+    assert generator.last_prompt.read == 1  # the stream read only the last token
+    assert list(generator.read(prompt)) == []  # nothing new to read
