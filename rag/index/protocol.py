@@ -7,7 +7,7 @@ Rows are positions in `chunks`: every search returns ``(row, score)`` pairs, bes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Collection, Protocol
 
 import numpy as np
 
@@ -30,6 +30,11 @@ class SparseSearch(Protocol):
         ...
 
     def document_frequency(self, token: str) -> int: ...
+
+    def terms_in(self, row: int, tokens: Collection[str]) -> frozenset[str] | None:
+        """Which of `tokens` the passage at `row` holds, or None when the index can't tell without tokenizing the
+        passage again (the caller then does)."""
+        ...
 
     def __len__(self) -> int: ...
 

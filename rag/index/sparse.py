@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 
 import bm25s
 import numpy as np
@@ -63,6 +63,16 @@ class SparseIndex:
             return 0
         indptr = self.engine.scores["indptr"]
         return int(indptr[column + 1] - indptr[column])
+
+    def terms_in(self, row: int, tokens: Collection[str]) -> frozenset[str]:
+        """Which of `tokens` document `row` holds, read from the index's postings (no tokenizing)."""
+        vocabulary, indptr, indices = self.engine.vocab_dict, self.engine.scores["indptr"], self.engine.scores["indices"]
+        present = []
+        for token in tokens:
+            column = vocabulary.get(token)
+            if column is not None and row in indices[indptr[column]:indptr[column + 1]]:
+                present.append(token)
+        return frozenset(present)
 
     def save(self, directory: Path) -> None:
         self.engine.save(str(directory), show_progress=False)

@@ -118,19 +118,25 @@ class EvidenceScorer:
                 best = float(sims[top])
                 _, start, end = (int(v) for v in self.store.sentences[lo + top])
                 span = (start, end)
-            present = self._terms(hit.chunk)
+            present = self.store.sparse.terms_in(row, weights)
+            if present is None:
+                present = self._terms(hit.chunk)
             coverage = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
             evidence.append(HitEvidence(dense, best, span, coverage))
         return evidence
 
     def warm_up(self) -> None:
-        """Tokenise every chunk's terms now (as many as the cache holds), so no request pays for it."""
+        """Tokenise every chunk's terms now (as many as the cache holds), so no request pays for it; nothing to do when
+        the sparse index says which terms a passage holds."""
+        if not self.store.chunks or self.store.sparse.terms_in(0, ()) is not None:
+            return
         for chunk in self.store.chunks[:TERM_CACHE_SIZE]:
             self._terms(chunk)
 
     @staticmethod
     def _chunk_terms(chunk: Chunk) -> frozenset[str]:
-        """A chunk's BM25 terms (cached per scorer as `_terms`: jieba dominates the scoring time otherwise)."""
+        """A chunk's BM25 terms, for a sparse index that can't say (cached per scorer as `_terms`: jieba dominates the
+        scoring time otherwise)."""
         return frozenset(tokenize(chunk.indexed_text))
 
     def semantic_rank(self, text: str, chunk: Chunk, min_margin: float = 0.0) -> tuple[int, int, int]:

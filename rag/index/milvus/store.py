@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Collection
 
 import numpy as np
 
@@ -60,6 +60,9 @@ class MilvusSparse:
 
     def document_frequency(self, token: str) -> int:
         return self.stats.document_frequency(token)
+
+    def terms_in(self, row: int, tokens: Collection[str]) -> None:
+        return None  # the postings live in Milvus: the caller tokenizes the passage
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         vector = self.stats.query_vector(tokenize(query))

@@ -99,6 +99,14 @@ class StoreContract:
         for token in tokenize("LoRA 注意力 zebra"):
             assert store.sparse.document_frequency(token) == oracle.document_frequency(token)
 
+    def test_the_terms_a_passage_holds_are_its_own_tokens_or_left_to_the_caller(self, store: Store) -> None:
+        asked = set(tokenize("LoRA 混合精度 注意力 KV cache zebra"))
+        for row, chunk in enumerate(store.chunks):
+            present = store.sparse.terms_in(row, asked)
+            assert present is None or present == asked & set(tokenize(chunk.indexed_text))
+        assert any(store.sparse.terms_in(row, asked) for row in range(len(store.chunks))) or \
+            store.sparse.terms_in(0, asked) is None
+
     def test_hybrid_retrieval_finds_the_passage(self, store: Store) -> None:
         retriever = Retriever(store, KeywordEmbedder(), RetrievalConfig(top_k=3))
         hits = retriever.retrieve("KV cache 有什么作用")
