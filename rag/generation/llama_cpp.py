@@ -19,9 +19,9 @@ from rag.generation.packaged import (
 )
 
 
-READ_STEP = 64
-"""Prompt tokens `LlamaCppGenerator.read` evaluates between two progress reports (``bench/bench_prompt_eval.py
---steps`` measures the cost of smaller steps)."""
+READ_STEP = 128
+"""Prompt tokens `LlamaCppGenerator.read` evaluates between two progress reports: about a second apart on 2 cores
+(``bench/bench_prompt_eval.py --steps`` measures what smaller steps cost)."""
 
 
 def packaged_model_path(name: str = PACKAGED) -> Path:
