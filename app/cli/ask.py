@@ -29,6 +29,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     ask.add_argument("--mode", dest="answer_mode", choices=["llm", "extractive"], help="answerer (default: answer.mode, llm)")
     ask.add_argument("--generator", help="GGUF model: packaged (default), a .gguf path, hf:<owner>/<repo>/<file>, or "
                      "openai:<base-url>#<model> (an OpenAI-compatible server)")
+    ask.add_argument("-q", "--quiet", action="store_true", help="print the checked answer only: not the passages being "
+                     "read, the reading progress or the draft")
     ask.set_defaults(handler=run_ask)
 
 
@@ -56,8 +58,17 @@ def run_ask(args: argparse.Namespace, config: Config) -> int:
         if args.json or args.questions:
             print(safe_json(rag.ask(question).to_json()), flush=True)
             continue
-        print_answer(show_draft(rag.stream(question)), documents=rag.store.documents)
+        events = rag.stream(question)
+        print_answer(final(events) if args.quiet else show_draft(events), documents=rag.store.documents)
     return 0
+
+
+def final(events: Iterable[Any]) -> Any:
+    """The checked `Answer` that ends `events`, showing nothing before it."""
+    answer = None
+    for answer in events:
+        pass
+    return answer
 
 
 def show_draft(events: Iterable[Any]) -> Any:

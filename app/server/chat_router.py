@@ -26,7 +26,7 @@ from typing import Annotated, Any, AsyncIterator, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from rag.answering.answerer import Answer, Token
+from rag.answering.answerer import Answer, Progress, Reading, Token
 from rag.conversation.history import Turn
 from rag_app.server.ask_router import EventStream, answer_or_error, stream_failed
 from rag_app.server.auth import read_access
@@ -168,7 +168,11 @@ async def _chunks(
     try:
         async with aclosing(qa.events(prepared, cancel, admission, until)) as events:
             async for event in events:
-                if isinstance(event, Token):
+                if isinstance(event, Reading):
+                    yield chunk({"rag_passages": event.to_json()["passages"]})
+                elif isinstance(event, Progress):
+                    yield chunk({"rag_progress": event.to_json()})
+                elif isinstance(event, Token):
                     yield chunk({"rag_draft": event.text})
                 elif isinstance(event, Answer):
                     yield chunk({"content": event.text})

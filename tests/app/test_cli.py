@@ -103,3 +103,14 @@ def test_ask_questions_file_gives_one_answer_object_per_line_in_order(index_dir:
         assert source[citation["start"]:citation["end"]] == citation["text"]
         assert citation["kind"] == "support" and citation["spans"]
         assert all(source[span["start"]:span["end"]] == span["text"] for span in citation["spans"])
+
+
+def test_quiet_prints_the_checked_answer_only(index_dir: Path, capsys) -> None:
+    args = ["ask", "KV cache 有什么用？", "--index", str(index_dir), "--mode", "llm", "--generator", "gemma3-270m"]
+    assert cli.main(args) == 0
+    loud = capsys.readouterr()
+    assert "Reading:" in loud.err and "[1]" in loud.err  # the passages the model reads, before its answer
+    assert cli.main([*args, "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert "Reading:" not in quiet.err and "(draft" not in quiet.err
+    assert quiet.out.strip().splitlines()[-1].startswith(("(llm", "(extractive"))  # the answer and its sources, still

@@ -107,8 +107,12 @@ def test_the_openai_client_works_unchanged(start_server) -> None:
     stream = client.chat.completions.create(model="rag", messages=messages, stream=True)
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == content
-    drafts = "".join((c.choices[0].delta.model_extra or {}).get("rag_draft", "") for c in chunks)
+    extras = [c.choices[0].delta.model_extra or {} for c in chunks]
+    drafts = "".join(extra.get("rag_draft", "") for extra in extras)
     assert drafts == KV_ANSWER
+    first_passages = next(i for i, extra in enumerate(extras) if "rag_passages" in extra)
+    assert first_passages < next(i for i, extra in enumerate(extras) if "rag_draft" in extra)  # what it reads, first
+    assert all(set(p) == {"n", "chunk_id", "doc_id", "heading", "text"} for p in extras[first_passages]["rag_passages"])
     assert chunks[-1].choices[0].finish_reason == "stop"
     _assert_citations_resolve(chunks[-1].model_extra["citations"])
 
