@@ -261,7 +261,10 @@ class RAG:
         standalone = self._standalone(view, question, as_turns(history or ()), mode, timings)
         hits = self._retrieve(view, standalone.question, k, None, rerank, timings, carried=standalone.carried)
         language = detect_language(question)  # the person's, whatever language a rewrite came out in
-        for event in view.answerer.stream(standalone.question, hits, mode=mode, timings=timings, language=language):
+        quote = self.config.conversation.quote_when_declined and standalone.follows_up
+        for event in view.answerer.stream(
+            standalone.question, hits, mode=mode, timings=timings, language=language, quote_if_declined=quote
+        ):
             if isinstance(event, Answer):
                 event = self.finish(event, question, standalone)
             yield event

@@ -215,10 +215,13 @@ class Answerer:
 
     def stream(
         self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None,
-        language: str | None = None,
+        language: str | None = None, quote_if_declined: bool = False,
     ) -> Iterator[Reading | Progress | Token | Answer]:
         """In LLM mode a `Reading` event (what the model reads), `Progress` events as it reads them (llama.cpp models) and
-        `Token` events as it writes; then the final checked `Answer`, in `language` (default: the question's)."""
+        `Token` events as it writes; then the final checked `Answer`, in `language` (default: the question's).
+        `quote_if_declined`: when the model says the passages don't answer but the evidence clears the refusal
+        threshold, answer extractively instead of refusing (for follow-ups: the conversation already found the topic in
+        the documents)."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
@@ -240,6 +243,12 @@ class Answerer:
             narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, language, timings,
                                             started, attempt=draft.attempts + 1)
             draft = narrow if narrow.passed and not narrow.declined else draft
+        if draft.declined and quote_if_declined and self.refusal.answerable(hits):
+            answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
+            if not answer.abstained:
+                answer.fallback = "the model found no answer in the passages, which the evidence says hold one"
+            yield answer
+            return
         if draft.declined:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return

@@ -20,6 +20,8 @@ from rag.core.errors import RagError
 METHODS = ("none", "as-is", "new-topic", "ordinal", "llm", "rule")
 """How a standalone question was made: ``none`` (no earlier turns), ``as-is`` (it stood alone), ``new-topic`` (a
 follow-up about something the documents never mention), ``ordinal`` (a list item put in), ``llm``, ``rule``."""
+FOLLOW_UPS = ("ordinal", "llm", "rule")
+"""The methods of a question read as a follow-up of the turns before it."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Standalone:
     method: str = "none"
     carried: tuple[str, ...] = ()
     """Chunk ids of the passages the previous answer cited, added to the follow-up's candidates."""
+
+    @property
+    def follows_up(self) -> bool:
+        """Whether the question was read as a follow-up of the turns before it."""
+        return self.method in FOLLOW_UPS
 
 
 @dataclass(frozen=True)

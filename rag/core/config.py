@@ -170,6 +170,10 @@ class ConversationConfig(_Section):
     previous turn's evaluated prompt), ``rule`` (no model: the follow-up is searched together with the question
     before it), ``none`` (earlier turns are ignored) or ``auto`` (chosen on the tuning conversations, see
     docs/conversations.md: ``llm`` for LLM answers, ``rule`` for extractive ones, which never load a model)."""
+    quote_when_declined: bool = True
+    """A follow-up the model says the passages don't answer, although the evidence clears the refusal threshold, is
+    answered from the sources' own sentences (and says so) instead of refused: the conversation already found its
+    topic in the documents (chosen on the tuning conversations, docs/conversations.md)."""
     max_turns: int = Field(3, ge=0, le=20)
     """Earlier turns read (the most recent ones; older turns are dropped). A bound on work, not tuned: follow-ups in
     the evaluation refer to the turn just before."""

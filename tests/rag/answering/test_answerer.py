@@ -246,3 +246,15 @@ def test_a_decline_despite_strong_evidence_is_asked_again_with_the_best_passage_
 def test_the_token_limit_follows_the_answers_language(make_rag) -> None:
     rag = make_rag("x", max_tokens=100, max_tokens_zh=300)
     assert rag.answerer.max_tokens("zh") == 300 and rag.answerer.max_tokens("en") == 100
+
+
+def test_a_follow_up_the_model_declines_despite_strong_evidence_is_quoted_from_the_sources(make_rag) -> None:
+    rag = make_rag("资料中没有答案。")
+    question = "KV cache 有什么用？"
+    hits = rag.retrieve(question)
+    quoted = list(rag.answerer.stream(question, hits, quote_if_declined=True))[-1]
+    assert not quoted.abstained and quoted.mode == "extractive" and "KV cache" in quoted.text
+    assert quoted.fallback and quoted.raw == "资料中没有答案。"
+    assert list(rag.answerer.stream(question, hits))[-1].abstained  # a question on its own: the model's word stands
+    doubtful = make_rag("资料中没有答案。", min_relevance=1.01, min_relevance_llm=0.0)  # drafted, not answerable
+    assert list(doubtful.answerer.stream(question, doubtful.retrieve(question), quote_if_declined=True))[-1].abstained

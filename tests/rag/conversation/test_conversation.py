@@ -88,3 +88,16 @@ def test_a_follow_up_is_answered_in_the_language_it_was_asked_in(make_rag) -> No
     chat = rag.conversation()
     chat.ask("什么是 LoRA？")
     assert chat.ask("Which parameters does it train?").language == "en"
+
+
+def test_a_follow_up_the_model_declines_is_quoted_when_the_evidence_holds_unless_switched_off(make_rag) -> None:
+    outputs = [LORA, "LoRA 训练哪些参数？", "资料中没有答案。"]
+    chat = make_rag(outputs).conversation()
+    chat.ask("什么是 LoRA？")
+    second = chat.ask("它训练哪些参数？")
+    assert not second.abstained and second.mode == "extractive" and second.fallback and "LoRA" in second.text
+    rag = make_rag(outputs)
+    rag.config.conversation.quote_when_declined = False
+    chat = rag.conversation()
+    chat.ask("什么是 LoRA？")
+    assert chat.ask("它训练哪些参数？").abstained
