@@ -13,7 +13,7 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from rag.answering.answerer import FALLBACK_NOTE, REMOVED_NOTE, Answer
+from rag.answering.answerer import REMOVED_NOTE, Answer, fallback_note
 from rag.answering.citations import Citation
 from rag.core.schema import Chunk, Hit
 from rag_ui.markdown import ELLIPSIS, answer_markdown, escape_inline, escape_markdown, quoted_passage_markdown
@@ -112,8 +112,7 @@ def render_answer(answer: Answer, key: str) -> None:
         st.markdown(answer_markdown(answer.text))
     render_citation_chips(answer.citations, answer.hits, key)
     if answer.fallback:
-        note = FALLBACK_NOTE.get(answer.language, FALLBACK_NOTE["en"])
-        st.info(escape_inline(f"{note} ({answer.fallback})"), icon=":material/fact_check:")
+        st.info(escape_inline(f"{fallback_note(answer)} ({answer.fallback})"), icon=":material/fact_check:")
     elif answer.removed and not answer.abstained:
         note = REMOVED_NOTE.get(answer.language, REMOVED_NOTE["en"]).format(n=answer.removed)
         st.info(escape_inline(note), icon=":material/fact_check:")

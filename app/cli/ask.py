@@ -118,13 +118,13 @@ def print_answer(answer: Any, excerpts: bool = True, documents: Mapping[str, str
     """The checked answer, its sources and its timings, for a person; a follow-up that was rewritten shows the
     question that was searched. Sources: see `source_lines` (``excerpts`` False: one line per source);
     `documents` (the index's document texts) give the quoted sentences their line numbers."""
-    from rag.answering.answerer import FALLBACK_NOTE
+    from rag.answering.answerer import fallback_note
 
     if answer.standalone_question and answer.standalone_question != answer.question:
         out(f"(searched as: {printable(answer.standalone_question)})")
     out(printable(answer.text, keep_newlines=True))
     if answer.fallback:
-        out(f"({FALLBACK_NOTE[answer.language]})")
+        out(f"({fallback_note(answer)})")
     if answer.citations:
         out("\nNearest sources:" if answer.abstained else "\nSources:")
     for citation in answer.citations:

@@ -52,7 +52,19 @@ FALLBACK_NOTE = {
     "zh": "语言模型的回答未能通过引用核查，以上为原文摘录。",
     "en": "The model's answer did not pass the citation check; the answer above is quoted from the sources.",
 }
-"""Shown next to (never inside) an answer whose `fallback` is set."""
+"""Shown next to (never inside) an answer whose `fallback` is set (see `fallback_note`)."""
+DECLINED = "the model found no answer in the passages, which the evidence says hold one"
+"""The `fallback` of a follow-up the model declined and the sources answered (`quote_if_declined`)."""
+DECLINED_NOTE = {
+    "zh": "语言模型认为资料中没有答案，但资料与问题高度相关；以上为原文摘录。",
+    "en": "The model found no answer in the sources, which match the question closely; the answer above is quoted from them.",
+}
+
+
+def fallback_note(answer: "Answer") -> str:
+    """What to show next to an answer whose `fallback` is set, in its language."""
+    notes = DECLINED_NOTE if answer.fallback == DECLINED else FALLBACK_NOTE
+    return notes.get(answer.language, notes["en"])
 
 
 @dataclass
@@ -246,7 +258,7 @@ class Answerer:
         if draft.declined and quote_if_declined and self.refusal.answerable(hits):
             answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
             if not answer.abstained:
-                answer.fallback = "the model found no answer in the passages, which the evidence says hold one"
+                answer.fallback = DECLINED
             yield answer
             return
         if draft.declined:
@@ -282,8 +294,8 @@ class Answerer:
         self, question: str, excerpts: Sequence[Excerpt], passages: Sequence[Hit], language: str,
         timings: dict[str, float], started: float, attempt: int = 1,
     ) -> Generator[Progress | Token, None, Draft]:
-        """Stream how far the model has read (`Progress`) and its draft over `excerpts`, and check it; a draft that fails the check is revised, in
-        the same conversation, up to `revisions` times. Returns the last draft."""
+        """Stream how far the model has read (`Progress`) and its draft over `excerpts`, and check it; a draft that
+        fails the check is revised, in the same conversation, up to `revisions` times. Returns the last draft."""
         limit = self.max_tokens(language)
         prompt = build_answer_prompt(
             question, [(e.number, e.heading, e.text) for e in excerpts], self.generator, max_tokens=limit, language=language,

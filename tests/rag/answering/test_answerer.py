@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.answerer import ABSTAIN_MESSAGE, Answer, Reading, Token
+from rag.answering.answerer import ABSTAIN_MESSAGE, DECLINED, DECLINED_NOTE, Answer, Reading, Token, fallback_note
 from rag.answering.prompts import REMINDER, REVISE
 from rag.api import RAG
 from rag.core.config import Config
@@ -254,7 +254,8 @@ def test_a_follow_up_the_model_declines_despite_strong_evidence_is_quoted_from_t
     hits = rag.retrieve(question)
     quoted = list(rag.answerer.stream(question, hits, quote_if_declined=True))[-1]
     assert not quoted.abstained and quoted.mode == "extractive" and "KV cache" in quoted.text
-    assert quoted.fallback and quoted.raw == "资料中没有答案。"
+    assert quoted.fallback == DECLINED and quoted.raw == "资料中没有答案。"
+    assert fallback_note(quoted) == DECLINED_NOTE["zh"]
     assert list(rag.answerer.stream(question, hits))[-1].abstained  # a question on its own: the model's word stands
     doubtful = make_rag("资料中没有答案。", min_relevance=1.01, min_relevance_llm=0.0)  # drafted, not answerable
     assert list(doubtful.answerer.stream(question, doubtful.retrieve(question), quote_if_declined=True))[-1].abstained
