@@ -261,9 +261,9 @@ class RAG:
         standalone = self._standalone(view, question, as_turns(history or ()), mode, timings)
         hits = self._retrieve(view, standalone.question, k, None, rerank, timings, carried=standalone.carried)
         language = detect_language(question)  # the person's, whatever language a rewrite came out in
-        quote = self.config.conversation.quote_when_declined and standalone.follows_up
         for event in view.answerer.stream(
-            standalone.question, hits, mode=mode, timings=timings, language=language, quote_if_declined=quote
+            standalone.question, hits, mode=mode, timings=timings, language=language,
+            quote_if_declined=self.quotes_if_declined(standalone),
         ):
             if isinstance(event, Answer):
                 event = self.finish(event, question, standalone)
@@ -301,6 +301,11 @@ class RAG:
         if plan.turns:
             timings["rewrite_ms"] = 1000 * (time.perf_counter() - started)
         return standalone
+
+    def quotes_if_declined(self, standalone: Standalone | None) -> bool:
+        """Whether the answer to `standalone` is quoted from the sources when the model declines despite strong evidence
+        (a follow-up, with ``conversation.quote_when_declined`` on)."""
+        return self.config.conversation.quote_when_declined and standalone is not None and standalone.follows_up
 
     def finish(self, answer: Answer, question: str, standalone: Standalone) -> Answer:
         """`answer` (to `standalone.question`) as the answer to the person's `question`, remembered for later turns."""

@@ -259,10 +259,9 @@ class QAService:
         rag = prepared.rag
 
         def stream() -> Iterator[Token | Answer]:
-            follows_up = prepared.standalone is not None and prepared.standalone.follows_up
             return rag.answerer.stream(prepared.question, prepared.hits, mode=prepared.mode, timings=prepared.timings,
                                        language=detect_language(prepared.asked or prepared.question),
-                                       quote_if_declined=self.config.conversation.quote_when_declined and follows_up)
+                                       quote_if_declined=rag.quotes_if_declined(prepared.standalone))
 
         async with aclosing(_iterate_in_thread(stream, cancel, pool, deadline)) as events:
             async for event in events:

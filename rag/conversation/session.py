@@ -53,7 +53,7 @@ class Conversation:
         return answer
 
     def stream(self, question: str) -> Iterator[Reading | Progress | Token | Answer]:
-        """`RAG.stream`'s events (`Reading`, `Token`s), then the checked `Answer` (added to the history once it arrives)."""
+        """`RAG.stream`'s events (`Reading`, `Progress`, `Token`s), then the checked `Answer` (added to the history once it arrives)."""
         for event in self.rag.stream(question, mode=self.mode, k=self.k, rerank=self.rerank, history=self.turns):
             if isinstance(event, Answer):
                 self.answers.append(event)

@@ -210,19 +210,32 @@ class LlamaCppGenerator:
         # Tokenizing reads only the vocabulary, never the context, so it needs no lock.
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def _prompt_tokens(self, prompt: str) -> list[int]:
+        """`prompt`'s tokens as llama.cpp reads a prompt (BOS first, special-token markup as one token each)."""
+        return self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+
+    def _cached(self, tokens: Sequence[int]) -> int:
+        """How many of `tokens` llama.cpp still holds evaluated from the previous call (0 with `cache_prompt` off).
+        Call with the lock held."""
+        if not self.cache_prompt:
+            return 0
+        llm = self.llama
+        return llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+
     def read(self, prompt: str, step: int = READ_STEP) -> Iterator[tuple[int, int]]:
         """Evaluate `prompt` into llama.cpp's cache `step` tokens at a time, yielding ``(tokens read, tokens to read)``
         after each step, so a caller can show how far the model has read; a `stream` of the same prompt right after
-        reads only its last token. The first report, ``(0, n)``, comes before any reading. Yields nothing when there is nothing new to read, when `cache_prompt` is off
-        (`stream` starts from scratch anyway) or when the prompt does not fit (`stream` says why)."""
+        reads only its last token. The first report, ``(0, n)``, comes before any reading. Yields nothing when there
+        is nothing new to read, when `cache_prompt` is off (`stream` starts from scratch anyway) or when the prompt
+        does not fit (`stream` says why)."""
         if not self.cache_prompt:
             return
         llm = self.llama
         with self._lock:
-            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+            tokens = self._prompt_tokens(prompt)
             if len(tokens) >= self.context_size:
                 return
-            start = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+            start = self._cached(tokens)
             end = len(tokens) - 1  # the last token is read by `stream`, which needs its logits
             if start >= end:
                 return
@@ -242,9 +255,8 @@ class LlamaCppGenerator:
         with self._lock:
             if not self.cache_prompt:
                 llm.reset()
-            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-            reused = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
-            self.last_prompt = PromptReuse(len(tokens), min(reused, len(tokens) - 1))
+            tokens = self._prompt_tokens(prompt)
+            self.last_prompt = PromptReuse(len(tokens), min(self._cached(tokens), len(tokens) - 1))
             pieces = llm.create_completion(
                 prompt,
                 max_tokens=max_tokens,
@@ -309,12 +321,11 @@ class LlamaCppGenerator:
         llm = self.llama
         first = lambda words: sorted({llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words})  # noqa: E731
         yes_ids, no_ids = first(yes), first(no)
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        tokens = self._prompt_tokens(prompt)
         if len(tokens) >= self.context_size:
             raise PromptTooLongError(f"A {len(tokens)}-token prompt does not fit the {self.context_size}-token context.")
         with self._lock:
-            shared = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens) if self.cache_prompt else 0
-            llm.n_tokens = min(shared, len(tokens) - 1)  # evaluate at least the last token, for its logits
+            llm.n_tokens = min(self._cached(tokens), len(tokens) - 1)  # evaluate at least the last token, for its logits
             llm.eval(tokens[llm.n_tokens:])
             logits = np.ctypeslib.as_array(_import_llama_cpp().llama_get_logits(llm.ctx), shape=(llm.n_vocab(),))
             probabilities = np.exp(logits - logits.max())

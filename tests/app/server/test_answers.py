@@ -49,18 +49,23 @@ def test_search_gives_the_cli_json_shape(start_server) -> None:
     assert hit["doc_id"] == "mixed-precision.md" and "LoRA" in hit["text"]
 
 
-def test_ask_streams_draft_tokens_then_the_checked_answer(start_server) -> None:
-    server = start_server(mode="llm")
-    events = []
+def _ask_events(server, question: str) -> list[tuple[str, dict]]:
+    """The ``(event, data)`` pairs of a streamed ``/v1/ask`` for `question`."""
+    events, event = [], None
     with server.client(READ_KEY) as client:
-        with client.stream("POST", "/v1/ask", json={"question": "KV cache 有什么用？", "stream": True}) as response:
+        with client.stream("POST", "/v1/ask", json={"question": question, "stream": True}) as response:
             assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-            event = None
             for line in response.iter_lines():
                 if line.startswith("event: "):
                     event = line[7:]
                 elif line.startswith("data: "):
                     events.append((event, json.loads(line[6:])))
+    return events
+
+
+def test_ask_streams_draft_tokens_then_the_checked_answer(start_server) -> None:
+    server = start_server(mode="llm")
+    events = _ask_events(server, "KV cache 有什么用？")
     names = [name for name, _ in events]
     assert names[0] == "passages" and names[-1] == "answer" and set(names[1:-1]) == {"token"} and len(names) > 3
     passages = events[0][1]["passages"]  # what the model reads, before its first token
@@ -76,14 +81,7 @@ def test_a_llama_cpp_model_reports_how_far_it_has_read_between_the_passages_and_
     from rag.generation.factory import make_generator
 
     server = start_server(mode="llm", generator=make_generator("gemma3-270m", n_ctx=1024))
-    with server.client(READ_KEY) as client:
-        with client.stream("POST", "/v1/ask", json={"question": "KV cache 有什么用？", "stream": True}) as response:
-            events, event = [], None
-            for line in response.iter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: "):
-                    events.append((event, json.loads(line[6:])))
+    events = _ask_events(server, "KV cache 有什么用？")
     names = [name for name, _ in events]
     progress = [data for name, data in events if name == "progress"]
     assert names[0] == "passages" and names[1] == "progress" and names[-1] == "answer"
