@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.core.config import Config
 from rag.refusal.calibration import Calibration
-from rag.refusal.fitting import MAX_WRONG_REFUSALS, Counts, counts, fit_relevance, probabilities
+from rag.refusal.fitting import MAX_WRONG_REFUSALS, CountedQuantile, Counts, counts, fit_relevance, probabilities
 from rag.refusal.relevance import DEFAULT_RELEVANCE, RelevanceModel
 from rag_eval.datasets import EvalQuestion, dataset_path, load_questions
 from rag_eval.embed_cache import open_cached_rag
@@ -37,10 +37,9 @@ from rag_ingest.calibration import question_features
 from rag_ingest.default_index import ensure_default_index
 
 
-
 def fit(X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS) -> RelevanceModel:
     """Logistic weights (in the raw feature units) and the threshold, both from `X` alone (`rag.refusal.fitting`)."""
-    return fit_relevance(X, answerable, max_wrong)
+    return fit_relevance(X, answerable, CountedQuantile(max_wrong))
 
 
 def refused_with_model(

@@ -12,9 +12,11 @@ with no labels from anyone.
 3. Fit: the best hit's relevance features for each example (the same retrieval and measures a question gets
    at answer time), then the logistic model — its weights pulled towards the shipped model's (fitted on
    hand-labelled questions), not towards zero, so what the generated questions can't teach (they rarely use
-   terms the documents lack) is kept — and the threshold under which a normal fit of the answerable
-   questions' relevance logits puts ``calibration.max_wrong_refusals`` of them (`rag.refusal.fitting`),
-   cross-validated with the two examples of a question always held out together.
+   terms the documents lack) is kept — and the threshold that best separates the answerable questions from the
+   off-topic ones, normal fits of both, a wrongly refused answerable question costing
+   ``calibration.wrong_refusal_cost`` answered off-topic ones (`rag.refusal.fitting.OffTopicCost`; with fewer than 8
+   off-topic questions, the answerable questions' ``calibration.max_wrong_refusals`` quantile), cross-validated
+   with the two examples of a question always held out together.
 4. Semantic floor: the generated answers are claims. Supported when their passage is in the index (and holds
    the corpus sentence closest to them, as the citation check requires); unsupported when it is held out. The
    floor is the margin above the claim's median similarity that separates the two best.
@@ -40,7 +42,7 @@ from rag.index.protocol import Store
 from rag.index.stores import open_store
 from rag.refusal.calibration import Calibration
 from rag.refusal.policy import RefusalPolicy
-from rag.refusal.fitting import Counts, counts, cross_validate, fit_relevance, probabilities
+from rag.refusal.fitting import Counts, NormalQuantile, OffTopicCost, counts, cross_validate, fit_relevance, probabilities
 from rag.refusal.relevance import DEFAULT_RELEVANCE, FEATURES, relevance_features
 from rag_ingest.document_set import now
 from rag_ingest.holdout import make_holdout, question_rows
@@ -149,10 +151,12 @@ def calibrate(
             f"{len(rows)} passages long enough to ask about (the model's other replies didn't parse). Add documents, raise "
             "calibration.questions, or try another generator (calibration.generator)."
         )
-    model = fit_relevance(X, y, settings.max_wrong_refusals, smooth=True, prior=DEFAULT_RELEVANCE)
+    off_topic = np.array([e.kind == "off_topic" for e in examples])
+    rule = OffTopicCost(settings.wrong_refusal_cost, fallback=NormalQuantile(settings.max_wrong_refusals))
+    model = fit_relevance(X, y, rule, prior=DEFAULT_RELEVANCE, off_topic=off_topic)
     in_sample = counts(probabilities(model, X) < model.threshold, y)
     held = cross_validate(X, y, [e.group for e in examples], folds=5, repeats=settings.cv_repeats, seed=settings.seed,
-                          max_wrong=settings.max_wrong_refusals, smooth=True, prior=DEFAULT_RELEVANCE)
+                          rule=rule, prior=DEFAULT_RELEVANCE, off_topic=off_topic)
     supported = [m for claim, row, _ in claims if (m := _supported_margin(full, claim, store.chunks[row])) is not None]
     unsupported = [_unsupported_margin(held_out[fold], claim) for claim, _, fold in claims]
     margin = semantic_floor(supported, unsupported)

@@ -199,11 +199,15 @@ class CalibrationConfig(_Section):
     is one the rest of the index doesn't answer."""
     seed: int = 0
     """Which passages are held out and asked about; another seed gives another sample."""
+    wrong_refusal_cost: float = Field(4.0, gt=0)
+    """How many answered off-topic questions one wrongly refused answerable question is worth: the threshold
+    minimises this cost over normal fits of the generated answerable and the off-topic questions' relevance. 4
+    chosen on the bundled tuning part's labels over 1, 2, 8 and 16 (docs/own-documents.md)."""
     max_wrong_refusals: float = Field(0.025, gt=0, lt=0.5)
-    """Share of the generated answerable questions the threshold refuses, estimated from a normal fit of their
-    relevance on the logit scale. 0.025 chosen on the bundled tuning part's labels (over 0.05 and 0.01, and over
-    counting the generated questions, whose few outliers made the threshold jump between 0.22 and 0.29 with the
-    sample): the most stable across 40 to 76 questions (docs/refusal.md)."""
+    """With fewer than 8 off-topic questions left (documents about everyday subjects): the share of the generated
+    answerable questions the threshold refuses, from a normal fit of their relevance on the logit scale. 0.025
+    chosen on the bundled tuning part's labels (over 0.05 and 0.01, and over counting the generated questions, whose
+    few outliers made the threshold jump with the sample; docs/refusal.md)."""
     cv_repeats: int = Field(10, ge=1)
     """Repeats of the 5-fold cross-validation whose refusal rates `rag info` shows."""
     generator: str | None = None

@@ -5,17 +5,19 @@ Used by ``rag calibrate`` (labels made from the user's own documents, `rag_inges
 
 The model is L2-regularised logistic regression on standardised features with balanced class weights
 (scikit-learn's ``LogisticRegression(C=0.3, class_weight="balanced")`` objective, solved here by Newton's
-method), mapped back to raw feature units; the threshold is the highest that wrongly refuses at most a
-given share of the answerable questions — counted (`threshold_for`, the hand-labelled fit), or estimated from a
-normal fit of their relevance logits (`smooth_threshold_for`, ``rag calibrate``: generated questions include a few
-outliers, between which the counted quantile jumps).
+method), mapped back to raw feature units; the threshold comes from a `ThresholdRule`:
+`CountedQuantile` (the highest that wrongly refuses at most a share of the answerable questions, counted: the
+hand-labelled fit), `NormalQuantile` (the same share estimated from a normal fit of their relevance logits:
+generated questions include a few outliers, between which the counted quantile jumps) or `OffTopicCost`
+(``rag calibrate``: the threshold that best separates the answerable questions from the off-topic ones, both
+normal fits, with a wrongly refused answerable question costing more than an answered off-topic one).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -64,10 +66,76 @@ def smooth_threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_
     """The threshold below which a normal distribution fitted to the answerable questions' relevance, on the logit
     scale, puts `max_wrong` of them: a quantile that moves smoothly with the sample, where `threshold_for` jumps
     from one outlying question to the next."""
-    p = np.clip(probabilities[answerable], 1e-9, 1 - 1e-9)
+    mean, std = _normal_fit(probabilities[answerable])
+    return _sigmoid(mean + NormalDist().inv_cdf(max_wrong) * std)
+
+
+def cost_threshold_for(
+    probabilities: np.ndarray, answerable: np.ndarray, off_topic: np.ndarray, cost: float, steps: int = 2001,
+) -> float:
+    """The threshold minimising ``cost`` × (share of answerable questions refused) + (share of off-topic questions
+    answered), both shares from normal fits of the relevance logits, searched between the two means (beyond them a
+    wide distribution's tail can make an extreme threshold look cheapest)."""
+    answerable_mean, answerable_std = _normal_fit(probabilities[answerable])
+    off_mean, off_std = _normal_fit(probabilities[off_topic])
+    if off_mean >= answerable_mean:
+        return _sigmoid(answerable_mean)
+    cuts = np.linspace(off_mean, answerable_mean, steps)
+    normal = NormalDist()
+    refused = np.array([normal.cdf((c - answerable_mean) / answerable_std) for c in cuts])
+    answered = np.array([1 - normal.cdf((c - off_mean) / off_std) for c in cuts])
+    return _sigmoid(float(cuts[int(np.argmin(cost * refused + answered))]))
+
+
+def _normal_fit(probabilities: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of the relevance logits (a floor on the deviation for identical values)."""
+    p = np.clip(probabilities, 1e-9, 1 - 1e-9)
     logits = np.log(p / (1 - p))
-    cut = logits.mean() + NormalDist().inv_cdf(max_wrong) * logits.std()
-    return float(1.0 / (1.0 + math.exp(-cut)))
+    return float(logits.mean()), max(float(logits.std()), 1e-3)
+
+
+def _sigmoid(logit: float) -> float:
+    return float(1.0 / (1.0 + math.exp(-logit)))
+
+
+class ThresholdRule(Protocol):
+    """Chooses the refusal threshold from the examples' relevance (`off_topic` marks the off-topic examples)."""
+
+    def __call__(self, probabilities: np.ndarray, answerable: np.ndarray, off_topic: np.ndarray) -> float: ...
+
+
+@dataclass(frozen=True)
+class CountedQuantile:
+    """`threshold_for`: at most `max_wrong` of the answerable examples refused, counted."""
+
+    max_wrong: float = MAX_WRONG_REFUSALS
+
+    def __call__(self, probabilities: np.ndarray, answerable: np.ndarray, off_topic: np.ndarray) -> float:
+        return threshold_for(probabilities, answerable, self.max_wrong)
+
+
+@dataclass(frozen=True)
+class NormalQuantile:
+    """`smooth_threshold_for`: `max_wrong` of the answerable examples refused, by a normal fit."""
+
+    max_wrong: float = MAX_WRONG_REFUSALS
+
+    def __call__(self, probabilities: np.ndarray, answerable: np.ndarray, off_topic: np.ndarray) -> float:
+        return smooth_threshold_for(probabilities, answerable, self.max_wrong)
+
+
+@dataclass(frozen=True)
+class OffTopicCost:
+    """`cost_threshold_for` against the off-topic examples; `fallback` with fewer than `least` of them."""
+
+    cost: float
+    fallback: ThresholdRule = NormalQuantile()
+    least: int = 8
+
+    def __call__(self, probabilities: np.ndarray, answerable: np.ndarray, off_topic: np.ndarray) -> float:
+        if int(np.sum(off_topic)) < self.least:
+            return self.fallback(probabilities, answerable, off_topic)
+        return cost_threshold_for(probabilities, answerable, off_topic, self.cost)
 
 
 def probabilities(model: RelevanceModel, X: np.ndarray) -> np.ndarray:
@@ -75,11 +143,11 @@ def probabilities(model: RelevanceModel, X: np.ndarray) -> np.ndarray:
 
 
 def fit_relevance(
-    X: np.ndarray, answerable: np.ndarray, max_wrong: float = MAX_WRONG_REFUSALS, C: float = REGULARISATION,
-    smooth: bool = False, prior: RelevanceModel | None = None,
+    X: np.ndarray, answerable: np.ndarray, rule: ThresholdRule = CountedQuantile(), C: float = REGULARISATION,
+    prior: RelevanceModel | None = None, off_topic: np.ndarray | None = None,
 ) -> RelevanceModel:
-    """Logistic weights (in the raw feature units of `FEATURES`, one column each) and the threshold, both from `X`:
-    `threshold_for` (the empirical quantile), or with `smooth` `smooth_threshold_for`.
+    """Logistic weights (in the raw feature units of `FEATURES`, one column each) and the threshold `rule` sets,
+    both from `X` (`off_topic` marks the rows of off-topic questions, for `OffTopicCost`).
 
     With `prior`, the weights are pulled towards the prior model's instead of towards zero: a feature the examples
     say little about (generated questions rarely hold terms the documents never use) keeps the prior's weight."""
@@ -89,8 +157,8 @@ def fit_relevance(
     weights = coef / std
     bias = float(intercept - np.sum(coef * mean / std))
     fitted = RelevanceModel(bias=bias, weights={n: float(w) for n, w in zip(FEATURES, weights)})
-    rule = smooth_threshold_for if smooth else threshold_for
-    threshold = rule(probabilities(fitted, X), answerable, max_wrong)
+    off_topic = np.zeros(len(X), dtype=bool) if off_topic is None else np.asarray(off_topic, dtype=bool)
+    threshold = rule(probabilities(fitted, X), answerable, off_topic)
     return RelevanceModel(bias=fitted.bias, weights=fitted.weights, threshold=math.floor(threshold * 1000) / 1000)
 
 
@@ -132,12 +200,14 @@ def group_folds(groups: Sequence[int], folds: int, rng: np.random.Generator) -> 
 
 def cross_validate(
     X: np.ndarray, answerable: np.ndarray, groups: Sequence[int] | None = None, folds: int = 5, repeats: int = 10,
-    seed: int = 0, max_wrong: float = MAX_WRONG_REFUSALS, smooth: bool = False, prior: RelevanceModel | None = None,
+    seed: int = 0, rule: ThresholdRule = CountedQuantile(), prior: RelevanceModel | None = None,
+    off_topic: np.ndarray | None = None,
 ) -> Counts:
     """Held-out refusal counts with weights and threshold refitted on every training fold (means over `repeats`).
 
     Rows of one group (questions written from the same passage) are always held out together."""
     groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+    off_topic = np.zeros(len(X), dtype=bool) if off_topic is None else np.asarray(off_topic, dtype=bool)
     rng = np.random.default_rng(seed)
     refused = np.zeros(len(X))
     for _ in range(repeats):
@@ -145,7 +215,7 @@ def cross_validate(
             train = np.setdiff1d(np.arange(len(X)), held_out)
             if len(held_out) == 0 or len(set(answerable[train].tolist())) < 2:
                 continue
-            model = fit_relevance(X[train], answerable[train], max_wrong, smooth=smooth, prior=prior)
+            model = fit_relevance(X[train], answerable[train], rule, prior=prior, off_topic=off_topic[train])
             refused[held_out] += probabilities(model, X[held_out]) < model.threshold
     mean = refused / repeats
     return Counts(float(np.round(np.sum(mean[~answerable]), 2)), int(np.sum(~answerable)),

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rag.refusal.fitting import cross_validate, fit_relevance, group_folds, logistic, probabilities
+from rag.refusal.fitting import CountedQuantile, cross_validate, fit_relevance, group_folds, logistic, probabilities
 from rag.refusal.relevance import FEATURES
 
 
@@ -21,7 +21,7 @@ def test_the_fitted_threshold_refuses_at_most_the_allowed_share_and_is_rounded_d
     answerable = np.arange(100) % 3 != 0
     X = rng.normal(size=(100, len(FEATURES)))
     X[:, 0] += np.where(answerable, 1.5, -1.5)
-    model = fit_relevance(X, answerable, max_wrong=0.05)
+    model = fit_relevance(X, answerable, CountedQuantile(0.05))
     refused = probabilities(model, X) < model.threshold
     assert np.sum(refused & answerable) <= 0.05 * np.sum(answerable)
     assert model.threshold == round(model.threshold, 3) and model.weights["evidence"] > 0
@@ -75,3 +75,31 @@ def test_a_prior_keeps_the_weight_of_a_feature_the_examples_cannot_teach() -> No
     assert fit_relevance(X, answerable, prior=prior).weights["evidence"] > 0.5
     weights, _ = logistic(X[:, :1], answerable.astype(float), prior=np.zeros(1))
     assert np.allclose(weights, logistic(X[:, :1], answerable.astype(float))[0])
+
+
+def _with_logits(answerable_logits: np.ndarray, off_topic_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    logits = np.concatenate([answerable_logits, off_topic_logits])
+    answerable = np.arange(len(logits)) < len(answerable_logits)
+    return 1 / (1 + np.exp(-logits)), answerable, ~answerable
+
+
+def test_the_cost_threshold_is_where_the_weighted_normal_tails_balance() -> None:
+    from rag.refusal.fitting import cost_threshold_for
+
+    unit = np.array([-1.0, 1.0])  # mean 0, population std 1
+    p, answerable, off_topic = _with_logits(2 + unit, -2 + unit)
+    even = cost_threshold_for(p, answerable, off_topic, cost=1)
+    assert np.log(even / (1 - even)) == pytest.approx(0.0, abs=0.01)
+    # 4 φ(t - 2) = φ(t + 2)  ⇔  t = -ln(4) / 4: a wrong refusal costing more moves the threshold towards the off-topic
+    costly = cost_threshold_for(p, answerable, off_topic, cost=4)
+    assert np.log(costly / (1 - costly)) == pytest.approx(-np.log(4) / 4, abs=0.01)
+
+
+def test_the_off_topic_rule_falls_back_to_the_answerable_quantile_with_few_off_topic_examples() -> None:
+    from rag.refusal.fitting import NormalQuantile, OffTopicCost
+
+    rule = OffTopicCost(cost=4, fallback=NormalQuantile(0.025), least=8)
+    p, answerable, off_topic = _with_logits(np.linspace(0, 4, 20), np.full(7, -3.0))
+    assert rule(p, answerable, off_topic) == NormalQuantile(0.025)(p, answerable, off_topic)
+    p, answerable, off_topic = _with_logits(np.linspace(0, 4, 20), np.linspace(-4, -2, 8))
+    assert rule(p, answerable, off_topic) != NormalQuantile(0.025)(p, answerable, off_topic)
