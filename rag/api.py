@@ -5,7 +5,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -17,6 +17,7 @@ from rag.conversation.followup import names_new_topic
 from rag.conversation.history import Turn
 from rag.conversation.memo import TurnMemo
 from rag.conversation.session import Conversation, as_turns
+from rag.conversation.translate import documents_language
 from rag.core.config import Config, LimitsConfig
 from rag.core.errors import IndexNotFoundError, InputLimitError
 from rag.core.language import detect_language
@@ -84,7 +85,11 @@ class RAG:
         answerer = Answerer(ExtractiveAnswerer(ranker), refusal, config.answer, self._shared_generator,
                             semantic_min_margin=semantic_margin_for(store.manifest))
         relevance = RelevanceScorer(scorer, refusal.relevance)
-        condenser = Condenser(config.conversation, self._shared_generator, new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency))
+        condenser = Condenser(
+            config.conversation, self._shared_generator,
+            new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency),
+            documents_language=cache(partial(documents_language, store.chunks)),
+        )
         view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))
         if self._warm:
             view.reranker.warm_up()
@@ -263,7 +268,7 @@ class RAG:
         language = detect_language(question)  # the person's, whatever language a rewrite came out in
         for event in view.answerer.stream(
             standalone.question, hits, mode=mode, timings=timings, language=language,
-            quote_if_declined=self.quotes_if_declined(standalone),
+            quote_if_declined=self.quotes_if_declined(standalone), asked=standalone.translated_from,
         ):
             if isinstance(event, Answer):
                 event = self.finish(event, question, standalone)
@@ -279,7 +284,9 @@ class RAG:
 
     def plan_standalone(self, question: str, history: Sequence[Turn] | None, mode: str | None = None) -> Plan:
         """The cheap part of `standalone`: a plan whose ``needs_model`` says whether the model must still write the
-        question (a server queues that part for the model); `run_standalone` finishes it."""
+        question (a server queues that part for the model); `run_standalone` finishes it. Raises InputLimitError
+        for a question over the configured limits."""
+        question = check_question(question, self.config.limits)
         turns = [self.memo.complete(turn) for turn in history or ()]
         return self._view.condenser.plan(question, turns, mode or self.config.answer.mode)
 
@@ -288,7 +295,7 @@ class RAG:
         `timings` receives ``rewrite_ms`` when the plan had earlier turns."""
         started = time.perf_counter()
         standalone = check_standalone(self._view.condenser.run(plan), self.config.limits)
-        if timings is not None and plan.turns:
+        if timings is not None and (plan.turns or plan.translate_to):
             timings["rewrite_ms"] = 1000 * (time.perf_counter() - started)
         return standalone
 
@@ -298,7 +305,7 @@ class RAG:
         started = time.perf_counter()
         plan = view.condenser.plan(question, [self.memo.complete(turn) for turn in history or ()], mode)
         standalone = check_standalone(view.condenser.run(plan), self.config.limits)
-        if plan.turns:
+        if plan.turns or plan.translate_to:
             timings["rewrite_ms"] = 1000 * (time.perf_counter() - started)
         return standalone
 

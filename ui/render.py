@@ -163,7 +163,9 @@ STANDALONE_METHODS = {
     "new-topic": "a new topic: asked as it is",
     "ordinal": "the list item it names put in",
     "llm": "rewritten by the model from the conversation",
+    "referent": "the model named what its pronoun refers to",
     "rule": "searched together with the previous question",
+    "translated": "translated into the documents' language by the model",
 }
 
 

@@ -193,25 +193,23 @@ class QAService:
     ) -> Prepared:
         """Make `question` standalone after `history`, then retrieve for it (concurrently with other requests).
 
-        A follow-up the model must rewrite takes a turn in the generation queue like an answer does (`QueueFull`
+        A follow-up the model must rewrite (or a question it must translate into the documents' language) takes a
+        turn in the generation queue like an answer does (`QueueFull`
         when there is no room, `TimedOut` past `deadline`); everything else runs on the retrieval threads."""
         mode = mode or self.config.answer.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
         timings: dict[str, float] = {}
         rag = await self._run(self._current)
-        standalone = None
-        if history:
-            plan = await self._run(lambda: rag.plan_standalone(question, history, mode))
-            if plan.needs_model:
-                admission = self.queue.admit()
-                async with admission.turn(deadline):
-                    standalone = await asyncio.get_running_loop().run_in_executor(
-                        self._generation_pool, lambda: rag.run_standalone(plan, timings))
-            else:
-                standalone = await self._run(lambda: rag.run_standalone(plan, timings))
-        searched = standalone.question if standalone is not None else question
-        carried = standalone.carried if standalone is not None else ()
+        plan = await self._run(lambda: rag.plan_standalone(question, history, mode))
+        if plan.needs_model:  # a rewrite or a translation
+            admission = self.queue.admit()
+            async with admission.turn(deadline):
+                standalone = await asyncio.get_running_loop().run_in_executor(
+                    self._generation_pool, lambda: rag.run_standalone(plan, timings))
+        else:
+            standalone = await self._run(lambda: rag.run_standalone(plan, timings))
+        searched, carried = standalone.question, standalone.carried
 
         def retrieve() -> Prepared:
             hits = rag.retrieve(searched, k=k, rerank=rerank, timings=timings, carried=carried)
@@ -261,7 +259,8 @@ class QAService:
         def stream() -> Iterator[Token | Answer]:
             return rag.answerer.stream(prepared.question, prepared.hits, mode=prepared.mode, timings=prepared.timings,
                                        language=detect_language(prepared.asked or prepared.question),
-                                       quote_if_declined=rag.quotes_if_declined(prepared.standalone))
+                                       quote_if_declined=rag.quotes_if_declined(prepared.standalone),
+                                       asked=prepared.standalone.translated_from if prepared.standalone else None)
 
         async with aclosing(_iterate_in_thread(stream, cancel, pool, deadline)) as events:
             async for event in events:

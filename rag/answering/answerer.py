@@ -227,13 +227,14 @@ class Answerer:
 
     def stream(
         self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None,
-        language: str | None = None, quote_if_declined: bool = False,
+        language: str | None = None, quote_if_declined: bool = False, asked: str | None = None,
     ) -> Iterator[Reading | Progress | Token | Answer]:
         """In LLM mode a `Reading` event (what the model reads), `Progress` events as it reads them (llama.cpp models) and
         `Token` events as it writes; then the final checked `Answer`, in `language` (default: the question's).
         `quote_if_declined`: when the model says the passages don't answer but the evidence clears the refusal
         threshold, answer extractively instead of refusing (for follow-ups: the conversation already found the topic in
-        the documents)."""
+        the documents). `asked`: the question as the person put it, shown to the model when `question` (searched,
+        ranked and checked against) is its translation into the documents' language."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
@@ -249,11 +250,11 @@ class Answerer:
             return
         excerpts = self.excerpts(question, passages)
         yield Reading(tuple(excerpts), tuple(passages))
-        draft = yield from self._draft(question, excerpts, passages, language, timings, started)
+        draft = yield from self._draft(question, excerpts, passages, language, timings, started, asked=asked)
         if draft.declined and self.config.narrow_retry and self.refusal.answerable(hits):
             # Strong evidence yet "no answer": once more with the best passage's excerpt alone.
             narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, language, timings,
-                                            started, attempt=draft.attempts + 1)
+                                            started, attempt=draft.attempts + 1, asked=asked)
             draft = narrow if narrow.passed and not narrow.declined else draft
         if draft.declined and quote_if_declined and self.refusal.answerable(hits):
             answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
@@ -292,13 +293,14 @@ class Answerer:
 
     def _draft(
         self, question: str, excerpts: Sequence[Excerpt], passages: Sequence[Hit], language: str,
-        timings: dict[str, float], started: float, attempt: int = 1,
+        timings: dict[str, float], started: float, attempt: int = 1, asked: str | None = None,
     ) -> Generator[Progress | Token, None, Draft]:
         """Stream how far the model has read (`Progress`) and its draft over `excerpts`, and check it; a draft that
         fails the check is revised, in the same conversation, up to `revisions` times. Returns the last draft."""
         limit = self.max_tokens(language)
+        shown = asked or question
         prompt = build_answer_prompt(
-            question, [(e.number, e.heading, e.text) for e in excerpts], self.generator, max_tokens=limit, language=language,
+            shown, [(e.number, e.heading, e.text) for e in excerpts], self.generator, max_tokens=limit, language=language,
         )
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
         first = attempt
@@ -321,7 +323,7 @@ class Answerer:
             draft = Draft(raw, checked, prompt, attempt, declined, self._passes(checked), cut)
             if draft.declined or draft.passed or attempt - first >= self.config.revisions:
                 return draft
-            revision = revision_prompt(prompt, question, raw, self.generator, limit)
+            revision = revision_prompt(prompt, shown, raw, self.generator, limit)
             if revision is None:
                 return draft
             prompt, attempt = revision, attempt + 1

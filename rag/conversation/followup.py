@@ -61,6 +61,12 @@ def is_followup(question: str) -> bool:
     return asks_only_an_aspect(text)
 
 
+def anaphor(question: str) -> re.Match[str] | None:
+    """The first pronoun or demonstrative of `question` that points back (它, 其, 这个, it, they, this), or None."""
+    found = [m for m in (_ZH_ANAPHOR.search(question), _EN_ANAPHOR.search(question)) if m is not None]
+    return min(found, key=lambda m: m.start()) if found else None
+
+
 def asks_only_an_aspect(question: str) -> bool:
     """True when every topic word of `question` is an aspect word (有什么缺点？ → 缺点): it names no topic."""
     terms = tokenize(question)

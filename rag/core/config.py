@@ -185,6 +185,11 @@ class ConversationConfig(_Section):
     like the others)."""
     rewrite_max_tokens: int = Field(48, ge=4)
     """Most tokens the model may write for a rewritten question (a long question is ~30 tokens; not tuned)."""
+    translate_questions: bool = True
+    """With LLM answers, a question in another language than most of the documents (English over Chinese ones) is
+    translated into theirs by the answering model before it is searched and judged for refusal; the answer stays in
+    the person's language. Costs the model's writing of one line (~1–3 s on 2 cores); chosen on the tuning part
+    (docs/answers.md)."""
 
 
 class CalibrationConfig(_Section):

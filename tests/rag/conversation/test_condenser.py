@@ -71,3 +71,11 @@ def test_a_refused_turn_carries_no_passages_and_the_switch_off_keeps_them_out() 
     assert chat.condense("它有什么缺点？", [refused], "llm").carried == ()
     off, _ = condenser(carry_citations=False)
     assert off.condense("它有什么缺点？", [FIRST], "llm").carried == ()
+
+
+def test_a_follow_up_copied_back_gets_the_name_the_model_gives_for_its_pronoun() -> None:
+    chat, generator = condenser(output=["Why does it reduce memory use?", "混合精度训练"])
+    standalone = chat.condense("Why does it reduce memory use?", [FIRST], "llm")
+    assert (standalone.question, standalone.method) == ("Why does 混合精度训练 reduce memory use?", "referent")
+    assert standalone.follows_up and standalone.carried == ("c1", "c2")
+    assert 'what does "it" refer to' in generator.prompts[1]

@@ -1,10 +1,13 @@
 """Making a follow-up standalone: the model continuing its previous chat, the rule, and list references."""
+from rag.conversation.followup import anaphor
 from rag.conversation.history import Turn
 from rag.conversation.rewrite import (
     ASK,
     ModelRewriter,
+    clean_referent,
     clean_rewrite,
     combine,
+    put_referent,
     resolve_ordinal,
     rewrite_messages,
 )
@@ -80,3 +83,18 @@ def test_a_rewrite_that_still_leans_on_the_conversation_or_states_an_answer_is_r
     assert clean_rewrite("What models do they use today?", "What models do they use today?") is None
     assert clean_rewrite("大语言模型的前沿研究方向之一是少样本学习。", "其中少样本学习这个方向是做什么的？") is None
     assert clean_rewrite("梯度检查点有什么代价？", "它有什么代价？") == "梯度检查点有什么代价？"
+
+
+def test_the_name_a_pronoun_stands_for_is_read_from_the_reply_and_put_in_its_place() -> None:
+    assert clean_referent("They refer to the large language models.", "they") == "large language models"
+    assert clean_referent("“它”指的是：混合精度。\n解释……", "它") == "混合精度"
+    assert clean_referent("it", "it") is None and clean_referent("资料中没有答案。", "它") is None
+    assert clean_referent("LoRA[1]", "it") is None and clean_referent("x" * 200, "it") is None
+
+    def put(question: str, name: str) -> str:
+        return put_referent(question, anaphor(question), name)
+
+    assert put("What models do they use today?", "LLMs") == "What models do LLMs use today?"
+    assert put("What are its limits?", "QLoRA") == "What are QLoRA's limits?"
+    assert put("它有什么缺点？", "混合精度训练") == "混合精度训练有什么缺点？"
+    assert put("其优点是什么？", "LoRA") == "LoRA的优点是什么？"
