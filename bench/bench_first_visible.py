@@ -1,7 +1,7 @@
 """When something useful is on screen: the passages the model reads, its first draft text, the cited answer —
 seconds after the question is sent (LLM mode), in the chat UI, the HTTP stream and the CLI.
 
-    python bench/bench_first_visible.py [--fronts ui,sse,cli] [--runs 5] [--generator qwen2.5-coder-1.5b]
+    python bench/bench_first_visible.py [--fronts ui,sse,cli] [--runs 5] [--generator qwen2.5-coder-1.5b] [--language en]
 
 - ``ui``: headless Chromium against the real app; each run reloads the page (needs Debian's chromium and
   playwright, see ui/browser.py).
@@ -14,7 +14,8 @@ seconds after the question is sent (LLM mode), in the chat UI, the HTTP stream a
 
 Each front uses a knowledge base holding a temporary copy of the bundled corpus (built, and the models loaded, by one
 untimed question first). Each run asks another answerable question of the tuning part (a repeated question would find
-its whole prompt in llama.cpp's cache). Prints each run and the p50 / p95 of each stage, with the load average before
+its whole prompt in llama.cpp's cache); ``--language en`` takes only its English questions (translated into the
+documents' language before they are searched). Prints each run and the p50 / p95 of each stage, with the load average before
 and after: run it with nothing else busy.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Iterator
 import httpx
 import numpy as np
 
+from rag.core.language import detect_language
 from rag.core.paths import default_corpus_files
 from rag_eval.datasets import dataset_path, load_questions
 from rag_ui.browser import Stages, browser_page, free_port, missing_requirements, running_app, watch_stages
@@ -46,8 +48,10 @@ def main() -> None:
     parser.add_argument("--fronts", default="ui,sse,cli,chat")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--generator", default="qwen2.5-coder-1.5b")
+    parser.add_argument("--language", choices=["zh", "en"], help="only the questions in this language (default: all)")
     args = parser.parse_args()
-    questions = [q.question for q in load_questions(dataset_path("tune")) if q.answerable]
+    questions = [q.question for q in load_questions(dataset_path("tune"))
+                 if q.answerable and args.language in (None, detect_language(q.question))]
     fronts = {"ui": ui_stages, "sse": sse_stages, "cli": cli_stages, "chat": chat_stages}
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     results = {}
