@@ -40,3 +40,14 @@ def test_draft_sentences_come_from_the_raw_draft_with_the_chunks_they_cite() -> 
               "hits": [{"chunk_id": "mp"}, {"chunk_id": "lora"}]}
     items = draft_sentences([record, {**record, "mode": "extractive"}])
     assert [(i["sentence"], i["cited"]) for i in items] == [("速度更快。", ["mp"]), ("显存更少。", ["lora"])]
+
+
+def test_the_verifier_rates_count_wrong_sentences_kept_and_right_ones_dropped() -> None:
+    from rag_eval.support_check import LabelledSentence
+    from rag_eval.support_verifier import rates
+
+    def item(right: bool) -> LabelledSentence:
+        return LabelledSentence("id", "q", "s", ("c",), right, "draft", "fit")
+
+    items = [item(True), item(True), item(False), item(False), item(False), item(False)]
+    assert rates(items, [True, False, True, False, False, False]) == (0.25, 0.5)
