@@ -263,7 +263,7 @@ class RAG:
         mode = mode or self.config.answer.mode
         question = check_question(question, self.config.limits)
         timings: dict[str, float] = {}
-        standalone = self._standalone(view, question, as_turns(history or ()), mode, timings)
+        standalone = self._run_plan(view, self._plan(view, question, as_turns(history or ()), mode), timings)
         hits = self._retrieve(view, standalone.question, k, None, rerank, timings, carried=standalone.carried)
         language = detect_language(question)  # the person's, whatever language a rewrite came out in
         for event in view.answerer.stream(
@@ -287,25 +287,20 @@ class RAG:
         question (a server queues that part for the model); `run_standalone` finishes it. Raises InputLimitError
         for a question over the configured limits."""
         question = check_question(question, self.config.limits)
-        turns = [self.memo.complete(turn) for turn in history or ()]
-        return self._view.condenser.plan(question, turns, mode or self.config.answer.mode)
+        return self._plan(self._view, question, history, mode or self.config.answer.mode)
 
     def run_standalone(self, plan: Plan, timings: dict[str, float] | None = None) -> Standalone:
-        """The standalone question of `plan` (the model's rewrite, when it needs one), cut to the question limits;
-        `timings` receives ``rewrite_ms`` when the plan had earlier turns."""
-        started = time.perf_counter()
-        standalone = check_standalone(self._view.condenser.run(plan), self.config.limits)
-        if timings is not None and (plan.turns or plan.translate_to):
-            timings["rewrite_ms"] = 1000 * (time.perf_counter() - started)
-        return standalone
+        """The standalone question of `plan` (the model's rewrite or translation, when it needs one), cut to the
+        question limits; `timings` receives ``rewrite_ms`` when the plan had earlier turns or a translation."""
+        return self._run_plan(self._view, plan, timings)
 
-    def _standalone(
-        self, view: "_View", question: str, history: Sequence[Turn] | None, mode: str, timings: dict[str, float]
-    ) -> Standalone:
+    def _plan(self, view: "_View", question: str, history: Sequence[Turn] | None, mode: str) -> Plan:
+        return view.condenser.plan(question, [self.memo.complete(turn) for turn in history or ()], mode)
+
+    def _run_plan(self, view: "_View", plan: Plan, timings: dict[str, float] | None) -> Standalone:
         started = time.perf_counter()
-        plan = view.condenser.plan(question, [self.memo.complete(turn) for turn in history or ()], mode)
         standalone = check_standalone(view.condenser.run(plan), self.config.limits)
-        if plan.turns or plan.translate_to:
+        if timings is not None and (plan.turns or plan.translate_to):
             timings["rewrite_ms"] = 1000 * (time.perf_counter() - started)
         return standalone
 

@@ -52,8 +52,8 @@ class Prepared:
     hits: list[Hit]
     mode: str
     timings: dict[str, float]
-    asked: str = ""
-    standalone: Standalone | None = None
+    asked: str
+    standalone: Standalone
 
     @property
     def generates(self) -> bool:
@@ -258,15 +258,14 @@ class QAService:
 
         def stream() -> Iterator[Token | Answer]:
             return rag.answerer.stream(prepared.question, prepared.hits, mode=prepared.mode, timings=prepared.timings,
-                                       language=detect_language(prepared.asked or prepared.question),
+                                       language=detect_language(prepared.asked),
                                        quote_if_declined=rag.quotes_if_declined(prepared.standalone),
-                                       asked=prepared.standalone.translated_from if prepared.standalone else None)
+                                       asked=prepared.standalone.translated_from)
 
         async with aclosing(_iterate_in_thread(stream, cancel, pool, deadline)) as events:
             async for event in events:
                 if isinstance(event, Answer):
-                    standalone = prepared.standalone or Standalone(prepared.question)
-                    event = rag.finish(event, prepared.asked or prepared.question, standalone)
+                    event = rag.finish(event, prepared.asked, prepared.standalone)
                     self.metrics.observe_answer(event)
                 yield event
 

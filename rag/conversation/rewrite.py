@@ -89,8 +89,8 @@ class ModelRewriter:
         self.max_tokens = max_tokens
 
     def usable(self) -> bool:
-        """Whether the model can be asked at all (a chat template, or a server that applies one)."""
-        return serves_chat(self.generator) or bool(self.generator.chat_template)
+        """Whether the model can be asked at all (`takes_chat`)."""
+        return takes_chat(self.generator)
 
     def rewrite(self, question: str, turns: Sequence[Turn]) -> str | None:
         """The standalone question the model writes, or None."""
@@ -111,14 +111,17 @@ class ModelRewriter:
 
     def _ask(self, question: str, turns: Sequence[Turn], ask: str | None) -> str | None:
         language = detect_language(question)
-        raw = self._generate(rewrite_messages(question, turns, language, ask))
+        raw = generate_line(self.generator, rewrite_messages(question, turns, language, ask), self.max_tokens)
         if raw is None and turns[-1].transcript:  # the previous chat left no room: the short transcript instead
             short = [*turns[:-1], _without_transcript(turns[-1])]
-            raw = self._generate(rewrite_messages(question, short, language, ask))
+            raw = generate_line(self.generator, rewrite_messages(question, short, language, ask), self.max_tokens)
         return raw
 
-    def _generate(self, messages: Sequence[Mapping[str, str]]) -> str | None:
-        return generate_line(self.generator, messages, self.max_tokens)
+
+def takes_chat(generator: Any) -> bool:
+    """Whether `generate_line` can ask `generator`: a chat template, or a server that applies one (a base model has
+    no chat to continue)."""
+    return serves_chat(generator) or bool(generator.chat_template)
 
 
 def generate_line(generator: Any, messages: Sequence[Mapping[str, str]], max_tokens: int) -> str | None:

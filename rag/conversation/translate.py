@@ -12,11 +12,10 @@ import re
 from typing import Any, Sequence
 
 from rag.answering.prompts import SYSTEM_PROMPT
-from rag.conversation.rewrite import clean_line, generate_line
+from rag.conversation.rewrite import clean_line, generate_line, takes_chat
 from rag.core.language import Language, detect_language
 from rag.core.schema import Chunk
 from rag.core.text import acronym_singular, latin_names
-from rag.generation.base import serves_chat
 from rag.generation.chat import neutralise
 
 ASK = {
@@ -50,7 +49,7 @@ class QuestionTranslator:
         self.max_tokens = max_tokens
 
     def usable(self) -> bool:
-        return serves_chat(self.generator) or bool(self.generator.chat_template)
+        return takes_chat(self.generator)
 
     def translate(self, question: str, target: Language) -> str | None:
         request = ASK[target].format(question=neutralise(question.strip()))
