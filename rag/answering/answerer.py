@@ -283,9 +283,11 @@ class Answerer:
     def excerpts(self, question: str, passages: Sequence[Hit], budget_chars: int | None = None) -> list[Excerpt]:
         """What the model reads for `question` from `passages` (numbered 1..; see `rag.answering.excerpts`), within
         `budget_chars` (default ``answer.excerpt_chars``)."""
-        ranked = self.extractive.ranker.rank(question, passages)
+        ranker = self.extractive.ranker
+        ranked = ranker.rank(question, passages)
         budget = self.config.excerpt_chars if budget_chars is None else budget_chars
-        return select_excerpts(ranked, passages, budget, whole_lists=asks_for_a_list(question))
+        first_list = ranker.best_list(question, ranked)
+        return select_excerpts(ranked, passages, budget, whole_lists=asks_for_a_list(question), first_list=first_list)
 
     def max_tokens(self, language: str) -> int:
         """The draft's token limit for an answer in `language` (a Chinese sentence costs more tokens)."""

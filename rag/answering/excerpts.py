@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from rag.answering.sentences import RankedSentence
+from rag.answering.sentences import ListBlock, RankedSentence
 from rag.core.schema import Hit
 
 LIST_FOLLOWERS = 3
@@ -36,13 +36,15 @@ class Excerpt:
 
 
 def select_excerpts(
-    ranked: Sequence[RankedSentence], hits: Sequence[Hit], budget_chars: int, whole_lists: bool = False
+    ranked: Sequence[RankedSentence], hits: Sequence[Hit], budget_chars: int, whole_lists: bool = False,
+    first_list: ListBlock | None = None,
 ) -> list[Excerpt]:
     """Excerpts of `hits` (numbered 1.. in rank order) whose texts add up to at most `budget_chars`.
 
     `ranked` is `SentenceRanker.rank(question, hits)`; `whole_lists` (the question asks for several things)
-    makes a chosen list item or lead-in bring the rest of its section's list. A passage none of whose
-    sentences fit is left out (its number is not reused).
+    makes a chosen list item or lead-in bring the rest of its section's list; `first_list` (the best list for
+    such a question, `SentenceRanker.best_list`) is taken whole, lead-in first, before anything else. A passage
+    none of whose sentences fit is left out (its number is not reused).
     """
     by_passage: dict[int, list[RankedSentence]] = {}
     for sentence in sorted(ranked, key=lambda s: (s.passage, s.start)):
@@ -64,7 +66,11 @@ def select_excerpts(
         used += cost
         return True
 
-    whole_list_taken = False
+    whole_list_taken = first_list is not None
+    if first_list is not None:
+        for sentence in ([first_list.lead_in] if first_list.lead_in else []) + list(first_list.items):
+            if not take(sentence):
+                break
     for sentence in ranked:
         siblings = by_passage[sentence.passage]
         if sentence.announces_a_list and not _room_for_its_first_item(sentence, siblings, used, budget_chars):

@@ -4,7 +4,7 @@ No language model: sentences come from the same ranking the LLM's excerpts do (`
 the sentence's and its section heading's similarity to the question), plus IDF-weighted keyword overlap and
 a prior for the top passage; near-duplicates are skipped, and the chosen sentences are given in reading
 order, each followed by the number of its passage. A question that asks for several things (有哪些, 好处,
-advantages) whose best sentence is a list item gets that list whole, one item per line.
+advantages) gets its best list whole (`SentenceRanker.best_list`), one item per line.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rag.answering.citations import support, with_markers
 from rag.answering.faithfulness import unrequested_content
 from rag.core.schema import Hit
 from rag.core.text import LIST_BULLET, tokenize
-from rag.answering.sentences import RankedSentence, SentenceRanker, asks_for_a_list
+from rag.answering.sentences import SentenceRanker
 from rag.retrieval.evidence import EvidenceScorer
 
 KEYWORD_WEIGHT = 0.1
@@ -76,26 +76,28 @@ class ExtractiveAnswerer:
         """The chosen sentences in reading order; `number` is the hit's 1-based position in `hits`."""
         terms = {t: self.scorer.idf(t) for t in set(tokenize(question))}
         total = sum(terms.values())
-        candidates: list[tuple[ExtractedSentence, RankedSentence]] = []
-        for ranked in self.ranker.rank(question, hits[: self.passages]):
+        ranked_sentences = self.ranker.rank(question, hits[: self.passages])
+        candidates: list[ExtractedSentence] = []
+        by_span: dict[tuple[int, int], ExtractedSentence] = {}
+        for ranked in ranked_sentences:
             if is_lead_in(ranked.text) or unrequested_content(ranked.text, question):
                 continue  # announces a list, or carries a link/command/instruction nobody asked for
             present = set(tokenize(ranked.text))
             overlap = sum(w for t, w in terms.items() if t in present) / total if total else 0.0
             number = ranked.passage + 1
             score = ranked.score + KEYWORD_WEIGHT * overlap + PASSAGE_PRIOR / number
-            candidates.append((ExtractedSentence(number, ranked.start, ranked.end, clean_sentence(ranked.text), score), ranked))
-        candidates.sort(key=lambda c: -c[0].score)
-        if candidates and asks_for_a_list(question) and candidates[0][1].is_list_item:
-            best = candidates[0][1]
-            items = sorted(
-                (c for c, r in candidates if r.passage == best.passage and r.section == best.section and r.is_list_item),
-                key=lambda c: c.start,
-            )
-            return [dataclasses.replace(item, list_item=True) for item in items[:MAX_LIST_ITEMS]]
+            candidate = ExtractedSentence(number, ranked.start, ranked.end, clean_sentence(ranked.text), score)
+            candidates.append(candidate)
+            by_span[(ranked.passage, ranked.start)] = candidate
+        candidates.sort(key=lambda c: -c.score)
+        best_list = self.ranker.best_list(question, ranked_sentences)
+        if best_list is not None:
+            items = [by_span[(s.passage, s.start)] for s in best_list.items if (s.passage, s.start) in by_span]
+            if items:
+                return [dataclasses.replace(item, list_item=True) for item in items[:MAX_LIST_ITEMS]]
         chosen: list[ExtractedSentence] = []
         used = 0
-        for candidate, _ in candidates:
+        for candidate in candidates:
             if chosen and (candidate.score < chosen[0].score - SCORE_MARGIN or len(chosen) >= self.max_sentences):
                 break
             if used + len(candidate.text) > self.max_chars and chosen:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rag.answering.excerpts import GAP, select_excerpts
-from rag.answering.sentences import RankedSentence
+from rag.answering.sentences import ListBlock, RankedSentence
 from rag.core.schema import Chunk, Hit
 from rag.retrieval.sections import SectionSpan
 
@@ -111,3 +111,16 @@ def test_a_chosen_sentence_does_not_bring_the_first_sentence_of_the_next_section
     budget = len(A) + len(E) + len(F) + 3 * COST
     excerpts = select_excerpts(ranked(scores, TWO, sections), hits(FIRST, SECOND), budget)
     assert [e.text for e in excerpts] == [A, E + F]
+
+
+def test_a_given_list_comes_first_and_whole_with_its_lead_in() -> None:
+    lead_in, items = "作用包括：", ["1. 加速训练。", "2. 扩展性。", "3. 容错。"]
+    chunk, spans = passage("c6", 0, ["并行计算很有用。", lead_in, *items], ("并行",))
+    # The items rank below the other passage's sentences; given as the best list, they are read first.
+    order = ranked({0: [0.9, 0.2, 0.3, 0.2, 0.1], 1: [0.8, 0.7]}, [(chunk, spans), (SECOND, SECOND_SPANS)])
+    block = ListBlock(tuple(s for s in order if s.text in items), next(s for s in order if s.text == lead_in))
+    budget = len(lead_in) + sum(map(len, items)) + 4 * COST + 2
+    (excerpt,) = select_excerpts(order, hits(chunk, SECOND), budget, whole_lists=True, first_list=block)
+    assert excerpt.text == lead_in + "".join(items)
+    without = select_excerpts(order, hits(chunk, SECOND), budget, whole_lists=True)
+    assert all(items[2] not in e.text for e in without)

@@ -3,7 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.sentences import SentenceRanker, asks_for_a_list, kind_agreement, question_kind
+from rag.answering.sentences import (
+    RankedSentence, SentenceRanker, asks_for_a_list, kind_agreement, list_blocks, list_depth, question_kind,
+)
+from rag.retrieval.sections import SectionSpan
 from rag.core.config import Config
 from rag.core.schema import Hit
 from rag.index.local import IndexStore
@@ -42,6 +45,56 @@ def test_a_heading_agrees_with_the_kind_or_names_its_opposite() -> None:
 def test_list_questions() -> None:
     assert asks_for_a_list("混合精度训练有什么好处？") and asks_for_a_list("What are the steps of RLHF?")
     assert not asks_for_a_list("什么是 KV cache？") and not asks_for_a_list("Who proposed BERT?")
+    assert asks_for_a_list("你能列出一些法律领域的LLM吗？") and asks_for_a_list("具体分哪几步？")
+
+
+def test_a_sentence_is_a_list_item_when_its_source_line_starts_with_a_bullet() -> None:
+    document = "优势如下：\n1. **速度**：更快。还省电。\n  * 子项。\n正文。"
+    assert list_depth(document, document.index("**速度**")) == 0  # the splitter left "1. " out of the sentence
+    assert list_depth(document, document.index("还省电")) == 0  # a second sentence on the item's line
+    assert list_depth(document, document.index("子项")) == 2
+    assert list_depth(document, document.index("优势")) is None and list_depth(document, document.index("正文")) is None
+
+
+SECTION = SectionSpan(0, 1_000, ("注意力机制的优缺点？",))
+
+
+def sentences(lines: list[tuple[str, int | None, float]], passage: int = 0) -> list[RankedSentence]:
+    """Ranked sentences of one passage, one per `(text, list depth, score)`, laid out in that order."""
+    out, at = [], 0
+    for text, depth, score in lines:
+        out.append(RankedSentence(passage, at, at + len(text), text, score, SECTION, depth))
+        at += len(text) + 1
+    return out
+
+
+NESTED = sentences([
+    ("答案：", None, 0.50), ("* **优点：**", 0, 0.60), ("* 性能更好。", 2, 0.90), ("* 可以并行。", 2, 0.70),
+    ("* **缺点：**", 0, 0.55), ("* 计算复杂度高。", 2, 0.88), ("* 参数更多。", 2, 0.60), ("总之很有用。", None, 0.80),
+])
+
+
+def test_lists_are_found_whole_and_nested() -> None:
+    blocks = {tuple(s.text for s in b.items): b for b in list_blocks(NESTED)}
+    whole = tuple(s.text for s in NESTED[1:7])
+    assert set(blocks) == {whole, ("* 性能更好。", "* 可以并行。"), ("* 计算复杂度高。", "* 参数更多。")}
+    assert blocks[whole].lead_in.text == "答案："
+    assert blocks[("* 计算复杂度高。", "* 参数更多。")].lead_in.text == "* **缺点：**"
+    assert blocks[("* 性能更好。", "* 可以并行。")].score == 0.90
+
+
+def test_the_best_list_is_the_one_whose_lead_in_names_the_kind_asked_for(ranker: SentenceRanker) -> None:
+    ranked = sorted(NESTED, key=lambda s: -s.score)
+    drawbacks = ranker.best_list("注意力机制的主要缺点有哪些？", ranked)
+    assert [s.text for s in drawbacks.items] == ["* 计算复杂度高。", "* 参数更多。"]  # 0.88 + 0.1 beats 0.90 - 0.1
+    benefits = ranker.best_list("注意力机制有哪些好处？", ranked)
+    assert [s.text for s in benefits.items] == ["* 性能更好。", "* 可以并行。"]
+    traits = ranker.best_list("注意力机制有哪些特点？", ranked)  # no kind: the whole list and 优点 tie at 0.90
+    assert [s.text for s in traits.items] == ["* 性能更好。", "* 可以并行。"]  # the narrower list
+    assert ranker.best_list("什么是注意力机制？", ranked) is None  # not a list question
+    # A list scoring well below the best sentence is not given first.
+    far = sorted(sentences([("注意力机制的定义。", None, 0.99), ("* 性能更好。", 0, 0.50)]), key=lambda s: -s.score)
+    assert ranker.best_list("注意力机制有哪些好处？", far) is None
 
 
 @pytest.fixture
