@@ -22,8 +22,10 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from rag.answering.faithfulness import (
     missing_exact_spans,
     says_no_answer,
+    swapped_terms,
     unrequested_content,
 )
+from rag.core.language import detect_language
 from rag.core.schema import Chunk
 from rag.core.text import LIST_BULLET, split_sentences
 
@@ -213,6 +215,15 @@ def supporting_spans(sentence: str, chunk: Chunk, ignore: frozenset[str] | set[s
     return (together, tuple(sorted((s, e) for _, s, e in chosen)))
 
 
+def _with_its_line_label(chunk: Chunk) -> Callable[[tuple[int, int]], str]:
+    """A span's text with what precedes it on its line ("- **数据并行**："), so a claim that relabels a copied
+    sentence ("张量并行：将模型的完整副本…") is compared with the label it replaced."""
+    def text(span: tuple[int, int]) -> str:
+        start, end = span[0] - chunk.start, span[1] - chunk.start
+        return chunk.text[chunk.text.rfind("\n", 0, start) + 1:end]
+    return text
+
+
 _CLOSING = re.compile(r"[。！？；.!?;…]+[”’」』）)]*$")
 
 
@@ -252,13 +263,16 @@ class CitationChecker:
         self.heading_at = heading_at
 
     def _support(self, sentence: str, chunk: Chunk, ignore: set[str], question: str) -> tuple[float, Spans]:
-        """Lexical support, or semantic support mapped onto the same scale when only that holds; 0 when
-        a number, formula or name of the sentence is not in the passage."""
+        """Lexical support, or semantic support mapped onto the same scale when only that holds (a sentence in
+        another language than the passage); 0 when a number, formula or name of the sentence is not in the
+        passage, or when it copies a supporting sentence with a term swapped (`swapped_terms`)."""
         if missing_exact_spans(sentence, chunk.text, question):
             return (0.0, ())
         lexical = supporting_spans(sentence, chunk, ignore)
-        if lexical[0] >= self.min_support or self.semantic is None:
-            return lexical
+        if lexical[0] >= self.min_support:
+            return (0.0, ()) if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])) else lexical
+        if self.semantic is None or detect_language(sentence) == detect_language(chunk.text):
+            return lexical  # in one language, words are the evidence: meaning alone let wrong claims through
         rank, start, end = self.semantic(sentence, chunk)
         if rank < self.semantic_top_k:
             return (self.min_support, ((start, end),))

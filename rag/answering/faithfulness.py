@@ -11,9 +11,11 @@ the question asks for them.
 """
 from __future__ import annotations
 
+import difflib
 import re
+from typing import Iterable
 
-from rag.core.text import acronym_singular, latin_names
+from rag.core.text import LIST_BULLET, acronym_singular, latin_names
 
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c.
 _FORMULA = re.compile(
@@ -43,6 +45,47 @@ def _typed_spans(sentence: str) -> list[tuple[str, str]]:
     spans.extend((m.group(0).rstrip(".,"), "number") for m in _NUMBER.finditer(rest))
     spans.extend((t, "name") for t in names)
     return [s for s in dict.fromkeys(spans) if s[0]]
+
+
+_MARKUP = re.compile(r"[*`_#>\s]+")
+_CONTENT_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+MIN_ALIGNED = 0.6
+"""A claim is compared term by term with a source sentence it follows this closely (share of its characters in
+matching runs); a looser paraphrase is left to the overlap and meaning checks."""
+MAX_SWAPPED_CHARS = 6
+"""Longest replaced piece counted as a swapped term (a word or two); longer rewrites are paraphrase."""
+
+
+def _content(text: str) -> str:
+    return "".join(_CONTENT_CHAR.findall(text))
+
+
+def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]]:
+    """``[(claimed, source)]``: terms that `sentence` puts in place of a source sentence's own while copying the rest.
+
+    A small model that copies a sentence and changes one term — 量化 → 剪枝, 降低 → 提高, NSP → MLM, 缩放因子 →
+    掩码矩阵 — keeps nearly all its word overlap, and the new term may even occur elsewhere in the passage. Aligned
+    character by character with the sentence it follows closely (`MIN_ALIGNED`), such a claim shows a replaced
+    piece of similar length (two to `MAX_SWAPPED_CHARS` letters, digits or CJK characters each side, lengths within
+    one) whose source side the claim does not say elsewhere in its own words: a term swapped, not one moved.
+    Markup and list bullets are ignored."""
+    claim = _MARKUP.sub("", sentence)
+    found: list[tuple[str, str]] = []
+    for source in sources:
+        original = _MARKUP.sub("", "".join(LIST_BULLET.sub("", line) for line in source.splitlines()))
+        matcher = difflib.SequenceMatcher(None, claim, original, autojunk=False)
+        if sum(block.size for block in matcher.get_matching_blocks()) < MIN_ALIGNED * len(claim):
+            continue
+        operations = matcher.get_opcodes()
+        unmatched = " ".join(claim[i1:i2] for operation, i1, i2, _, _ in operations if operation != "equal")
+        for operation, i1, i2, j1, j2 in operations:
+            claimed, replaced = _content(claim[i1:i2]), _content(original[j1:j2])
+            if (
+                operation == "replace" and 2 <= len(claimed) <= MAX_SWAPPED_CHARS and 2 <= len(replaced) <= MAX_SWAPPED_CHARS
+                and abs(len(claimed) - len(replaced)) <= 1 and replaced not in unmatched
+            ):
+                found.append((claimed, replaced))
+    return found
 
 
 def _occurs(span: str, kind: str, text: str) -> bool:

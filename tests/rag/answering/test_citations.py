@@ -81,6 +81,16 @@ def test_semantic_support_rescues_a_translation_only_when_the_passage_ranks_high
     assert strict.sentences[0].status == "removed"
 
 
+def test_meaning_alone_never_supports_a_sentence_in_the_passage_own_language() -> None:
+    def semantic(sentence: str, chunk: Chunk):  # every passage holds the corpus' closest sentence
+        return (0, chunk.start, chunk.start + 4)
+
+    checker = CitationChecker(semantic=semantic, semantic_top_k=1)
+    # A Chinese claim on Chinese passages must share their words: "it means the same" is not evidence.
+    assert checker.check("QLoRA 还使用分页优化器来应对显存峰值[1]。", PASSAGES).sentences[0].status == "removed"
+    assert checker.check("Mixed precision halves the memory use [1].", PASSAGES, "en").sentences[0].status == "kept"
+
+
 def test_echoes_of_the_question_are_removed_and_only_new_content_must_be_supported() -> None:
     question = "混合精度训练有什么好处？"
     checker = CitationChecker()

@@ -8,6 +8,7 @@ from rag.answering.faithfulness import (
     exact_spans,
     missing_exact_spans,
     says_no_answer,
+    swapped_terms,
     unrequested_content,
 )
 from rag.core.schema import Chunk
@@ -118,3 +119,34 @@ def test_planted_links_commands_and_instructions_never_reach_the_answer(answer: 
 def test_links_and_commands_pass_when_the_question_asks_for_them() -> None:
     assert unrequested_content("官方仓库是 https://github.com/huggingface/peft。", "PEFT 的仓库链接是什么？") is None
     assert unrequested_content("用 pip install peft 安装。", "怎么安装 PEFT？") is None
+
+
+QUANTIZATION = "量化技术通过降低模型参数的精度，可以有效减少模型的计算复杂度和存储需求，从而提高其效率。"
+
+
+@pytest.mark.parametrize(
+    "claim, swapped",
+    [
+        ("量化技术通过提高模型参数的精度，可以有效减少模型的计算复杂度和存储需求。", [("提高", "降低")]),  # an antonym
+        ("剪枝技术通过降低模型参数的精度，可以有效减少模型的计算复杂度和存储需求。", [("剪枝", "量化")]),  # another technique
+        ("量化技术通过降低模型参数的精度，可以有效减少模型的计算复杂度和存储需求。", []),  # copied faithfully
+        ("量化通过降低参数精度来减少计算复杂度和存储需求，提高效率。", []),  # reworded, nothing swapped
+        ("Quantization lowers the precision of the parameters.", []),  # another language: not aligned at all
+    ],
+)
+def test_a_copied_sentence_with_one_term_swapped_is_caught(claim: str, swapped: list[tuple[str, str]]) -> None:
+    assert swapped_terms(claim, [QUANTIZATION]) == swapped
+
+
+def test_a_relabelled_list_item_is_caught_against_its_own_label() -> None:
+    item = "1. **数据并行（Data Parallelism）**：将模型的完整副本复制到每个GPU上，然后将数据批次分割。"
+    assert swapped_terms("张量并行：将模型的完整副本复制到每个GPU上，然后将数据批次分割。", [item]) == [("张量", "数据")]
+    assert swapped_terms("数据并行：将模型的完整副本复制到每个GPU上，然后将数据批次分割。", [item]) == []
+
+
+def test_the_checker_removes_a_sentence_with_a_swapped_term() -> None:
+    passages = {1: chunk(QUANTIZATION)}
+    checker = CitationChecker()
+    assert checker.check("量化技术通过降低模型参数的精度，可以减少存储需求[1]。", passages).sentences[0].status == "kept"
+    swapped = checker.check("量化技术通过提高模型参数的精度，可以减少存储需求[1]。", passages)
+    assert swapped.sentences[0].status == "removed" and swapped.text == ""
