@@ -10,20 +10,25 @@
 - ``unfinished``: answers whose text stops mid-sentence (its last line ends neither with closing
   punctuation nor with a citation marker); ``cut``: LLM drafts that reached the token limit (their unfinished
   sentence was dropped);
-- ``key_fact_recall``: the mean share of a question's key facts the answer states (answered questions with key facts).
+- ``key_fact_recall``: the mean share of a question's key facts the answer states (answered questions with key facts);
+- ``read_gold_share``: share of the answerable questions (with gold) whose excerpts the model read (LLM mode, not
+  refused before reading) where that text holds a gold substring — excerpt recall as it happens, after any
+  translation of the question; ``read`` counts those questions.
 """
 from __future__ import annotations
 
 import re
 from typing import Any, Callable, Sequence
 
-from rag.answering.answerer import Answer
+from rag.answering.answerer import Answer, Reading
 from rag.answering.citations import answer_sentences, parse_markers
 from rag_eval.datasets import EvalQuestion
 from rag_eval.key_facts import key_fact_recall
+from rag_eval.retrieval import excerpts_hold_gold
 from rag_eval.stats import percentile
 
-AskFn = Callable[[str], Answer]
+AskFn = Callable[[str], tuple[Answer, "Reading | None"]]
+"""Answers a question; also returns what the model read (None: no model read anything)."""
 SHORT_SPAN_CHARS = 300
 _ENDING = re.compile(r"(?:[。！？；.!?;…）)”’」』]|\[\d+(?:[,，、]\s*\d+)*\])\s*$")
 
@@ -62,15 +67,21 @@ class AnswerEvaluator:
     def __call__(self, ask: AskFn, progress: Callable[[Any], Any] = lambda it: it) -> tuple[dict[str, float], list[dict]]:
         records = []
         totals = {"answerable": 0, "answered": 0, "unanswerable": 0, "refused": 0, "cited": 0, "sentences": 0,
-                  "gold_citations": 0, "citations": 0, "fallbacks": 0, "short_span_gold": 0, "with_gold": 0, "unfinished": 0, "cut": 0}
+                  "gold_citations": 0, "citations": 0, "fallbacks": 0, "short_span_gold": 0, "with_gold": 0, "unfinished": 0, "cut": 0,
+                  "read": 0, "read_gold": 0}
         latencies = []
         facts: list[float] = []
         span_lengths: list[float] = []
         for question in progress(self.questions):
-            answer = ask(question.question)
-            latencies.append(answer.timings.get("total_ms", 0.0))
+            answer, reading = ask(question.question)
             record = {"id": question.id, "question": question.question, "answerable": question.answerable,
                       **answer.to_json(), "raw": answer.raw, "cut": answer.cut}
+            if reading is not None and question.answerable and question.gold_substrings:
+                read = "\n".join(e.text for e in reading.excerpts)
+                record["read_gold"] = excerpts_hold_gold(read, question.gold_substrings)
+                totals["read"] += 1
+                totals["read_gold"] += record["read_gold"]
+            latencies.append(answer.timings.get("total_ms", 0.0))
             if question.answerable:
                 totals["answerable"] += 1
                 totals["answered"] += not answer.abstained
@@ -103,9 +114,23 @@ class AnswerEvaluator:
             "gold_citation_share": totals["gold_citations"] / max(totals["citations"], 1),
             "short_span_gold_share": totals["short_span_gold"] / max(totals["with_gold"], 1),
             "span_chars_p50": percentile(span_lengths, 50),
+            "read_gold_share": totals["read_gold"] / max(totals["read"], 1),
             "key_fact_recall": sum(facts) / len(facts) if facts else float("nan"),
             "key_fact_questions": float(len(facts)),
             "total_ms_p50": percentile(latencies, 50),
             "total_ms_p95": percentile(latencies, 95),
         }
         return metrics, records
+
+
+def asking(stream: Callable[[str], Any]) -> AskFn:
+    """An `AskFn` over `RAG.stream`-like events: the final `Answer` and the last `Reading` before it."""
+    def ask(question: str) -> tuple[Answer, Reading | None]:
+        reading = None
+        for event in stream(question):
+            if isinstance(event, Reading):
+                reading = event
+            elif isinstance(event, Answer):
+                return event, reading
+        raise RuntimeError(f"no answer came for {question!r}")
+    return ask

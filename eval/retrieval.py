@@ -18,6 +18,7 @@ import math
 import time
 from typing import Callable, Sequence
 
+from rag.answering.excerpts import shown
 from rag.core.schema import Hit
 from rag_eval.datasets import EvalQuestion
 
@@ -27,6 +28,12 @@ SearchFn = Callable[[str], Sequence[Hit]]
 def matched_gold(text: str, gold: Sequence[str]) -> set[int]:
     """Indexes of the gold substrings that occur in `text`."""
     return {index for index, substring in enumerate(gold) if substring in text}
+
+
+def excerpts_hold_gold(text: str, gold: Sequence[str]) -> bool:
+    """Whether the text the model read holds a gold substring; excerpts are shown without bold and code markers
+    (`rag.answering.excerpts.shown`), so the gold is compared the same way."""
+    return any(shown(substring) in text for substring in gold)
 
 
 def recall_at_k(hits: Sequence[Hit], gold: Sequence[str], k: int) -> float:

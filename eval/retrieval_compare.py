@@ -20,7 +20,7 @@ from rag_eval.baseline import (
 )
 from rag_eval.datasets import TUNE_SET, EvalQuestion, load_questions
 from rag_eval.embed_cache import CachedEmbedder, default_cache_dir
-from rag_eval.retrieval import CHAR_BUDGETS, RetrievalEvaluator, abstention_counts
+from rag_eval.retrieval import CHAR_BUDGETS, RetrievalEvaluator, abstention_counts, excerpts_hold_gold
 
 COLUMNS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "gold@400chars", "gold@800chars", "gold@1600chars")
 DEPTH = 10
@@ -52,7 +52,7 @@ def excerpt_row(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, float]
         held = 0
         for q in answerable:
             text = "\n".join(e.text for e in rag.answerer.excerpts(q.question, hits[q.id], budget_chars=budget))
-            held += any(g in text for g in q.gold_substrings)
+            held += excerpts_hold_gold(text, q.gold_substrings)
         row[f"gold@{budget}chars"] = held / max(len(answerable), 1)
     return row
 

@@ -108,7 +108,7 @@ def run_harness(args: argparse.Namespace, config: Config) -> int:
 def run_answers(args: argparse.Namespace, config: Config) -> int:
     from tqdm.auto import tqdm
 
-    from rag_eval.answers import AnswerEvaluator
+    from rag_eval.answers import AnswerEvaluator, asking
     from rag_eval.datasets import dataset_path, load_questions
     from rag_ingest.default_index import open_bundled_rag
 
@@ -118,7 +118,7 @@ def run_answers(args: argparse.Namespace, config: Config) -> int:
     records = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         metrics, per_question = AnswerEvaluator(questions)(
-            lambda q, m=mode: rag.ask(q, mode=m), progress=lambda it, m=mode: tqdm(it, desc=f"eval {m}", unit="q")
+            asking(lambda q, m=mode: rag.stream(q, mode=m)), progress=lambda it, m=mode: tqdm(it, desc=f"eval {m}", unit="q")
         )
         results[mode] = metrics
         records += [{"mode": mode, **record} for record in per_question]

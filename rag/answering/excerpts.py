@@ -12,6 +12,7 @@ the whole passage, so spans stay exact.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,6 +23,14 @@ LIST_FOLLOWERS = 3
 """A chosen sentence that announces a list ("优势主要体现在以下几个方面：") brings up to this many next sentences
 (set by hand from the tuning part's prompts: the model had read a list's lead-in and then the wrong list)."""
 GAP = " … "
+_EMPHASIS = re.compile(r"\*\*|__|`")
+"""Bold and code markers: the model needs none of them, and each costs budget and prompt tokens (~7% of the
+excerpts' characters on the tuning part; without them excerpt recall@450 rose from 0.863 to 0.877 there)."""
+
+
+def shown(text: str) -> str:
+    """A sentence as the model reads it: without bold and code markers."""
+    return _EMPHASIS.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -57,9 +66,9 @@ def select_excerpts(
         taken = chosen.setdefault(sentence.passage, {})
         if (sentence.start, sentence.end) in taken:
             return True
-        cost = len(sentence.text) + len(GAP)
+        cost = len(shown(sentence.text)) + len(GAP)
         if taken and all(s.section != sentence.section for s in taken.values()):
-            cost += len(sentence.section.heading) + 2  # its sub-heading is shown with it
+            cost += len(shown(sentence.section.heading)) + 2  # its sub-heading is shown with it
         if used + cost > budget_chars:
             return False
         taken[(sentence.start, sentence.end)] = sentence
@@ -92,13 +101,13 @@ def select_excerpts(
 
 def _room_for_its_first_item(lead_in: RankedSentence, siblings: list[RankedSentence], used: int, budget: int) -> bool:
     first = next((s for s in siblings if s.start >= lead_in.end), None)
-    needed = len(lead_in.text) + len(GAP) + (len(first.text) + len(GAP) if first else 0)
+    needed = len(shown(lead_in.text)) + len(GAP) + (len(shown(first.text)) + len(GAP) if first else 0)
     return used + needed <= budget
 
 
 def _excerpt(index: int, hit: Hit, sentences: list[RankedSentence]) -> Excerpt:
-    """One passage's chosen sentences in document order: adjacent ones joined by their original text, others by
-    `GAP`; a sentence under another sub-heading than the excerpt's first starts a line with that heading."""
+    """One passage's chosen sentences in document order (as `shown`): adjacent ones joined by their original text,
+    others by `GAP`; a sentence under another sub-heading than the excerpt's first starts a line with that heading."""
     chunk = hit.chunk
     sentences.sort(key=lambda s: s.start)
     heading = sentences[0].section.heading or (chunk.heading_path[-1] if chunk.heading_path else "")
@@ -108,10 +117,10 @@ def _excerpt(index: int, hit: Hit, sentences: list[RankedSentence]) -> Excerpt:
         if previous is not None:
             between = chunk.text[previous.end - chunk.start:sentence.start - chunk.start]
             if sentence.section != previous.section:
-                pieces.append(f"\n{sentence.section.heading}：" if sentence.section.heading else GAP)
+                pieces.append(f"\n{shown(sentence.section.heading)}：" if sentence.section.heading else GAP)
             else:
                 pieces.append(between if not between.strip() else GAP)
-        pieces.append(sentence.text)
+        pieces.append(shown(sentence.text))
         previous = sentence
     spans = tuple((s.start, s.end) for s in sentences)
-    return Excerpt(index + 1, heading, "".join(pieces).strip(), spans)
+    return Excerpt(index + 1, shown(heading), "".join(pieces).strip(), spans)

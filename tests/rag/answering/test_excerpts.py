@@ -124,3 +124,12 @@ def test_a_given_list_comes_first_and_whole_with_its_lead_in() -> None:
     assert excerpt.text == lead_in + "".join(items)
     without = select_excerpts(order, hits(chunk, SECOND), budget, whole_lists=True)
     assert all(items[2] not in e.text for e in without)
+
+
+def test_bold_and_code_markers_are_left_out_and_do_not_count_against_the_budget() -> None:
+    marked = ["* **提高速度**：半精度更快。", "`torch.cuda.amp` 自动完成。"]
+    chunk, spans = passage("c7", 0, marked, ("**优势**",))
+    plain = ["* 提高速度：半精度更快。", "torch.cuda.amp 自动完成。"]
+    (excerpt,) = select_excerpts(ranked({0: [0.9, 0.8]}, [(chunk, spans)]), hits(chunk), sum(map(len, plain)) + 2 * COST)
+    assert excerpt.text == "".join(plain) and excerpt.heading == "优势"
+    assert excerpt.spans == tuple(spans)  # the spans still point at the source text, markers and all
