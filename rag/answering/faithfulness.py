@@ -15,7 +15,7 @@ import difflib
 import re
 from typing import Iterable
 
-from rag.core.text import LIST_BULLET, acronym_singular, latin_names
+from rag.core.text import LIST_BULLET, acronym_singular, latin_names, tokenize
 
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c.
 _FORMULA = re.compile(
@@ -56,6 +56,12 @@ MAX_SWAPPED_CHARS = 6
 """Longest replaced piece counted as a swapped term (a word or two); longer rewrites are paraphrase."""
 
 
+def _names_a_term(text: str) -> bool:
+    """Whether `text` holds a word of two or more characters that is not a function word (通过, 使用 and 是指在
+    reword a sentence; 量化, 降低 and NSP change what it says)."""
+    return any(len(token) >= 2 for token in tokenize(text))
+
+
 def _content(text: str) -> str:
     return "".join(_CONTENT_CHAR.findall(text))
 
@@ -67,7 +73,8 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
     掩码矩阵 — keeps nearly all its word overlap, and the new term may even occur elsewhere in the passage. Aligned
     character by character with the sentence it follows closely (`MIN_ALIGNED`), such a claim shows a replaced
     piece of similar length (two to `MAX_SWAPPED_CHARS` letters, digits or CJK characters each side, lengths within
-    one) whose source side the claim does not say elsewhere in its own words: a term swapped, not one moved.
+    one), each side naming a term (`_names_a_term`), whose source side the claim does not say elsewhere in its own
+    words: a term swapped, not one moved or a function word reworded.
     Markup and list bullets are ignored."""
     claim = _MARKUP.sub("", sentence)
     found: list[tuple[str, str]] = []
@@ -83,6 +90,7 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
             if (
                 operation == "replace" and 2 <= len(claimed) <= MAX_SWAPPED_CHARS and 2 <= len(replaced) <= MAX_SWAPPED_CHARS
                 and abs(len(claimed) - len(replaced)) <= 1 and replaced not in unmatched
+                and _names_a_term(claimed) and _names_a_term(replaced)
             ):
                 found.append((claimed, replaced))
     return found
