@@ -131,6 +131,7 @@ QUANTIZATION = "量化技术通过降低模型参数的精度，可以有效减�
         ("剪枝技术通过降低模型参数的精度，可以有效减少模型的计算复杂度和存储需求。", [("剪枝", "量化")]),  # another technique
         ("量化技术通过降低模型参数的精度，可以有效减少模型的计算复杂度和存储需求。", []),  # copied faithfully
         ("量化通过降低参数精度来减少计算复杂度和存储需求，提高效率。", []),  # reworded, nothing swapped
+        ("量化技术利用降低模型参数的精度，可以有效减少模型的计算复杂度和存储需求。", []),  # 通过 -> 利用: a function word
         ("Quantization lowers the precision of the parameters.", []),  # another language: not aligned at all
     ],
 )
