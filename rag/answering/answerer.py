@@ -256,7 +256,8 @@ class Answerer:
             narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, language, timings,
                                             started, attempt=draft.attempts + 1, asked=asked)
             draft = narrow if narrow.passed and not narrow.declined else draft
-        if draft.declined and quote_if_declined and self.refusal.answerable(hits):
+        revised_to_nothing = draft.attempts > 1 and self.config.quote_when_revision_declines
+        if draft.declined and (quote_if_declined or revised_to_nothing) and self.refusal.answerable(hits):
             answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
             if not answer.abstained:
                 answer.fallback = DECLINED

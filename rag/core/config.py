@@ -155,6 +155,12 @@ class AnswerConfig(_Section):
     revisions: int = Field(1, ge=0, le=3)
     """How many times a chat model whose draft fails the citation check is asked, in the same conversation, to
     answer again from the passages' own words before the extractive fallback (each is one more generation)."""
+    quote_when_revision_declines: bool = True
+    """When the model's first draft fails the citation check and, asked to revise it, it says the passages don't
+    answer although the evidence is strong (relevance at or above the refusal threshold), answer with the passages'
+    own sentences (marked as quoted because the model declined) instead of refusing: the model found something to
+    say, the check found it unsupported. Tuning part: 6 more answerable questions answered, 2 more unanswerable ones
+    answered with quotes (docs/answers.md)."""
     narrow_retry: bool = False
     """When the model says the passages don't answer although the evidence is strong (relevance at or above the
     refusal threshold), ask it once more with the best passage's excerpt alone; its answer is kept only if it

@@ -259,3 +259,17 @@ def test_a_follow_up_the_model_declines_despite_strong_evidence_is_quoted_from_t
     assert list(rag.answerer.stream(question, hits))[-1].abstained  # a question on its own: the model's word stands
     doubtful = make_rag("资料中没有答案。", min_relevance=1.01, min_relevance_llm=0.0)  # drafted, not answerable
     assert list(doubtful.answerer.stream(question, doubtful.retrieve(question), quote_if_declined=True))[-1].abstained
+
+
+def test_a_revision_that_declines_despite_strong_evidence_is_quoted_from_the_sources(make_rag) -> None:
+    # The first draft made a claim the check rejected; asked to revise, the model says the passages don't answer.
+    rag = make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML)
+    answer = rag.ask("KV cache 有什么用？")
+    assert not answer.abstained and answer.mode == "extractive" and answer.fallback == DECLINED
+    assert answer.attempts == 2 and "KV cache" in answer.text
+    off = make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML, quote_when_revision_declines=False)
+    assert off.ask("KV cache 有什么用？").abstained
+    doubtful = make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML, min_relevance=1.01, min_relevance_llm=0.0)
+    assert doubtful.ask("KV cache 有什么用？").abstained  # drafted on weak evidence: the decline stands
+    # A first draft that declines is a refusal, as before.
+    assert make_rag("资料中没有答案。").ask("KV cache 有什么用？").abstained
