@@ -4,11 +4,11 @@ On 2 CPU cores the time to the first token is the prompt's evaluation (~42 token
 so the model is shown excerpts rather than whole passages. Sentences come best first from one ranking
 (`rag.answering.sentences`: the sentence's and its own section heading's similarity to the question) and
 are taken while they fit the budget, each followed by its next sentence when room is left (an answer often
-continues there; a sentence announcing a list brings its first items). For a question that asks for
-several things (有哪些, 好处, advantages) a chosen list item or lead-in brings the whole list of its section,
-so the model sees every item the evidence holds. A passage's excerpt is shown in document order, its
-sentences under their own sub-headings, with ``…`` where text was left out. The citation check still reads
-the whole passage, so spans stay exact.
+continues there; a sentence announcing a list brings its first items). A question that asks for several
+things (有哪些, 好处, advantages) gets its best list (`SentenceRanker.best_list`) whole and first, so the model
+sees every item the evidence holds. A passage's excerpt is shown in document order, its sentences under their
+own sub-headings, without bold or code markers, with ``…`` where text was left out. The citation check still
+reads the whole passage, so spans stay exact.
 """
 from __future__ import annotations
 
