@@ -15,6 +15,7 @@ where raw cross-language cosines run lower).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Sequence
@@ -25,6 +26,7 @@ from rag.answering.faithfulness import (
     swapped_terms,
     unrequested_content,
 )
+from rag.answering.sentences import asks_for_a_list
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
 from rag.core.text import LIST_BULLET, split_sentences
@@ -99,6 +101,8 @@ class CheckedSentence:
     """Which line of the answer it was on (list items keep their own lines)."""
     bullet: str = ""
     """The list marker that opened its line (``- ``, ``1. ``), if any."""
+    from_list_item: bool = False
+    """A sentence supporting it sits on a list item's line of the source."""
 
 
 CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question"})
@@ -321,9 +325,38 @@ class CitationChecker:
                 status, numbers = "attached", [best]
             for n in numbers:
                 spans.setdefault(n, set()).update(scores[n][1])  # every sentence that supports a claim citing n
-            checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet))
+            listed = any(_on_a_list_item(passages[n], start) for n in numbers for start, _ in scores[n][1])
+            checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet,
+                                           listed))
+        if question and asks_for_a_list(question):
+            checked = _one_item_per_line(checked)
         citations = tuple(citation_for(n, passages[n], sorted(spans[n]), self.heading_at) for n in sorted(spans))
         return CheckedAnswer(_render(checked, language), tuple(checked), citations)
+
+
+def _one_item_per_line(checked: list[CheckedSentence]) -> list[CheckedSentence]:
+    """For a question asking for several things: when two or more kept sentences each come from an item of a list in
+    their source and the model ran them together on one line ("提高计算速度[1]。降低内存占用[1]。"), give each of them its
+    own bulleted line, as the source has them."""
+    if len({s.line for s in checked if s.bullet}) >= 2:
+        return checked  # the model wrote a list itself
+    items = [index for index, s in enumerate(checked) if s.status != "removed" and s.from_list_item]
+    if len(items) < 2:
+        return checked
+    after = max(s.line for s in checked) + 1
+    separate = {index: after + order for order, index in enumerate(items)}
+    return [
+        dataclasses.replace(s, line=separate[index], bullet="- ") if index in separate else s
+        for index, s in enumerate(checked)
+    ]
+
+
+def _on_a_list_item(chunk: Chunk, offset: int) -> bool:
+    """Whether the source offset `offset` of `chunk` sits on a line that opens with a list bullet."""
+    start = offset - chunk.start
+    line_start = chunk.text.rfind("\n", 0, start) + 1
+    line_end = chunk.text.find("\n", start)
+    return bool(LIST_BULLET.match(chunk.text[line_start:line_end if line_end >= 0 else len(chunk.text)]))
 
 
 def _render(checked: Sequence[CheckedSentence], language: str) -> str:

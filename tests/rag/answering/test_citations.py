@@ -152,3 +152,17 @@ def test_a_question_in_the_answer_is_removed_and_does_not_count_against_it() -> 
     assert checked.kept_share == 1.0 and [c.n for c in checked.citations] == [2]
     only_question = CitationChecker().check(f"{asked}[3]", passages, question="LoRA 的原理")
     assert not only_question.citations  # nothing answered: the caller falls back
+
+
+LISTED = "混合精度训练的优势如下：\n* 提高计算速度：半精度更快。\n* 降低内存占用：显存更少。"
+
+
+def test_list_items_run_together_get_one_line_each_for_a_list_question() -> None:
+    passages = {1: Chunk("l", "mp.md", LISTED, 0, len(LISTED), ("优势",))}
+    answer = "提高计算速度[1]。降低内存占用[1]。"
+    listed = CitationChecker().check(answer, passages, question="混合精度训练有什么好处？")
+    assert listed.text == "- 提高计算速度[1]。\n- 降低内存占用[1]。"
+    # Not a list question, or sentences not drawn from list items: left as the model wrote them.
+    assert CitationChecker().check(answer, passages, question="混合精度训练是什么？").text == answer
+    prose = {1: Chunk("p", "mp.md", "提高计算速度。降低内存占用。", 0, 14, ("优势",))}
+    assert CitationChecker().check(answer, prose, question="混合精度训练有什么好处？").text == answer
