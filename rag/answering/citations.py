@@ -26,7 +26,7 @@ from rag.answering.faithfulness import (
     swapped_terms,
     unrequested_content,
 )
-from rag.answering.sentences import asks_for_a_list
+from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
 from rag.core.text import LIST_BULLET, split_sentences
@@ -325,7 +325,8 @@ class CitationChecker:
                 status, numbers = "attached", [best]
             for n in numbers:
                 spans.setdefault(n, set()).update(scores[n][1])  # every sentence that supports a claim citing n
-            listed = any(_on_a_list_item(passages[n], start) for n in numbers for start, _ in scores[n][1])
+            listed = any(list_depth(passages[n].text, start - passages[n].start) is not None
+                         for n in numbers for start, _ in scores[n][1])
             checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet,
                                            listed))
         if question and asks_for_a_list(question):
@@ -349,14 +350,6 @@ def _one_item_per_line(checked: list[CheckedSentence]) -> list[CheckedSentence]:
         dataclasses.replace(s, line=separate[index], bullet="- ") if index in separate else s
         for index, s in enumerate(checked)
     ]
-
-
-def _on_a_list_item(chunk: Chunk, offset: int) -> bool:
-    """Whether the source offset `offset` of `chunk` sits on a line that opens with a list bullet."""
-    start = offset - chunk.start
-    line_start = chunk.text.rfind("\n", 0, start) + 1
-    line_end = chunk.text.find("\n", start)
-    return bool(LIST_BULLET.match(chunk.text[line_start:line_end if line_end >= 0 else len(chunk.text)]))
 
 
 def _render(checked: Sequence[CheckedSentence], language: str) -> str:
