@@ -34,6 +34,7 @@ from rag.core.config import AnswerConfig
 from rag.core.errors import ConfigError
 from rag.core.language import detect_language
 from rag.core.schema import Chunk, Hit
+from rag.generation.base import ScriptKeepingGenerator
 from rag.refusal.calibration import SHIPPED_SEMANTIC_MIN_MARGIN
 from rag.refusal.policy import RefusalPolicy
 
@@ -312,7 +313,7 @@ class Answerer:
             if not prompt.messages and hasattr(self.generator, "read"):  # a llama.cpp model reports as it reads
                 for read, total in self.generator.read(prompt.text):
                     yield Progress(read, total, attempt)
-            for piece in generate(self.generator, prompt, limit):
+            for piece in generate(self.generator, prompt, limit, self.config.keep_language):
                 if "first_token_ms" not in timings:
                     timings["first_token_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
                 pieces.append(piece)
@@ -356,11 +357,14 @@ class Answerer:
         return Answer(question, ABSTAIN_MESSAGE[language], nearest, True, mode, hits, language, timings)
 
 
-def generate(generator: Any, prompt: AnswerPrompt, max_tokens: int) -> Iterator[str]:
+def generate(generator: Any, prompt: AnswerPrompt, max_tokens: int, keep_language: bool = False) -> Iterator[str]:
     """The generator's pieces for `prompt`: its messages for a server that applies the chat template
-    itself (`rag.generation.base.ChatGenerator`), else the rendered prompt text."""
+    itself (`rag.generation.base.ChatGenerator`), else the rendered prompt text. `keep_language`: a generator that
+    can (`ScriptKeepingGenerator`) writes only in the script of the prompt's answer language."""
     if prompt.messages:
         return generator.stream_chat(prompt.messages, max_tokens=max_tokens, stop=prompt.stop)
+    if keep_language and isinstance(generator, ScriptKeepingGenerator):
+        return generator.stream_in(prompt.language, prompt.text, max_tokens=max_tokens, stop=prompt.stop)
     return generator.stream(prompt.text, max_tokens=max_tokens, stop=prompt.stop)
 
 

@@ -162,6 +162,10 @@ class AnswerConfig(_Section):
     own sentences (marked as quoted because the model declined) instead of refusing: the model found something to
     say, the check found it unsupported. Tuning part: 6 more answerable questions answered, 2 more unanswerable ones
     answered with quotes (docs/answers.md)."""
+    keep_language: bool = True
+    """An answer to an English question is written in English: a local llama.cpp model may not write CJK characters
+    or full-width punctuation in it (over Chinese passages the 1.5B model answered about half of the English
+    questions in Chinese). Models on a server write unconstrained."""
     narrow_retry: bool = False
     """When the model says the passages don't answer although the evidence is strong (relevance at or above the
     refusal threshold), ask it once more with the best passage's excerpt alone; its answer is kept only if it

@@ -49,6 +49,19 @@ class ChatGenerator(Generator, Protocol):
     ) -> Iterator[str]: ...
 
 
+@runtime_checkable
+class ScriptKeepingGenerator(Generator, Protocol):
+    """A generator that can keep what it writes to one language's script (an in-process model masks the tokens of
+    the other script): small models often answer Chinese passages in Chinese although the question is English."""
+
+    def stream_in(
+        self, language: str, prompt: str, max_tokens: int = 256, stop: Sequence[str] = ()
+    ) -> Iterator[str]:
+        """`stream`, writing only `language`'s script (``en``: no CJK characters or full-width punctuation); any other
+        language streams unconstrained."""
+        ...
+
+
 def serves_chat(generator: Any) -> bool:
     """Whether `generator` takes chat messages (`ChatGenerator.stream_chat`) rather than a rendered prompt."""
     return bool(getattr(generator, "chat_api", False)) and callable(getattr(generator, "stream_chat", None))

@@ -118,6 +118,7 @@ class LlamaCppGenerator:
         self.cache_prompt = cache_prompt
         self._source = _parse_spec(spec)
         self._llm: Any = None
+        self._cjk: Any = None
         self.last_prompt: PromptReuse | None = None
         """The last streamed prompt's size and how much of it llama.cpp reused from the previous one."""
         self._lock = threading.Lock()
@@ -251,6 +252,27 @@ class LlamaCppGenerator:
         Stop strings are never yielded. The prompt must leave room: prompt tokens + `max_tokens` must
         fit `context_size` (see ``rag.answering.prompts.fit_passages``).
         """
+        return self._stream(prompt, max_tokens, stop, banned=None)
+
+    def stream_in(self, language: str, prompt: str, max_tokens: int = 256, stop: Sequence[str] = ()) -> Iterator[str]:
+        """`stream`, writing only `language`'s script: for ``en`` every token holding a CJK character, kana or
+        full-width punctuation is masked; other languages stream unconstrained."""
+        return self._stream(prompt, max_tokens, stop, banned=self._cjk_tokens() if language == "en" else None)
+
+    def _cjk_tokens(self) -> Any:
+        """Ids of the vocabulary's tokens whose bytes hold a UTF-8 lead byte of U+3000–U+9FFF (CJK, kana, their
+        punctuation) or U+F000–U+FFFF (full-width forms); byte-level pieces of such characters included. Computed
+        once (~0.3 s for a 150k vocabulary)."""
+        if self._cjk is None:
+            import numpy as np
+
+            llm = self.llama
+            lead_bytes = frozenset(range(0xE3, 0xEA)) | {0xEF}
+            self._cjk = np.array([i for i in range(llm.n_vocab()) if lead_bytes.intersection(llm.detokenize([i]))],
+                                 dtype=np.int64)
+        return self._cjk
+
+    def _stream(self, prompt: str, max_tokens: int, stop: Sequence[str], banned: Any) -> Iterator[str]:
         llm = self.llama
         with self._lock:
             if not self.cache_prompt:
@@ -265,7 +287,7 @@ class LlamaCppGenerator:
                 stop=list(stop),
                 seed=self.seed,
                 stream=True,
-                logits_processor=self._no_leading_stop(llm, stop),
+                logits_processor=self._logits_processors(llm, stop, banned),
             )
             try:
                 for piece in pieces:
@@ -282,6 +304,15 @@ class LlamaCppGenerator:
             finally:
                 pieces.close()
 
+    @classmethod
+    def _logits_processors(cls, llm: Any, stop: Sequence[str], banned: Any) -> Any:
+        processors = [p for p in (cls._no_leading_stop(llm, stop), _banning(banned)) if p is not None]
+        if not processors:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        return LogitsProcessorList(processors)
+
     @staticmethod
     def _no_leading_stop(llm: Any, stop: Sequence[str]) -> Any:
         """Forbid line-break tokens as the first token when a line break stops generation.
@@ -292,7 +323,6 @@ class LlamaCppGenerator:
         if not any(s.strip() == "" and "\n" in s for s in stop):
             return None
         import numpy as np
-        from llama_cpp import LogitsProcessorList
 
         banned = sorted({t for piece in ("\n", "\n\n", " \n", "\n\n\n", "\r\n")
                          for t in llm.tokenize(piece.encode(), add_bos=False, special=False)[:1]})
@@ -306,7 +336,7 @@ class LlamaCppGenerator:
                 scores[banned] = -np.inf
             return scores
 
-        return LogitsProcessorList([ban_first])
+        return ban_first
 
     def complete(self, prompt: str, max_tokens: int = 256, stop: Sequence[str] = ()) -> str:
         """The whole continuation of `prompt` as one string (``"".join(stream(...))``)."""
@@ -331,6 +361,20 @@ class LlamaCppGenerator:
             probabilities = np.exp(logits - logits.max())
         p_yes, p_no = float(probabilities[yes_ids].sum()), float(probabilities[no_ids].sum())
         return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
+
+
+def _banning(banned: Any) -> Any:
+    """A logits processor that never lets the tokens `banned` be sampled (None: nothing banned)."""
+    if banned is None or not len(banned):
+        return None
+    import numpy as np
+
+    def ban(input_ids: Any, scores: Any) -> Any:
+        scores = np.array(scores, copy=True)
+        scores[banned] = -np.inf
+        return scores
+
+    return ban
 
 
 def _parse_spec(spec: str) -> tuple[str, Any]:

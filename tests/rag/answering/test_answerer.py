@@ -273,3 +273,31 @@ def test_a_revision_that_declines_despite_strong_evidence_is_quoted_from_the_sou
     assert doubtful.ask("KV cache 有什么用？").abstained  # drafted on weak evidence: the decline stands
     # A first draft that declines is a refusal, as before.
     assert make_rag("资料中没有答案。").ask("KV cache 有什么用？").abstained
+
+
+class ScriptKeepingGenerator(ScriptedGenerator):
+    """A scripted model that can keep to a language's script (`rag.generation.base.ScriptKeepingGenerator`)."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__(output)
+        self.languages: list[str | None] = []
+
+    def stream(self, prompt: str, max_tokens: int = 256, stop=()):
+        self.languages.append(None)
+        return super().stream(prompt, max_tokens, stop)
+
+    def stream_in(self, language: str, prompt: str, max_tokens: int = 256, stop=()):
+        self.languages.append(language)
+        return super().stream(prompt, max_tokens, stop)
+
+
+@pytest.mark.parametrize("keep_language, expected", [(True, ["en"]), (False, [None])])
+def test_an_english_answer_is_written_in_the_english_script_where_the_model_can_keep_to_one(
+    make_rag, keep_language: bool, expected: list[str | None],
+) -> None:
+    rag = make_rag(keep_language=keep_language)
+    rag.answerer._generator = generator = ScriptKeepingGenerator("KV cache speeds up generation [1].")
+    rag.ask("What is the KV cache for?")
+    assert generator.languages == expected
+    rag.ask("KV cache 有什么用？")
+    assert generator.languages[-1] == ("zh" if keep_language else None)

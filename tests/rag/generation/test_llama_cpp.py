@@ -1,6 +1,7 @@
 """The llama.cpp generator with the packaged Gemma 3 270M (loaded once for the module; ~1 s)."""
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -8,11 +9,12 @@ import pytest
 
 from rag.answering.prompts import Passage, build_answer_prompt
 from rag.core.errors import ConfigError, ModelLoadError
-from rag.generation.base import Generator, PromptTooLongError
+from rag.generation.base import Generator, PromptTooLongError, ScriptKeepingGenerator
 from rag.generation.factory import make_generator
 from rag.generation.llama_cpp import LlamaCppGenerator, packaged_model_path
 
 PROMPT = "The capital of France is"
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,16 @@ def test_stream_yields_pieces_in_order(generator: LlamaCppGenerator) -> None:
     pieces = list(generator.stream(PROMPT, max_tokens=8))
     assert len(pieces) > 1 and all(isinstance(piece, str) and piece for piece in pieces)
     assert "".join(pieces) == generator.complete(PROMPT, max_tokens=8)
+
+
+def test_an_english_stream_writes_no_cjk_however_chinese_its_prompt(generator: LlamaCppGenerator) -> None:
+    prompt = "问题：中国的首都是哪座城市？\n答案：中国的首都是"
+    free = generator.complete(prompt, max_tokens=12)
+    assert CJK.search(free)  # left alone, the model continues in Chinese
+    english = "".join(generator.stream_in("en", prompt, max_tokens=12))
+    assert english.strip() and not CJK.search(english)
+    assert isinstance(generator, ScriptKeepingGenerator)
+    assert "".join(generator.stream_in("zh", prompt, max_tokens=12)) == free  # other languages stream unconstrained
 
 
 def test_stop_strings_end_the_answer_and_are_not_returned(generator: LlamaCppGenerator) -> None:
