@@ -26,6 +26,7 @@ from rag.answering.faithfulness import (
     swapped_terms,
     unrequested_content,
 )
+from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
@@ -103,6 +104,9 @@ class CheckedSentence:
     """The list marker that opened its line (``- ``, ``1. ``), if any."""
     from_list_item: bool = False
     """A sentence supporting it sits on a list item's line of the source."""
+    spelled_out: str = ""
+    """What the answer shows instead of `text`: the model cut a list item to its label ("提高计算速度"), and this is
+    its source sentence whole, label and explanation (`spelled_out`); empty when the sentence is shown as written."""
 
 
 CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question"})
@@ -327,12 +331,35 @@ class CitationChecker:
                 spans.setdefault(n, set()).update(scores[n][1])  # every sentence that supports a claim citing n
             listed = any(list_depth(passages[n].text, start - passages[n].start) is not None
                          for n in numbers for start, _ in scores[n][1])
+            whole = spelled_out(text, passages[numbers[0]], scores[numbers[0]][1]) if listed and len(numbers) == 1 else ""
             checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet,
-                                           listed))
+                                           listed, whole))
         if question and asks_for_a_list(question):
             checked = _one_item_per_line(checked)
         citations = tuple(citation_for(n, passages[n], sorted(spans[n]), self.heading_at) for n in sorted(spans))
         return CheckedAnswer(_render(checked, language), tuple(checked), citations)
+
+
+_LABEL_END = re.compile(r"[：:]")
+_BARE = re.compile(r"[\W_]+")
+MIN_EXPLANATION_CHARS = 4
+"""What must follow a source item's label for the item to be spelled out (a bare "- 优点：" line explains nothing)."""
+
+
+def spelled_out(claim: str, chunk: Chunk, spans: Spans) -> str:
+    """The source sentence a claim was cut from, whole, when the claim is only its label: the model wrote "提高计算速度"
+    for the item "**提高计算速度**：半精度浮点数的计算速度比单精度浮点数快…". The sentence comes without its list bullet
+    and bold or code markers; the citation opens exactly it. Empty when the claim is more than a label, or is
+    supported by more than one sentence."""
+    if len(spans) != 1:
+        return ""
+    start, end = spans[0]
+    source = shown(LIST_BULLET.sub("", chunk.text[start - chunk.start:end - chunk.start])).strip()
+    label_end = _LABEL_END.search(source)
+    if label_end is None or len(_BARE.sub("", source[label_end.end():])) < MIN_EXPLANATION_CHARS:
+        return ""
+    same = _BARE.sub("", source[:label_end.start()]).lower() == _BARE.sub("", claim).lower()
+    return source if same else ""
 
 
 def _one_item_per_line(checked: list[CheckedSentence]) -> list[CheckedSentence]:
@@ -361,7 +388,7 @@ def _render(checked: Sequence[CheckedSentence], language: str) -> str:
             lines.setdefault(sentence.line, []).append(sentence)
     rendered = []
     for sentences in lines.values():
-        body = joiner.join(with_markers(s.text, s.cited, language) for s in sentences)
+        body = joiner.join(with_markers(s.spelled_out or s.text, s.cited, language) for s in sentences)
         rendered.append(sentences[0].bullet + body)
     is_list = sum(bool(s[0].bullet) for s in lines.values()) >= 2
     return ("\n" if is_list else joiner).join(rendered)

@@ -161,8 +161,24 @@ def test_list_items_run_together_get_one_line_each_for_a_list_question() -> None
     passages = {1: Chunk("l", "mp.md", LISTED, 0, len(LISTED), ("优势",))}
     answer = "提高计算速度[1]。降低内存占用[1]。"
     listed = CitationChecker().check(answer, passages, question="混合精度训练有什么好处？")
-    assert listed.text == "- 提高计算速度[1]。\n- 降低内存占用[1]。"
-    # Not a list question, or sentences not drawn from list items: left as the model wrote them.
-    assert CitationChecker().check(answer, passages, question="混合精度训练是什么？").text == answer
+    assert listed.text == "- 提高计算速度：半精度更快[1]。\n- 降低内存占用：显存更少[1]。"  # (labels spelled out, below)
+    # Not a list question, or sentences not drawn from list items: on the lines the model wrote them.
+    assert CitationChecker().check(answer, passages, question="混合精度训练是什么？").text == (
+        "提高计算速度：半精度更快[1]。降低内存占用：显存更少[1]。")
     prose = {1: Chunk("p", "mp.md", "提高计算速度。降低内存占用。", 0, 14, ("优势",))}
     assert CitationChecker().check(answer, prose, question="混合精度训练有什么好处？").text == answer
+
+
+def test_a_list_item_cut_to_its_label_is_shown_as_its_source_sentence() -> None:
+    source = "优势如下：\n* **提高计算速度**：半精度浮点数的计算更快。\n* **降低内存占用**：显存更少。\n* **稳定**：是。"
+    passages = {1: Chunk("l", "mp.md", source, 0, len(source), ("优势",))}
+    checked = CitationChecker().check("提高计算速度[1]。", passages, question="混合精度训练有什么好处？")
+    assert checked.text == "提高计算速度：半精度浮点数的计算更快[1]。"  # no bullet or bold markers
+    (sentence,) = checked.sentences
+    assert sentence.text == "提高计算速度。" and checked.kept_share == 1.0  # the check judged what the model wrote
+    assert checked.citations[0].text == "* **提高计算速度**：半精度浮点数的计算更快。"  # the citation opens that sentence
+    # More than the label, a label explaining too little, or no list item: shown as written.
+    for answer in ("提高计算速度很重要[1]。", "稳定[1]。"):
+        assert CitationChecker().check(answer, passages).text == answer
+    prose = "提高计算速度：半精度浮点数的计算更快。"
+    assert CitationChecker().check("提高计算速度[1]。", {1: Chunk("p", "mp.md", prose, 0, len(prose))}).text == "提高计算速度[1]。"
