@@ -30,7 +30,7 @@ from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
-from rag.core.text import LIST_BULLET, split_sentences
+from rag.core.text import LIST_BULLET, is_lead_in, split_sentences
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
@@ -301,7 +301,7 @@ class CitationChecker:
             if says_no_answer(text):
                 checked.append(removed("no-answer"))
                 continue
-            if text.rstrip().endswith(("：", ":")):
+            if is_lead_in(text):
                 checked.append(removed("lead-in"))  # announces what follows, says nothing itself
                 continue
             if text.rstrip().endswith(("？", "?")):

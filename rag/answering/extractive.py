@@ -15,7 +15,7 @@ from typing import Sequence
 from rag.answering.citations import support, with_markers
 from rag.answering.faithfulness import unrequested_content
 from rag.core.schema import Hit
-from rag.core.text import LIST_BULLET, tokenize
+from rag.core.text import LIST_BULLET, is_lead_in, tokenize
 from rag.answering.sentences import SentenceRanker
 from rag.retrieval.evidence import EvidenceScorer
 
@@ -45,11 +45,6 @@ class ExtractedSentence:
     score: float
     list_item: bool = False
     """One item of a list quoted whole (rendered one per line)."""
-
-
-def is_lead_in(sentence: str) -> bool:
-    """A sentence that announces what follows ("优势主要体现在以下几个方面：") and answers nothing itself."""
-    return sentence.rstrip("* ").endswith(("：", ":"))
 
 
 def clean_sentence(text: str) -> str:

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rag.core.schema import Chunk, Hit
-from rag.core.text import LIST_BULLET
+from rag.core.text import LIST_BULLET, is_lead_in
 from rag.retrieval.evidence import EvidenceScorer
 from rag.retrieval.sections import SectionMap, SectionSpan
 
@@ -102,7 +102,7 @@ class RankedSentence:
 
     @property
     def announces_a_list(self) -> bool:
-        return self.text.rstrip(" *").endswith(("：", ":"))
+        return is_lead_in(self.text)
 
 
 class SentenceRanker:

@@ -68,6 +68,14 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
 LIST_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)、])\s+")
 """A list item's bullet at the start of a line (``- ``, ``* ``, ``1. ``, ``2) ``, ``3、``); one definition for the
 answer check, extractive answers and the UI."""
+
+
+def is_lead_in(sentence: str) -> bool:
+    """A sentence that announces what follows ("优势主要体现在以下几个方面：", "* **缺点：**") and says nothing itself.
+    One definition for excerpts, extractive answers and the answer check."""
+    return sentence.rstrip().rstrip("*").rstrip().endswith(("：", ":"))
+
+
 _MARKUP = re.compile(r"[*_`#>★☆\s]+")
 # Interview documents label the question line: "**题目：** 请简要介绍……。"
 _QUESTION_LABELS = ("题目：", "题目:", "问题：", "问题:", "面试题：", "面试题:", "Question:", "Q:")

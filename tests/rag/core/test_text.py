@@ -1,7 +1,9 @@
 """rag.core.text's name helpers, shared by the answer check and the relevance model."""
 from __future__ import annotations
 
-from rag.core.text import acronym_singular, latin_names
+import pytest
+
+from rag.core.text import acronym_singular, is_lead_in, latin_names
 
 
 def test_latin_names_keeps_names_and_drops_plain_words() -> None:
@@ -14,3 +16,11 @@ def test_acronym_singular() -> None:
     assert acronym_singular("LLMs") == "LLM"
     assert acronym_singular("QLoRAs") is None      # mixed case: not taken for a plural
     assert acronym_singular("GPU") is None
+
+
+@pytest.mark.parametrize("sentence, lead_in", [
+    ("优势主要体现在以下几个方面：", True), ("* **缺点：**", True), ("Advantages: ", True), ("缺点：\n", True),
+    ("提高计算速度：半精度更快。", False), ("训练更快。", False), ("", False),
+])
+def test_is_lead_in(sentence: str, lead_in: bool) -> None:
+    assert is_lead_in(sentence) is lead_in
