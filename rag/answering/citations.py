@@ -235,6 +235,14 @@ def _with_its_line_label(chunk: Chunk) -> Callable[[tuple[int, int]], str]:
 _CLOSING = re.compile(r"[。！？；.!?;…]+[”’」』）)]*$")
 
 
+def closed(text: str) -> str:
+    """`text` ending with closing punctuation: a sentence cut at a line break ("…相对位置关系") gets a full stop in its
+    own script, so the next sentence run on after it does not read as its continuation."""
+    if not text or _CLOSING.search(text):
+        return text
+    return text + ("." if text[-1].isascii() else "。")
+
+
 def with_markers(text: str, numbers: Sequence[int], language: str = "zh") -> str:
     """`text` with ``[n]`` markers before its closing punctuation: ``…成本[1]。``, ``… cost [1].``"""
     markers = "".join(f"[{n}]" for n in numbers)

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
-from rag.answering.citations import support, with_markers
+from rag.answering.citations import closed, support, with_markers
 from rag.answering.faithfulness import unrequested_content
 from rag.core.schema import Hit
 from rag.core.text import LIST_BULLET, is_lead_in, tokenize
@@ -110,4 +110,4 @@ class ExtractiveAnswerer:
         if len(sentences) > 1 and all(s.list_item for s in sentences):
             return "\n".join(f"- {with_markers(s.text, [s.number], language)}" for s in sentences)
         joiner = " " if language == "en" else ""
-        return joiner.join(with_markers(s.text, [s.number], language) for s in sentences)
+        return joiner.join(with_markers(closed(s.text), [s.number], language) for s in sentences)
