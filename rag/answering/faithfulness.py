@@ -15,7 +15,7 @@ import difflib
 import re
 from typing import Iterable
 
-from rag.core.text import LIST_BULLET, acronym_singular, latin_names, tokenize
+from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, latin_names, tokenize
 
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c.
 _FORMULA = re.compile(
@@ -47,7 +47,6 @@ def _typed_spans(sentence: str) -> list[tuple[str, str]]:
     return [s for s in dict.fromkeys(spans) if s[0]]
 
 
-_MARKUP = re.compile(r"[*`_#>\s]+")
 _CONTENT_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 MIN_ALIGNED = 0.6
 """A claim is compared term by term with a source sentence it follows this closely (share of its characters in
@@ -76,10 +75,10 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
     one), each side naming a term (`_names_a_term`), whose source side the claim does not say elsewhere in its own
     words: a term swapped, not one moved or a function word reworded.
     Markup and list bullets are ignored."""
-    claim = _MARKUP.sub("", sentence)
+    claim = MARKUP.sub("", sentence)
     found: list[tuple[str, str]] = []
     for source in sources:
-        original = _MARKUP.sub("", "".join(LIST_BULLET.sub("", line) for line in source.splitlines()))
+        original = MARKUP.sub("", "".join(LIST_BULLET.sub("", line) for line in source.splitlines()))
         matcher = difflib.SequenceMatcher(None, claim, original, autojunk=False)
         if sum(block.size for block in matcher.get_matching_blocks()) < MIN_ALIGNED * len(claim):
             continue

@@ -76,7 +76,9 @@ def is_lead_in(sentence: str) -> bool:
     return sentence.rstrip().rstrip("*").rstrip().endswith(("：", ":"))
 
 
-_MARKUP = re.compile(r"[*_`#>★☆\s]+")
+MARKUP = re.compile(r"[*_`#>★☆\s]+")
+"""Markdown emphasis, code, heading and quote marks, rating stars and whitespace: what to drop when comparing the
+words of two texts."""
 # Interview documents label the question line: "**题目：** 请简要介绍……。"
 _QUESTION_LABELS = ("题目：", "题目:", "问题：", "问题:", "面试题：", "面试题:", "Question:", "Q:")
 
@@ -86,7 +88,7 @@ def is_bare_question(line: str) -> bool:
 
     Such lines match a user's question closely while answering nothing, so they are never evidence.
     """
-    core = _MARKUP.sub("", line)
+    core = MARKUP.sub("", line)
     return bool(core) and (core.endswith(("？", "?")) or core.startswith(_QUESTION_LABELS))
 
 
