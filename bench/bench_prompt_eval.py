@@ -2,6 +2,7 @@
 
     python bench/bench_prompt_eval.py [--models qwen2.5-coder-1.5b,qwen2.5-coder-0.5b] [--tokens 320]
                                       [--batch 512] [--threads 1,2] [--repeats 3] [--steps 32,64,128] [--grid]
+                                      [--english]
 
 Time to first token is prompt evaluation: this prints how many prompt tokens per second each model
 evaluates from a cold context (a corpus passage, `--tokens` long; best of `--repeats`), and how many
@@ -36,7 +37,12 @@ def main() -> None:
                         "prompt threads for the first model, reading after a cached prefix as answers do")
     parser.add_argument("--steps", default="", help="also read the prompt in steps of this many tokens (comma-separated), "
                         "as LlamaCppGenerator.read does to report progress, and compare with one batch")
+    parser.add_argument("--english", action="store_true", help="decoding speed of the first model writing English "
+                        "unconstrained (`stream`) and kept to the English script (`stream_in`, CJK tokens masked)")
     args = parser.parse_args()
+    if args.english:
+        compare_english(args.models.split(",")[0], args.repeats)
+        return
     if args.grid:
         grid(args.models.split(",")[0], args.tokens, args.repeats)
         return
@@ -119,6 +125,34 @@ def compare_steps(model: str, length: int, steps: list[int], repeats: int) -> No
     print("|---:|---:|---:|")
     for step, seconds in best.items():
         print(f"| {step} | {len(tokens) / seconds:.1f} | {seconds / best[length]:.2f} |")
+
+
+
+ENGLISH_PROMPT = "混合精度训练的优势：半精度浮点数的计算速度比单精度浮点数快，可以显著提高训练速度。\n\nIn English, explain in detail:"
+ENGLISH_TOKENS = 48
+
+
+def compare_english(model: str, repeats: int) -> None:
+    """Decoding tokens/s writing freely and kept to the English script (the prompt is cached before each timing)."""
+    generator = LlamaCppGenerator(model, n_ctx=2048)
+    generator.complete(ENGLISH_PROMPT, max_tokens=1)  # reads the prompt; later calls reuse it
+    started = time.perf_counter()
+    generator.stream_in("en", ENGLISH_PROMPT, max_tokens=1).__next__()
+    print(f"finding the CJK tokens to mask (once per process): {time.perf_counter() - started:.2f} s")
+    print(f"| model | writing | tokens | tokens/s (best of {repeats}) |")
+    print("|---|---|---:|---:|")
+    rates = {}
+    for name, stream in (("free (stream)", lambda: generator.stream(ENGLISH_PROMPT, max_tokens=ENGLISH_TOKENS)),
+                         ("English script (stream_in)", lambda: generator.stream_in("en", ENGLISH_PROMPT, max_tokens=ENGLISH_TOKENS))):
+        best = 0.0
+        for _ in range(repeats):
+            started = time.perf_counter()
+            tokens = generator.count_tokens("".join(stream()))
+            best = max(best, tokens / (time.perf_counter() - started))
+        rates[name] = best
+        print(f"| {model} | {name} | {tokens} | {best:.1f} |", flush=True)
+    free, kept = rates.values()
+    print(f"kept to English / free: {kept / free:.2f}")
 
 
 if __name__ == "__main__":
