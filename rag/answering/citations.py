@@ -30,7 +30,7 @@ from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
-from rag.core.text import LIST_BULLET, is_lead_in, split_sentences
+from rag.core.text import LIST_BULLET, is_lead_in, latin_names, split_sentences
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
@@ -190,6 +190,8 @@ own units, is an echo of it. (A short answer of new words, "精度损失。", is
 def _echoes(sentence: str, asked: set[str]) -> bool:
     units = _units(sentence)
     new = units - asked
+    if any(name.lower() not in asked for name in latin_names(sentence)):
+        return False  # names what the question asks for ("UTF-8 编码" for "应该统一用哪一种编码？")
     return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(units)
 
 

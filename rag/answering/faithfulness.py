@@ -55,10 +55,15 @@ MAX_SWAPPED_CHARS = 6
 """Longest replaced piece counted as a swapped term (a word or two); longer rewrites are paraphrase."""
 
 
+PURPOSE_WORDS = frozenset("为了 用于 用来 用以 以便 旨在 目的是 能够 使得 从而 进而 是指 就是 即是 称为 叫做".split())
+"""Words that say what something is for or what it is called: "是为了防止" and "用于防止" say the same thing, so
+replacing one with another is a rewording, not a swapped term (BM25's stopwords leave them in)."""
+
+
 def _names_a_term(text: str) -> bool:
-    """Whether `text` holds a word of two or more characters that is not a function word (通过, 使用 and 是指在
-    reword a sentence; 量化, 降低 and NSP change what it says)."""
-    return any(len(token) >= 2 for token in tokenize(text))
+    """Whether `text` holds a word of two or more characters that is not a function word (通过, 使用, 是指在 and
+    为了 reword a sentence; 量化, 降低 and NSP change what it says)."""
+    return any(len(token) >= 2 and token not in PURPOSE_WORDS for token in tokenize(text))
 
 
 def _content(text: str) -> str:

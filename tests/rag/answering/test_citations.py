@@ -109,6 +109,16 @@ def test_a_short_answer_in_new_words_is_not_an_echo() -> None:
     assert (short.sentences[0].status, short.sentences[0].reason) == ("kept", "")
 
 
+def test_a_short_answer_naming_what_was_asked_for_is_not_an_echo() -> None:
+    encoding = "字符编码：必须统一使用 UTF-8 编码，它能支持几乎所有的字符。"
+    passages = {1: Chunk("e", "data.md", encoding, 0, len(encoding))}
+    named = CitationChecker().check("UTF-8 编码[1]。", passages, question="训练语料的文本编码应该统一用哪一种？")
+    assert (named.sentences[0].status, named.sentences[0].reason) == ("kept", "")
+    # A restatement that names nothing new is still an echo.
+    echo = CitationChecker().check("文本编码应该统一[1]。", passages, question="训练语料的文本编码应该统一用哪一种？")
+    assert echo.sentences[0].reason == "echo"
+
+
 def test_a_passage_cited_twice_gets_one_citation_with_each_supporting_sentence() -> None:
     result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。半精度占用的内存更少[1]。", PASSAGES)
     (citation,) = result.citations

@@ -145,6 +145,12 @@ def test_a_relabelled_list_item_is_caught_against_its_own_label() -> None:
     assert swapped_terms("数据并行：将模型的完整副本复制到每个GPU上，然后将数据批次分割。", [item]) == []
 
 
+def test_one_purpose_word_for_another_is_a_rewording() -> None:
+    source = "- 常数 10000 用于防止函数饱和，确保编码的变化性。"
+    assert swapped_terms("常数 10000 是为了防止函数饱和，确保编码的变化性。", [source]) == []  # 用于 -> 是为了
+    assert swapped_terms("常数 10000 用于防止梯度爆炸，确保编码的变化性。", [source]) == [("梯度爆炸", "函数饱和")]
+
+
 def test_the_checker_removes_a_sentence_with_a_swapped_term() -> None:
     passages = {1: chunk(QUANTIZATION)}
     checker = CitationChecker()
