@@ -398,7 +398,7 @@ def _render(checked: Sequence[CheckedSentence], language: str) -> str:
             lines.setdefault(sentence.line, []).append(sentence)
     rendered = []
     for sentences in lines.values():
-        body = joiner.join(with_markers(s.spelled_out or s.text, s.cited, language) for s in sentences)
+        body = joiner.join(with_markers(closed(s.spelled_out or s.text), s.cited, language) for s in sentences)
         rendered.append(sentences[0].bullet + body)
     is_list = sum(bool(s[0].bullet) for s in lines.values()) >= 2
     return ("\n" if is_list else joiner).join(rendered)

@@ -112,8 +112,9 @@ def test_a_short_answer_in_new_words_is_not_an_echo() -> None:
 def test_a_short_answer_naming_what_was_asked_for_is_not_an_echo() -> None:
     encoding = "字符编码：必须统一使用 UTF-8 编码，它能支持几乎所有的字符。"
     passages = {1: Chunk("e", "data.md", encoding, 0, len(encoding))}
-    named = CitationChecker().check("UTF-8 编码[1]。", passages, question="训练语料的文本编码应该统一用哪一种？")
+    named = CitationChecker().check("UTF-8 编码[1]", passages, question="训练语料的文本编码应该统一用哪一种？")
     assert (named.sentences[0].status, named.sentences[0].reason) == ("kept", "")
+    assert named.text == "UTF-8 编码[1]。"  # a kept sentence ends with closing punctuation, even where the model left it off
     # A restatement that names nothing new is still an echo.
     echo = CitationChecker().check("文本编码应该统一[1]。", passages, question="训练语料的文本编码应该统一用哪一种？")
     assert echo.sentences[0].reason == "echo"
