@@ -105,8 +105,8 @@ class CheckedSentence:
     from_list_item: bool = False
     """A sentence supporting it sits on a list item's line of the source."""
     spelled_out: str = ""
-    """What the answer shows instead of `text`: the model cut a list item to its label ("提高计算速度"), and this is
-    its source sentence whole, label and explanation (`spelled_out`); empty when the sentence is shown as written."""
+    """What the answer shows instead of `text` when the model cut a list item to its label ("提高计算速度"): the item's
+    source sentence whole, label and explanation (see `spelled_out`); empty when the sentence is shown as written."""
 
 
 CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question"})
