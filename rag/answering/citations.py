@@ -22,6 +22,8 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 
 from rag.answering.faithfulness import (
     missing_exact_spans,
+    yes_no_clauses,
+    restatable,
     says_no_answer,
     swapped_terms,
     unrequested_content,
@@ -195,6 +197,10 @@ def _echoes(sentence: str, asked: set[str]) -> bool:
     return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(units)
 
 
+MIN_RESTATED_UNITS = 2
+"""A sentence restating at least this many units of a yes/no question's proposition asserts its answer (a bare
+"可以" restates none)."""
+
 MAX_SUPPORTING_SENTENCES = 4
 """A claim drawn from several sentences of one passage cites at most this many of them."""
 
@@ -280,15 +286,25 @@ class CitationChecker:
         self.semantic_top_k = semantic_top_k
         self.heading_at = heading_at
 
-    def _support(self, sentence: str, chunk: Chunk, ignore: set[str], question: str) -> tuple[float, Spans]:
+    def _support(
+        self, sentence: str, chunk: Chunk, ignore: set[str], given: str, proposition: set[str] = frozenset(),
+    ) -> tuple[float, Spans]:
         """Lexical support, or semantic support mapped onto the same scale when only that holds (a sentence in
-        another language than the passage); 0 when a number, formula or name of the sentence is not in the
-        passage, or when it copies a supporting sentence with a term swapped (`swapped_terms`)."""
-        if missing_exact_spans(sentence, chunk.text, question):
+        another language than the passage); 0 when a number, formula or name of the sentence is in neither the
+        passage nor `given` (what the question lets an answer restate), when it copies a supporting sentence
+        with a term swapped (`swapped_terms`), or when it restates the question's yes/no `proposition` (its units)
+        and its supporting sentences don't state that part."""
+        if missing_exact_spans(sentence, chunk.text, given):
             return (0.0, ())
         lexical = supporting_spans(sentence, chunk, ignore)
         if lexical[0] >= self.min_support:
-            return (0.0, ()) if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])) else lexical
+            if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])):
+                return (0.0, ())
+            restated = _units(sentence) & proposition
+            stated = _units("".join(chunk.text[s - chunk.start:e - chunk.start] for s, e in lexical[1]))
+            if len(restated) >= MIN_RESTATED_UNITS and len(restated & stated) < self.min_support * len(restated):
+                return (0.0, ())  # a "yes" (or "no") its sources don't give, however well they support the rest
+            return lexical
         if self.semantic is None or detect_language(sentence) == detect_language(chunk.text):
             return lexical  # in one language, words are the evidence: meaning alone let wrong claims through
         rank, start, end = self.semantic(sentence, chunk)
@@ -298,8 +314,11 @@ class CitationChecker:
 
     def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh", question: str = "") -> CheckedAnswer:
         """Check `answer` sentence by sentence. With `question`, a sentence must add something to it (an
-        echo of the question is removed) and only what it adds has to be supported."""
-        asked = _units(question)
+        echo of the question is removed) and only what it adds has to be supported — except what the question
+        asks yes or no: a sentence restating that asserts the answer (`restatable`)."""
+        given = restatable(question)
+        asked = _units(given)
+        proposition = _units(" ".join(yes_no_clauses(question))) - asked
         checked: list[CheckedSentence] = []
         spans: dict[int, set[tuple[int, int]]] = {}
         for line, bullet, raw in _answer_lines(answer):
@@ -326,14 +345,14 @@ class CitationChecker:
             if question and _echoes(text, asked):
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
-            scores = {n: self._support(text, chunk, asked, question) for n, chunk in passages.items()}
+            scores = {n: self._support(text, chunk, asked, given, proposition) for n, chunk in passages.items()}
             holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
             if holding:
                 status, numbers = "kept", holding
             else:
                 best = max(scores, key=lambda n: scores[n][0], default=None)
                 if best is None or scores[best][0] < self.min_support:
-                    inexact = any(missing_exact_spans(text, passages[n].text, question) for n in cited if n in passages)
+                    inexact = any(missing_exact_spans(text, passages[n].text, given) for n in cited if n in passages)
                     checked.append(removed("inexact" if inexact else "unsupported", scores[best][0] if best else 0.0))
                     continue
                 status, numbers = "attached", [best]

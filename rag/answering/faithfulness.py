@@ -15,6 +15,7 @@ import difflib
 import re
 from typing import Iterable
 
+from rag.core.language import detect_language
 from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, latin_names, tokenize
 
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c.
@@ -162,3 +163,48 @@ def unrequested_content(sentence: str, question: str) -> str | None:
     if _INSTRUCTION.search(sentence) and not _INSTRUCTION.search(question):
         return "an instruction to the reader"
     return None
+
+
+_CLAUSE = re.compile(r"[^，,。？?！!；;]+")
+_YES_NO_ZH = re.compile(r"[吗嘛][\s]*$|(\w)[不没]\1|是否|能否|可否|有无")
+_ASKS_WHAT = re.compile(r"怎么|怎样|如何|为什么|为何|什么|哪|多少|几|\b(?:how|why|what|which|who|when|where)\b", re.IGNORECASE)
+"""A clause with one of these asks an open question even around an embedded 是不是 ("怎么判断它是不是更好")."""
+_YES_NO_EN = re.compile(
+    r"^\s*(?:is|are|was|were|does|do|did|has|have|had|should|must|may|might|(?:can|could|will|would)(?!\s+you\b))\b",
+    re.IGNORECASE,
+)
+
+
+def yes_no_clauses(question: str) -> list[str]:
+    """The clauses of `question` that ask yes or no ("需要很多标注数据吗", "会不会让训练变得不稳定", "Does LoRA add latency").
+
+    An answer that restates such a clause asserts its answer, so unlike the rest of the question it must be
+    supported by the cited sentence: "…需要很多标注数据[3]" cited to a sentence about reasoning is a wrong "yes"."""
+    return [
+        clause for clause in _CLAUSE.findall(question)
+        if (_YES_NO_ZH.search(clause) or _YES_NO_EN.search(clause)) and not _ASKS_WHAT.search(clause)
+    ]
+
+
+def restatable(question: str) -> str:
+    """The part of `question` an answer may repeat without support (its topic): all of it but its yes/no clauses."""
+    asks = set(yes_no_clauses(question))
+    return " ".join(clause for clause in _CLAUSE.findall(question) if clause not in asks)
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*[A-Za-z0-9]")
+
+
+def asked_terms(question: str) -> list[str]:
+    """What `question` names in Latin script: its names (RoPE, GPT-3), and in a Chinese question every Latin word
+    (prefill, decode), which there is a term too."""
+    if detect_language(question) == "zh":
+        return list(dict.fromkeys(_LATIN_WORD.findall(question)))
+    return latin_names(question)
+
+
+def names_nothing_asked(question: str, text: str) -> bool:
+    """True when `question` names terms (`asked_terms`) and `text` mentions none of them: text about something
+    else (quotes on the attention mechanism for "为什么FlashAttention可以加速注意力计算？")."""
+    terms = asked_terms(question)
+    return bool(terms) and not any(_occurs(term, "name", text) for term in terms)

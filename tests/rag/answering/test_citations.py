@@ -103,6 +103,20 @@ def test_echoes_of_the_question_are_removed_and_only_new_content_must_be_support
     assert invented.sentences[0].status == "removed"
 
 
+def test_restating_a_yes_no_question_asserts_its_answer_and_must_be_supported() -> None:
+    # "需要很多标注数据" is what the question asks yes or no: restated, it is the answer, and the cited sentence (about
+    # speed) does not say it, however well it supports the rest. Restating the open part ("混合精度训练") stays free.
+    checker = CitationChecker()
+    question = "混合精度训练有什么用，需要很多标注数据吗？"
+    wrong_yes = checker.check("半精度浮点数的计算速度比单精度浮点数快，需要很多标注数据[1]。", PASSAGES, question=question)
+    assert wrong_yes.sentences[0].status == "removed"
+    speed = checker.check("混合精度训练可以让半精度浮点数的计算速度比单精度浮点数快[1]。", PASSAGES, question=question)
+    assert speed.sentences[0].status == "kept"
+    # A yes the cited sentence does state is kept, and it is not an echo although it repeats the question's words.
+    stated = checker.check("半精度占用的内存更少[1]。", PASSAGES, question="半精度占用的内存会不会更少？")
+    assert (stated.sentences[0].status, stated.sentences[0].reason) == ("kept", "")
+
+
 def test_a_short_answer_in_new_words_is_not_an_echo() -> None:
     # Three new bigrams and nothing of the question's: a terse answer, kept when a passage supports it.
     short = CitationChecker().check("内存更少[1]。", PASSAGES, question="What does half precision save?")

@@ -5,11 +5,15 @@ import pytest
 
 from rag.answering.citations import CitationChecker
 from rag.answering.faithfulness import (
+    asked_terms,
     exact_spans,
     missing_exact_spans,
+    names_nothing_asked,
+    restatable,
     says_no_answer,
     swapped_terms,
     unrequested_content,
+    yes_no_clauses,
 )
 from rag.core.schema import Chunk
 
@@ -157,3 +161,43 @@ def test_the_checker_removes_a_sentence_with_a_swapped_term() -> None:
     assert checker.check("量化技术通过降低模型参数的精度，可以减少存储需求[1]。", passages).sentences[0].status == "kept"
     swapped = checker.check("量化技术通过提高模型参数的精度，可以减少存储需求[1]。", passages)
     assert swapped.sentences[0].status == "removed" and swapped.text == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "clauses"),
+    [
+        ("GPT-3 在适应具体任务方面有什么特点，需要很多标注数据吗？", ["需要很多标注数据吗"]),
+        ("混合精度训练会不会让训练变得不稳定？碰到这种情况该怎么办？", ["混合精度训练会不会让训练变得不稳定"]),
+        ("能否用 GAN 增强鲁棒性？", ["能否用 GAN 增强鲁棒性"]),
+        ("胶囊网络现在有没有成功落地的例子？", ["胶囊网络现在有没有成功落地的例子"]),
+        ("Does LoRA add inference latency?", ["Does LoRA add inference latency"]),
+        # open questions, even around an embedded yes/no or a "can you" request
+        ("怎么通过分流实验判断它是不是真的更好？", []),
+        ("大模型有什么用？", []),
+        ("Can you name some LLMs adapted to law?", []),
+        ("What is QLoRA?", []),
+    ],
+)
+def test_yes_no_clauses(question: str, clauses: list[str]) -> None:
+    assert yes_no_clauses(question) == clauses
+
+
+def test_what_an_answer_may_restate_is_the_question_without_its_yes_no_clauses() -> None:
+    assert restatable("GPT-3 有什么特点，需要很多标注数据吗？") == "GPT-3 有什么特点"
+    assert restatable("能否用 GAN 增强鲁棒性？") == ""
+    assert restatable("混合精度训练有什么好处？") == "混合精度训练有什么好处"
+
+
+def test_asked_terms_are_names_and_in_a_chinese_question_every_latin_word() -> None:
+    assert asked_terms("大模型推理里的 prefill 阶段和 decode 阶段有什么区别？") == ["prefill", "decode"]
+    assert asked_terms("为什么FlashAttention可以加速注意力计算？") == ["FlashAttention"]
+    assert asked_terms("How does the attention mechanism work with RoPE?") == ["RoPE"]
+    assert asked_terms("混合精度训练有什么好处？") == []
+
+
+def test_text_names_nothing_asked_when_it_mentions_none_of_the_questions_terms() -> None:
+    question = "为什么FlashAttention可以加速注意力计算？"
+    assert names_nothing_asked(question, "注意力机制允许并行计算，提高了模型的训练和推理速度[1]。")
+    assert not names_nothing_asked(question, "FlashAttention 分块计算注意力[1]。")
+    assert not names_nothing_asked("重参数化在 VAE 和 GAN 中分别起什么作用？", "- 生成对抗网络（GAN）：GAN 通过重参数化…[1]")
+    assert not names_nothing_asked("混合精度训练有什么好处？", "北京今天是晴天[1]。")  # names nothing: nothing to miss
