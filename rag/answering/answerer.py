@@ -22,6 +22,7 @@ from rag.answering.citations import (
 )
 from rag.answering.excerpts import Excerpt, select_excerpts
 from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.faithfulness import names_nothing_asked
 from rag.answering.prompts import (
     LIST_REMINDER,
     REMINDER,
@@ -259,11 +260,14 @@ class Answerer:
             draft = narrow if narrow.passed and not narrow.declined else draft
         revised_to_nothing = draft.attempts > 1 and self.config.quote_when_revision_declines
         if draft.declined and (quote_if_declined or revised_to_nothing) and self.refusal.answerable(hits):
-            answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
-            if not answer.abstained:
-                answer.fallback = DECLINED
-            yield answer
-            return
+            quoted = self._extractive(question, hits, passages, language, timings, started)
+            if quoted.abstained or not names_nothing_asked(question, quoted.text):
+                if not quoted.abstained:
+                    quoted.fallback = DECLINED
+                yield draft.attach(quoted)
+                return
+            # The model found no answer and the quotes don't mention what the question names: they answer
+            # something else, so the model's "no answer" stands.
         if draft.declined:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return

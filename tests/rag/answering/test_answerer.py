@@ -275,6 +275,18 @@ def test_a_revision_that_declines_despite_strong_evidence_is_quoted_from_the_sou
     assert make_rag("资料中没有答案。").ask("KV cache 有什么用？").abstained
 
 
+def test_a_decline_stands_when_the_quotes_name_nothing_the_question_names(make_rag) -> None:
+    # The passages match "缓存历史的键和值" but none mentions FlashAttention: quoting them would answer something else.
+    rag = make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML)
+    answer = rag.ask("FlashAttention 怎样缓存历史的键和值？")
+    assert answer.abstained and answer.attempts == 2
+    follow_up = make_rag("资料中没有答案。")
+    question = "FlashAttention 怎样缓存历史的键和值？"
+    assert list(follow_up.answerer.stream(question, follow_up.retrieve(question), quote_if_declined=True))[-1].abstained
+    # The same question naming what the passages hold is quoted, as before.
+    assert not make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML).ask("KV cache 怎样缓存历史的键和值？").abstained
+
+
 class ScriptKeepingGenerator(ScriptedGenerator):
     """A scripted model that can keep to a language's script (`rag.generation.base.ScriptKeepingGenerator`)."""
 
