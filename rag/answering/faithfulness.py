@@ -71,6 +71,27 @@ def _content(text: str) -> str:
     return "".join(_CONTENT_CHAR.findall(text))
 
 
+ANTONYMS = frozenset(frozenset(pair) for pair in (
+    "新旧", "大小", "高低", "多少", "增减", "快慢", "长短", "强弱", "前后", "上下", "正负", "早晚", "难易", "轻重", "深浅",
+    "有无", "开关", "升降",
+))
+"""One-character opposites: a copied sentence with one of them turned around says the opposite ("指向旧版本" → "指向新版本")."""
+_NEGATION = re.compile(r"不(?![断同少仅但久管过论])|没|无(?!论)|未(?!来)|非(?!常)")
+"""Negation (不, 没, 无, 未, 非), not the words that merely contain one (不断, 不同, 无论, 未来, 非常...)."""
+MAX_FLIPPED_CHARS = 4
+"""Longest piece around an added or dropped negation counted as a flip; a longer one is a new clause."""
+
+
+def _turned_around(claimed: str, replaced: str) -> bool:
+    """Whether one short aligned piece says the opposite of the other: a negation added or dropped ("会增加" ↔ "不会增加",
+    "可以" ↔ "不能"), or a one-character opposite in its place ("指向新版本" ↔ "指回旧版本")."""
+    if len(claimed) > MAX_FLIPPED_CHARS or len(replaced) > MAX_FLIPPED_CHARS:
+        return False
+    if len(claimed) == len(replaced) and any(frozenset(pair) in ANTONYMS for pair in zip(claimed, replaced)):
+        return True
+    return bool(_NEGATION.search(claimed)) != bool(_NEGATION.search(replaced))
+
+
 def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]]:
     """``[(claimed, source)]``: terms that `sentence` puts in place of a source sentence's own while copying the rest.
 
@@ -79,7 +100,8 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
     character by character with the sentence it follows closely (`MIN_ALIGNED`), such a claim shows a replaced
     piece of similar length (two to `MAX_SWAPPED_CHARS` letters, digits or CJK characters each side, lengths within
     one), each side naming a term (`_names_a_term`), whose source side the claim does not say elsewhere in its own
-    words: a term swapped, not one moved or a function word reworded.
+    words: a term swapped, not one moved or a function word reworded. A negation added or dropped, or a one-character
+    opposite (`_turned_around`), counts too: the sentence then says the opposite of its source.
     Markup and list bullets are ignored."""
     claim = MARKUP.sub("", sentence)
     found: list[tuple[str, str]] = []
@@ -92,7 +114,9 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
         unmatched = " ".join(claim[i1:i2] for operation, i1, i2, _, _ in operations if operation != "equal")
         for operation, i1, i2, j1, j2 in operations:
             claimed, replaced = _content(claim[i1:i2]), _content(original[j1:j2])
-            if (
+            if operation != "equal" and _turned_around(claimed, replaced):
+                found.append((claimed, replaced))
+            elif (
                 operation == "replace" and 2 <= len(claimed) <= MAX_SWAPPED_CHARS and 2 <= len(replaced) <= MAX_SWAPPED_CHARS
                 and abs(len(claimed) - len(replaced)) <= 1 and replaced not in unmatched
                 and _names_a_term(claimed) and _names_a_term(replaced)

@@ -155,6 +155,21 @@ def test_one_purpose_word_for_another_is_a_rewording() -> None:
     assert swapped_terms("常数 10000 用于防止梯度爆炸，确保编码的变化性。", [source]) == [("梯度爆炸", "函数饱和")]
 
 
+@pytest.mark.parametrize(
+    "claim, source, flipped",
+    [
+        ("LoRA 会增加额外的推理延迟。", "LoRA 不会增加任何额外的推理延迟。", True),  # a negation dropped
+        ("混合精度训练不能节省显存。", "混合精度训练可以节省显存。", True),  # a negation added
+        ("回滚时只需将流量指向新版本即可。", "回滚时只需将流量指回旧版本即可。", True),  # a one-character opposite
+        ("LoRA 不会增加额外的推理延迟。", "LoRA 不会增加任何额外的推理延迟。", False),
+        ("GPT-3 无需大量有监督数据就能适应任务。", "GPT-3 不需要大量有监督数据就能适应任务。", False),  # 无需 = 不需要
+        ("模型会不断更新嵌入矩阵。", "模型会更新嵌入矩阵。", False),  # 不断 is not a negation
+    ],
+)
+def test_a_copied_sentence_turned_into_its_opposite_is_caught(claim: str, source: str, flipped: bool) -> None:
+    assert bool(swapped_terms(claim, [source])) == flipped
+
+
 def test_the_checker_removes_a_sentence_with_a_swapped_term() -> None:
     passages = {1: chunk(QUANTIZATION)}
     checker = CitationChecker()
