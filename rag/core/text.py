@@ -17,6 +17,11 @@ _STOPWORDS = frozenset(
 _TOKEN_CHARS = re.compile(r"\w", re.UNICODE)
 
 
+def is_stopword(word: str) -> bool:
+    """Whether a lower-cased word is a question word or particle that carries no topic (BM25 leaves these out)."""
+    return word in _STOPWORDS
+
+
 @lru_cache(maxsize=1)
 def _segmenter():
     # Imported here: jieba's import and dictionary load are for processes that tokenize.
@@ -41,16 +46,50 @@ def tokenize(text: str) -> list[str]:
 
 # A sentence ends at Chinese or Western terminal punctuation (plus closing quotes/brackets) or a line break.
 _SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)\]]*|\.(?=\s)|\n+")
+_FENCE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)
+_UNFINISHED_LINE = re.compile(r"[A-Za-z0-9,)`'\"*_-]$")
+_CONTINUATION = re.compile(r"[a-z(`]")
+_BLOCK_START = re.compile(r"(?:[#|<]|```|~~~|[-*+•]\s|\d{1,2}[.)、]\s)")
+
+
+def _soft_wraps(text: str) -> set[int]:
+    """Offsets of the line breaks inside a hard-wrapped paragraph, list item or quote: a Western line that stops
+    mid-sentence ("it just returns a dict with the") and a next line that goes on in lower case ("setting is thread-local"),
+    outside code fences and not opening a heading, list item, table row or quote of its own. Markdown reads such a break
+    as a space; splitting there would cut English sentences into line fragments."""
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    soft = set()
+    position = text.find("\n")
+    while position >= 0:
+        line_start = text.rfind("\n", 0, position) + 1
+        next_end = text.find("\n", position + 1)
+        line, following = text[line_start:position].strip(), text[position + 1:next_end if next_end >= 0 else len(text)].strip()
+        in_fence = sum(f < position for f in fences) % 2 == 1
+        quoted = line.startswith(">") and following.startswith(">")
+        if quoted:
+            line, following = line.lstrip("> "), following.lstrip("> ")
+        if (
+            not in_fence and line and following and not line.startswith(("#", "|", "```", "~~~"))
+            and _UNFINISHED_LINE.search(line) and _CONTINUATION.match(following)
+            and (quoted or not _BLOCK_START.match(following))
+        ):
+            soft.add(position)
+        position = text.find("\n", position + 1)
+    return soft
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """Character spans ``(start, end)`` of the sentences of `text`, shifted by `offset`.
+    """Character spans ``(start, end)`` of the sentences of `text`, shifted by `offset`. A line break ends a sentence,
+    except inside a hard-wrapped paragraph (`_soft_wraps`).
 
     Spans are trimmed of surrounding whitespace and never empty; text between spans is only whitespace.
     """
     spans = []
     start = 0
+    soft = _soft_wraps(text) if "\n" in text else set()
     for match in _SENTENCE_END.finditer(text):
+        if match.group() == "\n" and match.start() in soft:
+            continue
         end = match.start() if match.group().startswith("\n") else match.end()
         spans.append((start, end))
         start = match.end()

@@ -1,9 +1,9 @@
-"""rag.core.text's name helpers, shared by the answer check and the relevance model."""
+"""rag.core.text's sentence and name helpers, shared by ingestion, the answer check and the relevance model."""
 from __future__ import annotations
 
 import pytest
 
-from rag.core.text import acronym_singular, is_lead_in, latin_names
+from rag.core.text import acronym_singular, is_lead_in, latin_names, split_sentences
 
 
 def test_latin_names_keeps_names_and_drops_plain_words() -> None:
@@ -24,3 +24,33 @@ def test_acronym_singular() -> None:
 ])
 def test_is_lead_in(sentence: str, lead_in: bool) -> None:
     assert is_lead_in(sentence) is lead_in
+
+
+def sentences(text: str) -> list[str]:
+    return [text[start:end] for start, end in split_sentences(text)]
+
+
+def test_a_hard_wrapped_paragraph_list_item_or_quote_is_one_sentence() -> None:
+    text = (
+        "It works the same way\nexcept it just returns a dict with the\nvalues parsed from the file.\n\n"
+        "- threadpool_limits can fail when nesting\n  parallel loops.\n- Second item\n"
+        "> Estimates can be off,\n> so prefer try_acquire.\n"
+        "It defaults to\n`limit` (a full bucket)."
+    )
+    assert sentences(text) == [
+        "It works the same way\nexcept it just returns a dict with the\nvalues parsed from the file.",
+        "- threadpool_limits can fail when nesting\n  parallel loops.",
+        "- Second item",
+        "> Estimates can be off,\n> so prefer try_acquire.",
+        "It defaults to\n`limit` (a full bucket).",
+    ]
+
+
+def test_line_breaks_still_end_code_lines_table_rows_headings_and_chinese_lines() -> None:
+    code = "```python\nload_dotenv()\nlimiter.try_acquire(item)\n```"
+    assert sentences(code) == ["```python", "load_dotenv()", "limiter.try_acquire(item)", "```"]
+    assert sentences("| a | b |\n| c | d |") == ["| a | b |", "| c | d |"]
+    assert sentences("## Usage\nthe function reads it.") == ["## Usage", "the function reads it."]
+    assert sentences("混合精度训练的优势\n半精度计算速度更快") == ["混合精度训练的优势", "半精度计算速度更快"]
+    assert sentences("It is fast.\nmore text") == ["It is fast.", "more text"]  # a finished line ends its sentence
+    assert sentences("Options:\n- a\n- b") == ["Options:", "- a", "- b"]
