@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 from rag.answering.faithfulness import (
+    exact_spans,
     missing_exact_spans,
     yes_no_clauses,
     restatable,
@@ -32,7 +33,7 @@ from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
-from rag.core.text import LIST_BULLET, is_lead_in, latin_names, split_sentences
+from rag.core.text import LIST_BULLET, is_lead_in, is_stopword, split_sentences
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
@@ -189,11 +190,23 @@ MIN_NEW_UNITS = 4
 own units, is an echo of it. (A short answer of new words, "精度损失。", is not.)"""
 
 
-def _echoes(sentence: str, asked: set[str]) -> bool:
+FILLER_WORDS = frozenset("has have several various many some following important key main different also".split())
+"""English words a restatement adds without answering anything ("Mixed precision training has several benefits")."""
+
+
+def _echoes(sentence: str, asked: set[str], question: str) -> bool:
+    """Whether `sentence` restates the question (whose units are `asked`) and adds nothing. Not when it holds a
+    number, formula or name the question doesn't ("UTF-8 编码" for "应该统一用哪一种编码？", "is 15 seconds"), nor when,
+    in English, it adds a content word ("…is skipped"): English units are whole words, so one new word is an answer,
+    where one new Chinese bigram is often only the question's words rearranged."""
     units = _units(sentence)
     new = units - asked
-    if any(name.lower() not in asked for name in latin_names(sentence)):
-        return False  # names what the question asks for ("UTF-8 编码" for "应该统一用哪一种编码？")
+    if any(span.lower() not in asked and span not in question for span in exact_spans(sentence)):
+        return False
+    if detect_language(sentence) == "en" and any(
+        not word.isdigit() and word not in FILLER_WORDS and not is_stopword(word) for word in new
+    ):
+        return False
     return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(units)
 
 
@@ -342,7 +355,7 @@ class CitationChecker:
             if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
                 checked.append(removed("repeat"))
                 continue
-            if question and _echoes(text, asked):
+            if question and _echoes(text, asked, question):
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
             scores = {n: self._support(text, chunk, asked, given, proposition) for n, chunk in passages.items()}

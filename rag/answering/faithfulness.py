@@ -191,8 +191,8 @@ def unrequested_content(sentence: str, question: str) -> str | None:
 
 _CLAUSE = re.compile(r"[^，,。？?！!；;]+")
 _YES_NO_ZH = re.compile(r"[吗嘛][\s]*$|(\w)[不没]\1|是否|能否|可否|有无")
-_ASKS_WHAT = re.compile(r"怎么|怎样|如何|为什么|为何|什么|哪|多少|几|\b(?:how|why|what|which|who|when|where)\b", re.IGNORECASE)
-"""A clause with one of these asks an open question even around an embedded 是不是 ("怎么判断它是不是更好")."""
+_ASKS_WHAT = re.compile(r"怎么|怎样|如何|为什么|为何|什么|哪|多少|几")
+"""A Chinese clause with one of these asks an open question even around an embedded 是不是 ("怎么判断它是不是更好")."""
 _YES_NO_EN = re.compile(
     r"^\s*(?:is|are|was|were|does|do|did|has|have|had|should|must|may|might|(?:can|could|will|would)(?!\s+you\b))\b",
     re.IGNORECASE,
@@ -206,7 +206,7 @@ def yes_no_clauses(question: str) -> list[str]:
     supported by the cited sentence: "…需要很多标注数据[3]" cited to a sentence about reasoning is a wrong "yes"."""
     return [
         clause for clause in _CLAUSE.findall(question)
-        if (_YES_NO_ZH.search(clause) or _YES_NO_EN.search(clause)) and not _ASKS_WHAT.search(clause)
+        if (_YES_NO_ZH.search(clause) and not _ASKS_WHAT.search(clause)) or _YES_NO_EN.search(clause)
     ]
 
 

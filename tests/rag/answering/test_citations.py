@@ -134,6 +134,22 @@ def test_a_short_answer_naming_what_was_asked_for_is_not_an_echo() -> None:
     assert echo.sentences[0].reason == "echo"
 
 
+def test_a_restatement_that_adds_a_number_or_an_english_content_word_answers_the_question() -> None:
+    table = "| `ping` | `int` | 15 | Ping interval in seconds. When building XML, keys whose values are empty lists are skipped."
+    passages = {1: Chunk("t", "sse.md", table, 0, len(table))}
+    checker = CitationChecker()
+    number = checker.check("The default ping interval is 15 seconds [1].", passages, "en", question="What is the default ping interval?")
+    assert (number.sentences[0].status, number.sentences[0].reason) == ("kept", "")
+    word = checker.check("A key whose value is an empty list is skipped [1].", passages, "en",
+                         question="What happens to a key whose value is an empty list when building XML?")
+    assert (word.sentences[0].status, word.sentences[0].reason) == ("kept", "")
+    # Adding only filler is still an echo; so is a Chinese restatement with a bigram or two rearranged.
+    filler = checker.check("The default ping interval is also important [1].", passages, "en", question="What is the default ping interval?")
+    assert filler.sentences[0].reason == "echo"
+    chinese = checker.check("默认的 ping 间隔是 15 秒[1]。", passages, question="默认的 ping 间隔是多少？")
+    assert (chinese.sentences[0].status, chinese.sentences[0].reason) != ("removed", "echo")
+
+
 def test_a_passage_cited_twice_gets_one_citation_with_each_supporting_sentence() -> None:
     result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。半精度占用的内存更少[1]。", PASSAGES)
     (citation,) = result.citations

@@ -186,6 +186,7 @@ def test_the_checker_removes_a_sentence_with_a_swapped_term() -> None:
         ("能否用 GAN 增强鲁棒性？", ["能否用 GAN 增强鲁棒性"]),
         ("胶囊网络现在有没有成功落地的例子？", ["胶囊网络现在有没有成功落地的例子"]),
         ("Does LoRA add inference latency?", ["Does LoRA add inference latency"]),
+        ("Is the limit per thread or process-wide when using libgomp?", ["Is the limit per thread or process-wide when using libgomp"]),
         # open questions, even around an embedded yes/no or a "can you" request
         ("怎么通过分流实验判断它是不是真的更好？", []),
         ("大模型有什么用？", []),
