@@ -331,7 +331,7 @@ class CitationChecker:
         asks yes or no: a sentence restating that asserts the answer (`restatable`)."""
         given = restatable(question)
         asked = _units(given)
-        proposition = _units(" ".join(yes_no_clauses(question))) - asked
+        proposition = {unit for unit in _units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
         checked: list[CheckedSentence] = []
         spans: dict[int, set[tuple[int, int]]] = {}
         for line, bullet, raw in _answer_lines(answer):
