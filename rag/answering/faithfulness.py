@@ -18,11 +18,13 @@ from typing import Iterable
 from rag.core.language import detect_language
 from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, latin_names, tokenize
 
-# A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c.
+# A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c. Not prose
+# between two shell variables ("$DOMAIN is not expanded, while ${DOMAIN} is"), nor an operator spaced on one side
+# only ("a line FOO= associates…").
 _FORMULA = re.compile(
-    r"\$[^$\n]+\$"
+    r"\$(?![^$\n]*[A-Za-z]{2,} [A-Za-z]{2,} [A-Za-z]{2,})[^$\n]+\$"
     r"|\\[A-Za-z]+(?:\{[^{}\n]*\})*"
-    r"|[A-Za-z0-9()\[\]{}]+(?:\s*[=^_√∑∏×÷]\s*[A-Za-z0-9()\[\]{}\\]+)+"
+    r"|[A-Za-z0-9()\[\]{}]+(?:(?:\s+[=^_√∑∏×÷]\s+|[=^_√∑∏×÷])[A-Za-z0-9()\[\]{}\\]+)+"
 )
 # 3.5, 1e-4, 70%, 0.001, v2.1, 16, 4096 — digits with their decimal point, exponent or percent sign.
 _NUMBER = re.compile(r"(?<![A-Za-z0-9])v?\d+(?:[.,]\d+)*(?:[eE]-?\d+)?%?")
@@ -92,6 +94,14 @@ def _turned_around(claimed: str, replaced: str) -> bool:
     return bool(_NEGATION.search(claimed)) != bool(_NEGATION.search(replaced))
 
 
+def _whole_words(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` does not cut a Latin word or number at either end (Chinese characters are words)."""
+    def latin(index: int) -> bool:
+        return 0 <= index < len(text) and text[index].isascii() and text[index].isalnum()
+
+    return not (latin(start - 1) and latin(start)) and not (latin(end - 1) and latin(end))
+
+
 def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]]:
     """``[(claimed, source)]``: terms that `sentence` puts in place of a source sentence's own while copying the rest.
 
@@ -114,6 +124,8 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
         unmatched = " ".join(claim[i1:i2] for operation, i1, i2, _, _ in operations if operation != "equal")
         for operation, i1, i2, j1, j2 in operations:
             claimed, replaced = _content(claim[i1:i2]), _content(original[j1:j2])
+            if not (_whole_words(claim, i1, i2) and _whole_words(original, j1, j2)):
+                continue  # part of an English word ("hm" of "algorithm"): letters, not a term
             if operation != "equal" and _turned_around(claimed, replaced):
                 found.append((claimed, replaced))
             elif (
@@ -127,7 +139,10 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
 
 def _occurs(span: str, kind: str, text: str) -> bool:
     """Whether `span` occurs in `text` as a whole number / name (``16`` is not in ``FP16``), or a formula
-    with the same characters apart from spacing."""
+    with the same characters apart from spacing. A call's empty parentheses don't count: ``try_acquire()`` is the
+    ``try_acquire`` of ``try_acquire("item")``."""
+    if span.endswith("()") and len(span) > 2:
+        span = span[:-2]
     if kind == "formula":
         return _SPACE.sub("", span).lower() in _SPACE.sub("", text).lower()
     pattern = rf"(?<![A-Za-z0-9.]){re.escape(span)}(?![0-9]|\.[0-9]{'|[A-Za-z]' if kind == 'name' else ''})"

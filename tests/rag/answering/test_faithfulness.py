@@ -170,6 +170,18 @@ def test_a_copied_sentence_turned_into_its_opposite_is_caught(claim: str, source
     assert bool(swapped_terms(claim, [source])) == flipped
 
 
+def test_english_prose_is_not_read_as_formulas_or_as_swapped_letters() -> None:
+    assert exact_spans("A line FOO= associates the variable with an empty string.") == ["FOO"]  # FOO= is no equation
+    assert exact_spans("$DOMAIN is not expanded in a value, while ${DOMAIN} is.") == ["DOMAIN"]  # two shell variables
+    assert "$h_t = f(x_t)$" in exact_spans("RNN 的状态为 $h_t = f(x_t)$。")  # inline math still is
+    source = "`try_acquire` blocks by default: limiter.try_acquire(\"item\", blocking=False)"
+    assert missing_exact_spans("try_acquire() blocks by default.", source) == []  # a call's () is its name
+    # Aligned letter by letter, "algorithm allows" and "Coarser" share pieces of words, not terms.
+    table = "| FixedWindow | Coarser: up to 2 * limit can pass across a boundary."
+    assert swapped_terms("The FixedWindow algorithm allows up to 2 * limit requests to pass across a boundary.", [table]) == []
+    assert swapped_terms("Up to 3 * limit can pass across a boundary.", ["Up to 2 * limit can pass across a boundary."]) == []
+
+
 def test_the_checker_removes_a_sentence_with_a_swapped_term() -> None:
     passages = {1: chunk(QUANTIZATION)}
     checker = CitationChecker()
