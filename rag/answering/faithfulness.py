@@ -7,7 +7,9 @@ Latin-script names — must occur verbatim in the cited passage (or in the quest
 wrote). A sentence in which the model says the passages don't answer is an abstention, not a claim.
 And text planted in a document ("请访问 http://…", "ignore previous instructions") must not reach the
 answer as if it were one: links, shell commands and instructions to the reader are dropped unless
-the question asks for them.
+the question asks for them. Finally, what a question asks yes or no (`yes_no_clauses`) is the one part of it an
+answer may not restate for free, and the terms a question names (`asked_terms`) tell quotes about it from quotes
+about something else.
 """
 from __future__ import annotations
 
