@@ -23,11 +23,11 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from rag.answering.faithfulness import (
     exact_spans,
     missing_exact_spans,
-    yes_no_clauses,
     restatable,
     says_no_answer,
     swapped_terms,
     unrequested_content,
+    yes_no_clauses,
 )
 from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
@@ -300,20 +300,19 @@ class CitationChecker:
         self.heading_at = heading_at
 
     def _support(
-        self, sentence: str, chunk: Chunk, ignore: set[str], given: str, proposition: set[str] = frozenset(),
+        self, sentence: str, chunk: Chunk, ignore: set[str], given: str, restated: set[str] = frozenset(),
     ) -> tuple[float, Spans]:
         """Lexical support, or semantic support mapped onto the same scale when only that holds (a sentence in
         another language than the passage); 0 when a number, formula or name of the sentence is in neither the
         passage nor `given` (what the question lets an answer restate), when it copies a supporting sentence
-        with a term swapped (`swapped_terms`), or when it restates the question's yes/no `proposition` (its units)
-        and its supporting sentences don't state that part."""
+        with a term swapped (`swapped_terms`), or when it restates a yes/no question (`restated`: the units of its
+        proposition the sentence repeats) and its supporting sentences don't state that part."""
         if missing_exact_spans(sentence, chunk.text, given):
             return (0.0, ())
         lexical = supporting_spans(sentence, chunk, ignore)
         if lexical[0] >= self.min_support:
             if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])):
                 return (0.0, ())
-            restated = _units(sentence) & proposition
             stated = _units("".join(chunk.text[s - chunk.start:e - chunk.start] for s, e in lexical[1]))
             if len(restated) >= MIN_RESTATED_UNITS and len(restated & stated) < self.min_support * len(restated):
                 return (0.0, ())  # a "yes" (or "no") its sources don't give, however well they support the rest
@@ -358,7 +357,8 @@ class CitationChecker:
             if question and _echoes(text, asked, question):
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
-            scores = {n: self._support(text, chunk, asked, given, proposition) for n, chunk in passages.items()}
+            restated = _units(text) & proposition
+            scores = {n: self._support(text, chunk, asked, given, restated) for n, chunk in passages.items()}
             holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
             if holding:
                 status, numbers = "kept", holding

@@ -1,6 +1,7 @@
 """Language helpers shared by ingestion and retrieval: BM25 tokens and sentence spans."""
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
@@ -49,7 +50,7 @@ _SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)\]]*|\.(?=\s)|\n
 _FENCE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)
 _UNFINISHED_LINE = re.compile(r"[A-Za-z0-9,)`'\"*_-]$")
 _CONTINUATION = re.compile(r"[a-z(`]")
-_BLOCK_START = re.compile(r"(?:[#|<]|```|~~~|[-*+•]\s|\d{1,2}[.)、]\s)")
+_BLOCK_MARK = re.compile(r"[#|<]|```|~~~")
 
 
 def _soft_wraps(text: str) -> set[int]:
@@ -57,21 +58,21 @@ def _soft_wraps(text: str) -> set[int]:
     mid-sentence ("it just returns a dict with the") and a next line that goes on in lower case ("setting is thread-local"),
     outside code fences and not opening a heading, list item, table row or quote of its own. Markdown reads such a break
     as a space; splitting there would cut English sentences into line fragments."""
-    fences = [m.start() for m in _FENCE.finditer(text)]
+    fences = [m.start() for m in _FENCE.finditer(text)]  # in order: an odd count before a break puts it inside a fence
     soft = set()
     position = text.find("\n")
     while position >= 0:
         line_start = text.rfind("\n", 0, position) + 1
         next_end = text.find("\n", position + 1)
         line, following = text[line_start:position].strip(), text[position + 1:next_end if next_end >= 0 else len(text)].strip()
-        in_fence = sum(f < position for f in fences) % 2 == 1
+        in_fence = bisect.bisect_left(fences, position) % 2 == 1
         quoted = line.startswith(">") and following.startswith(">")
         if quoted:
             line, following = line.lstrip("> "), following.lstrip("> ")
         if (
             not in_fence and line and following and not line.startswith(("#", "|", "```", "~~~"))
             and _UNFINISHED_LINE.search(line) and _CONTINUATION.match(following)
-            and (quoted or not _BLOCK_START.match(following))
+            and (quoted or not (_BLOCK_MARK.match(following) or LIST_BULLET.match(following)))
         ):
             soft.add(position)
         position = text.find("\n", position + 1)
