@@ -16,7 +16,7 @@ import numpy as np
 from rag.core.config import ChunkingConfig
 from rag.core.schema import Chunk, chunk_id
 from rag.core.structure import Block, DocumentStructure, Section, parse_structure
-from rag.core.text import is_bare_question, split_sentences
+from rag.core.text import is_bare_question, is_lead_in, split_sentences
 from rag_ingest.loaders import SourceDocument
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 # Bump when chunking logic changes: indexes built by another version are re-chunked on the next ingest.
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 
 MAX_HEADING_CHARS = 200
 """Headings longer than this are shortened in heading paths (they are repeated in every passage below)."""
@@ -34,6 +34,10 @@ _BREAK = re.compile(r"[\s。！？；，、：,.;:!?)）\]」』]")
 # Cutting between two blocks (paragraphs, list items) is preferred over cutting between two sentences
 # of one paragraph when the semantic evidence is close; this is that preference, in cosine distance.
 BLOCK_BOUNDARY_BONUS = 0.05
+LEAD_IN_PENALTY = 3.0
+"""Taken off the cut right after a sentence announcing a list ("By default, load_dotenv() will:"): more than any
+cosine distance (at most 2) plus the block bonus, so the lead-in stays with its list unless there is nowhere else
+to cut."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ class Chunker:
         for index, unit in enumerate(units):
             if index and unit.block_start:
                 distances[index] += BLOCK_BOUNDARY_BONUS
+            if index and is_lead_in(text[units[index - 1].start:units[index - 1].end]):
+                distances[index] -= LEAD_IN_PENALTY
         return distances
 
     def _bisect(self, units: list[_Unit], distances: np.ndarray, lo: int, hi: int) -> list[tuple[int, int]]:

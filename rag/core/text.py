@@ -79,6 +79,26 @@ def _soft_wraps(text: str) -> set[int]:
     return soft
 
 
+_WORD_BEFORE_DOT = re.compile(r"(?<![\w.])((?:[A-Za-z]\.)*[A-Za-z]+)$")
+_NEVER_FINAL = frozenset("e.g i.e vs cf viz approx incl resp al mr mrs ms dr prof fig eq sec ch no".split())
+"""Abbreviations whose full stop does not end a sentence ("(e.g. in development)", "static vs. dynamic")."""
+
+
+def _abbreviated(text: str, dot: int) -> bool:
+    """Whether the full stop at `dot` ends an abbreviation rather than a sentence: one of `_NEVER_FINAL`, or
+    "etc." followed by a lower-case word ("sets, etc. are allowed")."""
+    match = _WORD_BEFORE_DOT.search(text, 0, dot)
+    if match is None:
+        return False
+    word = match.group(1).lower()
+    if word in _NEVER_FINAL:
+        return word != "no" or text[dot + 1:dot + 3].strip()[:1].isdigit()  # "No. 5", not "say no."
+    if word == "etc":
+        following = text[dot + 1:].lstrip(" \t")
+        return bool(following) and following[0].islower()
+    return False
+
+
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences of `text`, shifted by `offset`. A line break ends a sentence,
     except inside a hard-wrapped paragraph (`_soft_wraps`).
@@ -90,6 +110,8 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     soft = _soft_wraps(text) if "\n" in text else set()
     for match in _SENTENCE_END.finditer(text):
         if match.group() == "\n" and match.start() in soft:
+            continue
+        if match.group() == "." and _abbreviated(text, match.start()):
             continue
         end = match.start() if match.group().startswith("\n") else match.end()
         spans.append((start, end))
@@ -103,6 +125,19 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             lead = len(piece) - len(piece.lstrip())
             trimmed.append((offset + begin + lead, offset + begin + lead + len(stripped)))
     return trimmed
+
+
+@lru_cache(maxsize=64)
+def _fence_starts(document: str) -> list[int]:
+    return [m.start() for m in _FENCE.finditer(document)]
+
+
+def in_code_block(document: str, offset: int) -> bool:
+    """Whether `offset` of `document` lies in a fenced code block (its fence lines included)."""
+    line_start = document.rfind("\n", 0, offset) + 1
+    if _FENCE.match(document, line_start):
+        return True
+    return bisect.bisect_left(_fence_starts(document), line_start) % 2 == 1
 
 
 LIST_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)、])\s+")
@@ -135,12 +170,26 @@ def is_bare_question(line: str) -> bool:
 _WORD_CHAR = re.compile(r"[\w\u4e00-\u9fff]")
 
 
+HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_WORDS = re.compile(r"[A-Za-z0-9_]+|[\u4e00-\u9fff]")
+
+
+def is_markup_only(sentence: str) -> bool:
+    """An HTML line that is layout, not a statement: a title (``<h1 align="center">PyrateLimiter</h1>``), a badge or
+    an image; fewer than two words once its tags are removed."""
+    stripped = sentence.strip()
+    return bool(HTML_TAG.match(stripped)) and len(_WORDS.findall(HTML_TAG.sub(" ", stripped))) < 2
+
+
 def evidence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Sentence spans of `text` that can serve as evidence: not bare questions, not markup or fragments."""
     spans = []
     for start, end in split_sentences(text):
         sentence = text[start:end]
-        if len(_WORD_CHAR.findall(sentence)) >= 4 and not is_bare_question(sentence) and not sentence.startswith("```"):
+        if (
+            len(_WORD_CHAR.findall(sentence)) >= 4 and not is_bare_question(sentence) and not sentence.startswith("```")
+            and not is_markup_only(sentence)
+        ):
             spans.append((offset + start, offset + end))
     return spans
 

@@ -78,6 +78,22 @@ def test_semantic_split_cuts_where_the_topic_changes() -> None:
     assert [c.text for c in chunks] == [first, second]
 
 
+def test_a_sentence_announcing_a_list_stays_with_its_list() -> None:
+    intro = "".join(f"Setup step {i} is described here. " for i in range(6))
+    lead_in = "By default, load_dotenv() will:"
+    items = "".join(f"\n- Item {i} of the list." for i in range(3))
+    text = f"# Start\n\n{intro}{lead_in}{items}\n"
+
+    def embed(sentences):
+        # The list reads as another topic than the lead-in: without the rule the cut falls right after it.
+        return np.array([[0.0, 1.0] if s.startswith("- ") else [1.0, 0.0] for s in sentences], dtype=np.float32)
+
+    chunks = _chunk(text, embed=embed, max_chars=len(intro) + 20, overlap_chars=0, min_chars=10)
+    holding = [c for c in chunks if lead_in in c.text]
+    assert len(holding) == 1 and "- Item 0 of the list." in holding[0].text
+    assert not any(c.text.rstrip().endswith(":") for c in chunks)
+
+
 def test_bare_question_sections_are_flagged_question_only() -> None:
     text = (
         "## 7. RAG 系统\n\n★★★★★ **1. 什么是 RAG？**\n\n★★★★☆ **2. RAG 由哪些组件构成？**\n\n"

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.core.text import acronym_singular, is_lead_in, latin_names, split_sentences
+from rag.core.text import (
+    acronym_singular, evidence_spans, in_code_block, is_lead_in, is_markup_only, latin_names, split_sentences,
+)
 
 
 def test_latin_names_keeps_names_and_drops_plain_words() -> None:
@@ -54,3 +56,32 @@ def test_line_breaks_still_end_code_lines_table_rows_headings_and_chinese_lines(
     assert sentences("混合精度训练的优势\n半精度计算速度更快") == ["混合精度训练的优势", "半精度计算速度更快"]
     assert sentences("It is fast.\nmore text") == ["It is fast.", "more text"]  # a finished line ends its sentence
     assert sentences("Options:\n- a\n- b") == ["Options:", "- a", "- b"]
+
+
+def test_an_abbreviation_does_not_end_a_sentence() -> None:
+    assert sentences("Load it when present (e.g. in development) and stay configurable. Next.") == [
+        "Load it when present (e.g. in development) and stay configurable.", "Next.",
+    ]
+    assert sentences("静态批处理 vs. 动态批处理。Use i.e. this. See No. 5 here.") == [
+        "静态批处理 vs. 动态批处理。", "Use i.e. this.", "See No. 5 here.",
+    ]
+    # "etc." ends a sentence before a capital, not before a lower-case word; a plain "no." ends one.
+    assert sentences("Ints, sets, etc. Note the bound.") == ["Ints, sets, etc.", "Note the bound."]
+    assert sentences("Ints, sets, etc. are fine.") == ["Ints, sets, etc. are fine."]
+    assert sentences("They said no. Then left.") == ["They said no.", "Then left."]
+
+
+def test_in_code_block() -> None:
+    document = "Intro.\n```python\nx = 1\n```\nAfter."
+    assert [in_code_block(document, document.index(part)) for part in ("Intro", "```python", "x = 1", "After")] == [
+        False, True, True, False,
+    ]
+
+
+def test_html_layout_lines_are_not_evidence() -> None:
+    assert is_markup_only('<h1 align="center">PyrateLimiter</h1>')
+    assert is_markup_only('<p><img src="logo.png"></p>')
+    assert not is_markup_only("<em>A fast, async-friendly rate limiter.</em>")  # a statement inside tags
+    assert not is_markup_only("Plain words here.")
+    text = '<h1 align="center">PyrateLimiter</h1>\nIt limits the rate of calls.'
+    assert [text[s:e] for s, e in evidence_spans(text)] == ["It limits the rate of calls."]
