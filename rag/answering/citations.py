@@ -223,10 +223,12 @@ Spans = tuple[tuple[int, int], ...]
 def supporting_spans(sentence: str, chunk: Chunk, ignore: frozenset[str] | set[str] = frozenset()) -> tuple[float, Spans]:
     """``(support, spans)``: the chunk sentence that best supports `sentence`, or, for a claim drawn from several
     of them, the fewest sentences (best first, up to `MAX_SUPPORTING_SENTENCES`) that together support it as well
-    as the whole passage does. Offsets are in the source; spans in document order."""
+    as the whole passage does (a code fence's ``` line is never one). Offsets are in the source; spans in document
+    order."""
     scored = sorted(
         ((support(sentence, chunk.text[start - chunk.start:end - chunk.start], ignore), start, end)
-         for start, end in split_sentences(chunk.text, offset=chunk.start)),
+         for start, end in split_sentences(chunk.text, offset=chunk.start)
+         if not chunk.text.startswith(("```", "~~~"), start - chunk.start)),
         key=lambda item: -item[0],
     )
     if not scored or scored[0][0] == 0.0:

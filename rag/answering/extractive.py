@@ -3,19 +3,21 @@
 No language model: sentences come from the same ranking the LLM's excerpts do (`rag.answering.sentences`:
 the sentence's and its section heading's similarity to the question), plus IDF-weighted keyword overlap and
 a prior for the top passage; near-duplicates are skipped, and the chosen sentences are given in reading
-order, each followed by the number of its passage. A question that asks for several things (有哪些, 好处,
+order, each followed by the number of its passage. A line of a code block is quoted as inline code, and only for a
+question asking how to do something or naming what the line holds; HTML layout lines are never quoted. A question that asks for several things (有哪些, 好处,
 advantages) gets its best list whole (`SentenceRanker.best_list`), one item per line.
 """
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
 from rag.answering.citations import closed, support, with_markers
 from rag.answering.faithfulness import unrequested_content
 from rag.core.schema import Hit
-from rag.core.text import LIST_BULLET, is_lead_in, tokenize
+from rag.core.text import HTML_TAG, LIST_BULLET, is_lead_in, is_markup_only, tokenize
 from rag.answering.sentences import SentenceRanker
 from rag.retrieval.evidence import EvidenceScorer
 
@@ -47,10 +49,57 @@ class ExtractedSentence:
     """One item of a list quoted whole (rendered one per line)."""
 
 
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_QUOTE_MARK = re.compile(r"^(?:\s*>)+\s?")
+_SOFT_BREAK = re.compile(r"\s*\n(?:\s*>)*\s*")
+_BRACKETS = {")": "(", "]": "[", "}": "{"}
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")
+_ASKS_HOW = re.compile(
+    r"\bhow (?:do|can|should|would) (?:i|we|you)\b|\bhow to\b|怎么|如何|怎样|代码|示例|命令|"
+    r"\b(?:code|example|snippet|syntax|command)\b",
+    re.IGNORECASE,
+)
+MIN_CODE_TERMS = 2
+"""A code line is quoted only for a question asking how to do something, or when it holds this many of the
+question's words (an XML sample line that merely resembles the question is not an answer)."""
+
+
 def clean_sentence(text: str) -> str:
-    """Sentence text for display: no list bullet, bold markers or heading hashes."""
-    text = LIST_BULLET.sub("", text)
-    return text.replace("**", "").replace("__", "").lstrip("#").strip()
+    """Sentence text for display: one line, with no list bullet, quote marks, heading hashes, HTML tags or bold
+    markers (code spans kept as they are: ``__init__`` stays)."""
+    text = _SOFT_BREAK.sub(" ", LIST_BULLET.sub("", _QUOTE_MARK.sub("", text)).strip())
+    pieces = []
+    last = 0
+    for span in _CODE_SPAN.finditer(text):
+        pieces.append(_plain(text[last:span.start()]))
+        pieces.append(span.group(0))
+        last = span.end()
+    pieces.append(_plain(text[last:]))
+    return "".join(pieces).lstrip("#").strip()
+
+
+def _plain(prose: str) -> str:
+    return HTML_TAG.sub("", prose).replace("**", "").replace("__", "")
+
+
+def code_line(text: str) -> str | None:
+    """A line of a code block shown as inline code (``python -m threadpoolctl -i numpy``), or None for a fence line
+    or a piece of a longer statement (unbalanced brackets: ``>>> xmltodict.parse(GzipFile('dump.xml.gz'),``)."""
+    line = text.strip()
+    if not line or line.startswith(("```", "~~~")):
+        return None
+    statement = _TRAILING_COMMENT.sub("", line)
+    depth: list[str] = []
+    for char in statement:
+        if char in "([{":
+            depth.append(char)
+        elif char in _BRACKETS:
+            if not depth or depth.pop() != _BRACKETS[char]:
+                return None
+    if depth or statement.endswith((",", "\\")):
+        return None
+    fence = "``" if "`" in line else "`"
+    return f"{fence}{line}{fence}" if fence == "`" else f"{fence} {line} {fence}"
 
 
 class ExtractiveAnswerer:
@@ -75,13 +124,18 @@ class ExtractiveAnswerer:
         candidates: list[ExtractedSentence] = []
         by_span: dict[tuple[int, int], ExtractedSentence] = {}
         for ranked in ranked_sentences:
-            if is_lead_in(ranked.text) or unrequested_content(ranked.text, question):
-                continue  # announces a list, or carries a link/command/instruction nobody asked for
+            if is_lead_in(ranked.text) or unrequested_content(ranked.text, question) or is_markup_only(ranked.text):
+                continue  # announces a list, carries a link/command/instruction nobody asked for, or is layout
             present = set(tokenize(ranked.text))
+            if ranked.code and not (_ASKS_HOW.search(question) or len(present & terms.keys()) >= MIN_CODE_TERMS):
+                continue
+            text = code_line(ranked.text) if ranked.code else clean_sentence(ranked.text)
+            if not text:
+                continue
             overlap = sum(w for t, w in terms.items() if t in present) / total if total else 0.0
             number = ranked.passage + 1
             score = ranked.score + KEYWORD_WEIGHT * overlap + PASSAGE_PRIOR / number
-            candidate = ExtractedSentence(number, ranked.start, ranked.end, clean_sentence(ranked.text), score)
+            candidate = ExtractedSentence(number, ranked.start, ranked.end, text, score)
             candidates.append(candidate)
             by_span[(ranked.passage, ranked.start)] = candidate
         candidates.sort(key=lambda c: -c.score)
@@ -109,5 +163,9 @@ class ExtractiveAnswerer:
         a list's items one per line."""
         if len(sentences) > 1 and all(s.list_item for s in sentences):
             return "\n".join(f"- {with_markers(s.text, [s.number], language)}" for s in sentences)
-        joiner = " " if language == "en" else ""
-        return joiner.join(with_markers(closed(s.text), [s.number], language) for s in sentences)
+        pieces = [with_markers(closed(s.text), [s.number], language) for s in sentences]
+        text = pieces[0] if pieces else ""
+        for piece in pieces[1:]:
+            # Western sentences keep a space between them, in a Chinese answer too ("…os.environ[1]. Not override…").
+            text += " " + piece if language == "en" or (text[-1:].isascii() and piece[:1].isascii()) else piece
+        return text

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rag.core.schema import Chunk, Hit
-from rag.core.text import LIST_BULLET, is_lead_in
+from rag.core.text import LIST_BULLET, in_code_block, is_lead_in
 from rag.retrieval.evidence import EvidenceScorer
 from rag.retrieval.sections import SectionMap, SectionSpan
 
@@ -95,6 +95,8 @@ class RankedSentence:
     list_depth: int | None = None
     """Indentation of the list item whose line holds the sentence (None: not on a list item's line). Read from the
     source line, so a numbered item whose number the sentence splitter left out ("1. **法律领域**：…") counts."""
+    code: bool = False
+    """A line of a fenced code block."""
 
     @property
     def is_list_item(self) -> bool:
@@ -147,8 +149,12 @@ class SentenceRanker:
                 score = similarity + self.heading_weight * (similarity if heading is None else heading)
                 score += self.polarity_weight * kind_agreement(kind, section.heading)
                 text = chunk.text[start - chunk.start:end - chunk.start]
-                depth = list_depth(self.sections.documents.get(chunk.doc_id, ""), start)
-                ranked.append(RankedSentence(index, start, end, text, score + self.rank_prior / (index + 1), section, depth))
+                document = self.sections.documents.get(chunk.doc_id, "")
+                code = in_code_block(document, start)
+                depth = None if code else list_depth(document, start)
+                ranked.append(
+                    RankedSentence(index, start, end, text, score + self.rank_prior / (index + 1), section, depth, code)
+                )
         return sorted(ranked, key=lambda s: -s.score)
 
     def best_list(self, question: str, ranked: Sequence[RankedSentence]) -> "ListBlock | None":

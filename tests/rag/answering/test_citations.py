@@ -5,6 +5,7 @@ from rag.answering.citations import (
     answer_sentences,
     parse_markers,
     support,
+    supporting_spans,
 )
 from rag.core.schema import Chunk
 
@@ -177,6 +178,14 @@ def test_a_claim_drawn_from_two_sentences_cites_those_two_not_the_passage() -> N
     result = CitationChecker().check("LoRA 冻结原始权重并只训练低秩矩阵[1]。", {1: NOTES_CHUNK})
     (citation,) = result.citations
     assert [s.text for s in citation.spans] == ["LoRA 冻结原始权重。", "LoRA 只训练低秩矩阵。"]
+
+
+def test_a_code_fence_line_is_never_a_supporting_sentence() -> None:
+    code = "Read values:\n```python\nvalues = dotenv_values('.env')\n```"
+    chunk = Chunk("k", "dotenv.md", code, 0, len(code), ("dotenv",))
+    _, spans = supporting_spans("Use dotenv_values in Python to read the .env values.", chunk)
+    # "```python" holds one of the claim's words, but a fence line states nothing.
+    assert [code[s:e] for s, e in spans] == ["Read values:", "values = dotenv_values('.env')"]
 
 
 def test_the_heading_is_the_supporting_sentences_own_section() -> None:

@@ -1,5 +1,17 @@
-"""How extractive answers are rendered (their choice of sentences is exercised through the answerer's tests)."""
-from rag.answering.extractive import ExtractedSentence, ExtractiveAnswerer
+"""How extractive answers are rendered, and how code lines are quoted (the rest of their choice of sentences is
+exercised through the answerer's tests)."""
+from pathlib import Path
+
+import pytest
+
+from rag.answering.extractive import ExtractedSentence, ExtractiveAnswerer, clean_sentence, code_line
+from rag.answering.sentences import SentenceRanker
+from rag.core.config import Config
+from rag.core.schema import Hit
+from rag.index.local import IndexStore
+from rag.retrieval.evidence import EvidenceScorer
+from rag.retrieval.retriever import Retriever
+from rag_ingest.builder import IndexBuilder
 
 
 def sentence(number: int, text: str, list_item: bool = False) -> ExtractedSentence:
@@ -17,3 +29,63 @@ def test_sentences_are_run_on_with_their_markers_before_the_closing_punctuation(
 def test_a_whole_list_is_one_item_per_line() -> None:
     items = [sentence(1, "提高计算速度：半精度更快", True), sentence(1, "降低内存占用：显存更少。", True)]
     assert ExtractiveAnswerer.render(items) == "- 提高计算速度：半精度更快[1]\n- 降低内存占用：显存更少[1]。"
+
+
+def test_western_sentences_keep_a_space_between_them_in_a_chinese_answer() -> None:
+    chosen = [sentence(1, "It reads the file"), sentence(1, "Values are strings."), sentence(2, "中文句子。")]
+    assert ExtractiveAnswerer.render(chosen, "zh") == "It reads the file[1]. Values are strings[1].中文句子[2]。"
+
+
+def test_a_quoted_sentence_loses_its_markup_but_not_its_code() -> None:
+    assert clean_sentence("> Rates must be **ordered**: <em>first</em> `__init__`") == "Rates must be ordered: first `__init__`"
+    assert clean_sentence("- **Not override** existing variables (`override=False`).") == (
+        "Not override existing variables (`override=False`)."
+    )
+    # A hard-wrapped sentence is one line: its source's line breaks (and quote marks) become spaces.
+    assert clean_sentence("> Estimates can be off,\n> so prefer try_acquire.") == "Estimates can be off, so prefer try_acquire."
+
+
+def test_a_code_line_is_quoted_as_code_unless_it_is_a_piece_of_a_statement() -> None:
+    assert code_line("python -m threadpoolctl -i numpy") == "`python -m threadpoolctl -i numpy`"
+    assert code_line("x = `y`") == "`` x = `y` ``"
+    assert code_line(">>> xmltodict.parse(GzipFile('dump.xml.gz'),") is None  # the call goes on below
+    assert code_line("    }") is None and code_line("```python") is None
+    assert code_line('**values(".env.shared"),  # shared variables') is None  # a comment does not end the statement
+    assert code_line("UnsupportedFormatError  # not supported") == "`UnsupportedFormatError  # not supported`"
+
+
+README = """# xmlkit
+
+xmlkit parses XML documents into dictionaries.
+
+```python
+>>> xmlkit.parse(doc)
+<many>more elements</many>
+```
+
+Install xmlkit with the command below.
+
+```
+pip install xmlkit
+```
+"""
+
+
+@pytest.fixture
+def answerer(tmp_path: Path, keyword_embedder) -> tuple[ExtractiveAnswerer, list[Hit]]:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "readme.md").write_text(README, encoding="utf-8")
+    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+    retriever = Retriever(IndexStore.open(tmp_path / "index"), keyword_embedder)
+    ranker = SentenceRanker(EvidenceScorer(retriever.store, retriever.query_vector), keyword_embedder.embed_passages)
+    return ExtractiveAnswerer(ranker, max_sentences=5), [Hit(chunk, 1.0) for chunk in retriever.store.chunks]
+
+
+def test_code_lines_are_quoted_as_code_when_the_question_asks_how_or_names_them(answerer) -> None:
+    extractive, hits = answerer
+    how = [s.text for s in extractive.extract("How do I install xmlkit with pip?", hits)]
+    assert "`pip install xmlkit`" in how
+    # Not a how-question, and each code line holds only one word of it (xmlkit, elements): prose only.
+    what = [s.text for s in extractive.extract("Which elements does xmlkit read?", hits)]
+    assert what and all(not text.startswith("`") for text in what)
+    assert "xmlkit parses XML documents into dictionaries." in what
