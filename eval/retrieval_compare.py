@@ -51,7 +51,7 @@ def excerpt_row(rag: RAG, questions: Sequence[EvalQuestion]) -> dict[str, float]
     for budget in CHAR_BUDGETS:
         held = 0
         for q in answerable:
-            text = "\n".join(e.text for e in rag.answerer.excerpts(q.question, hits[q.id], budget_chars=budget))
+            text = "\n".join(e.text for e in rag.answerer.excerpts(q.question, hits[q.id], budget=budget, cost=len))
             held += excerpts_hold_gold(text, q.gold_substrings)
         row[f"gold@{budget}chars"] = held / max(len(answerable), 1)
     return row

@@ -20,7 +20,7 @@ from rag.answering.citations import (
     CitationChecker,
     citation_for,
 )
-from rag.answering.excerpts import Excerpt, select_excerpts
+from rag.answering.excerpts import Excerpt, select_excerpts, token_cost
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.faithfulness import names_nothing_asked
 from rag.answering.prompts import (
@@ -286,14 +286,18 @@ class Answerer:
             return
         yield draft.attach(Answer(question, draft.checked.text, list(draft.checked.citations), False, "llm", hits, language, timings))
 
-    def excerpts(self, question: str, passages: Sequence[Hit], budget_chars: int | None = None) -> list[Excerpt]:
+    def excerpts(
+        self, question: str, passages: Sequence[Hit], budget: float | None = None, cost: Callable[[str], float] = token_cost,
+    ) -> list[Excerpt]:
         """What the model reads for `question` from `passages` (numbered 1..; see `rag.answering.excerpts`), within
-        `budget_chars` (default ``answer.excerpt_chars``)."""
+        `budget` (default ``answer.excerpt_tokens``) by `cost` (estimated prompt tokens; ``len`` counts characters)."""
         ranker = self.extractive.ranker
         ranked = ranker.rank(question, passages)
-        budget = self.config.excerpt_chars if budget_chars is None else budget_chars
+        budget = self.config.excerpt_tokens if budget is None else budget
         first_list = ranker.best_list(question, ranked)
-        return select_excerpts(ranked, passages, budget, whole_lists=asks_for_a_list(question), first_list=first_list)
+        return select_excerpts(
+            ranked, passages, budget, whole_lists=asks_for_a_list(question), first_list=first_list, cost=cost,
+        )
 
     def max_tokens(self, language: str) -> int:
         """The draft's token limit for an answer in `language` (a Chinese sentence costs more tokens)."""

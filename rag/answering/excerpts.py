@@ -1,4 +1,4 @@
-"""What the LLM reads: the best evidence sentences of the top passages, within a character budget.
+"""What the LLM reads: the best evidence sentences of the top passages, within a budget of prompt tokens.
 
 On 2 CPU cores the time to the first token is the prompt's evaluation (~42 tokens/s for the 1.5B model),
 so the model is shown excerpts rather than whole passages. Sentences come best first from one ranking
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from rag.answering.sentences import ListBlock, RankedSentence
 from rag.core.schema import Hit
@@ -28,9 +28,23 @@ _EMPHASIS = re.compile(r"\*\*|__|`")
 excerpts' characters on the tuning part; without them excerpt recall@450 rose from 0.863 to 0.877 there)."""
 
 
+CJK_TOKENS_PER_CHAR = 0.72
+OTHER_TOKENS_PER_CHAR = 0.25
+"""Prompt tokens per character (the packaged Qwen2.5 tokenizer on the bundled Chinese corpus and the English pkgdocs
+READMEs): an English character costs about a third of a Chinese one, so a budget in characters gave the model a third
+as much to read from English documents as from Chinese ones, at a faster first token."""
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
 def shown(text: str) -> str:
     """A sentence as the model reads it: without bold and code markers."""
     return _EMPHASIS.sub("", text)
+
+
+def token_cost(text: str) -> float:
+    """About how many prompt tokens `text` takes (estimated from its characters: no tokenizer is loaded)."""
+    cjk = len(_CJK.findall(text))
+    return CJK_TOKENS_PER_CHAR * cjk + OTHER_TOKENS_PER_CHAR * (len(text) - cjk)
 
 
 @dataclass(frozen=True)
@@ -45,10 +59,11 @@ class Excerpt:
 
 
 def select_excerpts(
-    ranked: Sequence[RankedSentence], hits: Sequence[Hit], budget_chars: int, whole_lists: bool = False,
-    first_list: ListBlock | None = None,
+    ranked: Sequence[RankedSentence], hits: Sequence[Hit], budget: float, whole_lists: bool = False,
+    first_list: ListBlock | None = None, cost: Callable[[str], float] = token_cost,
 ) -> list[Excerpt]:
-    """Excerpts of `hits` (numbered 1.. in rank order) whose texts add up to at most `budget_chars`.
+    """Excerpts of `hits` (numbered 1.. in rank order) whose texts add up to at most `budget` (by `cost`: estimated
+    prompt tokens; ``len`` counts characters).
 
     `ranked` is `SentenceRanker.rank(question, hits)`; `whole_lists` (the question asks for several things)
     makes a chosen list item or lead-in bring the rest of its section's list; `first_list` (the best list for
@@ -59,20 +74,20 @@ def select_excerpts(
     for sentence in sorted(ranked, key=lambda s: (s.passage, s.start)):
         by_passage.setdefault(sentence.passage, []).append(sentence)
     chosen: dict[int, dict[tuple[int, int], RankedSentence]] = {}
-    used = 0
+    used = 0.0
 
     def take(sentence: RankedSentence) -> bool:
         nonlocal used
         taken = chosen.setdefault(sentence.passage, {})
         if (sentence.start, sentence.end) in taken:
             return True
-        cost = len(shown(sentence.text)) + len(GAP)
+        needed = cost(shown(sentence.text) + GAP)
         if taken and all(s.section != sentence.section for s in taken.values()):
-            cost += len(shown(sentence.section.heading)) + 2  # its sub-heading is shown with it
-        if used + cost > budget_chars:
+            needed += cost(shown(sentence.section.heading) + "：\n")  # its sub-heading is shown with it
+        if used + needed > budget:
             return False
         taken[(sentence.start, sentence.end)] = sentence
-        used += cost
+        used += needed
         return True
 
     whole_list_taken = first_list is not None
@@ -82,7 +97,7 @@ def select_excerpts(
                 break
     for sentence in ranked:
         siblings = by_passage[sentence.passage]
-        if sentence.announces_a_list and not _room_for_its_first_item(sentence, siblings, used, budget_chars):
+        if sentence.announces_a_list and not _room_for_its_first_item(sentence, siblings, used, budget, cost):
             continue  # a lead-in without the list it announces says nothing
         if not take(sentence):
             continue
@@ -99,9 +114,11 @@ def select_excerpts(
     return [_excerpt(index, hits[index], list(chosen[index].values())) for index in sorted(chosen) if chosen[index]]
 
 
-def _room_for_its_first_item(lead_in: RankedSentence, siblings: list[RankedSentence], used: int, budget: int) -> bool:
+def _room_for_its_first_item(
+    lead_in: RankedSentence, siblings: list[RankedSentence], used: float, budget: float, cost: Callable[[str], float],
+) -> bool:
     first = next((s for s in siblings if s.start >= lead_in.end), None)
-    needed = len(shown(lead_in.text)) + len(GAP) + (len(shown(first.text)) + len(GAP) if first else 0)
+    needed = cost(shown(lead_in.text) + GAP) + (cost(shown(first.text) + GAP) if first else 0.0)
     return used + needed <= budget
 
 
