@@ -423,19 +423,28 @@ def _one_item_per_line(checked: list[CheckedSentence]) -> list[CheckedSentence]:
     ]
 
 
+def join_sentences(pieces: Sequence[str], language: str) -> str:
+    """Sentences run on as the answer's language writes them: a space between English ones, none between Chinese
+    ones, and a space wherever a Western sentence meets another in a Chinese answer ("…be[3]. It defaults…")."""
+    text = pieces[0] if pieces else ""
+    for piece in pieces[1:]:
+        western = text[-1:].isascii() and text[-1:].strip() and piece[:1].isascii()
+        text += " " + piece if language == "en" or western else piece
+    return text
+
+
 def _render(checked: Sequence[CheckedSentence], language: str) -> str:
     """Kept sentences with their markers; list items keep their own lines and bullets."""
-    joiner = " " if language == "en" else ""
     lines: dict[int, list[CheckedSentence]] = {}
     for sentence in checked:
         if sentence.status != "removed":
             lines.setdefault(sentence.line, []).append(sentence)
     rendered = []
     for sentences in lines.values():
-        body = joiner.join(with_markers(closed(s.spelled_out or s.text), s.cited, language) for s in sentences)
+        body = join_sentences([with_markers(closed(s.spelled_out or s.text), s.cited, language) for s in sentences], language)
         rendered.append(sentences[0].bullet + body)
     is_list = sum(bool(s[0].bullet) for s in lines.values()) >= 2
-    return ("\n" if is_list else joiner).join(rendered)
+    return "\n".join(rendered) if is_list else join_sentences(rendered, language)
 
 
 HeadingAt = Callable[[Chunk, int], str]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from rag.answering.citations import closed, support, with_markers
+from rag.answering.citations import closed, join_sentences, support, with_markers
 from rag.answering.faithfulness import unrequested_content
 from rag.core.schema import Hit
 from rag.core.text import HTML_TAG, LIST_BULLET, is_lead_in, is_markup_only, tokenize
@@ -163,9 +163,4 @@ class ExtractiveAnswerer:
         a list's items one per line."""
         if len(sentences) > 1 and all(s.list_item for s in sentences):
             return "\n".join(f"- {with_markers(s.text, [s.number], language)}" for s in sentences)
-        pieces = [with_markers(closed(s.text), [s.number], language) for s in sentences]
-        text = pieces[0] if pieces else ""
-        for piece in pieces[1:]:
-            # Western sentences keep a space between them, in a Chinese answer too ("…os.environ[1]. Not override…").
-            text += " " + piece if language == "en" or (text[-1:].isascii() and piece[:1].isascii()) else piece
-        return text
+        return join_sentences([with_markers(closed(s.text), [s.number], language) for s in sentences], language)

@@ -188,6 +188,13 @@ def test_a_code_fence_line_is_never_a_supporting_sentence() -> None:
     assert [code[s:e] for s, e in spans] == ["Read values:", "values = dotenv_values('.env')"]
 
 
+def test_english_sentences_of_a_chinese_answer_keep_their_space() -> None:
+    text = "Burst controls how bursty the output is. It defaults to the limit."
+    chunk = Chunk("t", "limiter.md", text, 0, len(text), ("Limiter",))
+    checked = CitationChecker().check("Burst controls how bursty the output is [1]. It defaults to the limit [1].", {1: chunk}, "zh")
+    assert checked.text == "Burst controls how bursty the output is[1]. It defaults to the limit[1]."
+
+
 def test_the_heading_is_the_supporting_sentences_own_section() -> None:
     checker = CitationChecker(heading_at=lambda chunk, offset: f"{chunk.heading} > 句子 {offset - chunk.start}")
     (citation,) = checker.check("LoRA 只训练低秩矩阵[1]。", {1: NOTES_CHUNK}).citations
