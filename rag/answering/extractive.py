@@ -3,9 +3,10 @@
 No language model: sentences come from the same ranking the LLM's excerpts do (`rag.answering.sentences`:
 the sentence's and its section heading's similarity to the question), plus IDF-weighted keyword overlap and
 a prior for the top passage; near-duplicates are skipped, and the chosen sentences are given in reading
-order, each followed by the number of its passage. A line of a code block is quoted as inline code, and only for a
-question asking how to do something or naming what the line holds; HTML layout lines are never quoted. A question that asks for several things (有哪些, 好处,
-advantages) gets its best list whole (`SentenceRanker.best_list`), one item per line.
+order, each followed by the number of its passage. A question that asks for several things (有哪些, 好处,
+advantages) gets its best list whole (`SentenceRanker.best_list`), one item per line. A line of a code block is
+quoted as inline code, and only for a question asking how to do something or naming what the line holds; HTML
+layout lines are never quoted.
 """
 from __future__ import annotations
 
