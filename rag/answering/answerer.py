@@ -378,6 +378,8 @@ def generate(generator: Any, prompt: AnswerPrompt, max_tokens: int, keep_languag
 
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _RUNAWAY = re.compile(r"([*_#=\-~.,，。、])\1{3,}.*$", re.S)
+_PLACEHOLDER = re.compile(r"\[(?:n|编号)\]")
+"""The prompt's own marker placeholder ("[n] after each sentence"), echoed instead of a number."""
 
 
 _SENTENCE_END = re.compile(r"[。！？；.!?;…][”’」』）)]*(?:\s*[\[【［]\s*\d[\d\s,，、;；]*[\]】］])*")
@@ -394,11 +396,11 @@ def drop_unfinished(text: str) -> str:
 
 
 def clean_generated(text: str) -> str:
-    """Model output without Markdown emphasis or an echo of the prompt's reminder, and cut where it
-    degenerates into a run of one symbol."""
+    """Model output without Markdown emphasis or an echo of the prompt's reminder or marker placeholder, and cut
+    where it degenerates into a run of one symbol."""
     for reminder in (*REMINDER.values(), *LIST_REMINDER.values()):
         text = text.replace(reminder, "\n")
-    return _EMPHASIS.sub("", _RUNAWAY.sub("", text)).strip()
+    return _PLACEHOLDER.sub("", _EMPHASIS.sub("", _RUNAWAY.sub("", text))).strip()
 
 
 def _nearest(n: int, chunk: Chunk) -> Citation:

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.answerer import ABSTAIN_MESSAGE, DECLINED, DECLINED_NOTE, Answer, Reading, Token, fallback_note
+from rag.answering.answerer import (
+    ABSTAIN_MESSAGE, DECLINED, DECLINED_NOTE, Answer, Reading, Token, clean_generated, fallback_note,
+)
 from rag.answering.prompts import REMINDER, REVISE
 from rag.api import RAG
 from rag.core.config import Config
@@ -313,3 +315,9 @@ def test_an_english_answer_is_written_in_the_english_script_where_the_model_can_
     assert generator.languages == expected
     rag.ask("KV cache 有什么用？")
     assert generator.languages[-1] == ("zh" if keep_language else None)
+
+
+def test_an_echoed_marker_placeholder_is_not_part_of_the_answer() -> None:
+    assert clean_generated("[n] PEFT freezes most parameters [1]. 它只训练适配器[编号]。") == (
+        "PEFT freezes most parameters [1]. 它只训练适配器。"
+    )
