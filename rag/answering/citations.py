@@ -311,6 +311,8 @@ class CitationChecker:
         proposition the sentence repeats) and its supporting sentences don't state that part."""
         if missing_exact_spans(sentence, chunk.text, given):
             return (0.0, ())
+        if _foreign_label(sentence, chunk, ignore):
+            return (0.0, ())
         lexical = supporting_spans(sentence, chunk, ignore)
         if lexical[0] >= self.min_support:
             if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])):
@@ -382,6 +384,19 @@ class CitationChecker:
             checked = _one_item_per_line(checked)
         citations = tuple(citation_for(n, passages[n], sorted(spans[n]), self.heading_at) for n in sorted(spans))
         return CheckedAnswer(_render(checked, language), tuple(checked), citations)
+
+
+_LEADING_LABEL = re.compile(r"^\s*([^：:。！？!?；;，,]{1,20})[：:]\s*\S")
+
+
+def _foreign_label(sentence: str, chunk: Chunk, asked: set[str]) -> bool:
+    """Whether `sentence` puts the question's words as a label on text from a passage that shares no word with that
+    label: "decode 阶段：<a sentence about prompt vectors>" claims the sentence is about decoding. (Question words are
+    otherwise free to restate, so the rest of the sentence can be well supported.) A label the passage words a little
+    differently ("太大的词汇表" for "过大的词汇表") still shares some of its words."""
+    match = _LEADING_LABEL.match(sentence)
+    label = _units(match.group(1)) if match else set()
+    return bool(label & asked) and not label & _units(chunk.text + " ".join(chunk.heading_path))
 
 
 _LABEL_END = re.compile(r"[：:]")

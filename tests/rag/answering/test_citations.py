@@ -191,8 +191,24 @@ def test_a_code_fence_line_is_never_a_supporting_sentence() -> None:
 def test_english_sentences_of_a_chinese_answer_keep_their_space() -> None:
     text = "Burst controls how bursty the output is. It defaults to the limit."
     chunk = Chunk("t", "limiter.md", text, 0, len(text), ("Limiter",))
-    checked = CitationChecker().check("Burst controls how bursty the output is [1]. It defaults to the limit [1].", {1: chunk}, "zh")
+    draft = "Burst controls how bursty the output is [1]. It defaults to the limit [1]."
+    checked = CitationChecker().check(draft, {1: chunk}, "zh")
     assert checked.text == "Burst controls how bursty the output is[1]. It defaults to the limit[1]."
+
+
+def test_a_label_of_question_words_on_a_passage_that_never_mentions_them_is_unsupported() -> None:
+    adapters = "在前向传播时，将适配器的输出加到原始模块的输出上。"
+    chunk = Chunk("l", "lora.md", adapters, 0, len(adapters), ("LoRA",))
+    question = "prefill 阶段和 decode 阶段有什么区别？"
+    grafted = CitationChecker().check("decode 阶段：将适配器的输出加到原始模块的输出上[1]。", {1: chunk}, question=question)
+    assert [s.status for s in grafted.sentences] == ["removed"]
+    # A label the passage words a little differently still shares words with it: a paraphrase, kept.
+    vocabulary = "**过大的词汇表**：OOV 问题较少，罕见词可以直接表示。"
+    listed = Chunk("v", "vocab.md", vocabulary, 0, len(vocabulary), ("词汇表",))
+    paraphrase = CitationChecker().check(
+        "太大的词汇表：OOV 问题较少，罕见词可以直接表示[1]。", {1: listed}, question="词表定得太大或者太小，分别会带来什么麻烦？",
+    )
+    assert [s.status for s in paraphrase.sentences] == ["kept"]
 
 
 def test_the_heading_is_the_supporting_sentences_own_section() -> None:
