@@ -35,7 +35,7 @@ def _cell(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="qwen2.5-coder-1.5b")
-    parser.add_argument("--budgets", default="600", help="answer.excerpt_tokens values, comma-separated")
+    parser.add_argument("--budgets", default="600", help="answer.excerpt_chars values, comma-separated")
     parser.add_argument("--threads", default="0", help="decoding threads (0 = the generator's default)")
     parser.add_argument("--batch", type=int, default=512, help="llama.cpp n_batch")
     parser.add_argument("--limit", type=int, default=12)
@@ -45,7 +45,7 @@ def main() -> None:
     base = open_bundled_rag(config=Config.load(env={}), progress=False)
     questions = [q.question for q in load_questions(dataset_path(args.split)) if q.answerable][: args.limit]
     print(f"{len(questions)} answerable '{args.split}' questions; times in seconds\n")
-    print("| model | excerpt tokens | threads | prompt tokens p50 / p95 | first token p50 / p95 | total p50 / p95 "
+    print("| model | excerpt chars | threads | prompt tokens p50 / p95 | first token p50 / p95 | total p50 / p95 "
           "| fallbacks | refused | load |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for model in args.models.split(","):
@@ -57,7 +57,7 @@ def main() -> None:
             generator.warm_up()
             load = time.perf_counter() - started
             for budget in (int(b) for b in args.budgets.split(",")):
-                settings.answer.excerpt_tokens = budget
+                settings.answer.excerpt_chars = budget
                 rag = RAG(base.store, settings, base.embedder, generator=generator)
                 rag.ask(WARM_UP, mode="llm")
                 prompt, first, total, fallbacks, refused = [], [], [], 0, 0

@@ -20,7 +20,7 @@ from rag.answering.citations import (
     CitationChecker,
     citation_for,
 )
-from rag.answering.excerpts import Excerpt, select_excerpts, token_cost
+from rag.answering.excerpts import Excerpt, reading_cost, select_excerpts
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.faithfulness import names_nothing_asked
 from rag.answering.prompts import (
@@ -287,13 +287,16 @@ class Answerer:
         yield draft.attach(Answer(question, draft.checked.text, list(draft.checked.citations), False, "llm", hits, language, timings))
 
     def excerpts(
-        self, question: str, passages: Sequence[Hit], budget: float | None = None, cost: Callable[[str], float] = token_cost,
+        self, question: str, passages: Sequence[Hit], budget: float | None = None, cost: Callable[[str], float] | None = None,
     ) -> list[Excerpt]:
         """What the model reads for `question` from `passages` (numbered 1..; see `rag.answering.excerpts`), within
-        `budget` (default ``answer.excerpt_tokens``) by `cost` (estimated prompt tokens; ``len`` counts characters)."""
+        `budget` (default ``answer.excerpt_chars``) counted by `cost` (default: characters as the passages' language
+        costs them, `reading_cost`)."""
         ranker = self.extractive.ranker
         ranked = ranker.rank(question, passages)
-        budget = self.config.excerpt_tokens if budget is None else budget
+        budget = self.config.excerpt_chars if budget is None else budget
+        if cost is None:
+            cost = reading_cost(detect_language("\n".join(hit.chunk.text for hit in passages)))
         first_list = ranker.best_list(question, ranked)
         return select_excerpts(
             ranked, passages, budget, whole_lists=asks_for_a_list(question), first_list=first_list, cost=cost,

@@ -1,4 +1,4 @@
-"""What the LLM reads: the best evidence sentences of the top passages, within a budget of prompt tokens.
+"""What the LLM reads: the best evidence sentences of the top passages, within a character budget.
 
 On 2 CPU cores the time to the first token is the prompt's evaluation (~42 tokens/s for the 1.5B model),
 so the model is shown excerpts rather than whole passages. Sentences come best first from one ranking
@@ -28,12 +28,11 @@ _EMPHASIS = re.compile(r"\*\*|__|`")
 excerpts' characters on the tuning part; without them excerpt recall@450 rose from 0.863 to 0.877 there)."""
 
 
-CJK_TOKENS_PER_CHAR = 0.72
-OTHER_TOKENS_PER_CHAR = 0.25
-"""Prompt tokens per character (the packaged Qwen2.5 tokenizer on the bundled Chinese corpus and the English pkgdocs
-READMEs): an English character costs about a third of a Chinese one, so a budget in characters gave the model a third
-as much to read from English documents as from Chinese ones, at a faster first token."""
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+LATIN_CHAR_COST = 0.35
+"""What a character of English passages counts against the budget, which is in characters of Chinese text: the packaged
+Qwen2.5 tokenizer spends about 0.25 prompt tokens on an English character and 0.72 on a Chinese one (the bundled
+corpus and the pkgdocs READMEs), so counting plain characters gave the model a third as much to read from English
+documents as from Chinese ones."""
 
 
 def shown(text: str) -> str:
@@ -41,10 +40,14 @@ def shown(text: str) -> str:
     return _EMPHASIS.sub("", text)
 
 
-def token_cost(text: str) -> float:
-    """About how many prompt tokens `text` takes (estimated from its characters: no tokenizer is loaded)."""
-    cjk = len(_CJK.findall(text))
-    return CJK_TOKENS_PER_CHAR * cjk + OTHER_TOKENS_PER_CHAR * (len(text) - cjk)
+def reading_cost(language: str) -> Callable[[str], float]:
+    """How the excerpt budget counts the text of passages in `language`: characters, an English one at
+    `LATIN_CHAR_COST`, so passages in either language fill about as many prompt tokens."""
+    return len if language == "zh" else _latin_cost
+
+
+def _latin_cost(text: str) -> float:
+    return LATIN_CHAR_COST * len(text)
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,10 @@ class Excerpt:
 
 def select_excerpts(
     ranked: Sequence[RankedSentence], hits: Sequence[Hit], budget: float, whole_lists: bool = False,
-    first_list: ListBlock | None = None, cost: Callable[[str], float] = token_cost,
+    first_list: ListBlock | None = None, cost: Callable[[str], float] = len,
 ) -> list[Excerpt]:
-    """Excerpts of `hits` (numbered 1.. in rank order) whose texts add up to at most `budget` (by `cost`: estimated
-    prompt tokens; ``len`` counts characters).
+    """Excerpts of `hits` (numbered 1.. in rank order) whose texts add up to at most `budget`, counted by `cost`
+    (characters; see `reading_cost` for English passages).
 
     `ranked` is `SentenceRanker.rank(question, hits)`; `whole_lists` (the question asks for several things)
     makes a chosen list item or lead-in bring the rest of its section's list; `first_list` (the best list for

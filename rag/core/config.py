@@ -120,7 +120,7 @@ class AnswerConfig(_Section):
     first), a local ``.gguf`` path, ``hf:<owner>/<repo>/<file>``, or ``openai:<base-url>#<model>`` (a model
     on an OpenAI-compatible server; key from RAG_OPENAI_API_KEY or OPENAI_API_KEY)."""
     n_ctx: int = Field(2048, ge=128)
-    """The model's context window in tokens (prompt + answer); 2048 holds the prompt at `excerpt_tokens` with room
+    """The model's context window in tokens (prompt + answer); 2048 holds the prompt at `excerpt_chars` with room
     for a revision turn."""
     max_tokens: int = Field(160, ge=1)
     """Most tokens an English answer draft may have (three short sentences with markers fit in about 120)."""
@@ -128,11 +128,10 @@ class AnswerConfig(_Section):
     """Most tokens a Chinese answer draft may have: a Chinese sentence costs more tokens than an English one, and
     a list of four or five items with markers fits in about 220 (a draft cut at the limit loses its unfinished
     sentence)."""
-    excerpt_tokens: int = Field(250, ge=1)
-    """Prompt tokens of evidence sentences the model reads, estimated from their characters (prompt evaluation
-    dominates time to first token; an English character costs about a third of a Chinese one). 250 reads as many
-    tokens from the bundled corpus as the earlier 450 characters did (tuning part: 295 vs 299 on average, excerpt
-    recall 0.863 at both) and twice as much English text as before (pkgdocs: 0.63 -> 0.71)."""
+    excerpt_chars: int = Field(450, ge=1)
+    """Characters of evidence sentences the model reads (prompt evaluation dominates time to first token), counted as
+    Chinese text: from English passages, whose characters take about a third of the prompt tokens, about three times
+    as many; 450 kept over 300 on the tuning part (key facts 0.60 vs 0.43)."""
     repeat_penalty: float = Field(1.15, gt=0)
     """Discourages the loops small models fall into (1.0 = off; 1.15 stopped the loops seen with the packaged
     models in bench/bench_generation.py)."""

@@ -31,12 +31,8 @@ log = logging.getLogger(__name__)
 ENV_PREFIX = "RAG_"
 NOT_SETTINGS = frozenset({"RAG_CONFIG", "RAG_API_KEYS", "RAG_OPENAI_API_KEY"})
 """``RAG_`` variables that are not settings: the config file's path and secrets read where they are used."""
-RENAMED = {
-    "RAG_UI_DATA_DIR": "RAG_DATA_DIR", "RAG_UI_INDEX": "RAG_INDEX_DIR", "RAG_ANSWER_EXCERPT_CHARS": "RAG_ANSWER_EXCERPT_TOKENS",
-}
+RENAMED = {"RAG_UI_DATA_DIR": "RAG_DATA_DIR", "RAG_UI_INDEX": "RAG_INDEX_DIR"}
 """Variables of earlier versions and the keys that replaced them (a warning says so)."""
-RENAMED_KEYS = {"answer.excerpt_chars": "answer.excerpt_tokens (450 characters of Chinese text are about 250 tokens)"}
-"""Config keys of earlier versions and what replaced them (the error naming the old key says so)."""
 
 _LOADING: ContextVar[tuple[PydanticBaseSettingsSource, ...]] = ContextVar("config_sources", default=())
 
@@ -171,7 +167,8 @@ def apply_values(config: Config, values: Mapping[str, Any], source: str) -> None
         section = SECTIONS.get(parts[0]) if len(parts) == 2 else None
         fields = (section or type(config)).model_fields
         if parts[-1] not in fields or (section is None and parts[-1] in SECTIONS):
-            raise unknown_key(key, source, [n for n in fields if section is not None or n not in SECTIONS])
+            names = ", ".join(n for n in fields if section is not None or n not in SECTIONS)
+            raise ConfigError(f"Unknown config key '{key}' (from {source}); known keys here: {names}.")
         (data[parts[0]] if section else data)[parts[-1]] = value
     try:
         validated = type(config).model_validate(data)
@@ -198,19 +195,12 @@ def explain(exc: ValidationError, layers: list[tuple[str, Mapping[str, Any]]]) -
         if len(parts) == 1 and isinstance(problem.get("input"), Mapping):
             return ConfigError(f"Unknown config section '{key}' (from {source}); sections: {', '.join(SECTIONS)}.")
         fields = SECTIONS[parts[0]].model_fields if len(parts) == 2 and parts[0] in SECTIONS else {}
-        return unknown_key(key, source, list(fields))
+        return ConfigError(f"Unknown config key '{key}' (from {source}); known keys here: {', '.join(fields) or '-'}.")
     value = problem.get("input")
     message = "expected true or false" if problem["type"] == "bool_parsing" else problem["msg"].removeprefix("Value error, ").rstrip(".")
     if problem["type"] == "literal_error":
         message = f"expected one of {problem['ctx']['expected']}"
     return ConfigError(f"Config key '{key}' (from {source}) has invalid value {value!r}: {message}.")
-
-
-def unknown_key(key: str, source: str, known: list[str]) -> ConfigError:
-    """The error for a key no setting has: what replaced it when it was renamed, else the keys of its section."""
-    if key in RENAMED_KEYS:
-        return ConfigError(f"Config key '{key}' (from {source}) was renamed: use {RENAMED_KEYS[key]}.")
-    return ConfigError(f"Unknown config key '{key}' (from {source}); known keys here: {', '.join(known) or '-'}.")
 
 
 def _has_prefix(values: Mapping[str, Any], key: str) -> bool:

@@ -1,8 +1,7 @@
-"""select_excerpts: what the LLM reads, checked by hand on small passages with rankings fixed by the test (budgets in
-characters, ``cost=len``, so they can be counted by hand; `token_cost` has its own test)."""
+"""select_excerpts: what the LLM reads, checked by hand on small passages with rankings fixed by the test."""
 from __future__ import annotations
 
-from rag.answering.excerpts import GAP, select_excerpts, token_cost
+from rag.answering.excerpts import GAP, LATIN_CHAR_COST, reading_cost, select_excerpts
 from rag.answering.sentences import ListBlock, RankedSentence
 from rag.core.schema import Chunk, Hit
 from rag.retrieval.sections import SectionSpan
@@ -48,29 +47,29 @@ SCORES = {0: [0.93, 0.70, 0.60, 0.10], 1: [0.865, 0.50]}
 def test_best_sentences_first_each_with_its_next_sentence_in_document_order() -> None:
     # Ranked: A, E, B, C, F, D. A brings B, E brings F; then C no longer fits.
     budget = len(A) + len(B) + len(E) + len(F) + 4 * COST
-    excerpts = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), budget, cost=len)
+    excerpts = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), budget)
     assert [(e.number, e.heading, e.text) for e in excerpts] == [(1, "原理", A + B), (2, "QLoRA", E + F)]
     assert excerpts[0].spans == tuple(FIRST_SPANS[:2])
 
 
 def test_the_budget_is_never_exceeded_and_a_large_one_shows_everything() -> None:
     for budget in range(0, 120, 3):
-        excerpts = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), budget, cost=len)
+        excerpts = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), budget)
         assert sum(len(e.text) for e in excerpts) <= budget
-    everything = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), 1000, cost=len)
+    everything = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), 1000)
     assert [e.text for e in everything] == [FIRST.text, SECOND.text]
 
 
 def test_a_gap_marks_text_left_out_between_chosen_sentences() -> None:
     # B and C are not evidence sentences (say, bare questions): only A and D are offered.
     only = [(FIRST, [FIRST_SPANS[0], FIRST_SPANS[3]])]
-    (excerpt,) = select_excerpts(ranked({0: [0.9, 0.8]}, only), hits(FIRST), len(A) + len(D) + 2 * COST, cost=len)
+    (excerpt,) = select_excerpts(ranked({0: [0.9, 0.8]}, only), hits(FIRST), len(A) + len(D) + 2 * COST)
     assert excerpt.text == A + GAP + D
 
 
 def test_a_passage_with_nothing_that_fits_is_left_out_and_numbers_are_kept() -> None:
     # E fits (passage 2 ranks higher), then nothing of passage 1 does: it is shown as [2] alone.
-    excerpts = select_excerpts(ranked({0: [0.2, 0.1, 0.1, 0.1], 1: [0.85, 0.5]}, TWO), hits(FIRST, SECOND), len(E) + COST + 5, cost=len)
+    excerpts = select_excerpts(ranked({0: [0.2, 0.1, 0.1, 0.1], 1: [0.85, 0.5]}, TWO), hits(FIRST, SECOND), len(E) + COST + 5)
     assert [(e.number, e.text) for e in excerpts] == [(2, E)]
 
 
@@ -80,10 +79,10 @@ def test_a_sentence_announcing_a_list_brings_its_first_items_and_never_comes_alo
     # The other passage's sentences score higher than the items, yet the list comes first.
     order = ranked({0: [0.9, 0.1, 0.1, 0.1, 0.1], 1: [0.5, 0.5]}, [(chunk, spans), (SECOND, SECOND_SPANS)])
     budget = len(lead_in) + 3 * len(items[0]) + 4 * COST
-    excerpts = select_excerpts(order, hits(chunk, SECOND), budget, cost=len)
+    excerpts = select_excerpts(order, hits(chunk, SECOND), budget)
     assert [(e.number, e.text) for e in excerpts] == [(1, lead_in + "".join(items[:3]))]
     # With room for the lead-in but not for its first item, the lead-in is left out.
-    excerpts = select_excerpts(order, hits(chunk, SECOND), len(lead_in) + COST + 3, cost=len)
+    excerpts = select_excerpts(order, hits(chunk, SECOND), len(lead_in) + COST + 3)
     assert all(lead_in not in e.text for e in excerpts)
 
 
@@ -97,10 +96,10 @@ def test_a_list_question_gets_the_whole_list_of_the_best_section_only() -> None:
     # The second benefit ranks first, the challenges come next: the whole benefit list, then only one challenge
     # (with its next sentence), not the whole counterpart list.
     order = ranked({0: [0.5, 0.9, 0.4, 0.8, 0.7, 0.6]}, [(chunk, spans)], sections)
-    (excerpt,) = select_excerpts(order, hits(chunk), 1000, whole_lists=True, cost=len)
+    (excerpt,) = select_excerpts(order, hits(chunk), 1000, whole_lists=True)
     assert excerpt.heading == "优势是什么？"
     assert excerpt.text.startswith("".join(good)) and "\n挑战是什么？：" in excerpt.text
-    (plain,) = select_excerpts(order, hits(chunk), sum(map(len, good[1:])) + 2 * COST, cost=len)  # not a list question
+    (plain,) = select_excerpts(order, hits(chunk), sum(map(len, good[1:])) + 2 * COST)  # not a list question
     assert plain.text == "".join(good[1:])
 
 
@@ -110,7 +109,7 @@ def test_a_chosen_sentence_does_not_bring_the_first_sentence_of_the_next_section
     sections = {FIRST_SPANS[1]: other, FIRST_SPANS[2]: other, FIRST_SPANS[3]: other}
     scores = {0: [0.93, 0.01, 0.01, 0.01], 1: [0.9, 0.8]}
     budget = len(A) + len(E) + len(F) + 3 * COST
-    excerpts = select_excerpts(ranked(scores, TWO, sections), hits(FIRST, SECOND), budget, cost=len)
+    excerpts = select_excerpts(ranked(scores, TWO, sections), hits(FIRST, SECOND), budget)
     assert [e.text for e in excerpts] == [A, E + F]
 
 
@@ -121,9 +120,9 @@ def test_a_given_list_comes_first_and_whole_with_its_lead_in() -> None:
     order = ranked({0: [0.9, 0.2, 0.3, 0.2, 0.1], 1: [0.8, 0.7]}, [(chunk, spans), (SECOND, SECOND_SPANS)])
     block = ListBlock(tuple(s for s in order if s.text in items), next(s for s in order if s.text == lead_in))
     budget = len(lead_in) + sum(map(len, items)) + 4 * COST + 2
-    (excerpt,) = select_excerpts(order, hits(chunk, SECOND), budget, whole_lists=True, first_list=block, cost=len)
+    (excerpt,) = select_excerpts(order, hits(chunk, SECOND), budget, whole_lists=True, first_list=block)
     assert excerpt.text == lead_in + "".join(items)
-    without = select_excerpts(order, hits(chunk, SECOND), budget, whole_lists=True, cost=len)
+    without = select_excerpts(order, hits(chunk, SECOND), budget, whole_lists=True)
     assert all(items[2] not in e.text for e in without)
 
 
@@ -131,16 +130,17 @@ def test_bold_and_code_markers_are_left_out_and_do_not_count_against_the_budget(
     marked = ["* **提高速度**：半精度更快。", "`torch.cuda.amp` 自动完成。"]
     chunk, spans = passage("c7", 0, marked, ("**优势**",))
     plain = ["* 提高速度：半精度更快。", "torch.cuda.amp 自动完成。"]
-    (excerpt,) = select_excerpts(ranked({0: [0.9, 0.8]}, [(chunk, spans)]), hits(chunk), sum(map(len, plain)) + 2 * COST, cost=len)
+    (excerpt,) = select_excerpts(ranked({0: [0.9, 0.8]}, [(chunk, spans)]), hits(chunk), sum(map(len, plain)) + 2 * COST)
     assert excerpt.text == "".join(plain) and excerpt.heading == "优势"
     assert excerpt.spans == tuple(spans)  # the spans still point at the source text, markers and all
 
 
-def test_the_budget_counts_prompt_tokens_so_english_text_reads_about_three_times_as_many_characters() -> None:
-    chinese, english = "混合精度训练节省显存。", "Mixed precision saves memory."
-    assert token_cost(chinese) == 0.72 * len(chinese) and token_cost(english) == 0.25 * len(english)
+def test_english_passages_are_read_at_about_three_times_as_many_characters() -> None:
+    assert reading_cost("zh")("混合精度训练节省显存。") == 11
+    assert reading_cost("en")("Mixed precision saves memory.") == LATIN_CHAR_COST * 29
     words = [f"Sentence {i} says one thing. " for i in range(40)]
     chunk, spans = passage("en", 0, words, ("Guide",))
-    budget = 100
-    (excerpt,) = select_excerpts(ranked({0: [1.0 - i / 100 for i in range(40)]}, [(chunk, spans)]), hits(chunk), budget)
-    assert budget * 3 < len(excerpt.text) <= budget / 0.25
+    order = ranked({0: [1.0 - i / 100 for i in range(40)]}, [(chunk, spans)])
+    (chinese_count,) = select_excerpts(order, hits(chunk), 100)
+    (english_count,) = select_excerpts(order, hits(chunk), 100, cost=reading_cost("en"))
+    assert len(chinese_count.text) <= 100 and 2.5 * len(chinese_count.text) < len(english_count.text) <= 100 / LATIN_CHAR_COST

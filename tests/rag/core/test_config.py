@@ -32,7 +32,6 @@ def test_config_file_from_environment_variable(tmp_path: Path) -> None:
         ({"nosuch": {"x": 1}}, "Unknown config section 'nosuch'"),
         ({"retrieval.top_k": "many"}, "'retrieval.top_k' .* invalid value 'many'"),
         ({"chunking.semantic": "perhaps"}, "expected true or false"),
-        ({"answer": {"excerpt_chars": 450}}, "'answer.excerpt_chars' .* was renamed: use answer.excerpt_tokens"),
     ],
 )
 def test_bad_values_name_the_key(values, message) -> None:
