@@ -82,12 +82,13 @@ def _soft_wraps(text: str) -> set[int]:
 _WORD_BEFORE_DOT = re.compile(r"(?<![\w.])((?:[A-Za-z]\.)*[A-Za-z]+)$")
 _NEVER_FINAL = frozenset("e.g i.e vs cf viz approx incl resp al mr mrs ms dr prof fig eq sec ch no".split())
 """Abbreviations whose full stop does not end a sentence ("(e.g. in development)", "static vs. dynamic")."""
+_LONGEST_ABBREVIATION = 8  # how far back from a full stop its word is looked for (a window: texts have many stops)
 
 
 def _abbreviated(text: str, dot: int) -> bool:
     """Whether the full stop at `dot` ends an abbreviation rather than a sentence: one of `_NEVER_FINAL`, or
     "etc." followed by a lower-case word ("sets, etc. are allowed")."""
-    match = _WORD_BEFORE_DOT.search(text, 0, dot)
+    match = _WORD_BEFORE_DOT.search(text, max(0, dot - _LONGEST_ABBREVIATION), dot)
     if match is None:
         return False
     word = match.group(1).lower()
