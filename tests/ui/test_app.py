@@ -103,7 +103,6 @@ def test_uploading_a_markdown_file_makes_it_answerable(app, data_dir: Path) -> N
 
 
 def test_a_bad_upload_is_rejected_with_its_reason_and_the_index_is_unchanged(app, data_dir: Path) -> None:
-    manifest = data_dir / "index" / "CURRENT"  # the pointer to the current generation
     before = _state(data_dir)
     _go_to(app, "Knowledge base")
     app.file_uploader[0].set_value([
