@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.extractive import ExtractedSentence, ExtractiveAnswerer, clean_sentence, code_line
+from rag.answering.extractive import ExtractedSentence, ExtractiveAnswerer, clean_sentence, code_line, table_row
 from rag.answering.sentences import SentenceRanker
 from rag.core.config import Config
 from rag.core.schema import Hit
@@ -52,6 +52,18 @@ def test_a_code_line_is_quoted_as_code_unless_it_is_a_piece_of_a_statement() -> 
     assert code_line("    }") is None and code_line("```python") is None
     assert code_line('**values(".env.shared"),  # shared variables') is None  # a comment does not end the statement
     assert code_line("UnsupportedFormatError  # not supported") == "`UnsupportedFormatError  # not supported`"
+
+
+def test_a_table_row_is_quoted_under_its_column_headers() -> None:
+    document = (
+        "Options:\n\n| Parameter | Default | Description |\n|---|:---:|---|\n| `ping` | **15** | Ping interval in seconds |\n"
+    )
+    quoted, start, end = table_row(document, document.index("`ping`"))
+    assert quoted == "Parameter: `ping`; Default: 15; Description: Ping interval in seconds"
+    assert document[start:end] == "| `ping` | **15** | Ping interval in seconds |"  # the citation opens the whole row
+    assert table_row(document, document.index("Parameter")) is None  # the header row itself
+    assert table_row("| a | b |\n| 1 | 2 |", 12) is None  # no separator row: not a table with a header
+    assert table_row(document.replace("| **15** |", "| 15 | extra |"), document.index("`ping`")) is None  # cells don't match
 
 
 README = """# xmlkit
