@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from rag.core.text import LIST_BULLET
+from rag.core.text import LIST_BULLET, code_span
 
 HIGHLIGHT = "orange-background"
 Ranges = Sequence[tuple[int, int]]
@@ -54,13 +54,6 @@ def _escape_line(line: str) -> str:
     body = line.lstrip(" \t")
     indent = "\u00a0" * (len(line) - len(body))  # leading spaces would start a code block
     return indent + escape_inline(body)
-
-
-def code_span(code: str) -> str:
-    """`code` as an inline code span that shows it verbatim, whatever backticks it holds."""
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
-    pad = " " if code.startswith("`") or code.endswith("`") else ""
-    return f"{fence}{pad}{code}{pad}{fence}"
 
 
 def code_block(lines: Sequence[str], language: str = "") -> list[str]:

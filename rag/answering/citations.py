@@ -33,7 +33,7 @@ from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
-from rag.core.text import LIST_BULLET, is_lead_in, is_stopword, split_sentences
+from rag.core.text import LIST_BULLET, is_fence_line, is_lead_in, is_stopword, split_sentences
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
@@ -228,7 +228,7 @@ def supporting_spans(sentence: str, chunk: Chunk, ignore: frozenset[str] | set[s
     scored = sorted(
         ((support(sentence, chunk.text[start - chunk.start:end - chunk.start], ignore), start, end)
          for start, end in split_sentences(chunk.text, offset=chunk.start)
-         if not chunk.text.startswith(("```", "~~~"), start - chunk.start)),
+         if not is_fence_line(chunk.text[start - chunk.start:end - chunk.start])),
         key=lambda item: -item[0],
     )
     if not scored or scored[0][0] == 0.0:

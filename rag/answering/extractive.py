@@ -18,7 +18,7 @@ from typing import Sequence
 from rag.answering.citations import closed, join_sentences, support, with_markers
 from rag.answering.faithfulness import unrequested_content
 from rag.core.schema import Hit
-from rag.core.text import HTML_TAG, LIST_BULLET, is_lead_in, is_markup_only, tokenize
+from rag.core.text import HTML_TAG, LIST_BULLET, code_span, is_fence_line, is_lead_in, is_markup_only, tokenize
 from rag.answering.sentences import SentenceRanker
 from rag.retrieval.evidence import EvidenceScorer
 
@@ -118,7 +118,7 @@ def code_line(text: str) -> str | None:
     """A line of a code block shown as inline code (``python -m threadpoolctl -i numpy``), or None for a fence line
     or a piece of a longer statement (unbalanced brackets: ``>>> xmltodict.parse(GzipFile('dump.xml.gz'),``)."""
     line = text.strip()
-    if not line or line.startswith(("```", "~~~")):
+    if not line or is_fence_line(line):
         return None
     statement = _TRAILING_COMMENT.sub("", line)
     depth: list[str] = []
@@ -130,8 +130,7 @@ def code_line(text: str) -> str | None:
                 return None
     if depth or statement.endswith((",", "\\")):
         return None
-    fence = "``" if "`" in line else "`"
-    return f"{fence}{line}{fence}" if fence == "`" else f"{fence} {line} {fence}"
+    return code_span(line)
 
 
 class ExtractiveAnswerer:

@@ -53,19 +53,28 @@ _CONTINUATION = re.compile(r"[a-z(`]")
 _BLOCK_MARK = re.compile(r"[#|<]|```|~~~")
 
 
+def _fence_starts(text: str) -> list[int]:
+    """Offsets of the fence lines of `text`, in order: an odd count before an offset puts it inside a code block."""
+    return [m.start() for m in _FENCE.finditer(text)]
+
+
+def _inside_fence(fences: list[int], offset: int) -> bool:
+    return bisect.bisect_left(fences, offset) % 2 == 1
+
+
 def _soft_wraps(text: str) -> set[int]:
     """Offsets of the line breaks inside a hard-wrapped paragraph, list item or quote: a Western line that stops
     mid-sentence ("it just returns a dict with the") and a next line that goes on in lower case ("setting is thread-local"),
     outside code fences and not opening a heading, list item, table row or quote of its own. Markdown reads such a break
     as a space; splitting there would cut English sentences into line fragments."""
-    fences = [m.start() for m in _FENCE.finditer(text)]  # in order: an odd count before a break puts it inside a fence
+    fences = _fence_starts(text)
     soft = set()
     position = text.find("\n")
     while position >= 0:
         line_start = text.rfind("\n", 0, position) + 1
         next_end = text.find("\n", position + 1)
         line, following = text[line_start:position].strip(), text[position + 1:next_end if next_end >= 0 else len(text)].strip()
-        in_fence = bisect.bisect_left(fences, position) % 2 == 1
+        in_fence = _inside_fence(fences, position)
         quoted = line.startswith(">") and following.startswith(">")
         if quoted:
             line, following = line.lstrip("> "), following.lstrip("> ")
@@ -128,17 +137,25 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return trimmed
 
 
-@lru_cache(maxsize=64)
-def _fence_starts(document: str) -> list[int]:
-    return [m.start() for m in _FENCE.finditer(document)]
+_document_fences = lru_cache(maxsize=64)(_fence_starts)  # in_code_block asks about many offsets of one document
+
+
+def is_fence_line(line: str) -> bool:
+    """Whether `line` opens or closes a fenced code block (```` ``` ````, ``~~~``)."""
+    return bool(_FENCE.match(line))
 
 
 def in_code_block(document: str, offset: int) -> bool:
     """Whether `offset` of `document` lies in a fenced code block (its fence lines included)."""
     line_start = document.rfind("\n", 0, offset) + 1
-    if _FENCE.match(document, line_start):
-        return True
-    return bisect.bisect_left(_fence_starts(document), line_start) % 2 == 1
+    return bool(_FENCE.match(document, line_start)) or _inside_fence(_document_fences(document), line_start)
+
+
+def code_span(code: str) -> str:
+    """`code` as an inline code span that shows it verbatim, whatever backticks it holds."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
+    pad = " " if code.startswith("`") or code.endswith("`") else ""
+    return f"{fence}{pad}{code}{pad}{fence}"
 
 
 LIST_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)、])\s+")
