@@ -20,7 +20,7 @@ from rag.answering.citations import (
     CitationChecker,
     citation_for,
 )
-from rag.answering.excerpts import Excerpt, reading_cost, select_excerpts
+from rag.answering.excerpts import Excerpt, reading_cost, select_excerpts, shown
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.faithfulness import names_nothing_asked
 from rag.answering.prompts import (
@@ -313,9 +313,9 @@ class Answerer:
         """Stream how far the model has read (`Progress`) and its draft over `excerpts`, and check it; a draft that
         fails the check is revised, in the same conversation, up to `revisions` times. Returns the last draft."""
         limit = self.max_tokens(language)
-        shown = asked or question
+        asked_as = asked or question
         prompt = build_answer_prompt(
-            shown, [(e.number, e.heading, e.text) for e in excerpts], self.generator, max_tokens=limit, language=language,
+            asked_as, [(e.number, e.heading, e.text) for e in excerpts], self.generator, max_tokens=limit, language=language,
         )
         numbered = {p.number: passages[p.number - 1].chunk for p in prompt.passages}
         first = attempt
@@ -338,7 +338,7 @@ class Answerer:
             draft = Draft(raw, checked, prompt, attempt, declined, self._passes(checked), cut)
             if draft.declined or draft.passed or attempt - first >= self.config.revisions:
                 return draft
-            revision = revision_prompt(prompt, shown, raw, self.generator, limit)
+            revision = revision_prompt(prompt, asked_as, raw, self.generator, limit)
             if revision is None:
                 return draft
             prompt, attempt = revision, attempt + 1
@@ -379,7 +379,6 @@ def generate(generator: Any, prompt: AnswerPrompt, max_tokens: int, keep_languag
     return generator.stream(prompt.text, max_tokens=max_tokens, stop=prompt.stop)
 
 
-_EMPHASIS = re.compile(r"\*\*|__|`")
 _RUNAWAY = re.compile(r"([*_#=\-~.,，。、])\1{3,}.*$", re.S)
 _PLACEHOLDER = re.compile(r"\[(?:n|编号)\]")
 """The prompt's own marker placeholder ("[n] after each sentence"), echoed instead of a number."""
@@ -403,7 +402,7 @@ def clean_generated(text: str) -> str:
     where it degenerates into a run of one symbol."""
     for reminder in (*REMINDER.values(), *LIST_REMINDER.values()):
         text = text.replace(reminder, "\n")
-    return _PLACEHOLDER.sub("", _EMPHASIS.sub("", _RUNAWAY.sub("", text))).strip()
+    return _PLACEHOLDER.sub("", shown(_RUNAWAY.sub("", text))).strip()
 
 
 def _nearest(n: int, chunk: Chunk) -> Citation:

@@ -205,7 +205,7 @@ def evidence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     for start, end in split_sentences(text):
         sentence = text[start:end]
         if (
-            len(_WORD_CHAR.findall(sentence)) >= 4 and not is_bare_question(sentence) and not sentence.startswith("```")
+            len(_WORD_CHAR.findall(sentence)) >= 4 and not is_bare_question(sentence) and not is_fence_line(sentence)
             and not is_markup_only(sentence)
         ):
             spans.append((offset + start, offset + end))

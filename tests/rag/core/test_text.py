@@ -85,3 +85,9 @@ def test_html_layout_lines_are_not_evidence() -> None:
     assert not is_markup_only("Plain words here.")
     text = '<h1 align="center">PyrateLimiter</h1>\nIt limits the rate of calls.'
     assert [text[s:e] for s, e in evidence_spans(text)] == ["It limits the rate of calls."]
+
+
+def test_fence_lines_of_either_kind_are_not_evidence() -> None:
+    for fence in ("```", "~~~"):
+        text = f"{fence}python run the limiter here\nIt limits the rate of calls."
+        assert [text[s:e] for s, e in evidence_spans(text)] == ["It limits the rate of calls."], fence
