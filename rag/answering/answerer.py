@@ -31,6 +31,7 @@ from rag.answering.prompts import (
     revision_prompt,
 )
 from rag.answering.sentences import asks_for_a_list
+from rag.answering.translation import AnswerTranslator
 from rag.core.config import AnswerConfig
 from rag.core.errors import ConfigError
 from rag.core.language import detect_language
@@ -252,10 +253,13 @@ class Answerer:
             return
         excerpts = self.excerpts(question, passages)
         yield Reading(tuple(excerpts), tuple(passages))
-        draft = yield from self._draft(question, excerpts, passages, language, timings, started, asked=asked)
+        drafting, person = self.drafting_language(question, language, asked), asked or question
+        if drafting != language:
+            asked = None  # the model reads and answers the translation
+        draft = yield from self._draft(question, excerpts, passages, drafting, timings, started, asked=asked)
         if draft.declined and self.config.narrow_retry and self.refusal.answerable(hits):
             # Strong evidence yet "no answer": once more with the best passage's excerpt alone.
-            narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, language, timings,
+            narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, drafting, timings,
                                             started, attempt=draft.attempts + 1, asked=asked)
             draft = narrow if narrow.passed and not narrow.declined else draft
         revised_to_nothing = draft.attempts > 1 and self.config.quote_when_revision_declines
@@ -271,6 +275,11 @@ class Answerer:
         if draft.declined:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return
+        checked = draft.checked
+        if draft.passed and drafting != language:
+            translating = time.perf_counter()
+            checked = AnswerTranslator(self.generator).answer(checked, language, asked=person)
+            timings["translate_ms"] = 1000 * (time.perf_counter() - translating)
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         if not draft.passed and not self.refusal.answerable(hits):
             # Doubtful evidence: only a checked LLM answer may answer it, never the extractive fallback.
@@ -284,7 +293,18 @@ class Answerer:
             )
             yield answer
             return
-        yield draft.attach(Answer(question, draft.checked.text, list(draft.checked.citations), False, "llm", hits, language, timings))
+        yield draft.attach(Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings))
+
+    def drafting_language(self, question: str, language: str, asked: str | None) -> str:
+        """The language the model drafts in: the person's (`language`), except for a Chinese question searched as
+        its English translation (`question`; `asked` is the original) with ``answer.english_drafts`` on: English,
+        from the translation, retold in Chinese once checked (`rag.answering.translation`)."""
+        if (
+            self.config.english_drafts and asked is not None and language == "zh" and detect_language(question) == "en"
+            and AnswerTranslator(self.generator).usable(language)
+        ):
+            return "en"
+        return language
 
     def excerpts(
         self, question: str, passages: Sequence[Hit], budget: float | None = None, cost: Callable[[str], float] | None = None,

@@ -383,7 +383,7 @@ class CitationChecker:
         if question and asks_for_a_list(question):
             checked = _one_item_per_line(checked)
         citations = tuple(citation_for(n, passages[n], sorted(spans[n]), self.heading_at) for n in sorted(spans))
-        return CheckedAnswer(_render(checked, language), tuple(checked), citations)
+        return CheckedAnswer(render(checked, language), tuple(checked), citations)
 
 
 _LEADING_LABEL = re.compile(r"^\s*([^：:。！？!?；;，,]{1,20})[：:]\s*\S")
@@ -448,7 +448,7 @@ def join_sentences(pieces: Sequence[str], language: str) -> str:
     return text
 
 
-def _render(checked: Sequence[CheckedSentence], language: str) -> str:
+def render(checked: Sequence[CheckedSentence], language: str) -> str:
     """Kept sentences with their markers; list items keep their own lines and bullets."""
     lines: dict[int, list[CheckedSentence]] = {}
     for sentence in checked:

@@ -17,13 +17,12 @@ before either (no model needed).
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from rag.conversation.followup import ORDINAL, anaphor, is_followup, ordinal_position
 from rag.conversation.history import Turn, enumerated_items
 from rag.core.language import Language, detect_language
-from rag.generation.base import serves_chat
-from rag.generation.chat import CHAT_STOP, eos_text, neutralise, plain_messages, render_chat
+from rag.generation.chat import generate_line, neutralise, takes_chat
 from rag.refusal.policy import is_no_answer
 
 ASK = {
@@ -116,26 +115,6 @@ class ModelRewriter:
             short = [*turns[:-1], _without_transcript(turns[-1])]
             raw = generate_line(self.generator, rewrite_messages(question, short, language, ask), self.max_tokens)
         return raw
-
-
-def takes_chat(generator: Any) -> bool:
-    """Whether `generate_line` can ask `generator`: a chat template, or a server that applies one (a base model has
-    no chat to continue)."""
-    return serves_chat(generator) or bool(generator.chat_template)
-
-
-def generate_line(generator: Any, messages: Sequence[Mapping[str, str]], max_tokens: int) -> str | None:
-    """The chat model's reply to `messages` up to its first line break; None when the prompt leaves no room."""
-    if serves_chat(generator):
-        if generator.count_tokens(plain_messages(messages)) + max_tokens > generator.context_size:
-            return None
-        return "".join(generator.stream_chat(messages, max_tokens=max_tokens, stop=("\n",)))
-    eos = eos_text(generator)
-    prompt = render_chat(generator.chat_template, messages, eos_token=eos)
-    if generator.count_tokens(prompt) + max_tokens + 8 > generator.context_size:
-        return None
-    stop = tuple(s for s in ("\n", *CHAT_STOP, eos) if s)
-    return generator.complete(prompt, max_tokens=max_tokens, stop=stop)
 
 
 def _without_transcript(turn: Turn) -> Turn:

@@ -12,11 +12,11 @@ import re
 from typing import Any, Sequence
 
 from rag.answering.prompts import SYSTEM_PROMPT
-from rag.conversation.rewrite import clean_line, generate_line, takes_chat
+from rag.conversation.rewrite import clean_line
 from rag.core.language import Language, detect_language
 from rag.core.schema import Chunk
 from rag.core.text import acronym_singular, latin_names
-from rag.generation.chat import neutralise
+from rag.generation.chat import generate_line, neutralise, takes_chat
 
 ASK = {
     "zh": "先不要回答。把下面的英文问题翻译成中文问句，只输出译文。专有名词和缩写保持原样。\n{question}",

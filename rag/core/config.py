@@ -167,6 +167,12 @@ class AnswerConfig(_Section):
     """An answer to an English question is written in English: a local llama.cpp model may not write CJK characters
     or full-width punctuation in it (over Chinese passages the 1.5B model answered about half of the English
     questions in Chinese). Models on a server write unconstrained."""
+    english_drafts: bool = True
+    """A Chinese question over English documents (searched as its English translation) is answered by the model in
+    English, from the translation, and each checked sentence is then translated into Chinese (names, numbers and code
+    kept; a sentence whose translation loses one stays in English). Asked in Chinese over English passages, the 1.5B
+    model said "no answer" to most answerable questions (docs/own-documents.md). Off: it reads the passages with the
+    Chinese question and answers in Chinese."""
     narrow_retry: bool = False
     """When the model says the passages don't answer although the evidence is strong (relevance at or above the
     refusal threshold), ask it once more with the best passage's excerpt alone; its answer is kept only if it

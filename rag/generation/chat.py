@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from rag.core.errors import ConfigError
+from rag.generation.base import serves_chat
 
 CHAT_STOP: tuple[str, ...] = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>", "</s>")
 
@@ -86,3 +87,23 @@ def render_chat(template: str, messages: Sequence[Mapping[str, str]], eos_token:
 def eos_text(generator: Any) -> str:
     """The text of the generator's end-of-sequence token, as chat templates expect it ("" if unknown)."""
     return getattr(generator, "special_tokens", {}).get("eos_token", "")
+
+
+def takes_chat(generator: Any) -> bool:
+    """Whether `generate_line` can ask `generator`: a chat template, or a server that applies one (a base model has
+    no chat to continue)."""
+    return serves_chat(generator) or bool(generator.chat_template)
+
+
+def generate_line(generator: Any, messages: Sequence[Mapping[str, str]], max_tokens: int) -> str | None:
+    """The chat model's reply to `messages` up to its first line break; None when the prompt leaves no room."""
+    if serves_chat(generator):
+        if generator.count_tokens(plain_messages(messages)) + max_tokens > generator.context_size:
+            return None
+        return "".join(generator.stream_chat(messages, max_tokens=max_tokens, stop=("\n",)))
+    eos = eos_text(generator)
+    prompt = render_chat(generator.chat_template, messages, eos_token=eos)
+    if generator.count_tokens(prompt) + max_tokens + 8 > generator.context_size:
+        return None
+    stop = tuple(s for s in ("\n", *CHAT_STOP, eos) if s)
+    return generator.complete(prompt, max_tokens=max_tokens, stop=stop)

@@ -1,0 +1,85 @@
+"""A checked answer written in the documents' language, retold in the person's, sentence by sentence.
+
+Over English documents the packaged 1.5B model answers a Chinese question badly: it says "no answer" to most
+answerable ones. Asked the question's English translation (the one that was searched), it answers, and its English
+sentences are checked word for word against the English passages. Each kept sentence is then translated by the same
+model (a line of a few tokens, after the answering system prompt, which llama.cpp still holds evaluated); a
+translation that drops a number, name or piece of code of its sentence, or comes back in the wrong language, is not
+used and the sentence stays in English. Citations are the check's: they open the English sentences that support
+each claim.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Iterable
+
+from rag.answering.citations import CheckedAnswer, parse_markers, render
+from rag.answering.faithfulness import exact_spans, says_no_answer
+from rag.answering.prompts import SYSTEM_PROMPT
+from rag.core.language import Language, detect_language
+from rag.generation.chat import generate_line, neutralise, takes_chat
+
+ASK = {
+    "zh": "先不要回答。把下面的英文句子翻译成中文，只输出译文。名称、数字、代码和缩写保持原样{keep}。\n{sentence}",
+}
+"""The request, by the target language (tried on the pkgdocs READMEs' Chinese questions)."""
+KEEP = {"zh": "，{words} 不要翻译"}
+"""Added to the request for the Latin words of the person's question the sentence uses: without it the model turned
+"burst parameter" (the person asked about "burst 参数") into "突发参数"."""
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_]+)*")
+MAX_GROWTH = 3
+"""A translation longer than this many times its sentence (plus a little) ran on: not used."""
+
+
+class AnswerTranslator:
+    """Translates the sentences of a checked answer with the answering model (a chat model; see `usable`)."""
+
+    def __init__(self, generator: Any, max_tokens: int = 160) -> None:
+        self.generator = generator
+        self.max_tokens = max_tokens
+
+    def usable(self, target: Language) -> bool:
+        """Whether it can translate into `target` with this model (a chat template, or a chat server)."""
+        return target in ASK and takes_chat(self.generator)
+
+    def sentence(self, text: str, target: Language, keep: Iterable[str] = ()) -> str | None:
+        """`text` in `target`, or None when the model's translation is unusable (see `acceptable`)."""
+        named = sorted({word for word in keep if word.lower() in _words(text)})
+        keeping = KEEP[target].format(words="、".join(named)) if named else ""
+        request = ASK[target].format(keep=keeping, sentence=neutralise(text.strip()))
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
+        raw = generate_line(self.generator, messages, self.max_tokens)
+        translation = (raw or "").strip().strip("“”\"'")
+        return translation if acceptable(text, translation, target, keep) else None
+
+    def answer(self, checked: CheckedAnswer, target: Language, asked: str = "") -> CheckedAnswer:
+        """`checked` with each kept sentence (or the source sentence it is spelled out as) in `target` where the
+        translation is usable; markers, lines and citations as they were. `asked`: the person's question; the
+        Latin-script words it uses ("burst 参数") stay as they are in the translation too."""
+        keep = _LATIN_WORD.findall(asked)
+        retold = []
+        for sentence in checked.sentences:
+            if sentence.status != "removed":
+                translation = self.sentence(sentence.spelled_out or sentence.text, target, keep)
+                if translation is not None:
+                    sentence = dataclasses.replace(sentence, text=translation, spelled_out="")
+            retold.append(sentence)
+        return CheckedAnswer(render(retold, target), tuple(retold), checked.citations)
+
+
+def acceptable(source: str, translation: str, target: Language, keep: Iterable[str] = ()) -> bool:
+    """Whether `translation` of `source` can be shown: in `target`, of a sensible length, no "no answer" and no
+    markers, and every number, name, formula and piece of code of `source`, and every word of `keep` that `source`
+    uses, in it as written (case aside)."""
+    if not translation or detect_language(translation) != target or says_no_answer(translation):
+        return False
+    if len(translation) > MAX_GROWTH * len(source) + 20 or parse_markers(translation)[1]:
+        return False
+    lowered, words = translation.lower(), _words(source)
+    kept = [word for word in keep if word.lower() in words]
+    return all(span.lower() in lowered for span in [*exact_spans(source), *kept])
+
+
+def _words(text: str) -> set[str]:
+    return {word.lower() for word in _LATIN_WORD.findall(text)}

@@ -1,0 +1,106 @@
+"""A checked English answer retold in Chinese, sentence by sentence (`rag.answering.translation`)."""
+from pathlib import Path
+
+import pytest
+
+from rag.answering.citations import CitationChecker
+from rag.answering.translation import AnswerTranslator, acceptable
+from rag.api import RAG
+from rag.core.config import Config
+from rag.core.schema import Chunk
+from rag.index.local import IndexStore
+from rag_ingest.builder import IndexBuilder
+from tests.conftest import ScriptedGenerator
+from tests.rag.conversation.test_rewrite import CHATML
+
+README = """# ratekit
+
+## Buckets
+
+A token bucket refills at 5 tokens per second. By default, load_config() does not override existing settings.
+
+## Storage
+
+Buckets are kept in memory unless a Redis URL is given.
+"""
+
+
+def test_a_translation_is_shown_only_in_the_target_language_with_every_number_name_and_code_span() -> None:
+    source = "A token bucket refills at 5 tokens per second."
+    assert acceptable(source, "令牌桶每秒补充 5 个令牌。", "zh")
+    assert not acceptable(source, "令牌桶每秒补充五个令牌。", "zh")  # the number was lost
+    assert not acceptable(source, "A token bucket refills quickly.", "zh")  # not translated
+    assert not acceptable(source, "资料中没有答案。", "zh")
+    assert not acceptable(source, "令牌桶每秒补充 5 个令牌[1]。", "zh")  # an answer with markers, not a translation
+    assert acceptable("load_config() keeps settings.", "LOAD_CONFIG() 保留设置。", "zh")  # case aside
+    assert not acceptable("load_config() keeps settings.", "加载配置函数保留设置。", "zh")  # the name was translated
+
+
+def test_each_kept_sentence_is_translated_and_keeps_its_citation() -> None:
+    text = README[README.index("A token"):README.index("## Storage")].strip()
+    chunk = Chunk("c0", "readme.md", text, 0, len(text))
+    checked = CitationChecker().check(
+        "A token bucket refills at 5 tokens per second [1]. Paris is the capital of France [1].", {1: chunk}, "en",
+    )
+    assert [s.status for s in checked.sentences] == ["kept", "removed"]
+    generator = ScriptedGenerator(["令牌桶每秒补充 5 个令牌。"], chat_template=CHATML)
+    translator = AnswerTranslator(generator)
+    assert translator.usable("zh") and not translator.usable("en")
+    retold = translator.answer(checked, "zh")
+    assert retold.text == "令牌桶每秒补充 5 个令牌[1]。" and retold.citations == checked.citations
+    assert "A token bucket refills at 5 tokens per second." in generator.prompts[0]
+    lost = AnswerTranslator(ScriptedGenerator(["令牌桶每秒补充令牌。"], chat_template=CHATML)).answer(checked, "zh")
+    assert lost.text.startswith("A token bucket refills at 5 tokens per second")  # the number was dropped: English stays
+    assert not AnswerTranslator(ScriptedGenerator("x")).usable("zh")  # a base model has no chat to ask
+
+
+@pytest.fixture
+def readme_rag(tmp_path: Path, keyword_embedder):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "readme.md").write_text(README, encoding="utf-8")
+    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+
+    def make(outputs: list[str], **answer) -> RAG:
+        config = Config()
+        config.rerank.min_relevance = 0.0
+        config.answer.mode = "llm"
+        config.answer.semantic_top_k = 0
+        for key, value in answer.items():
+            setattr(config.answer, key, value)
+        generator = ScriptedGenerator(outputs, chat_template=CHATML)
+        return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=generator)
+
+    return make
+
+
+def test_a_chinese_question_over_english_documents_is_drafted_in_english_and_retold_in_chinese(readme_rag) -> None:
+    rag = readme_rag(["A token bucket refills at 5 tokens per second [1].", "令牌桶每秒补充 5 个令牌。"])
+    english, asked = "How fast does a token bucket refill?", "令牌桶补充得多快？"
+    answer = list(rag.answerer.stream(english, rag.retrieve(english), language="zh", asked=asked))[-1]
+    draft_prompt, translation_prompt = rag.answerer.generator.prompts
+    assert english in draft_prompt and asked not in draft_prompt and "Answer briefly in English" in draft_prompt
+    assert "A token bucket refills at 5 tokens per second." in translation_prompt
+    assert answer.text == "令牌桶每秒补充 5 个令牌[1]。" and answer.language == "zh" and answer.fallback is None
+    assert "refills at 5 tokens per second" in answer.citations[0].text  # the citation opens the English sentence
+    assert "translate_ms" in answer.timings
+
+    off = readme_rag(["令牌桶每秒补充 5 个令牌[1]。"], english_drafts=False)
+    list(off.answerer.stream(english, off.retrieve(english), language="zh", asked=asked))
+    assert asked in off.answerer.generator.prompts[0]  # the model reads the person's question and answers in Chinese
+
+
+def test_a_chinese_draft_declined_in_english_is_refused_in_chinese(readme_rag) -> None:
+    rag = readme_rag(["The documents do not answer this."])
+    english, asked = "Which databases can store buckets besides Redis?", "除了 Redis 还能存在哪些数据库里？"
+    answer = list(rag.answerer.stream(english, rag.retrieve(english), language="zh", asked=asked))[-1]
+    assert answer.abstained and answer.language == "zh" and rag.answerer.generator.calls == 1
+
+
+def test_a_latin_word_of_the_person_s_question_stays_in_the_translation() -> None:
+    source = "The burst parameter controls how bursty the output may be."
+    assert acceptable(source, "突发参数控制输出的突发程度。", "zh")
+    assert not acceptable(source, "突发参数控制输出的突发程度。", "zh", keep=["burst", "PyrateLimiter"])
+    assert acceptable(source, "burst 参数控制输出的突发程度。", "zh", keep=["burst", "PyrateLimiter"])
+    generator = ScriptedGenerator("burst 参数控制输出的突发程度。", chat_template=CHATML)
+    assert AnswerTranslator(generator).sentence(source, "zh", keep=["burst", "PyrateLimiter"]) == "burst 参数控制输出的突发程度。"
+    assert "burst 不要翻译" in generator.prompts[0] and "PyrateLimiter" not in generator.prompts[0]  # only the words it uses
