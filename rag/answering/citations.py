@@ -26,6 +26,7 @@ from rag.answering.faithfulness import (
     restatable,
     says_no_answer,
     swapped_terms,
+    unsupported_denial,
     unrequested_content,
     yes_no_clauses,
 )
@@ -317,6 +318,8 @@ class CitationChecker:
         if lexical[0] >= self.min_support:
             if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])):
                 return (0.0, ())
+            if unsupported_denial(sentence, map(_with_its_line_label(chunk), lexical[1])):
+                return (0.0, ())
             stated = _units("".join(chunk.text[s - chunk.start:e - chunk.start] for s, e in lexical[1]))
             if len(restated) >= MIN_RESTATED_UNITS and len(restated & stated) < self.min_support * len(restated):
                 return (0.0, ())  # a "yes" (or "no") its sources don't give, however well they support the rest
@@ -324,7 +327,7 @@ class CitationChecker:
         if self.semantic is None or detect_language(sentence) == detect_language(chunk.text):
             return lexical  # in one language, words are the evidence: meaning alone let wrong claims through
         rank, start, end = self.semantic(sentence, chunk)
-        if rank < self.semantic_top_k:
+        if rank < self.semantic_top_k and not unsupported_denial(sentence, [chunk.text[start - chunk.start:end - chunk.start]]):
             return (self.min_support, ((start, end),))
         return lexical
 

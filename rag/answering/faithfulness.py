@@ -96,6 +96,27 @@ def _turned_around(claimed: str, replaced: str) -> bool:
     return bool(_NEGATION.search(claimed)) != bool(_NEGATION.search(replaced))
 
 
+_DENIAL = re.compile(
+    r"\b(?:not|never|cannot|no longer|neither|nor|none|unable|without)\b|n't\b", re.IGNORECASE,
+)
+"""An English sentence denying something (the answer word "No," that opens a reply is left out: the yes/no rule
+of the check reads that one)."""
+_HEDGE = re.compile(r"\b(?:no|except|lacks?|instead|rather than)\b", re.IGNORECASE)
+_ANSWER_WORD = re.compile(r"^\s*no\b[,.!]?\s*", re.IGNORECASE)
+
+
+def unsupported_denial(sentence: str, sources: Iterable[str]) -> bool:
+    """Whether an English `sentence` denies something ("cloudpickle cannot serialize lambdas") while none of the
+    sentences supporting it denies anything (no negation: not, no, except, 不, 没, 无...): its words come from a
+    sentence that says the opposite ("cloudpickle can serialize a function by value"). Word overlap cannot see a
+    dropped "not"."""
+    if detect_language(sentence) != "en" or not _DENIAL.search(_ANSWER_WORD.sub("", sentence)):
+        return False
+    return not any(
+        _DENIAL.search(text) or _HEDGE.search(text) or _NEGATION.search(text) for text in sources
+    )
+
+
 def _whole_words(text: str, start: int, end: int) -> bool:
     """Whether `text[start:end]` does not cut a Latin word or number at either end (Chinese characters are words)."""
     def latin(index: int) -> bool:

@@ -255,3 +255,12 @@ def test_a_list_item_cut_to_its_label_is_shown_as_its_source_sentence() -> None:
         assert CitationChecker().check(answer, passages).text == answer
     prose = "提高计算速度：半精度浮点数的计算更快。"
     assert CitationChecker().check("提高计算速度[1]。", {1: Chunk("p", "mp.md", prose, 0, len(prose))}).text == "提高计算速度[1]。"
+
+
+def test_an_english_claim_denying_what_its_source_affirms_is_unsupported() -> None:
+    text = "cloudpickle can serialize lambda functions by value."
+    chunk = Chunk("c", "readme.md", text, 0, len(text))
+    denied = CitationChecker().check("No, cloudpickle cannot serialize lambda functions [1].", {1: chunk}, "en")
+    assert denied.sentences[0].status == "removed"
+    affirmed = CitationChecker().check("Yes, cloudpickle can serialize lambda functions [1].", {1: chunk}, "en")
+    assert affirmed.sentences[0].status == "kept"

@@ -13,6 +13,7 @@ from rag.answering.faithfulness import (
     says_no_answer,
     swapped_terms,
     unrequested_content,
+    unsupported_denial,
     yes_no_clauses,
 )
 from rag.core.schema import Chunk
@@ -229,3 +230,14 @@ def test_text_names_nothing_asked_when_it_mentions_none_of_the_questions_terms()
     assert not names_nothing_asked(question, "FlashAttention 分块计算注意力[1]。")
     assert not names_nothing_asked("重参数化在 VAE 和 GAN 中分别起什么作用？", "- 生成对抗网络（GAN）：GAN 通过重参数化…[1]")
     assert not names_nothing_asked("混合精度训练有什么好处？", "北京今天是晴天[1]。")  # names nothing: nothing to miss
+
+
+def test_an_english_denial_needs_a_source_that_denies_something() -> None:
+    claim = "No, cloudpickle cannot serialize lambda functions."
+    affirming = "`cloudpickle` can serialize a function or class by value, whereas `pickle` can only serialize it by reference."
+    assert unsupported_denial(claim, [affirming])
+    assert not unsupported_denial(claim, [affirming, "Lambda functions are not supported by pickle."])
+    assert not unsupported_denial(claim, ["cloudpickle 不能序列化某些函数。"])  # a Chinese source's negation counts
+    assert not unsupported_denial("No, it is configured per bucket.", [affirming])  # only the answer word "No"
+    assert not unsupported_denial("cloudpickle 不能序列化 lambda 函数。", [affirming])  # Chinese claims: swapped_terms
+    assert not unsupported_denial("It runs without a server.", ["It needs no server."])
