@@ -318,7 +318,7 @@ class CitationChecker:
         if lexical[0] >= self.min_support:
             if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])):
                 return (0.0, ())
-            if unsupported_denial(sentence, map(_with_its_line_label(chunk), lexical[1])):
+            if unsupported_denial(sentence, map(_with_its_line_label(chunk), lexical[1]), given):
                 return (0.0, ())
             stated = _units("".join(chunk.text[s - chunk.start:e - chunk.start] for s, e in lexical[1]))
             if len(restated) >= MIN_RESTATED_UNITS and len(restated & stated) < self.min_support * len(restated):
@@ -327,7 +327,8 @@ class CitationChecker:
         if self.semantic is None or detect_language(sentence) == detect_language(chunk.text):
             return lexical  # in one language, words are the evidence: meaning alone let wrong claims through
         rank, start, end = self.semantic(sentence, chunk)
-        if rank < self.semantic_top_k and not unsupported_denial(sentence, [chunk.text[start - chunk.start:end - chunk.start]]):
+        closest = chunk.text[start - chunk.start:end - chunk.start]
+        if rank < self.semantic_top_k and not unsupported_denial(sentence, [closest], given):
             return (self.min_support, ((start, end),))
         return lexical
 

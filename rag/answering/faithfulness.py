@@ -105,12 +105,13 @@ _HEDGE = re.compile(r"\b(?:no|except|lacks?|instead|rather than)\b", re.IGNORECA
 _ANSWER_WORD = re.compile(r"^\s*no\b[,.!]?\s*", re.IGNORECASE)
 
 
-def unsupported_denial(sentence: str, sources: Iterable[str]) -> bool:
+def unsupported_denial(sentence: str, sources: Iterable[str], given: str = "") -> bool:
     """Whether an English `sentence` denies something ("cloudpickle cannot serialize lambdas") while none of the
     sentences supporting it denies anything (no negation: not, no, except, 不, 没, 无...): its words come from a
     sentence that says the opposite ("cloudpickle can serialize a function by value"). Word overlap cannot see a
-    dropped "not"."""
-    if detect_language(sentence) != "en" or not _DENIAL.search(_ANSWER_WORD.sub("", sentence)):
+    dropped "not". Not judged when `given` (the question) denies something itself: the sentence may restate it
+    ("…if the server doesn't specify one")."""
+    if detect_language(sentence) != "en" or _DENIAL.search(given) or not _DENIAL.search(_ANSWER_WORD.sub("", sentence)):
         return False
     return not any(
         _DENIAL.search(text) or _HEDGE.search(text) or _NEGATION.search(text) for text in sources
