@@ -327,8 +327,9 @@ class CitationChecker:
         if self.semantic is None or detect_language(sentence) == detect_language(chunk.text):
             return lexical  # in one language, words are the evidence: meaning alone let wrong claims through
         rank, start, end = self.semantic(sentence, chunk)
-        closest = chunk.text[start - chunk.start:end - chunk.start]
-        if rank < self.semantic_top_k and not unsupported_denial(sentence, [closest], given):
+        # The closest sentence across languages is chosen by the names it shares, so the denial may be in another
+        # sentence of the passage: any will do.
+        if rank < self.semantic_top_k and not unsupported_denial(sentence, [chunk.text], given):
             return (self.min_support, ((start, end),))
         return lexical
 

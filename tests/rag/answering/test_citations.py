@@ -264,3 +264,17 @@ def test_an_english_claim_denying_what_its_source_affirms_is_unsupported() -> No
     assert denied.sentences[0].status == "removed"
     affirmed = CitationChecker().check("Yes, cloudpickle can serialize lambda functions [1].", {1: chunk}, "en")
     assert affirmed.sentences[0].status == "kept"
+
+
+def test_a_denial_supported_by_meaning_may_find_its_negation_anywhere_in_the_passage() -> None:
+    text = "DPO 是一种更简单的对齐方法。它不需要训练显式的奖励模型。"
+    chunk = Chunk("c", "outline.md", text, 0, len(text))
+
+    def semantic(sentence: str, chunk: Chunk, **_):  # the closest sentence is the first, which denies nothing
+        return (0, chunk.start, chunk.start + text.index("。") + 1)
+
+    checker = CitationChecker(semantic=semantic, semantic_top_k=1)
+    english = "DPO is a simpler alignment method that works without an explicit reward model [1]."
+    assert checker.check(english, {1: chunk}, "en").sentences[0].status == "kept"
+    affirming = Chunk("d", "outline.md", "DPO 是一种更简单的对齐方法。", 0, 15)
+    assert checker.check(english, {1: affirming}, "en").sentences[0].status == "removed"
