@@ -45,19 +45,28 @@ class AnswerTranslator:
 
     def sentence(self, text: str, target: Language, keep: Iterable[str] = ()) -> str | None:
         """`text` in `target`, or None when the model's translation is unusable (see `acceptable`)."""
+        translation = self.attempt(text, target, keep)
+        return translation if acceptable(text, translation, target, keep) else None
+
+    def attempt(self, text: str, target: Language, keep: Iterable[str] = ()) -> str:
+        """The model's translation of `text` into `target` as it wrote it, usable or not."""
         named = sorted({word for word in keep if word.lower() in _words(text)})
         keeping = KEEP[target].format(words="、".join(named)) if named else ""
         request = ASK[target].format(keep=keeping, sentence=neutralise(text.strip()))
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
         raw = generate_line(self.generator, messages, self.max_tokens)
-        translation = (raw or "").strip().strip("“”\"'")
-        return translation if acceptable(text, translation, target, keep) else None
+        return (raw or "").strip().strip("“”\"'")
+
+    @staticmethod
+    def keep_words(asked: str) -> list[str]:
+        """The Latin-script words of the person's question ("burst", "PyrateLimiter"): kept as they are."""
+        return _LATIN_WORD.findall(asked)
 
     def answer(self, checked: CheckedAnswer, target: Language, asked: str = "") -> CheckedAnswer:
         """`checked` with each kept sentence (or the source sentence it is spelled out as) in `target` where the
         translation is usable; markers, lines and citations as they were. `asked`: the person's question; the
         Latin-script words it uses ("burst 参数") stay as they are in the translation too."""
-        keep = _LATIN_WORD.findall(asked)
+        keep = self.keep_words(asked)
         retold = []
         for sentence in checked.sentences:
             if sentence.status != "removed":
