@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from rag_eval.stats import mean_with_failures, percentile
 
-TIMING_KEYS = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "total_ms")
+TIMING_KEYS = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "translate_ms", "total_ms")
 
 
 def summarize(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:

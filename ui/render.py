@@ -26,6 +26,7 @@ STAGES = {
     "rerank_ms": "re-rank",
     "first_token_ms": "first token",
     "generate_ms": "generation",
+    "translate_ms": "translation",
     "total_ms": "total",
 }
 

@@ -15,7 +15,7 @@ from rag.answering.answerer import Answer
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-STAGES = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "total_ms")
+STAGES = ("first_stage_ms", "rerank_ms", "retrieve_ms", "first_token_ms", "generate_ms", "translate_ms", "total_ms")
 
 
 class Metrics:

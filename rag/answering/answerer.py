@@ -237,7 +237,8 @@ class Answerer:
         `quote_if_declined`: when the model says the passages don't answer but the evidence clears the refusal
         threshold, answer extractively instead of refusing (for follow-ups: the conversation already found the topic in
         the documents). `asked`: the question as the person put it, shown to the model when `question` (searched,
-        ranked and checked against) is its translation into the documents' language."""
+        ranked and checked against) is its translation into the documents' language — except for a Chinese question
+        over English documents, which the model answers from the translation (`drafting_language`)."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")

@@ -97,25 +97,39 @@ def _turned_around(claimed: str, replaced: str) -> bool:
 
 
 _DENIAL = re.compile(
-    r"\b(?:not|never|cannot|no longer|neither|nor|none|unable|without)\b|n't\b", re.IGNORECASE,
+    r"\b(?:not|never|cannot|no longer|neither|nor|none|unable|without)\b|n[’']t\b", re.IGNORECASE,
 )
-"""An English sentence denying something (the answer word "No," that opens a reply is left out: the yes/no rule
-of the check reads that one)."""
-_HEDGE = re.compile(r"\b(?:no|except|lacks?|instead|rather than)\b", re.IGNORECASE)
-_ANSWER_WORD = re.compile(r"^\s*no\b[,.!]?\s*", re.IGNORECASE)
+"""An English sentence denying something. A bare "No," opening a reply is not one: the yes/no rule of the check
+reads that."""
+_HEDGE = re.compile(
+    r"\b(?:no|except|unless|lacks?|instead|rather than|missing|fails?|failed|false|disabled|unsupported|deprecated|"
+    r"obsolete|removed)\b",
+    re.IGNORECASE,
+)
+"""What else, in a supporting sentence, says that something is not so ("disabled", "defaults to False")."""
 
 
 def unsupported_denial(sentence: str, sources: Iterable[str], given: str = "") -> bool:
     """Whether an English `sentence` denies something ("cloudpickle cannot serialize lambdas") while none of the
-    sentences supporting it denies anything (no negation: not, no, except, 不, 没, 无...): its words come from a
-    sentence that says the opposite ("cloudpickle can serialize a function by value"). Word overlap cannot see a
-    dropped "not". Not judged when `given` (the question) denies something itself: the sentence may restate it
-    ("…if the server doesn't specify one")."""
-    if detect_language(sentence) != "en" or _DENIAL.search(given) or not _DENIAL.search(_ANSWER_WORD.sub("", sentence)):
+    sentences supporting it denies anything (no negation or the like: not, no, except, disabled, 不, 没, 无...): its
+    words come from a sentence that says the opposite ("cloudpickle can serialize a function by value"). Word overlap
+    cannot see a dropped "not". Not judged at all when `given` (what the question lets an answer restate) denies
+    something itself: any sentence may restate that ("…if the server doesn't specify one")."""
+    if detect_language(sentence) != "en" or _DENIAL.search(given) or not _DENIAL.search(sentence):
         return False
     return not any(
         _DENIAL.search(text) or _HEDGE.search(text) or _NEGATION.search(text) for text in sources
     )
+
+
+def denies(text: str) -> bool:
+    """Whether English `text` denies something (not, cannot, n't, never, without...)."""
+    return bool(_DENIAL.search(text))
+
+
+def negated(text: str) -> bool:
+    """Whether Chinese `text` holds a negation (不, 没, 无, 未, 非; not 不断, 无论...)."""
+    return bool(_NEGATION.search(text))
 
 
 def _whole_words(text: str, start: int, end: int) -> bool:

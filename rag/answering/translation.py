@@ -15,9 +15,10 @@ import re
 from typing import Any, Iterable
 
 from rag.answering.citations import CheckedAnswer, parse_markers, render
-from rag.answering.faithfulness import exact_spans, says_no_answer
+from rag.answering.faithfulness import denies, exact_spans, negated, says_no_answer
 from rag.answering.prompts import SYSTEM_PROMPT
 from rag.core.language import Language, detect_language
+from rag.core.text import LIST_BULLET
 from rag.generation.chat import generate_line, neutralise, takes_chat
 
 ASK = {
@@ -27,6 +28,7 @@ ASK = {
 KEEP = {"zh": "，{words} 不要翻译"}
 """Added to the request for the Latin words of the person's question the sentence uses: without it the model turned
 "burst parameter" (the person asked about "burst 参数") into "突发参数"."""
+_LABEL = re.compile(r"^(?:译文|翻译|中文|Translation)\s*[：:]\s*", re.IGNORECASE)
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_]+)*")
 MAX_GROWTH = 3
 """A translation longer than this many times its sentence (plus a little) ran on: not used."""
@@ -55,7 +57,8 @@ class AnswerTranslator:
         request = ASK[target].format(keep=keeping, sentence=neutralise(text.strip()))
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
         raw = generate_line(self.generator, messages, self.max_tokens)
-        return (raw or "").strip().strip("“”\"'")
+        text = _LABEL.sub("", (raw or "").strip())
+        return LIST_BULLET.sub("", text).strip().strip("“”\"'")  # the answer's line keeps its own bullet
 
     @staticmethod
     def keep_words(asked: str) -> list[str]:
@@ -79,15 +82,22 @@ class AnswerTranslator:
 
 def acceptable(source: str, translation: str, target: Language, keep: Iterable[str] = ()) -> bool:
     """Whether `translation` of `source` can be shown: in `target`, of a sensible length, no "no answer" and no
-    markers, and every number, name, formula and piece of code of `source`, and every word of `keep` that `source`
-    uses, in it as written (case aside)."""
+    markers, a negation where `source` denies something, and every number, name, formula and piece of code of
+    `source`, and every word of `keep` that `source` uses, in it as written (case aside; whole, so "5" is not "50")."""
     if not translation or detect_language(translation) != target or says_no_answer(translation):
         return False
     if len(translation) > MAX_GROWTH * len(source) + 20 or parse_markers(translation)[1]:
         return False
-    lowered, words = translation.lower(), _words(source)
+    if denies(source) and not negated(translation):
+        return False  # "It is not thread-safe." must not come back as "它是线程安全的。"
+    words = _words(source)
     kept = [word for word in keep if word.lower() in words]
-    return all(span.lower() in lowered for span in [*exact_spans(source), *kept])
+    return all(_holds(translation, span) for span in [*exact_spans(source), *kept])
+
+
+def _holds(text: str, span: str) -> bool:
+    """Whether `span` occurs in `text` (case aside) not run into a longer Latin word or number."""
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(span)}(?![A-Za-z0-9])", text, re.IGNORECASE) is not None
 
 
 def _words(text: str) -> set[str]:

@@ -241,5 +241,8 @@ def test_an_english_denial_needs_a_source_that_denies_something() -> None:
     assert not unsupported_denial("No, it is configured per bucket.", [affirming])  # only the answer word "No"
     assert not unsupported_denial("cloudpickle 不能序列化 lambda 函数。", [affirming])  # Chinese claims: swapped_terms
     assert not unsupported_denial("It runs without a server.", ["It needs no server."])
+    assert unsupported_denial("It doesn’t override variables.", ["It overrides variables."])  # a curly apostrophe
+    assert not unsupported_denial("It doesn't override them.", ["Overriding is disabled by default."])
+    assert unsupported_denial("No longer supported.", ["It is supported."])
     restating = 'The event defaults to "message" if the server doesn\'t specify one.'
     assert not unsupported_denial(restating, ["The event is message by default."], given="If the server doesn't name it?")

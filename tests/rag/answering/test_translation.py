@@ -34,6 +34,15 @@ def test_a_translation_is_shown_only_in_the_target_language_with_every_number_na
     assert not acceptable(source, "令牌桶每秒补充 5 个令牌[1]。", "zh")  # an answer with markers, not a translation
     assert acceptable("load_config() keeps settings.", "LOAD_CONFIG() 保留设置。", "zh")  # case aside
     assert not acceptable("load_config() keeps settings.", "加载配置函数保留设置。", "zh")  # the name was translated
+    assert not acceptable(source, "令牌桶每秒补充 50 个令牌。", "zh")  # "5" is not "50"
+    assert not acceptable("It is not thread-safe.", "它是线程安全的。", "zh")  # the "not" was lost
+    assert acceptable("It doesn’t override existing settings.", "它不会覆盖已有的设置。", "zh")
+
+
+def test_a_label_or_bullet_the_model_puts_before_its_translation_is_dropped() -> None:
+    for reply in ("译文：令牌桶每秒补充 5 个令牌。", "- 令牌桶每秒补充 5 个令牌。"):
+        translator = AnswerTranslator(ScriptedGenerator(reply, chat_template=CHATML))
+        assert translator.sentence("A token bucket refills at 5 tokens per second.", "zh") == "令牌桶每秒补充 5 个令牌。"
 
 
 def test_each_kept_sentence_is_translated_and_keeps_its_citation() -> None:
@@ -52,6 +61,17 @@ def test_each_kept_sentence_is_translated_and_keeps_its_citation() -> None:
     lost = AnswerTranslator(ScriptedGenerator(["令牌桶每秒补充令牌。"], chat_template=CHATML)).answer(checked, "zh")
     assert lost.text.startswith("A token bucket refills at 5 tokens per second")  # the number was dropped: English stays
     assert not AnswerTranslator(ScriptedGenerator("x")).usable("zh")  # a base model has no chat to ask
+
+
+def test_a_list_item_shown_whole_is_translated_whole_on_its_own_line() -> None:
+    text = "- **Refill**: a token bucket refills at 5 tokens per second.\n- **Storage**: buckets are kept in memory."
+    chunk = Chunk("c0", "readme.md", text, 0, len(text))
+    checked = CitationChecker().check("- Refill [1].\n- Storage [1].", {1: chunk}, "en", question="What are the features?")
+    assert [s.spelled_out.split(":")[0] for s in checked.sentences] == ["Refill", "Storage"]
+    generator = ScriptedGenerator(["补充：令牌桶每秒补充 5 个令牌。", "存储：桶保存在内存中。"], chat_template=CHATML)
+    retold = AnswerTranslator(generator).answer(checked, "zh")
+    assert "Refill: a token bucket refills at 5 tokens per second." in generator.prompts[0]  # the whole item
+    assert retold.text == "- 补充：令牌桶每秒补充 5 个令牌[1]。\n- 存储：桶保存在内存中[1]。"
 
 
 @pytest.fixture
@@ -87,6 +107,16 @@ def test_a_chinese_question_over_english_documents_is_drafted_in_english_and_ret
     off = readme_rag(["令牌桶每秒补充 5 个令牌[1]。"], english_drafts=False)
     list(off.answerer.stream(english, off.retrieve(english), language="zh", asked=asked))
     assert asked in off.answerer.generator.prompts[0]  # the model reads the person's question and answers in Chinese
+
+
+def test_the_narrow_retry_also_drafts_in_english(readme_rag) -> None:
+    rag = readme_rag(["The documents do not answer this.", "A token bucket refills at 5 tokens per second [1].",
+                      "令牌桶每秒补充 5 个令牌。"], narrow_retry=True)
+    english, asked = "How fast does a token bucket refill?", "令牌桶补充得多快？"
+    answer = list(rag.answerer.stream(english, rag.retrieve(english), language="zh", asked=asked))[-1]
+    retry = rag.answerer.generator.prompts[1]
+    assert english in retry and asked not in retry and "Answer briefly in English" in retry
+    assert answer.text == "令牌桶每秒补充 5 个令牌[1]。" and answer.attempts == 2
 
 
 def test_a_chinese_draft_declined_in_english_is_refused_in_chinese(readme_rag) -> None:
