@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Iterable
+from typing import Any, Sequence
 
 from rag.answering.citations import CheckedAnswer, parse_markers, render
 from rag.answering.faithfulness import denies, exact_spans, negated, says_no_answer
@@ -45,12 +45,12 @@ class AnswerTranslator:
         """Whether it can translate into `target` with this model (a chat template, or a chat server)."""
         return target in ASK and takes_chat(self.generator)
 
-    def sentence(self, text: str, target: Language, keep: Iterable[str] = ()) -> str | None:
+    def sentence(self, text: str, target: Language, keep: Sequence[str] = ()) -> str | None:
         """`text` in `target`, or None when the model's translation is unusable (see `acceptable`)."""
         translation = self.attempt(text, target, keep)
         return translation if acceptable(text, translation, target, keep) else None
 
-    def attempt(self, text: str, target: Language, keep: Iterable[str] = ()) -> str:
+    def attempt(self, text: str, target: Language, keep: Sequence[str] = ()) -> str:
         """The model's translation of `text` into `target` as it wrote it, usable or not."""
         named = sorted({word for word in keep if word.lower() in _words(text)})
         keeping = KEEP[target].format(words="、".join(named)) if named else ""
@@ -80,7 +80,7 @@ class AnswerTranslator:
         return CheckedAnswer(render(retold, target), tuple(retold), checked.citations)
 
 
-def acceptable(source: str, translation: str, target: Language, keep: Iterable[str] = ()) -> bool:
+def acceptable(source: str, translation: str, target: Language, keep: Sequence[str] = ()) -> bool:
     """Whether `translation` of `source` can be shown: in `target`, of a sensible length, no "no answer" and no
     markers, a negation where `source` denies something, and every number, name, formula and piece of code of
     `source`, and every word of `keep` that `source` uses, in it as written (case aside; whole, so "5" is not "50")."""
