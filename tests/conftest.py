@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from rag.core.text import tokenize
+
+if TYPE_CHECKING:
+    from rag.api import RAG
 
 TINY_DOCS = {
     "mixed-precision.md": """# 训练技巧
@@ -96,6 +99,13 @@ class KeywordEmbedder:
         return self.embed_queries(texts)
 
 
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+"""A ChatML chat template: a `ScriptedGenerator` given it is a chat model."""
+
+
 class ScriptedGenerator:
     """Stands in for the LLM (`rag.generation.base.Generator` shape): writes a fixed answer three characters per
     token and records the prompts it was given. Given several outputs, call n writes the n-th (the
@@ -167,3 +177,24 @@ class PassThroughEmbedder:
 
     def embed_passages(self, texts):
         return self.inner.embed_passages(texts)
+
+
+def scripted_rag(
+    index: Path, embedder, output: str | list[str] = "", min_relevance: float = 0.0, chat_template: str | None = None,
+    min_relevance_llm: float | None = None, **answer,
+) -> RAG:
+    """A `RAG` in LLM mode over the index at `index`, a `ScriptedGenerator` writing `output`; `answer` sets
+    ``[answer]`` keys. Support by meaning is off: a keyword test embedder carries no meaning (an unrelated sentence
+    sharing one hashed token is "close"), so these answers are checked by their words."""
+    from rag.api import RAG  # the library's whole stack: only for the tests that build one
+    from rag.core.config import Config
+    from rag.index.local import IndexStore
+
+    config = Config()
+    config.rerank.min_relevance = min_relevance
+    config.rerank.min_relevance_llm = min_relevance_llm
+    config.answer.mode = "llm"
+    config.answer.semantic_top_k = 0
+    for key, value in answer.items():
+        setattr(config.answer, key, value)
+    return RAG(IndexStore.open(index), config, embedder, generator=ScriptedGenerator(output, chat_template=chat_template))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from openai import OpenAI
 
 from tests.app.server.conftest import READ_KEY
-from tests.conftest import ScriptedGenerator
-from tests.rag.conversation.test_rewrite import CHATML
+from tests.conftest import CHATML, ScriptedGenerator
 
 LORA = "LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数[1]。"
 

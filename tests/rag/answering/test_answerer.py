@@ -12,30 +12,16 @@ from rag.answering.prompts import REMINDER, REVISE
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.errors import ConfigError
-from rag.index.local import IndexStore
 from rag_ingest.builder import IndexBuilder
-from tests.conftest import ScriptedGenerator
+from tests.conftest import CHATML, ScriptedGenerator, scripted_rag
 
 
 @pytest.fixture
 def make_rag(tiny_corpus: Path, tmp_path: Path, keyword_embedder):
     IndexBuilder(Config(), keyword_embedder).build([tiny_corpus], tmp_path / "index", progress=False)
 
-    def make(
-        output: str | list[str] = "", min_relevance: float = 0.0, chat_template: str | None = None,
-        min_relevance_llm: float | None = None, **answer,
-    ) -> RAG:
-        config = Config()
-        config.rerank.min_relevance = min_relevance
-        config.rerank.min_relevance_llm = min_relevance_llm
-        config.answer.mode = "llm"
-        # The keyword test embedder carries no meaning (an unrelated sentence sharing one hashed token is "close"),
-        # so these tests check lexical support; support by meaning has its own tests (test_citations, test_evidence).
-        config.answer.semantic_top_k = 0
-        for key, value in answer.items():
-            setattr(config.answer, key, value)
-        generator = ScriptedGenerator(output, chat_template=chat_template)
-        return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=generator)
+    def make(output: str | list[str] = "", **settings) -> RAG:
+        return scripted_rag(tmp_path / "index", keyword_embedder, output, **settings)
 
     return make
 
@@ -94,10 +80,6 @@ def test_unsupported_model_output_falls_back_to_extractive(make_rag) -> None:
     assert rag.answerer.generator.calls == 1 and answer.attempts == 1  # a base model has no conversation to revise in
 
 
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 UNSUPPORTED, SUPPORTED = "北京今天是晴天，适合出门[1]。", "KV cache 缓存历史的键和值，加速自回归生成[1]。"
 
 

@@ -27,6 +27,7 @@ from rag.core.language import detect_language
 from rag.core.text import split_sentences
 from rag.generation.chat import render_chat
 from rag.refusal.policy import NO_ANSWER, is_no_answer
+from tests.conftest import CHATML
 
 PASSAGES = [
     Passage(1, "h", "AAAA。BBBB。"),  # rendered "[1]AAAA。BBBB。" = 13 characters
@@ -170,10 +171,6 @@ GEMMA_LIKE = (
     "{{ raise_exception('System role not supported') }}{% endif %}"
     "<start_of_turn>{{ m['role'] }}\n{{ m['content'] }}<end_of_turn>\n{% endfor %}"
     "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
-)
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
 

@@ -8,10 +8,8 @@ from rag.answering.translation import AnswerTranslator, acceptable
 from rag.api import RAG
 from rag.core.config import Config
 from rag.core.schema import Chunk
-from rag.index.local import IndexStore
 from rag_ingest.builder import IndexBuilder
-from tests.conftest import ScriptedGenerator
-from tests.rag.conversation.test_rewrite import CHATML
+from tests.conftest import CHATML, ScriptedGenerator, scripted_rag
 
 README = """# ratekit
 
@@ -81,14 +79,7 @@ def readme_rag(tmp_path: Path, keyword_embedder):
     IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
 
     def make(outputs: list[str], **answer) -> RAG:
-        config = Config()
-        config.rerank.min_relevance = 0.0
-        config.answer.mode = "llm"
-        config.answer.semantic_top_k = 0
-        for key, value in answer.items():
-            setattr(config.answer, key, value)
-        generator = ScriptedGenerator(outputs, chat_template=CHATML)
-        return RAG(IndexStore.open(tmp_path / "index"), config, keyword_embedder, generator=generator)
+        return scripted_rag(tmp_path / "index", keyword_embedder, outputs, chat_template=CHATML, **answer)
 
     return make
 

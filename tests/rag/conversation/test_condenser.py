@@ -3,8 +3,8 @@ from rag.conversation.condenser import Condenser
 from rag.conversation.history import Turn
 from rag.core.config import ConversationConfig
 from rag.core.errors import ModelLoadError
-from tests.conftest import ScriptedGenerator
-from tests.rag.conversation.test_rewrite import CHATML, TRANSCRIPT
+from tests.conftest import CHATML, ScriptedGenerator
+from tests.rag.conversation.test_rewrite import TRANSCRIPT
 
 FIRST = Turn("混合精度训练有什么好处？", "混合精度训练可以提高计算速度[1]。", "混合精度训练有什么好处？", ("c1", "c2"),
              transcript=TRANSCRIPT)

@@ -8,8 +8,7 @@ from rag.api import RAG
 from rag.core.config import Config
 from rag.index.local import IndexStore
 from rag_ingest.builder import IndexBuilder
-from tests.conftest import ScriptedGenerator
-from tests.rag.conversation.test_rewrite import CHATML
+from tests.conftest import CHATML, ScriptedGenerator
 
 LORA = "LoRA 通过低秩矩阵适配预训练模型，只训练很少的参数[1]。"
 

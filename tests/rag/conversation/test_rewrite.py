@@ -12,12 +12,8 @@ from rag.conversation.rewrite import (
     rewrite_messages,
 )
 from rag.generation.chat import render_chat
-from tests.conftest import ScriptedGenerator
+from tests.conftest import CHATML, ScriptedGenerator
 
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 ANSWERED = "混合精度训练可以提高计算速度[1]。"
 TRANSCRIPT = (
     {"role": "system", "content": "只根据资料回答。"},

@@ -3,8 +3,7 @@ from rag.conversation.condenser import Condenser
 from rag.conversation.translate import QuestionTranslator, documents_language, keeps_names
 from rag.core.config import ConversationConfig
 from rag.core.schema import Chunk
-from tests.conftest import ScriptedGenerator
-from tests.rag.conversation.test_rewrite import CHATML
+from tests.conftest import CHATML, ScriptedGenerator
 
 
 def chunks(*texts: str) -> list[Chunk]:
