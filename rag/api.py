@@ -85,10 +85,11 @@ class RAG:
         answerer = Answerer(ExtractiveAnswerer(ranker), refusal, config.answer, self._shared_generator,
                             semantic_min_margin=semantic_margin_for(store.manifest))
         relevance = RelevanceScorer(scorer, refusal.relevance)
+        language = cache(partial(documents_language, store.chunks))
         condenser = Condenser(
             config.conversation, self._shared_generator,
-            new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency),
-            documents_language=cache(partial(documents_language, store.chunks)),
+            new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency, documents_language=language),
+            documents_language=language,
         )
         view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))
         if self._warm:

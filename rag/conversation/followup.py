@@ -114,11 +114,14 @@ NEW_TOPIC_UNSEEN = 0.5
 half)."""
 
 
-def names_new_topic(question: str, document_frequency: Callable[[str], int]) -> bool:
+def names_new_topic(
+    question: str, document_frequency: Callable[[str], int], documents_language: Callable[[], str | None] = lambda: "zh",
+) -> bool:
     """Whether `question` is about something the index never mentions: a Latin-script name no passage uses (``GPT-5``;
-    in a Chinese question any Latin word of three letters or more, ``Rust``), or, in Chinese, mostly topic words
-    (not aspect words, ellipsis words or "第三个") no passage uses. `document_frequency(token)` is the sparse
-    index's. English words are unknown to a Chinese index anyway, so in English only names count."""
+    in a Chinese question any Latin word of three letters or more, ``Rust``), or, in Chinese over Chinese documents,
+    mostly topic words (not aspect words, ellipsis words or "第三个") no passage uses. `document_frequency(token)` is
+    the sparse index's; `documents_language()` the language most passages are in. Words of the other language are
+    unknown to an index anyway, so across languages only names count."""
     text = _ZH_ELLIPSIS.sub(" ", ORDINAL.sub(" ", question))
 
     def unknown(name: str) -> bool:
@@ -134,6 +137,8 @@ def names_new_topic(question: str, document_frequency: Callable[[str], int]) -> 
     if any(_LATIN_WORD.fullmatch(term) and document_frequency(term) == 0 for term in terms):
         return True
     chinese = [term for term in terms if not term.isascii()]
+    if documents_language() != "zh":
+        return False  # "那它支持哪些音频格式？" over English READMEs: no Chinese word is in them, whatever the topic
     return bool(chinese) and sum(document_frequency(t) == 0 for t in chinese) / len(chinese) >= NEW_TOPIC_UNSEEN
 
 

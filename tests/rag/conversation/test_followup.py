@@ -40,3 +40,6 @@ def test_a_follow_up_about_something_the_index_never_mentions_is_a_new_topic() -
     assert not names_new_topic("那少样本呢？", df)  # the ellipsis word is not a topic word
     assert not names_new_topic("第三个是怎么实现的？", df)  # nor are "第三个" and aspect words
     assert not names_new_topic("What about its drawbacks?", df)  # English words are unknown to a Chinese index
+    english_index = lambda: "en"  # noqa: E731
+    assert not names_new_topic("那比特币现在多少钱？", df, english_index)  # Chinese words are unknown to an English one
+    assert names_new_topic("它和 Kubernetes 的调度器有什么关系？", df, english_index)  # names still count
