@@ -101,8 +101,12 @@ def test_a_client_that_leaves_stops_its_generation(start_server) -> None:
 
 def test_past_the_timeout_a_generation_is_stopped_with_504(start_server) -> None:
     generator = GatedGenerator()
-    server = start_server(generator=generator, keys=KeyRing(), mode="llm", request_timeout_s=0.5)
+    # The deadline counts from the request's arrival: it must leave retrieval time on a loaded machine (0.5 s did
+    # not, in CI), so that it passes while the model is generating rather than before it starts.
+    server = start_server(generator=generator, keys=KeyRing(), mode="llm", request_timeout_s=3.0)
     response = httpx.post(f"{server.url}/v1/ask", json={"question": "KV cache 有什么用？"}, timeout=30)
     assert response.status_code == 504
+    assert generator.started.is_set(), "the deadline passed before generation started: nothing was running to stop"
     generator.allow()
-    assert generator.closed_early.wait(30)
+    assert generator.closed_early.wait(30), "the generation was stopped at its next piece, not finished"
+    assert generator.finished == 0
