@@ -83,5 +83,5 @@ def test_the_passages_being_read_show_before_the_first_draft_token(data_dir: Pat
     with running_app(env, log=tmp_path / "streamlit.log") as url, browser_page() as page:
         stages = watch_stages(page, url, "什么是 LoRA？")
     assert stages.reading is not None, "the passages the model reads were never shown"
-    assert stages.draft is None or stages.reading < stages.draft
+    assert stages.draft is None or stages.reading <= stages.draft  # equal: both arrived between two polls
     assert stages.reading < stages.answer

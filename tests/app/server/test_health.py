@@ -51,7 +51,7 @@ class CountingOpenAIGenerator(OpenAIGenerator):
     """The real openai: generator, counting its `warm_up` calls (the /readyz probes)."""
 
     def __init__(self, spec: str) -> None:
-        super().__init__(spec, timeout=2, max_retries=0)
+        super().__init__(spec, timeout=30, max_retries=0)
         self.probes = 0
 
     def warm_up(self) -> None:
@@ -192,8 +192,8 @@ def test_metrics_show_concurrent_query_embeddings_queued_then_encoded_in_one_bat
         queued = _samples(client.get("/metrics").text)
         held.release()
         assert all(f.result(60).status_code == 200 for f in [first, *rest])
+        batching.close()  # joins the embedding thread: batches are counted after their results are handed back
         after = _samples(client.get("/metrics").text)
-        batching.close()
 
     assert queued[("rag_embedding_queue_waiting", ())] == len(questions)
     assert after[("rag_embedding_queue_waiting", ())] == 0

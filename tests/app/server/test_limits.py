@@ -90,7 +90,7 @@ def test_a_client_that_leaves_stops_its_generation(start_server) -> None:
                     break  # hang up mid-answer, while the model waits to write its next piece
     queue = server.services.qa.queue
     until = time.monotonic() + 10
-    while queue.running and time.monotonic() < until:  # the server noticed and gave the model back
+    while (queue.running or queue.waiting) and time.monotonic() < until:  # the server noticed and gave the model back
         time.sleep(0.02)
     assert queue.running == 0 and queue.waiting == 0
     generator.allow()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,9 @@ def test_parts_are_assembled_verified_and_reused(tiny_model: PackagedModel, tmp_
 
 def test_a_changed_file_in_the_cache_is_assembled_again(tiny_model: PackagedModel) -> None:
     path = ensure_assembled(tiny_model)
-    path.write_bytes(b"\0" * tiny_model.size)  # same size, other content, new mtime
+    path.write_bytes(b"\0" * tiny_model.size)  # same size, other content
+    stat = path.stat()  # a new mtime, also where the kernel stamps files from a clock that ticks every few ms
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert ensure_assembled(tiny_model).read_bytes()[:4] == b"GGUF"
 
 
