@@ -9,7 +9,7 @@ from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from rag.answering.answerer import Answer, Answerer, Progress, Reading, Token
+from rag.answering.answerer import Answer, Answerer, Progress, Reading, Retelling, Token
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.sentences import SentenceRanker
 from rag.conversation.condenser import Condenser, Plan, Standalone
@@ -89,7 +89,7 @@ class RAG:
         condenser = Condenser(
             config.conversation, self._shared_generator,
             new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency, documents_language=language),
-            documents_language=language,
+            documents_language=language, answered_from_translation=answerer.answers_from_translation,
         )
         view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))
         if self._warm:
@@ -250,10 +250,11 @@ class RAG:
     def stream(
         self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True,
         history: Sequence[Turn] | None = None,
-    ) -> Iterator[Reading | Progress | Token | Answer]:
+    ) -> Iterator[Reading | Progress | Token | Retelling | Answer]:
         """In LLM mode a `Reading` event (the excerpts the model reads, as soon as they are chosen), `Progress` events as
-        the model reads them (a llama.cpp model: prompt tokens read of total) and `Token` events as it writes; then the
-        final, citation-checked `Answer`.
+        the model reads them (a llama.cpp model: prompt tokens read of total), `Token` events as it writes and
+        `Retelling` events while an answer drafted in the documents' language is translated into the question's; then
+        the final, citation-checked `Answer`.
 
         `k` and `rerank` are as for `retrieve`; the answer's timings include every stage's. With `history` (earlier
         turns, oldest first: `Turn.from_answer(answer)` or `Turn(question, answer_text)`), a follow-up is made

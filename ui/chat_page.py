@@ -6,9 +6,10 @@ from typing import Sequence
 
 import streamlit as st
 
-from rag.answering.answerer import Answer, Progress, Reading, Token
+from rag.answering.answerer import Answer, Progress, Reading, Retelling, Token
 from rag.api import RAG
 from rag.core.errors import RagError
+from rag.core.language import LANGUAGE_NAMES
 from rag_ui.pipeline import AskSettings, answer_events
 from rag_ui.markdown import close_open_markup, passage_markdown
 from rag_ui.render import escape_inline, escape_markdown, render_answer
@@ -87,6 +88,13 @@ def progress_label(passages: int, progress: Progress) -> str:
     return f"Reading {passages} passage{'s' if passages != 1 else ''}… {progress.read} of {progress.total} tokens"
 
 
+def retelling_label(retelling: Retelling) -> str:
+    """What the bar under an English draft says while it is retold: ``Retelling the answer in Chinese… 1 of 2 sentences``."""
+    language = LANGUAGE_NAMES.get(retelling.language, retelling.language)
+    sentences = f"{retelling.total} sentence{'s' if retelling.total != 1 else ''}"
+    return f"Retelling the answer in {language}… {retelling.done} of {sentences}"
+
+
 def draft_markdown(draft: str) -> str:
     """A draft as it streams, cursor last: its Markdown rendered safely, with the bold, code or block the model has
     opened but not yet closed closed for now."""
@@ -116,6 +124,12 @@ def _stream(rag: RAG, question: str, settings: AskSettings, draft, earlier: Sequ
                 st.caption("Draft: the model is writing; each sentence is checked against its sources when it is done."
                            if attempt == 1 else "Revised draft: the first draft failed the citation check.")
                 st.markdown(draft_markdown("".join(pieces)))
+        elif isinstance(event, Retelling):  # the checked draft is being translated, a second or so per sentence
+            with draft.container():
+                st.caption(reading)
+                st.caption("Checked draft, in the documents' language: it is being retold in yours.")
+                st.markdown(passage_markdown("".join(pieces)))
+                st.progress(event.share, text=retelling_label(event))
         elif isinstance(event, Answer):
             answer = event
     assert answer is not None, "the answerer always ends with an Answer"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from rag.answering.answerer import Answer, Progress, Reading, Token
+from rag.answering.answerer import Answer, Progress, Reading, Retelling, Token
 from rag.api import RAG
 from rag.conversation.history import Turn
 
@@ -21,8 +21,8 @@ class AskSettings:
 
 def answer_events(
     rag: RAG, question: str, settings: AskSettings, earlier: Sequence[Answer] = ()
-) -> Iterator[Reading | Progress | Token | Answer]:
-    """`Reading`, `Progress` and `Token` events (LLM mode), then the final `Answer`, whose timings include every stage.
+) -> Iterator[Reading | Progress | Token | Retelling | Answer]:
+    """`Reading`, `Progress`, `Token` and `Retelling` events (LLM mode), then the final `Answer`, whose timings include every stage.
     `earlier` answers (the chat so far, oldest first) make `question` a possible follow-up (see `rag.conversation`)."""
     history = [Turn.from_answer(answer) for answer in earlier]
     return rag.stream(question, mode=settings.mode, k=settings.top_k, rerank=settings.rerank, history=history)

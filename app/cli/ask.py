@@ -73,11 +73,12 @@ def final(events: Iterable[Any]) -> Any:
 
 def show_draft(events: Iterable[Any]) -> Any:
     """Write what the model reads as soon as it is chosen, how far it has read (on a terminal), then its draft as it
-    streams (marked as unchecked, and revised drafts as such), to stderr; returns the checked `Answer` that ends
-    `events`."""
-    from rag.answering.answerer import Answer, Progress, Reading, Token
+    streams (marked as unchecked, and revised drafts as such) and how far it is retold in the person's language (on a
+    terminal), to stderr; returns the checked `Answer` that ends `events`."""
+    from rag.answering.answerer import Answer, Progress, Reading, Retelling, Token
+    from rag.core.language import LANGUAGE_NAMES
 
-    streamed, attempt, answer = False, 1, None
+    streamed, retelling, attempt, answer = False, False, 1, None
     terminal = sys.stderr.isatty()
     for event in events:
         if isinstance(event, Reading):
@@ -97,9 +98,17 @@ def show_draft(events: Iterable[Any]) -> Any:
                 print("\n(the draft failed the citation check; revised draft) ", end="", file=sys.stderr)
             streamed, attempt = True, event.attempt
             print(printable(event.text, keep_newlines=True), end="", flush=True, file=sys.stderr)
+        elif isinstance(event, Retelling) and terminal:
+            if streamed and not retelling:
+                print(file=sys.stderr)  # end the draft's line
+            retelling = True
+            done = event.done >= event.total
+            language = LANGUAGE_NAMES.get(event.language, event.language)
+            print(f"\r  (retelling it in {language}: {event.done}/{event.total} sentences)", end="\n" if done else "",
+                  file=sys.stderr, flush=True)
         elif isinstance(event, Answer):
             answer = event
-    if streamed:
+    if streamed and not retelling:
         print(file=sys.stderr)
     assert answer is not None, "an answer stream always ends with the Answer"
     return answer

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.answering.answerer import Answer, Progress, Reading, Token
+from rag.answering.answerer import Answer, Progress, Reading, Retelling, Token
 from rag.conversation.history import Turn
 from rag.core.errors import RagError
 from rag_app.server.auth import read_access
@@ -91,8 +91,11 @@ class AskRequest(BaseModel):
         200: {"model": AnswerResponse,
               "description": "The answer, as `rag ask --json` prints it; with `stream`, server-sent events.",
               "content": {"application/json": {"example": ANSWER_EXAMPLE},
-                          **event_stream("JSON: `token` {text, attempt}; `answer` the answer as without streaming; "
-                                         "`error` {detail, status, request_id}", ("token", "answer", "error"))}},
+                          **event_stream("JSON: `passages` {passages: [{n, chunk_id, doc_id, heading, text}]}; `progress` "
+                                         "{read, total, attempt}; `token` {text, attempt}; `retelling` {done, total, "
+                                         "language}; `answer` the answer as without streaming; `error` {detail, status, "
+                                         "request_id}",
+                                         ("passages", "progress", "token", "retelling", "answer", "error"))}},
         **error_responses(400, 401, 422, 503, 504),
     },
 )
@@ -100,9 +103,10 @@ async def ask(body: AskRequest, request: Request, qa: QAService = Depends(qa_ser
     """Answer a question from the documents, every sentence citing a passage `[n]`, or abstain.
 
     With `history` (earlier turns), a follow-up is first made standalone; the answer's `standalone_question` says
-    what was searched. With `"stream": true` the response is server-sent events: `token` events carry the model's
-    draft as it is written (LLM mode only; unchecked), then one `answer` event carries the checked
-    answer (the same JSON as without streaming); an `error` event reports a failure mid-stream.
+    what was searched. With `"stream": true` the response is server-sent events (LLM mode): `passages` (what the
+    model reads), `progress` (how far it has read), `token` events carrying its draft as it is written (unchecked),
+    `retelling` (an English draft translated for a Chinese question, sentence by sentence), then one `answer` event
+    carries the checked answer (the same JSON as without streaming); an `error` event reports a failure mid-stream.
     """
     until = deadline(request)
     history = [turn.turn() for turn in body.history]
@@ -175,6 +179,8 @@ async def sse_events(
                     yield sse("progress", event.to_json())
                 elif isinstance(event, Token):
                     yield sse("token", {"text": event.text, "attempt": event.attempt})
+                elif isinstance(event, Retelling):
+                    yield sse("retelling", event.to_json())
                 elif isinstance(event, Answer):
                     yield sse("answer", event.to_json())
     except TimedOut as exc:

@@ -10,8 +10,9 @@ this server gave recently is recognised by its text anyway. System and developer
 never change the answer rules (answers come from the documents, with citations, or are refused).
 
 Models: ``rag`` answers with the configured answerer, ``rag-llm`` and ``rag-extractive`` pick one.
-Streaming (``stream: true``): the model's unchecked draft arrives in a non-standard `rag_draft`
-delta field that chat clients ignore; the checked answer arrives as `content`, then a final chunk
+Streaming (``stream: true``): what the model reads, how far, its unchecked draft and how far that is retold in the
+question's language arrive in non-standard `rag_passages`, `rag_progress`, `rag_draft` and `rag_retelling` delta
+fields that chat clients ignore; the checked answer arrives as `content`, then a final chunk
 with ``finish_reason: "stop"`` and the citations. Unchecked text is never shown as the answer.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Annotated, Any, AsyncIterator, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from rag.answering.answerer import Answer, Progress, Reading, Token
+from rag.answering.answerer import Answer, Progress, Reading, Retelling, Token
 from rag.conversation.history import Turn
 from rag_app.server.ask_router import EventStream, answer_or_error, stream_failed
 from rag_app.server.auth import read_access
@@ -174,6 +175,8 @@ async def _chunks(
                     yield chunk({"rag_progress": event.to_json()})
                 elif isinstance(event, Token):
                     yield chunk({"rag_draft": event.text})
+                elif isinstance(event, Retelling):
+                    yield chunk({"rag_retelling": event.to_json()})
                 elif isinstance(event, Answer):
                     yield chunk({"content": event.text})
                     yield chunk({}, "stop", **_extras(event))

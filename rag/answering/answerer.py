@@ -150,6 +150,24 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Retelling:
+    """How far a checked answer drafted in the documents' language is retold in the person's (`language`), in
+    sentences: streamed after the draft of a Chinese question over English documents, from ``(0, total)`` to
+    ``(total, total)``; a sentence takes the model about a second."""
+
+    done: int
+    total: int
+    language: str
+
+    @property
+    def share(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    def to_json(self) -> dict[str, int | str]:
+        return {"done": self.done, "total": self.total, "language": self.language}
+
+
+@dataclass(frozen=True)
 class Reading:
     """What the model is about to read, streamed before its first token (LLM mode): the excerpts, numbered as the
     draft's ``[n]`` will be, and their passages. Reading the prompt takes seconds on a CPU; these can be shown
@@ -187,9 +205,13 @@ class Draft:
         answer.raw, answer.removed = self.raw, self.checked.removed
         answer.prompt_tokens, answer.attempts = self.prompt.prompt_tokens, self.attempts
         answer.cut = self.cut
-        if self.prompt.turns:
-            answer.transcript = (*self.prompt.turns, {"role": "assistant", "content": self.raw})
+        answer.transcript = self.transcript
         return answer
+
+    @property
+    def transcript(self) -> tuple[Mapping[str, str], ...]:
+        """The chat that wrote this draft, its reply included (what llama.cpp evaluated last); () for a plain prompt."""
+        return (*self.prompt.turns, {"role": "assistant", "content": self.raw}) if self.prompt.turns else ()
 
 
 class Answerer:
@@ -231,9 +253,10 @@ class Answerer:
     def stream(
         self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None,
         language: str | None = None, quote_if_declined: bool = False, asked: str | None = None,
-    ) -> Iterator[Reading | Progress | Token | Answer]:
-        """In LLM mode a `Reading` event (what the model reads), `Progress` events as it reads them (llama.cpp models) and
-        `Token` events as it writes; then the final checked `Answer`, in `language` (default: the question's).
+    ) -> Iterator[Reading | Progress | Token | Retelling | Answer]:
+        """In LLM mode a `Reading` event (what the model reads), `Progress` events as it reads them (llama.cpp models),
+        `Token` events as it writes and `Retelling` events while a draft is retold in `language`; then the final checked
+        `Answer`, in `language` (default: the question's).
         `quote_if_declined`: when the model says the passages don't answer but the evidence clears the refusal
         threshold, answer extractively instead of refusing (for follow-ups: the conversation already found the topic in
         the documents). `asked`: the question as the person put it, shown to the model when `question` (searched,
@@ -279,7 +302,7 @@ class Answerer:
         checked = draft.checked
         if draft.passed and drafting != language:
             translating = time.perf_counter()
-            checked = AnswerTranslator(self.generator).answer(checked, language, asked=person)
+            checked = yield from self._retold(checked, language, person, draft.transcript)
             timings["translate_ms"] = 1000 * (time.perf_counter() - translating)
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         if not draft.passed and not self.refusal.answerable(hits):
@@ -296,16 +319,33 @@ class Answerer:
             return
         yield draft.attach(Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings))
 
+    def _retold(
+        self, checked: CheckedAnswer, language: str, asked: str, chat: Sequence[Mapping[str, str]],
+    ) -> Generator[Retelling, None, CheckedAnswer]:
+        """`checked` retold in `language` (`AnswerTranslator.retell`), streaming how far it has got."""
+        steps = AnswerTranslator(self.generator).retell(checked, language, asked=asked, chat=chat)
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as finished:
+                return finished.value
+            yield Retelling(done, total, language)
+
     def drafting_language(self, question: str, language: str, asked: str | None) -> str:
         """The language the model drafts in: the person's (`language`), except for a Chinese question searched as
         its English translation (`question`; `asked` is the original) with ``answer.english_drafts`` on: English,
         from the translation, retold in Chinese once checked (`rag.answering.translation`)."""
         if (
-            self.config.english_drafts and asked is not None and language == "zh" and detect_language(question) == "en"
+            asked is not None and self.answers_from_translation(language, detect_language(question))
             and AnswerTranslator(self.generator).usable(language)
         ):
             return "en"
         return language
+
+    def answers_from_translation(self, asked: str, documents: str) -> bool:
+        """Whether a question in language `asked`, searched as its translation into the documents' (`documents`), is
+        drafted from that translation and retold in `asked` (``answer.english_drafts``: Chinese over English)."""
+        return self.config.english_drafts and asked == "zh" and documents == "en"
 
     def excerpts(
         self, question: str, passages: Sequence[Hit], budget: float | None = None, cost: Callable[[str], float] | None = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Sequence
+from typing import Any, Generator, Mapping, Sequence
 
 from rag.answering.citations import CheckedAnswer, parse_markers, render
 from rag.answering.faithfulness import denies, exact_spans, negated, says_no_answer
@@ -20,6 +20,8 @@ from rag.answering.prompts import SYSTEM_PROMPT
 from rag.core.language import Language, detect_language
 from rag.core.text import LIST_BULLET
 from rag.generation.chat import generate_line, neutralise, takes_chat
+
+Chat = Sequence[Mapping[str, str]]
 
 ASK = {
     "zh": "先不要回答。把下面的英文句子翻译成中文，只输出译文。名称、数字、代码和缩写保持原样{keep}。\n{sentence}",
@@ -45,18 +47,20 @@ class AnswerTranslator:
         """Whether it can translate into `target` with this model (a chat template, or a chat server)."""
         return target in ASK and takes_chat(self.generator)
 
-    def sentence(self, text: str, target: Language, keep: Sequence[str] = ()) -> str | None:
+    def sentence(self, text: str, target: Language, keep: Sequence[str] = (), chat: Chat = ()) -> str | None:
         """`text` in `target`, or None when the model's translation is unusable (see `acceptable`)."""
-        translation = self.attempt(text, target, keep)
+        translation = self.attempt(text, target, keep, chat)
         return translation if acceptable(text, translation, target, keep) else None
 
-    def attempt(self, text: str, target: Language, keep: Sequence[str] = ()) -> str:
-        """The model's translation of `text` into `target` as it wrote it, usable or not."""
+    def attempt(self, text: str, target: Language, keep: Sequence[str] = (), chat: Chat = ()) -> str:
+        """The model's translation of `text` into `target` as it wrote it, usable or not. `chat`: the conversation
+        that drafted `text`, which the request continues (else it follows the answering system prompt alone)."""
         named = sorted({word for word in keep if word.lower() in _words(text)})
         keeping = KEEP[target].format(words="、".join(named)) if named else ""
-        request = ASK[target].format(keep=keeping, sentence=neutralise(text.strip()))
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
-        raw = generate_line(self.generator, messages, self.max_tokens)
+        request = {"role": "user", "content": ASK[target].format(keep=keeping, sentence=neutralise(text.strip()))}
+        raw = generate_line(self.generator, [*chat, request], self.max_tokens) if chat else None
+        if raw is None:  # no chat, or no room left after it
+            raw = generate_line(self.generator, [{"role": "system", "content": SYSTEM_PROMPT}, request], self.max_tokens)
         text = _LABEL.sub("", (raw or "").strip())
         return LIST_BULLET.sub("", text).strip().strip("“”\"'")  # the answer's line keeps its own bullet
 
@@ -65,17 +69,34 @@ class AnswerTranslator:
         """The Latin-script words of the person's question ("burst", "PyrateLimiter"): kept as they are."""
         return _LATIN_WORD.findall(asked)
 
-    def answer(self, checked: CheckedAnswer, target: Language, asked: str = "") -> CheckedAnswer:
+    def answer(self, checked: CheckedAnswer, target: Language, asked: str = "", chat: Chat = ()) -> CheckedAnswer:
         """`checked` with each kept sentence (or the source sentence it is spelled out as) in `target` where the
         translation is usable; markers, lines and citations as they were. `asked`: the person's question; the
-        Latin-script words it uses ("burst 参数") stay as they are in the translation too."""
+        Latin-script words it uses ("burst 参数") stay as they are in the translation too. `chat`: the conversation
+        that drafted the answer (see `attempt`)."""
+        steps = self.retell(checked, target, asked, chat)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as finished:
+                return finished.value
+
+    def retell(
+        self, checked: CheckedAnswer, target: Language, asked: str = "", chat: Chat = (),
+    ) -> Generator[tuple[int, int], None, CheckedAnswer]:
+        """`answer`, yielding ``(sentences translated, sentences to translate)`` from ``(0, n)`` to ``(n, n)``."""
         keep = self.keep_words(asked)
+        total = sum(sentence.status != "removed" for sentence in checked.sentences)
+        done = 0
+        yield done, total
         retold = []
         for sentence in checked.sentences:
             if sentence.status != "removed":
-                translation = self.sentence(sentence.spelled_out or sentence.text, target, keep)
+                translation = self.sentence(sentence.spelled_out or sentence.text, target, keep, chat)
                 if translation is not None:
                     sentence = dataclasses.replace(sentence, text=translation, spelled_out="")
+                done += 1
+                yield done, total
             retold.append(sentence)
         return CheckedAnswer(render(retold, target), tuple(retold), checked.citations)
 

@@ -5,7 +5,9 @@ alone (`rag.conversation.followup.is_followup` says no) → as it is; a follow-u
 documents never mention → as it is (a new topic: judged, and usually refused, on its own); a reference to an item of
 the previous answer's list → that item put in its place; otherwise the configured rewrite (the model or the rule).
 A follow-up also gets the passages the previous answer cited as candidates. Last, with LLM answers, a question in
-another language than the documents is translated into theirs (`rag.conversation.translate`).
+another language than the documents is translated into theirs (`rag.conversation.translate`) — except a Chinese
+follow-up after an answer the model drafted in English over English documents: it is rewritten in English, in that
+English chat, and needs no translation (`Condenser.rewrite_language`).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from rag.conversation.followup import is_followup
 from rag.conversation.history import Turn, bound
-from rag.conversation.rewrite import ModelRewriter, combine, resolve_ordinal
+from rag.conversation.rewrite import ModelRewriter, chat_language, combine, resolve_ordinal
 from rag.conversation.translate import QuestionTranslator
 from rag.core.config import ConversationConfig
 from rag.core.errors import RagError
@@ -70,11 +72,13 @@ class Condenser:
     def __init__(
         self, config: ConversationConfig, generator: Callable[[], Any], new_topic: Callable[[str], bool] = lambda q: False,
         documents_language: Callable[[], Language | None] = lambda: None,
+        answered_from_translation: Callable[[Language, Language], bool] = lambda asked, documents: False,
     ) -> None:
         self.config = config
         self._generator = generator
         self._new_topic = new_topic
         self._documents_language = documents_language
+        self._answered_from_translation = answered_from_translation
 
     def method_for(self, answer_mode: str) -> str:
         """The rewrite used with `answer_mode`: the configured one; ``auto`` is the model for LLM answers and the rule
@@ -120,17 +124,30 @@ class Condenser:
             return standalone
         return self._translated(standalone, plan.translate_to)
 
+    def rewrite_language(self, plan: Plan) -> Language | None:
+        """The language the model is asked to rewrite `plan`'s follow-up in: the documents' when the chat it continues
+        is in their language and the answer is drafted from the translation anyway (a Chinese follow-up after an
+        answer drafted in English over English documents: asked in Chinese, the 1.5B model named the wrong referent,
+        "limit" for "burst"); None: the follow-up's own."""
+        target, last = plan.translate_to, plan.turns[-1] if plan.turns else None
+        if target is None or last is None or chat_language(last) != target:
+            return None
+        asked = detect_language(plan.question)
+        return target if asked != target and self._answered_from_translation(asked, target) else None
+
     def _rewritten(self, plan: Plan) -> Standalone:
         carried = plan.standalone.carried
+        language = self.rewrite_language(plan)
+        translated_from = plan.question if language is not None else None
         try:
             rewriter = ModelRewriter(self._generator(), self.config.rewrite_max_tokens)
             if rewriter.usable():
-                rewritten = rewriter.rewrite(plan.question, plan.turns)
+                rewritten = rewriter.rewrite(plan.question, plan.turns, language)
                 if rewritten:
-                    return Standalone(rewritten, "llm", carried)
-                named = rewriter.referent(plan.question, plan.turns)
+                    return Standalone(rewritten, "llm", carried, _unless_same(translated_from, rewritten))
+                named = rewriter.referent(plan.question, plan.turns, language)
                 if named:
-                    return Standalone(named, "referent", carried)
+                    return Standalone(named, "referent", carried, _unless_same(translated_from, named))
         except RagError:  # the model could not be loaded or asked: the rule still gives a standalone question
             pass
         return Standalone(combine(plan.question, plan.turns), "rule", carried)
@@ -150,3 +167,11 @@ class Condenser:
     def condense(self, question: str, history: Sequence[Turn], answer_mode: str) -> Standalone:
         """`plan` then `run`."""
         return self.run(self.plan(question, history, answer_mode))
+
+
+def _unless_same(asked: str | None, written: str) -> str | None:
+    """`asked` as the question a rewrite was translated from, unless the rewrite stayed in its language (a referent
+    put into the follow-up: translated afterwards like any other question)."""
+    if asked is None or detect_language(written) == detect_language(asked):
+        return None
+    return asked

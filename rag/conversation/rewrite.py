@@ -22,6 +22,7 @@ from typing import Any, Sequence
 from rag.conversation.followup import ORDINAL, anaphor, is_followup, ordinal_position
 from rag.conversation.history import Turn, enumerated_items
 from rag.core.language import Language, detect_language
+from rag.core.text import latin_names, tokenize
 from rag.generation.chat import generate_line, neutralise, takes_chat
 from rag.refusal.policy import is_no_answer
 
@@ -91,30 +92,48 @@ class ModelRewriter:
         """Whether the model can be asked at all (`takes_chat`)."""
         return takes_chat(self.generator)
 
-    def rewrite(self, question: str, turns: Sequence[Turn]) -> str | None:
-        """The standalone question the model writes, or None."""
-        raw = self._ask(question, turns, None)
-        return clean_rewrite(raw, question) if raw is not None else None
+    def rewrite(self, question: str, turns: Sequence[Turn], language: Language | None = None) -> str | None:
+        """The standalone question the model writes, asked in `language` (default: the question's), or None (also
+        when it lost what the conversation is about: `keeps_the_topic`)."""
+        raw = self._ask(question, turns, None, language)
+        text = clean_rewrite(raw, question) if raw is not None else None
+        return text if text is not None and keeps_the_topic(text, question, turns[-1]) else None
 
-    def referent(self, question: str, turns: Sequence[Turn]) -> str | None:
-        """The follow-up with its first pronoun replaced by the name the model says it stands for, or None (no
-        pronoun, or no usable name)."""
+    def referent(self, question: str, turns: Sequence[Turn], language: Language | None = None) -> str | None:
+        """The follow-up with its first pronoun replaced by the name the model says it stands for (asked in
+        `language`, default: the question's), or None (no pronoun, or no usable name)."""
         match = anaphor(question)
         if match is None:
             return None
-        language = detect_language(question)
+        language = language or detect_language(question)
         ask = REFER[language].format(question=neutralise(question.strip()), word=match.group(0))
-        raw = self._ask(question, turns, ask)
+        raw = self._ask(question, turns, ask, language)
         name = clean_referent(raw, match.group(0)) if raw is not None else None
         return put_referent(question, match, name) if name else None
 
-    def _ask(self, question: str, turns: Sequence[Turn], ask: str | None) -> str | None:
-        language = detect_language(question)
+    def _ask(self, question: str, turns: Sequence[Turn], ask: str | None, language: Language | None) -> str | None:
+        language = language or detect_language(question)
         raw = generate_line(self.generator, rewrite_messages(question, turns, language, ask), self.max_tokens)
         if raw is None and turns[-1].transcript:  # the previous chat left no room: the short transcript instead
             short = [*turns[:-1], _without_transcript(turns[-1])]
             raw = generate_line(self.generator, rewrite_messages(question, short, language, ask), self.max_tokens)
         return raw
+
+
+def keeps_the_topic(rewritten: str, question: str, turn: Turn) -> bool:
+    """Whether a rewrite of the follow-up `question` still names what the conversation is about: a content word of the
+    `turn` it follows (its question, what was searched, its answer) or a name the follow-up itself uses. "Can you turn
+    off? How do you turn it off?" for "那第二步能关掉吗？怎么关？" after a question about tinytag's file-type checks does
+    not: it would be searched and answered as a question about nothing."""
+    said = [turn.question, turn.searched, turn.answer, *(m["content"] for m in turn.transcript[-1:])]
+    topic = {term for text in said for term in tokenize(text)}
+    topic.update(term for name in latin_names(question) for term in tokenize(name))
+    return not topic or not topic.isdisjoint(tokenize(rewritten))
+
+
+def chat_language(turn: Turn) -> Language | None:
+    """The language of the model's reply in `turn`'s chat (what a rewrite request continues); None without one."""
+    return detect_language(turn.transcript[-1]["content"]) if turn.transcript else None
 
 
 def _without_transcript(turn: Turn) -> Turn:

@@ -6,6 +6,8 @@ from typing import Literal
 
 Language = Literal["zh", "en"]
 
+LANGUAGE_NAMES: dict[str, str] = {"zh": "Chinese", "en": "English"}
+"""Each language's name in English, as front ends show it ("retelling the answer in Chinese")."""
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 

@@ -119,3 +119,20 @@ def test_on_a_terminal_the_reading_progress_is_shown_on_one_line_before_the_draf
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     show_draft(events)
     assert "reading them" not in capsys.readouterr().err  # a pipe or a log gets no carriage returns
+
+
+def test_on_a_terminal_an_english_draft_being_retold_in_chinese_shows_how_far_it_is(capsys, monkeypatch) -> None:
+    from rag.answering.answerer import Answer, Retelling, Token
+    from rag_app.cli.ask import show_draft
+
+    answer = Answer("令牌桶补充得多快？", "令牌桶每秒补充 5 个令牌[1]。", [], False, "llm", [], "zh", {})
+    events = [Token("It refills at 5 tokens per second [1]."), Retelling(0, 2, "zh"), Retelling(1, 2, "zh"),
+              Retelling(2, 2, "zh"), answer]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert show_draft(events) is answer
+    err = capsys.readouterr().err
+    assert "per second [1].\n\r  (retelling it in Chinese: 0/2 sentences)\r  (retelling it in Chinese: 1/2 sentences)" in err
+    assert err.endswith("2/2 sentences)\n")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    show_draft(events)
+    assert "retelling" not in capsys.readouterr().err

@@ -57,3 +57,12 @@ def test_the_progress_label_says_what_the_model_is_reading() -> None:
     assert progress_label(1, Progress(0, 40)) == "Reading 1 passage… 0 of 40 tokens"
     assert progress_label(3, Progress(20, 40, attempt=2)).startswith("Reading the revision request")
     assert Progress(0, 0).share == 1.0 and Progress(35, 350).share == 0.1
+
+
+def test_the_retelling_label_says_how_many_sentences_are_translated() -> None:
+    from rag.answering.answerer import Retelling
+    from rag_ui.chat_page import retelling_label
+
+    assert retelling_label(Retelling(1, 2, "zh")) == "Retelling the answer in Chinese… 1 of 2 sentences"
+    assert retelling_label(Retelling(0, 1, "zh")) == "Retelling the answer in Chinese… 0 of 1 sentence"
+    assert Retelling(1, 4, "zh").share == 0.25 and Retelling(0, 0, "zh").share == 1.0

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answering.answerer import Retelling, Token
 from rag.answering.citations import CitationChecker
 from rag.answering.translation import AnswerTranslator, acceptable
 from rag.api import RAG
@@ -87,10 +88,15 @@ def readme_rag(tmp_path: Path, keyword_embedder):
 def test_a_chinese_question_over_english_documents_is_drafted_in_english_and_retold_in_chinese(readme_rag) -> None:
     rag = readme_rag(["A token bucket refills at 5 tokens per second [1].", "令牌桶每秒补充 5 个令牌。"])
     english, asked = "How fast does a token bucket refill?", "令牌桶补充得多快？"
-    answer = list(rag.answerer.stream(english, rag.retrieve(english), language="zh", asked=asked))[-1]
+    events = list(rag.answerer.stream(english, rag.retrieve(english), language="zh", asked=asked))
+    answer = events[-1]
+    retelling = [event for event in events if isinstance(event, Retelling)]
+    assert retelling == [Retelling(0, 1, "zh"), Retelling(1, 1, "zh")], "how far the retelling is, one sentence"
+    assert events.index(retelling[0]) > max(i for i, event in enumerate(events) if isinstance(event, Token))
     draft_prompt, translation_prompt = rag.answerer.generator.prompts
     assert english in draft_prompt and asked not in draft_prompt and "Answer briefly in English" in draft_prompt
     assert "A token bucket refills at 5 tokens per second." in translation_prompt
+    assert translation_prompt.startswith(draft_prompt), "the request continues the answer's chat (cached for a follow-up)"
     assert answer.text == "令牌桶每秒补充 5 个令牌[1]。" and answer.language == "zh" and answer.fallback is None
     assert "refills at 5 tokens per second" in answer.citations[0].text  # the citation opens the English sentence
     assert "translate_ms" in answer.timings
@@ -125,3 +131,15 @@ def test_a_latin_word_of_the_person_s_question_stays_in_the_translation() -> Non
     generator = ScriptedGenerator("burst 参数控制输出的突发程度。", chat_template=CHATML)
     assert AnswerTranslator(generator).sentence(source, "zh", keep=["burst", "PyrateLimiter"]) == "burst 参数控制输出的突发程度。"
     assert "burst 不要翻译" in generator.prompts[0] and "PyrateLimiter" not in generator.prompts[0]  # only the words it uses
+
+
+def test_a_chat_that_leaves_no_room_is_not_continued_the_request_follows_the_system_prompt_alone() -> None:
+    generator = ScriptedGenerator("令牌桶每秒补充 5 个令牌。", chat_template=CHATML)
+    source = "A token bucket refills at 5 tokens per second."
+    chat = [{"role": "system", "content": "Answer from the passages."}, {"role": "user", "content": "passage " * 1000},
+            {"role": "assistant", "content": source + " [1]"}]
+    assert AnswerTranslator(generator).sentence(source, "zh", chat=chat) == "令牌桶每秒补充 5 个令牌。"
+    assert generator.calls == 1 and "passage passage" not in generator.prompts[0]
+    short = [chat[0], {"role": "user", "content": "Which rate?"}, chat[2]]
+    AnswerTranslator(generator).sentence(source, "zh", chat=short)
+    assert generator.prompts[1].index("Which rate?") < generator.prompts[1].index("翻译成中文")

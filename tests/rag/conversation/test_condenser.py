@@ -79,3 +79,49 @@ def test_a_follow_up_copied_back_gets_the_name_the_model_gives_for_its_pronoun()
     assert (standalone.question, standalone.method) == ("Why does 混合精度训练 reduce memory use?", "referent")
     assert standalone.follows_up and standalone.carried == ("c1", "c2")
     assert 'what does "it" refer to' in generator.prompts[1]
+
+
+ENGLISH_CHAT = (
+    {"role": "system", "content": "Answer from the passages."},
+    {"role": "user", "content": "Passages: …\n\nQuestion: What does the burst parameter of a token bucket control?"},
+    {"role": "assistant", "content": "It controls how bursty the output may be [1]. It defaults to limit [1]."},
+)
+DRAFTED_IN_ENGLISH = Turn("令牌桶的 burst 参数是做什么用的？", "它控制输出的突发程度[1]。",
+                          "What does the burst parameter of a token bucket control?", ("c1",), transcript=ENGLISH_CHAT)
+
+
+def english_documents(output, answered_from_translation=lambda asked, documents: True):
+    generator = ScriptedGenerator(output, chat_template=CHATML)
+    chat = Condenser(ConversationConfig(), lambda: generator, documents_language=lambda: "en",
+                     answered_from_translation=answered_from_translation)
+    return chat, generator
+
+
+def test_a_chinese_follow_up_after_an_english_draft_is_rewritten_in_english_in_that_chat() -> None:
+    chat, generator = english_documents("What is the default value of burst?")
+    standalone = chat.condense("它默认是多少？", [DRAFTED_IN_ENGLISH], "llm")
+    assert (standalone.question, standalone.method) == ("What is the default value of burst?", "llm")
+    assert standalone.translated_from == "它默认是多少？", "answered from the English question, retold in Chinese"
+    assert generator.calls == 1 and 'Rewrite the follow-up "它默认是多少？"' in generator.prompts[0]
+    assert "bursty" in generator.prompts[0], "the request continues the English chat"
+
+
+def test_otherwise_the_follow_up_is_rewritten_in_its_own_language_and_then_translated() -> None:
+    chat, generator = english_documents(["burst 默认是多少？", "What is the default of burst?"],
+                                        answered_from_translation=lambda asked, documents: False)
+    standalone = chat.condense("它默认是多少？", [DRAFTED_IN_ENGLISH], "llm")
+    assert "把追问“它默认是多少？”改写" in generator.prompts[0]
+    assert (standalone.question, standalone.translated_from) == ("What is the default of burst?", "burst 默认是多少？")
+    chinese_chat = Turn(DRAFTED_IN_ENGLISH.question, DRAFTED_IN_ENGLISH.answer, DRAFTED_IN_ENGLISH.standalone_question,
+                        ("c1",), transcript=TRANSCRIPT)
+    chat, generator = english_documents(["burst 默认是多少？", "What is the default of burst?"])
+    chat.condense("它默认是多少？", [chinese_chat], "llm")
+    assert "把追问“它默认是多少？”改写" in generator.prompts[0], "a Chinese chat is continued in Chinese"
+
+
+def test_a_referent_named_in_the_english_chat_is_put_into_the_chinese_follow_up_and_translated() -> None:
+    chat, generator = english_documents(["它默认是多少？", "burst", "What is the default of burst?"])
+    standalone = chat.condense("它默认是多少？", [DRAFTED_IN_ENGLISH], "llm")
+    assert 'what does "它" refer to' in generator.prompts[1]
+    assert (standalone.question, standalone.method, standalone.translated_from) == (
+        "What is the default of burst?", "referent", "burst默认是多少？")

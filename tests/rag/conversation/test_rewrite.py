@@ -7,6 +7,7 @@ from rag.conversation.rewrite import (
     clean_referent,
     clean_rewrite,
     combine,
+    keeps_the_topic,
     put_referent,
     resolve_ordinal,
     rewrite_messages,
@@ -94,3 +95,17 @@ def test_the_name_a_pronoun_stands_for_is_read_from_the_reply_and_put_in_its_pla
     assert put("What are its limits?", "QLoRA") == "What are QLoRA's limits?"
     assert put("它有什么缺点？", "混合精度训练") == "混合精度训练有什么缺点？"
     assert put("其优点是什么？", "LoRA") == "LoRA的优点是什么？"
+
+
+def test_a_rewrite_that_lost_what_the_conversation_is_about_is_refused() -> None:
+    steps = Turn("tinytag 默认是通过哪些步骤判断一个文件的类型的？", "1. 检查文件扩展名[1]。\n2. 检查文件头的魔数[1]。",
+                 "What steps does tinytag use to determine a file's type?")
+    follow_up = "那第二步能关掉吗？怎么关？"
+    assert not keeps_the_topic("Can you turn off? How do you turn it off?", follow_up, steps)
+    assert keeps_the_topic("Can tinytag's magic-bytes check be turned off?", follow_up, steps)
+    benefits = Turn("混合精度训练有什么好处？", ANSWERED, transcript=TRANSCRIPT)
+    assert keeps_the_topic("混合精度训练有什么缺点？", "它有什么缺点？", benefits)
+    assert not keeps_the_topic("这种方法有什么缺点？", "它有什么缺点？", benefits)
+    assert keeps_the_topic("What is QLoRA?", "那 QLoRA 呢？", Turn("什么是 LoRA？", "LoRA 冻结原始权重[1]。"))  # its own name
+    generator = ScriptedGenerator("Can you turn off? How do you turn it off?", chat_template=CHATML)
+    assert ModelRewriter(generator).rewrite(follow_up, [steps]) is None
