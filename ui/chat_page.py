@@ -127,7 +127,7 @@ def _stream(rag: RAG, question: str, settings: AskSettings, draft, earlier: Sequ
         elif isinstance(event, Retelling):  # the checked draft is being translated, a second or so per sentence
             with draft.container():
                 st.caption(reading)
-                st.caption("Checked draft, in the documents' language: it is being retold in yours.")
+                st.caption("The draft, in the documents' language: its supported sentences are being retold in yours.")
                 st.markdown(passage_markdown("".join(pieces)))
                 st.progress(event.share, text=retelling_label(event))
         elif isinstance(event, Answer):

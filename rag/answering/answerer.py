@@ -161,6 +161,7 @@ class Retelling:
 
     @property
     def share(self) -> float:
+        """The part done, 0.0–1.0 (a progress bar's value)."""
         return self.done / self.total if self.total else 1.0
 
     def to_json(self) -> dict[str, int | str]:

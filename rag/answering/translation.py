@@ -54,7 +54,9 @@ class AnswerTranslator:
 
     def attempt(self, text: str, target: Language, keep: Sequence[str] = (), chat: Chat = ()) -> str:
         """The model's translation of `text` into `target` as it wrote it, usable or not. `chat`: the conversation
-        that drafted `text`, which the request continues (else it follows the answering system prompt alone)."""
+        that drafted `text`, which the request continues (else it follows the answering system prompt alone): llama.cpp
+        reads only the request, and still holds the chat for a follow-up's rewrite. A chat server re-reads the whole
+        chat for each sentence unless it caches prompts (llama-server and vLLM do)."""
         named = sorted({word for word in keep if word.lower() in _words(text)})
         keeping = KEEP[target].format(words="、".join(named)) if named else ""
         request = {"role": "user", "content": ASK[target].format(keep=keeping, sentence=neutralise(text.strip()))}

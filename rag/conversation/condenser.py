@@ -21,7 +21,7 @@ from rag.conversation.rewrite import ModelRewriter, chat_language, combine, reso
 from rag.conversation.translate import QuestionTranslator
 from rag.core.config import ConversationConfig
 from rag.core.errors import RagError
-from rag.core.language import Language, detect_language
+from rag.core.language import Language, detect_language, written_in
 
 METHODS = ("none", "as-is", "new-topic", "ordinal", "llm", "referent", "rule", "translated")
 """How a standalone question was made: ``none`` (no earlier turns), ``as-is`` (it stood alone), ``new-topic`` (a
@@ -94,7 +94,7 @@ class Condenser:
         if not self.config.translate_questions or answer_mode != "llm" or plan.standalone.method == "new-topic":
             return plan  # a question about something the documents never mention is judged as it is
         target = self._documents_language()
-        if target is None or (not plan.needs_model and detect_language(plan.standalone.question) == target):
+        if target is None or (not plan.needs_model and written_in(plan.standalone.question, target)):
             return plan
         return dataclasses.replace(plan, translate_to=target)
 
@@ -120,7 +120,7 @@ class Condenser:
         name it gives for the follow-up's pronoun put in its place; else the rule); then, when the plan says so and
         it is in another language than the documents, the model's translation."""
         standalone = self._rewritten(plan) if plan.standalone.method == "llm" else plan.standalone
-        if plan.translate_to is None or detect_language(standalone.question) == plan.translate_to:
+        if plan.translate_to is None or written_in(standalone.question, plan.translate_to):
             return standalone
         return self._translated(standalone, plan.translate_to)
 
@@ -144,10 +144,10 @@ class Condenser:
             if rewriter.usable():
                 rewritten = rewriter.rewrite(plan.question, plan.turns, language)
                 if rewritten:
-                    return Standalone(rewritten, "llm", carried, _unless_same(translated_from, rewritten))
+                    return Standalone(rewritten, "llm", carried, _translated_from(translated_from, rewritten, language))
                 named = rewriter.referent(plan.question, plan.turns, language)
                 if named:
-                    return Standalone(named, "referent", carried, _unless_same(translated_from, named))
+                    return Standalone(named, "referent", carried, _translated_from(translated_from, named, language))
         except RagError:  # the model could not be loaded or asked: the rule still gives a standalone question
             pass
         return Standalone(combine(plan.question, plan.turns), "rule", carried)
@@ -169,9 +169,10 @@ class Condenser:
         return self.run(self.plan(question, history, answer_mode))
 
 
-def _unless_same(asked: str | None, written: str) -> str | None:
-    """`asked` as the question a rewrite was translated from, unless the rewrite stayed in its language (a referent
-    put into the follow-up: translated afterwards like any other question)."""
-    if asked is None or detect_language(written) == detect_language(asked):
+def _translated_from(asked: str | None, written: str, language: Language | None) -> str | None:
+    """`asked` as the question a rewrite in `language` was translated from when the rewrite is wholly in that
+    language; None when it is not (a name put into the Chinese follow-up: it is translated afterwards like any other
+    question)."""
+    if asked is None or language is None or not written_in(written, language):
         return None
     return asked

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from rag.conversation.followup import ORDINAL, anaphor, is_followup, ordinal_position
+from rag.conversation.followup import ASPECTS, ORDINAL, anaphor, is_followup, ordinal_position
 from rag.conversation.history import Turn, enumerated_items
 from rag.core.language import Language, detect_language
-from rag.core.text import latin_names, tokenize
+from rag.core.text import tokenize
 from rag.generation.chat import generate_line, neutralise, takes_chat
 from rag.refusal.policy import is_no_answer
 
@@ -122,13 +122,26 @@ class ModelRewriter:
 
 def keeps_the_topic(rewritten: str, question: str, turn: Turn) -> bool:
     """Whether a rewrite of the follow-up `question` still names what the conversation is about: a content word of the
-    `turn` it follows (its question, what was searched, its answer) or a name the follow-up itself uses. "Can you turn
-    off? How do you turn it off?" for "那第二步能关掉吗？怎么关？" after a question about tinytag's file-type checks does
-    not: it would be searched and answered as a question about nothing."""
+    `turn` it follows (its question, what was searched, its answer, in the rewrite's language) or of the follow-up
+    itself (not an aspect word like 缺点). "Can you turn off? How do you turn it off?" for "那第二步能关掉吗？怎么关？"
+    after a question about tinytag's file-type checks does not: it would be searched and answered as a question about
+    nothing. A rewrite in another language than everything the turn said is not judged (no words to compare)."""
+    language = detect_language(rewritten)
     said = [turn.question, turn.searched, turn.answer, *(m["content"] for m in turn.transcript[-1:])]
-    topic = {term for text in said for term in tokenize(text)}
-    topic.update(term for name in latin_names(question) for term in tokenize(name))
-    return not topic or not topic.isdisjoint(tokenize(rewritten))
+    said = [text for text in said if detect_language(text) == language]
+    if not said:
+        return True
+    topic = {term for text in said for term in _content_terms(text)}
+    topic.update(term for term in _content_terms(question) if term not in ASPECTS)
+    return not topic.isdisjoint(_content_terms(rewritten))
+
+
+_SUFFIX = re.compile(r"(?<=[a-z]{3})(?:ing|ed|es|s)$")
+
+
+def _content_terms(text: str) -> set[str]:
+    """`text`'s search terms without citation markers and bare numbers, English ones crudely stemmed (steps → step)."""
+    return {_SUFFIX.sub("", term) for term in tokenize(_MARKER.sub(" ", text)) if not term.isdigit()}
 
 
 def chat_language(turn: Turn) -> Language | None:

@@ -8,6 +8,7 @@ Language = Literal["zh", "en"]
 
 LANGUAGE_NAMES: dict[str, str] = {"zh": "Chinese", "en": "English"}
 """Each language's name in English, as front ends show it ("retelling the answer in Chinese")."""
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
@@ -23,3 +24,12 @@ def detect_language(text: str) -> Language:
     if cjk == 0:
         return "en"
     return "zh" if cjk >= len(_LATIN_WORD.findall(text)) else "en"
+
+
+def written_in(text: str, language: Language) -> bool:
+    """Whether `text` is in `language` throughout enough to need no translation into it: Chinese as
+    `detect_language` says; English without a single CJK character ("burst parameter of the token bucket有啥用？" is
+    not English yet)."""
+    if language == "en":
+        return _CJK.search(text) is None
+    return detect_language(text) == language

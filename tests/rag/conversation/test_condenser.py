@@ -125,3 +125,11 @@ def test_a_referent_named_in_the_english_chat_is_put_into_the_chinese_follow_up_
     assert 'what does "它" refer to' in generator.prompts[1]
     assert (standalone.question, standalone.method, standalone.translated_from) == (
         "What is the default of burst?", "referent", "burst默认是多少？")
+
+
+def test_a_long_english_referent_in_a_chinese_follow_up_is_still_translated() -> None:
+    chat, generator = english_documents(["它有啥用？", "the burst parameter of the token bucket", "What is the burst parameter for?"])
+    standalone = chat.condense("它有啥用？", [DRAFTED_IN_ENGLISH], "llm")
+    assert generator.calls == 3, "rewrite, referent, then the translation of the half-Chinese question"
+    assert (standalone.question, standalone.translated_from) == (
+        "What is the burst parameter for?", "burst parameter of the token bucket有啥用？")  # its article dropped
