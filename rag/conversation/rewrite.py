@@ -121,19 +121,18 @@ class ModelRewriter:
 
 
 def keeps_the_topic(rewritten: str, question: str, turn: Turn) -> bool:
-    """Whether a rewrite of the follow-up `question` still names what the conversation is about: a content word of the
-    `turn` it follows (its question, what was searched, its answer, in the rewrite's language) or of the follow-up
-    itself (not an aspect word like 缺点). "Can you turn off? How do you turn it off?" for "那第二步能关掉吗？怎么关？"
-    after a question about tinytag's file-type checks does not: it would be searched and answered as a question about
-    nothing. A rewrite in another language than everything the turn said is not judged (no words to compare)."""
+    """Whether a rewrite of the follow-up `question` still names what the conversation is about: a word of the
+    question before it (as asked or as searched, in the rewrite's language) or of the follow-up itself, not an aspect
+    word ("you", 缺点). "Can you turn off? How do you turn it off?" for "那第二步能关掉吗？怎么关？" after a question about
+    tinytag's file-type checks does not: it would be searched and answered as a question about nothing (the answer's
+    words are no guide: it may well say "turn off"). A rewrite in another language than the question before it is not
+    judged (no words to compare)."""
     language = detect_language(rewritten)
-    said = [turn.question, turn.searched, turn.answer, *(m["content"] for m in turn.transcript[-1:])]
-    said = [text for text in said if detect_language(text) == language]
+    said = [text for text in (turn.question, turn.searched) if detect_language(text) == language]
     if not said:
         return True
-    topic = {term for text in said for term in _content_terms(text)}
-    topic.update(term for term in _content_terms(question) if term not in ASPECTS)
-    return not topic.isdisjoint(_content_terms(rewritten))
+    topic = {term for text in said for term in _content_terms(text)} | _content_terms(question)
+    return not topic.isdisjoint(_content_terms(rewritten) - ASPECTS)  # "you", "drawbacks" name no topic
 
 
 _SUFFIX = re.compile(r"(?<=[a-z]{3})(?:ing|ed|es|s)$")
@@ -156,11 +155,16 @@ def _without_transcript(turn: Turn) -> Turn:
 def clean_rewrite(raw: str, question: str) -> str | None:
     """The model's rewrite without labels and quotes; None when it is not a usable standalone question: empty,
     runaway, the no-answer phrase, an answer (citation markers, or a statement ending in a full stop), or a question
-    that still leans on the conversation (the follow-up copied back: "它有哪些缺点？")."""
+    that still leans on the conversation (the follow-up copied back: "它有哪些缺点？", or a piece of it: "能关掉吗？怎么关？"
+    for "那第二步能关掉吗？怎么关？")."""
     text = clean_line(raw, question)
-    if text is None or text.endswith(("。", ".")) or is_followup(text):
+    if text is None or text.endswith(("。", ".")) or is_followup(text) or _squeezed(text) in _squeezed(question):
         return None
     return text
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
 
 
 def clean_line(raw: str, question: str) -> str | None:

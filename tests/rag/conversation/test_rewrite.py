@@ -108,9 +108,13 @@ def test_a_rewrite_that_lost_what_the_conversation_is_about_is_refused() -> None
     assert not keeps_the_topic("这种方法有什么缺点？", "它有什么缺点？", benefits)
     assert keeps_the_topic("What is QLoRA?", "那 QLoRA 呢？", Turn("什么是 LoRA？", "LoRA 冻结原始权重[1]。"))  # its own name
     assert keeps_the_topic("什么是量化？", "那量化呢？", benefits)  # the follow-up's own topic word
-    assert keeps_the_topic("Can the second step be turned off?", follow_up, steps)  # "steps" was searched
+    assert not keeps_the_topic("Can the second step be turned off?", follow_up, steps)  # only an aspect word is left
+    limits = Turn("它有哪些限制？", "每秒 5 次[1]。", "Which limits does the limiter apply?")
+    assert keeps_the_topic("What is the default limit?", "默认是多少？", limits)  # limits ~ limit
     mixed = Turn("什么是混合精度？", "混合精度训练同时使用 FP16 和 FP32[1]。")
     assert keeps_the_topic("Why does mixed precision reduce memory use?", "Why does it reduce memory use?", mixed), (
         "a rewrite in another language than the whole turn is not judged")
     generator = ScriptedGenerator("Can you turn off? How do you turn it off?", chat_template=CHATML)
     assert ModelRewriter(generator).rewrite(follow_up, [steps]) is None
+    assert clean_rewrite("能关掉吗？怎么关？", follow_up) is None  # a piece of the follow-up, its reference cut off
+    assert clean_rewrite("tinytag 的魔数检查能关掉吗？", follow_up) == "tinytag 的魔数检查能关掉吗？"
