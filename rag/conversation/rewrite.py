@@ -121,14 +121,15 @@ class ModelRewriter:
 
 
 def keeps_the_topic(rewritten: str, question: str, turn: Turn) -> bool:
-    """Whether a rewrite of the follow-up `question` still names what the conversation is about: a word of the
-    question before it (as asked or as searched, in the rewrite's language) or of the follow-up itself, not an aspect
-    word ("you", 缺点). "Can you turn off? How do you turn it off?" for "那第二步能关掉吗？怎么关？" after a question about
-    tinytag's file-type checks does not: it would be searched and answered as a question about nothing (the answer's
-    words are no guide: it may well say "turn off"). A rewrite in another language than the question before it is not
-    judged (no words to compare)."""
+    """Whether a rewrite of the follow-up `question` still names what the conversation is about: a word the `turn`
+    before it said (its question as asked or searched, its answer, in the rewrite's language: "BLEU 分数是什么？" for
+    "Tell me more about the first one.") or of the follow-up itself, not an aspect word ("you", 缺点). "What additional
+    considerations should be taken into account?" for "它还有什么需要注意的？" after a question about the idna package
+    does not: it would be searched and answered as a question about nothing. A rewrite in another language than
+    everything the turn said is not judged (no words to compare)."""
     language = detect_language(rewritten)
-    said = [text for text in (turn.question, turn.searched) if detect_language(text) == language]
+    said = [turn.question, turn.searched, turn.answer, *(m["content"] for m in turn.transcript[-1:])]
+    said = [text for text in said if detect_language(text) == language]
     if not said:
         return True
     topic = {term for text in said for term in _content_terms(text)} | _content_terms(question)

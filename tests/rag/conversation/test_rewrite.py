@@ -110,6 +110,8 @@ def test_a_rewrite_that_lost_what_the_conversation_is_about_is_refused() -> None
     assert keeps_the_topic("什么是量化？", "那量化呢？", benefits)  # the follow-up's own topic word
     assert not keeps_the_topic("Can the second step be turned off?", follow_up, steps)  # only an aspect word is left
     limits = Turn("它有哪些限制？", "每秒 5 次[1]。", "Which limits does the limiter apply?")
+    listed = Turn("如何评估大型语言模型的性能？", "常用指标包括 BLEU 分数和困惑度[1]。")
+    assert keeps_the_topic("BLEU 分数是什么？", "Tell me more about the first one.", listed)  # named in the answer
     assert keeps_the_topic("What is the default limit?", "默认是多少？", limits)  # limits ~ limit
     mixed = Turn("什么是混合精度？", "混合精度训练同时使用 FP16 和 FP32[1]。")
     assert keeps_the_topic("Why does mixed precision reduce memory use?", "Why does it reduce memory use?", mixed), (
