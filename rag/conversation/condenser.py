@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from rag.conversation.followup import continues_named_topic, is_followup
+from rag.conversation.followup import is_followup
 from rag.conversation.history import Turn, bound
 from rag.conversation.rewrite import ModelRewriter, chat_language, combine, resolve_ordinal
 from rag.conversation.translate import QuestionTranslator
@@ -103,7 +103,7 @@ class Condenser:
         turns = tuple(bound(history, self.config.max_turns, self.config.max_turn_chars)) if method != "none" else ()
         if not turns:
             return Plan(question, (), Standalone(question, "none"))
-        if not is_followup(question) and not continues_named_topic(question, (turns[-1].question, turns[-1].searched)):
+        if not is_followup(question):
             return Plan(question, turns, Standalone(question, "as-is"))
         if self._new_topic(question):
             return Plan(question, turns, Standalone(question, "new-topic"))

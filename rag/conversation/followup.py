@@ -3,14 +3,13 @@ alone skip the rewrite.
 
 A question is a follow-up when it refers back — a pronoun or demonstrative (它, 其, 这个, 上述, it, they, this), an
 ordinal reference (第三个, the second one), an ellipsis (缺点呢？, 那…呢, what about …?) — or when it asks only
-about an aspect (有什么缺点？, 怎么实现？, why?) without naming what it is about, or when it names nothing at all
-after a question that named something (`continues_named_topic`). Everything else stands alone, including a switch to
-a new topic.
+about an aspect (有什么缺点？, 怎么实现？, why?) without naming what it is about. Everything else stands alone,
+including a switch to a new topic.
 """
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from typing import Callable
 
 from rag.core.language import detect_language
 from rag.core.text import acronym_singular, latin_names, tokenize
@@ -144,18 +143,3 @@ def names_new_topic(
 
 
 _LATIN_WORD = re.compile(r"[a-z]{3,}")
-
-
-def names_something(question: str) -> bool:
-    """Whether `question` names a thing by a Latin-script word: a name (``PEFT``, ``xmltodict.parse``) or, in a Chinese
-    question, any Latin word of three letters or more (``portalocker``)."""
-    if detect_language(question) == "zh" and _LATIN_WORD.search(question.lower()):
-        return True
-    return bool(latin_names(question))
-
-
-def continues_named_topic(question: str, previous: Sequence[str]) -> bool:
-    """Whether `question` names nothing while the turn before it (its question as asked or as searched, `previous`)
-    named something: in a conversation it is about that thing ("为什么安装时要把版本号固定住？" after
-    "httpx-sse 用 pip 怎么安装？"), although it has no pronoun or ellipsis to say so."""
-    return not names_something(question) and any(names_something(text) for text in previous)

@@ -43,13 +43,3 @@ def test_a_follow_up_about_something_the_index_never_mentions_is_a_new_topic() -
     english_index = lambda: "en"  # noqa: E731
     assert not names_new_topic("那比特币现在多少钱？", df, english_index)  # Chinese words are unknown to an English one
     assert names_new_topic("它和 Kubernetes 的调度器有什么关系？", df, english_index)  # names still count
-
-
-def test_a_question_naming_nothing_after_one_that_named_something_continues_its_topic() -> None:
-    from rag.conversation.followup import continues_named_topic
-
-    installed = ["httpx-sse 用 pip 怎么安装？", "How do you install httpx-sse with pip?"]
-    assert continues_named_topic("为什么安装时要把版本号固定住？", installed)
-    assert not continues_named_topic("为什么 portalocker 要把版本号固定住？", installed)  # it names its own topic
-    assert continues_named_topic("Why pin the version?", ["What is PEFT?"])
-    assert not continues_named_topic("今天北京天气怎么样？", ["混合精度训练有什么好处？"])  # nothing was named before
