@@ -31,7 +31,7 @@ from rag.answering.prompts import (
     revision_prompt,
 )
 from rag.answering.sentences import asks_for_a_list
-from rag.answering.translation import AnswerTranslator
+from rag.answering.translation import AnswerTranslator, Retelling
 from rag.core.config import AnswerConfig
 from rag.core.errors import ConfigError
 from rag.core.language import detect_language
@@ -147,25 +147,6 @@ class Progress:
 
     def to_json(self) -> dict[str, int]:
         return {"read": self.read, "total": self.total, "attempt": self.attempt}
-
-
-@dataclass(frozen=True)
-class Retelling:
-    """How far a checked answer drafted in the documents' language is retold in the person's (`language`), in
-    sentences: streamed after the draft of a Chinese question over English documents, from ``(0, total)`` to
-    ``(total, total)``; a sentence takes the model about a second."""
-
-    done: int
-    total: int
-    language: str
-
-    @property
-    def share(self) -> float:
-        """The part done, 0.0–1.0 (a progress bar's value)."""
-        return self.done / self.total if self.total else 1.0
-
-    def to_json(self) -> dict[str, int | str]:
-        return {"done": self.done, "total": self.total, "language": self.language}
 
 
 @dataclass(frozen=True)
@@ -303,7 +284,8 @@ class Answerer:
         checked = draft.checked
         if draft.passed and drafting != language:
             translating = time.perf_counter()
-            checked = yield from self._retold(checked, language, person, draft.transcript)
+            translator = AnswerTranslator(self.generator)
+            checked = yield from translator.retell(checked, language, asked=person, chat=draft.transcript)
             timings["translate_ms"] = 1000 * (time.perf_counter() - translating)
         timings["total_ms"] = 1000 * (time.perf_counter() - started) + timings.get("retrieve_ms", 0.0)
         if not draft.passed and not self.refusal.answerable(hits):
@@ -319,18 +301,6 @@ class Answerer:
             yield answer
             return
         yield draft.attach(Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings))
-
-    def _retold(
-        self, checked: CheckedAnswer, language: str, asked: str, chat: Sequence[Mapping[str, str]],
-    ) -> Generator[Retelling, None, CheckedAnswer]:
-        """`checked` retold in `language` (`AnswerTranslator.retell`), streaming how far it has got."""
-        steps = AnswerTranslator(self.generator).retell(checked, language, asked=asked, chat=chat)
-        while True:
-            try:
-                done, total = next(steps)
-            except StopIteration as finished:
-                return finished.value
-            yield Retelling(done, total, language)
 
     def drafting_language(self, question: str, language: str, asked: str | None) -> str:
         """The language the model drafts in: the person's (`language`), except for a Chinese question searched as

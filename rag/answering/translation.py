@@ -23,6 +23,26 @@ from rag.generation.chat import generate_line, neutralise, takes_chat
 
 Chat = Sequence[Mapping[str, str]]
 
+
+@dataclasses.dataclass(frozen=True)
+class Retelling:
+    """How far a checked answer drafted in the documents' language is retold in the person's (`language`), in
+    sentences: streamed after the draft of a Chinese question over English documents, from ``(0, total)`` to
+    ``(total, total)``; a sentence takes the model about a second."""
+
+    done: int
+    total: int
+    language: str
+
+    @property
+    def share(self) -> float:
+        """The part done, 0.0–1.0 (a progress bar's value)."""
+        return self.done / self.total if self.total else 1.0
+
+    def to_json(self) -> dict[str, int | str]:
+        return {"done": self.done, "total": self.total, "language": self.language}
+
+
 ASK = {
     "zh": "先不要回答。把下面的英文句子翻译成中文，只输出译文。名称、数字、代码和缩写保持原样{keep}。\n{sentence}",
 }
@@ -85,12 +105,12 @@ class AnswerTranslator:
 
     def retell(
         self, checked: CheckedAnswer, target: Language, asked: str = "", chat: Chat = (),
-    ) -> Generator[tuple[int, int], None, CheckedAnswer]:
-        """`answer`, yielding ``(sentences translated, sentences to translate)`` from ``(0, n)`` to ``(n, n)``."""
+    ) -> Generator[Retelling, None, CheckedAnswer]:
+        """`answer`, yielding how far it has got (`Retelling`, in sentences) from ``(0, n)`` to ``(n, n)``."""
         keep = self.keep_words(asked)
         total = sum(sentence.status != "removed" for sentence in checked.sentences)
         done = 0
-        yield done, total
+        yield Retelling(done, total, target)
         retold = []
         for sentence in checked.sentences:
             if sentence.status != "removed":
@@ -98,7 +118,7 @@ class AnswerTranslator:
                 if translation is not None:
                     sentence = dataclasses.replace(sentence, text=translation, spelled_out="")
                 done += 1
-                yield done, total
+                yield Retelling(done, total, target)
             retold.append(sentence)
         return CheckedAnswer(render(retold, target), tuple(retold), checked.citations)
 

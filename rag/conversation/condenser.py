@@ -138,16 +138,15 @@ class Condenser:
     def _rewritten(self, plan: Plan) -> Standalone:
         carried = plan.standalone.carried
         language = self.rewrite_language(plan)
-        translated_from = plan.question if language is not None else None
         try:
             rewriter = ModelRewriter(self._generator(), self.config.rewrite_max_tokens)
             if rewriter.usable():
                 rewritten = rewriter.rewrite(plan.question, plan.turns, language)
                 if rewritten:
-                    return Standalone(rewritten, "llm", carried, _translated_from(translated_from, rewritten, language))
+                    return Standalone(rewritten, "llm", carried, _translated_from(plan.question, rewritten, language))
                 named = rewriter.referent(plan.question, plan.turns, language)
                 if named:
-                    return Standalone(named, "referent", carried, _translated_from(translated_from, named, language))
+                    return Standalone(named, "referent", carried, _translated_from(plan.question, named, language))
         except RagError:  # the model could not be loaded or asked: the rule still gives a standalone question
             pass
         return Standalone(combine(plan.question, plan.turns), "rule", carried)
@@ -169,10 +168,8 @@ class Condenser:
         return self.run(self.plan(question, history, answer_mode))
 
 
-def _translated_from(asked: str | None, written: str, language: Language | None) -> str | None:
-    """`asked` as the question a rewrite in `language` was translated from when the rewrite is wholly in that
-    language; None when it is not (a name put into the Chinese follow-up: it is translated afterwards like any other
-    question)."""
-    if asked is None or language is None or not written_in(written, language):
-        return None
-    return asked
+def _translated_from(asked: str, written: str, language: Language | None) -> str | None:
+    """`asked` as the question a rewrite asked in `language` (None: the follow-up's own) was translated from, when the
+    rewrite is wholly in that language; None otherwise (a name put into the Chinese follow-up: it is translated
+    afterwards like any other question)."""
+    return asked if language is not None and written_in(written, language) else None
