@@ -64,7 +64,8 @@ def main(source: str) -> None:
                  "https://github.com/ymcui/cmrc2018): plain-text encyclopedic documents unlike the bundled Markdown "
                  "interview notes, with extractive questions (eval/data/zhwiki_tune.jsonl, zhwiki_test.jsonl). Built by "
                  "eval/corpora/zhwiki_build.py; choices are made on the tuning set, the test set is reported.",
-        "licence": "CC BY-SA 4.0 (the paragraphs are unchanged apart from the title line added above each)",
+        "licence": "CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/), as CMRC 2018 and the Chinese "
+                   "Wikipedia text it quotes; the paragraphs are unchanged apart from the title line added above each",
         "documents": documents,
     }
     (CORPUS / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
