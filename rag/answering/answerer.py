@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 from rag.answering.citations import (
@@ -22,7 +22,7 @@ from rag.answering.citations import (
 )
 from rag.answering.excerpts import Excerpt, reading_cost, select_excerpts, shown
 from rag.answering.extractive import ExtractiveAnswerer
-from rag.answering.faithfulness import names_nothing_asked
+from rag.answering.faithfulness import character_pairs, mentions_subject, names_nothing_asked, question_subject
 from rag.answering.prompts import (
     LIST_REMINDER,
     REMINDER,
@@ -218,6 +218,7 @@ class Answerer:
             semantic=partial(extractive.scorer.semantic_rank, min_margin=margin),
             semantic_top_k=config.semantic_top_k,
             heading_at=extractive.ranker.heading_at,
+            title_of=extractive.ranker.sections.title,
         )
         self._generator_factory = generator_factory
         self._generator: Any = None
@@ -271,13 +272,13 @@ class Answerer:
         revised_to_nothing = draft.attempts > 1 and self.config.quote_when_revision_declines
         if draft.declined and (quote_if_declined or revised_to_nothing) and self.refusal.answerable(hits):
             quoted = self._extractive(question, hits, passages, language, timings, started)
-            if quoted.abstained or not names_nothing_asked(question, quoted.text):
+            if quoted.abstained or not (names_nothing_asked(question, quoted.text) or self._unknown_subject(question)):
                 if not quoted.abstained:
                     quoted.fallback = DECLINED
                 yield draft.attach(quoted)
                 return
-            # The model found no answer and the quotes don't mention what the question names: they answer
-            # something else, so the model's "no answer" stands.
+            # The model found no answer and the quotes don't mention what the question names, or the documents
+            # never mention what it asks about: they answer something else, so the model's "no answer" stands.
         if draft.declined:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return
@@ -374,6 +375,18 @@ class Answerer:
             if revision is None:
                 return draft
             prompt, attempt = revision, attempt + 1
+
+    def _unknown_subject(self, question: str) -> bool:
+        """Whether the question names its subject first (`question_subject`, "林越峰是怎样成为作家的？") and no document
+        mentions it."""
+        subject = question_subject(question)
+        return bool(subject) and not mentions_subject(subject, self._corpus_pairs)
+
+    @cached_property
+    def _corpus_pairs(self) -> frozenset[str]:
+        """Every document's `character_pairs` (this answerer serves one generation of one index)."""
+        documents = self.extractive.ranker.sections.documents
+        return frozenset().union(*(character_pairs(text) for text in documents.values()))
 
     def _passes(self, checked: CheckedAnswer) -> bool:
         """Whether enough of a draft survived the citation check to be the answer."""

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 from rag.answering.faithfulness import (
+    character_pairs,
     exact_spans,
+    mentions_subject,
     missing_exact_spans,
+    question_subject,
     restatable,
     says_no_answer,
     swapped_terms,
@@ -296,14 +299,29 @@ class CitationChecker:
         semantic: SemanticSupport | None = None,
         semantic_top_k: int = 0,
         heading_at: HeadingAt | None = None,
+        title_of: Callable[[str], str] | None = None,
     ) -> None:
         self.min_support = min_support
         self.semantic = semantic
         self.semantic_top_k = semantic_top_k
         self.heading_at = heading_at
+        self.title_of = title_of
+
+    def _borrows_subject(self, sentence: str, subject: str, chunk: Chunk) -> bool:
+        """Whether `sentence` repeats the question's `subject` ("短齿天竺鲷") while the passage — with its headings and its
+        document's title — holds under half of it: a fact of one thing told of another ("短齿天竺鲷的臀鳍硬棘有3枚" cited
+        to another fish's fins). The question's words are otherwise free to restate."""
+        if subject not in sentence:
+            return False
+        about = [chunk.text, chunk.heading]
+        if self.heading_at is not None:
+            about.append(self.heading_at(chunk, chunk.start))
+        if self.title_of is not None:
+            about.append(self.title_of(chunk.doc_id))
+        return not mentions_subject(subject, character_pairs(" ".join(about)))
 
     def _support(
-        self, sentence: str, chunk: Chunk, ignore: set[str], given: str, restated: set[str] = frozenset(),
+        self, sentence: str, chunk: Chunk, ignore: set[str], given: str, restated: set[str] = frozenset(), subject: str = "",
     ) -> tuple[float, Spans]:
         """Lexical support, or semantic support mapped onto the same scale when only that holds (a sentence in
         another language than the passage); 0 when a number, formula or name of the sentence is in neither the
@@ -313,6 +331,8 @@ class CitationChecker:
         if missing_exact_spans(sentence, chunk.text, given):
             return (0.0, ())
         if _foreign_label(sentence, chunk, ignore):
+            return (0.0, ())
+        if subject and self._borrows_subject(sentence, subject, chunk):
             return (0.0, ())
         lexical = supporting_spans(sentence, chunk, ignore)
         if lexical[0] >= self.min_support:
@@ -339,6 +359,7 @@ class CitationChecker:
         asks yes or no: a sentence restating that asserts the answer (`restatable`)."""
         given = restatable(question)
         asked = _units(given)
+        subject = question_subject(question)
         proposition = {unit for unit in _units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
         checked: list[CheckedSentence] = []
         spans: dict[int, set[tuple[int, int]]] = {}
@@ -367,7 +388,7 @@ class CitationChecker:
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
             restated = _units(text) & proposition
-            scores = {n: self._support(text, chunk, asked, given, restated) for n, chunk in passages.items()}
+            scores = {n: self._support(text, chunk, asked, given, restated, subject) for n, chunk in passages.items()}
             holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
             if holding:
                 status, numbers = "kept", holding

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Iterable
+from typing import AbstractSet, Iterable
 
 from rag.core.language import detect_language
-from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, latin_names, tokenize
+from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, is_stopword, latin_names, tokenize, words
 
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c. Not prose
 # between two shell variables ("$DOMAIN is not expanded, while ${DOMAIN} is"), nor an operator spaced on one side
@@ -269,6 +269,25 @@ def restatable(question: str) -> str:
     return " ".join(clause for clause in _CLAUSE.findall(question) if clause not in asks)
 
 
+SUBJECT_CHARS = 8
+"""A question's first run of content words is the thing it asks about only when it is at most this long: a name
+("短齿天竺鲷", "乐坛风云50年"); a longer run is a clause ("模型规模大到一定程度后突然冒出以前没有…")."""
+_SUBJECT_BREAK = re.compile(r"[\W_]+|[的了吗呢是有在和与及或被把对从到将就也都还又很最更于]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def question_subject(question: str) -> str:
+    """What a Chinese question is about when it names it first ("短齿天竺鲷" in "短齿天竺鲷有多少枚臀鳍硬棘？"): the words
+    it opens with, up to a particle, question word or punctuation, if they are short enough to be a name
+    (`SUBJECT_CHARS`) and hold Chinese; else "" (English subjects are names the exact-span rules already check)."""
+    run = ""
+    for word in words(question.strip()):
+        if _SUBJECT_BREAK.fullmatch(word) or is_stopword(word.lower()):
+            break  # a question opening with a question word or particle ("为什么不用…", "在 PyTorch 里…") names none first
+        run += word
+    return run if _CJK.search(run) and 2 <= len(run) <= SUBJECT_CHARS else ""
+
+
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*[A-Za-z0-9]")
 
 
@@ -278,6 +297,27 @@ def asked_terms(question: str) -> list[str]:
     if detect_language(question) == "zh":
         return list(dict.fromkeys(_LATIN_WORD.findall(question)))
     return latin_names(question)
+
+
+def mentions_subject(subject: str, pairs: AbstractSet[str]) -> bool:
+    """Whether a text whose `character_pairs` are `pairs` holds at least half of `subject`'s (a name the text words
+    a little differently, "新西兰鸲鹟" and "鸲鹟", still counts)."""
+    wanted = character_pairs(subject)
+    return len(wanted & pairs) * 2 >= len(wanted)
+
+
+def character_pairs(text: str) -> set[str]:
+    """Adjacent character pairs of the Chinese runs of `text` (a lone character as itself) and its Latin/digit runs."""
+    pairs: set[str] = set()
+    for run in _SUBJECT_UNIT.findall(text):
+        if _CJK.match(run):
+            pairs.update({a + b for a, b in zip(run, run[1:])} or {run})
+        else:
+            pairs.add(run.lower())
+    return pairs
+
+
+_SUBJECT_UNIT = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+")
 
 
 def names_nothing_asked(question: str, text: str) -> bool:

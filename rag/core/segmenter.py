@@ -128,6 +128,11 @@ class Segmenter:
         self.dictionary.cover(text)
         return self._jieba.cut_for_search(text)
 
+    def cut(self, text: str) -> Iterator[str]:
+        """jieba's default mode: words that, joined, give `text` back."""
+        self.dictionary.cover(text)
+        return self._jieba.cut(text)
+
 
 def default_dictionary_path() -> Path:
     """``~/.cache/rag/jieba-dictionary.bin`` on Linux."""

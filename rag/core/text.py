@@ -45,6 +45,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def words(text: str) -> list[str]:
+    """`text` cut into words (jieba's default mode; punctuation and spaces are words of their own), in order."""
+    return list(_segmenter().cut(text))
+
+
 # A sentence ends at Chinese or Western terminal punctuation (plus closing quotes/brackets) or a line break.
 _SENTENCE_END = re.compile(r"[。！？；!?;]+[”’」』）)\]]*|\.(?=\s)|\n+")
 _FENCE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)

@@ -16,6 +16,8 @@ from rag.core.structure import Section, parse_structure
 
 MAX_HEADING_CHARS = 200
 """Headings are shortened to this many characters in heading paths (as in passages' heading paths)."""
+MAX_TITLE_CHARS = 100
+"""A document's first line longer than this is prose, not its title."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ class SectionMap:
         starts, spans = self._sections(doc_id)
         index = bisect.bisect_right(starts, offset) - 1
         return spans[max(index, 0)]
+
+    def title(self, doc_id: str) -> str:
+        """The document's first line, without Markdown heading marks, when it is short enough to be a title (a
+        plain-text article starts with its name); "" otherwise."""
+        first = self.documents.get(doc_id, "").lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
+        return first if len(first) <= MAX_TITLE_CHARS else ""
 
     def _sections(self, doc_id: str) -> tuple[list[int], list[SectionSpan]]:
         parsed = self._parsed.get(doc_id)

@@ -278,3 +278,21 @@ def test_a_denial_supported_by_meaning_may_find_its_negation_anywhere_in_the_pas
     assert checker.check(english, {1: chunk}, "en").sentences[0].status == "kept"
     affirming = Chunk("d", "outline.md", "DPO 是一种更简单的对齐方法。", 0, 15)
     assert checker.check(english, {1: affirming}, "en").sentences[0].status == "removed"
+
+
+def test_the_question_subject_told_of_another_thing_is_unsupported() -> None:
+    other_fish = "背鳍硬棘14枚、软条8枚，臀鳍硬棘有3枚、软条6枚。"
+    chunk = Chunk("f", "w11.txt", other_fish, 40, 40 + len(other_fish))
+    question = "短齿天竺鲷有多少枚臀鳍硬棘？"
+    borrowed = CitationChecker().check("短齿天竺鲷臀鳍硬棘有3枚[1]。", {1: chunk}, question=question)
+    assert [s.status for s in borrowed.sentences] == ["removed"]
+    # The same passage under its document's title (a plain-text article names its subject once, on its first line).
+    titled = CitationChecker(title_of=lambda doc_id: "短齿天竺鲷").check(
+        "短齿天竺鲷臀鳍硬棘有3枚[1]。", {1: chunk}, question=question,
+    )
+    assert [s.status for s in titled.sentences] == ["kept"]
+
+
+def test_a_subject_the_passage_names_may_be_restated() -> None:
+    kept = CitationChecker().check("混合精度训练可以显著提高训练速度[1]。", PASSAGES, question="混合精度训练有什么好处？")
+    assert [s.status for s in kept.sentences] == ["kept"]

@@ -8,7 +8,10 @@ from rag.answering.faithfulness import (
     asked_terms,
     exact_spans,
     missing_exact_spans,
+    character_pairs,
+    mentions_subject,
     names_nothing_asked,
+    question_subject,
     restatable,
     says_no_answer,
     swapped_terms,
@@ -232,6 +235,11 @@ def test_text_names_nothing_asked_when_it_mentions_none_of_the_questions_terms()
     assert not names_nothing_asked("混合精度训练有什么好处？", "北京今天是晴天[1]。")  # names nothing: nothing to miss
 
 
+def test_a_subject_is_mentioned_when_half_its_character_pairs_are() -> None:
+    assert mentions_subject("新西兰鸲鹟", character_pairs("鸲鹟会将多余的食物储起，新西兰特有。"))
+    assert not mentions_subject("乐坛风云50年", character_pairs("他毕业后效力无线电视逾16年。"))
+
+
 def test_an_english_denial_needs_a_source_that_denies_something() -> None:
     claim = "No, cloudpickle cannot serialize lambda functions."
     affirming = "`cloudpickle` can serialize a function or class by value, whereas `pickle` can only serialize it by reference."
@@ -246,3 +254,22 @@ def test_an_english_denial_needs_a_source_that_denies_something() -> None:
     assert unsupported_denial("No longer supported.", ["It is supported."])
     restating = 'The event defaults to "message" if the server doesn\'t specify one.'
     assert not unsupported_denial(restating, ["The event is message by default."], given="If the server doesn't name it?")
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("短齿天竺鲷有多少枚臀鳍硬棘？", "短齿天竺鲷"),
+        ("乐坛风云50年是哪个电视台的节目？", "乐坛风云50年"),
+        ("林越峰是怎样成为作家的？", "林越峰"),
+        ("混合精度训练有什么好处？", "混合精度训练"),
+        # A clause, not a name; English subjects are left to the exact-span rules.
+        ("模型规模大到一定程度后突然冒出以前没有的本事，这种现象怎么理解？", ""),
+        ("What is LoRA?", ""),
+        # Opening with a question word or particle, a question names nothing first.
+        ("为什么不用独热编码，而要用稠密的词向量来表示词？", ""),
+        ("在 PyTorch 里做混合精度训练，一般要走哪几个步骤？", ""),
+    ],
+)
+def test_question_subject_is_a_short_first_run_of_words(question: str, subject: str) -> None:
+    assert question_subject(question) == subject
