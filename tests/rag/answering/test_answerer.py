@@ -271,6 +271,13 @@ def test_a_decline_stands_when_the_quotes_name_nothing_the_question_names(make_r
     assert not make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML).ask("KV cache 怎样缓存历史的键和值？").abstained
 
 
+def test_a_decline_stands_when_no_document_mentions_what_the_question_is_about(make_rag) -> None:
+    # "张三丰" opens the question and no document mentions him: quotes on KV cache would answer something else.
+    rag = make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML)
+    answer = rag.ask("张三丰的 KV cache 有什么用？")
+    assert answer.abstained and answer.attempts == 2
+
+
 class ScriptKeepingGenerator(ScriptedGenerator):
     """A scripted model that can keep to a language's script (`rag.generation.base.ScriptKeepingGenerator`)."""
 
