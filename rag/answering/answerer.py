@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import partial
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 from rag.answering.citations import (
@@ -22,7 +22,7 @@ from rag.answering.citations import (
 )
 from rag.answering.excerpts import Excerpt, reading_cost, select_excerpts, shown
 from rag.answering.extractive import ExtractiveAnswerer
-from rag.answering.faithfulness import character_pairs, mentions_subject, names_nothing_asked, question_subject
+from rag.answering.faithfulness import mentions_subject, names_nothing_asked, question_subject
 from rag.answering.prompts import (
     LIST_REMINDER,
     REMINDER,
@@ -378,15 +378,10 @@ class Answerer:
 
     def _unknown_subject(self, question: str) -> bool:
         """Whether the question names its subject first (`question_subject`, "林越峰是怎样成为作家的？") and no document
-        mentions it."""
+        mentions it (read only when the model declined, so a large collection's scan is rare)."""
         subject = question_subject(question)
-        return bool(subject) and not mentions_subject(subject, self._corpus_pairs)
-
-    @cached_property
-    def _corpus_pairs(self) -> frozenset[str]:
-        """Every document's `character_pairs` (this answerer serves one generation of one index)."""
-        documents = self.extractive.ranker.sections.documents
-        return frozenset().union(*(character_pairs(text) for text in documents.values()))
+        documents = self.extractive.ranker.sections.documents.values()
+        return bool(subject) and not any(mentions_subject(subject, text) for text in documents)
 
     def _passes(self, checked: CheckedAnswer) -> bool:
         """Whether enough of a draft survived the citation check to be the answer."""

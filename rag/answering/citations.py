@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 from rag.answering.faithfulness import (
-    character_pairs,
     exact_spans,
     mentions_subject,
     missing_exact_spans,
@@ -318,7 +317,7 @@ class CitationChecker:
             about.append(self.heading_at(chunk, chunk.start))
         if self.title_of is not None:
             about.append(self.title_of(chunk.doc_id))
-        return not mentions_subject(subject, character_pairs(" ".join(about)))
+        return not mentions_subject(subject, " ".join(about))
 
     def _support(
         self, sentence: str, chunk: Chunk, ignore: set[str], given: str, restated: set[str] = frozenset(), subject: str = "",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import AbstractSet, Iterable
+from typing import Iterable
 
 from rag.core.language import detect_language
 from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, is_stopword, latin_names, tokenize, words
@@ -274,6 +274,8 @@ SUBJECT_CHARS = 8
 ("短齿天竺鲷", "乐坛风云50年"); a longer run is a clause ("模型规模大到一定程度后突然冒出以前没有…")."""
 _SUBJECT_BREAK = re.compile(r"[\W_]+|[的了吗呢是有在和与及或被把对从到将就也都还又很最更于]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_TIME_CLAUSE = re.compile(r"(?:后|时|时候|前|期间)$")
+"""Opening words ending like this say when, not what ("道同死后", "显存不够时")."""
 
 
 def question_subject(question: str) -> str:
@@ -285,6 +287,8 @@ def question_subject(question: str) -> str:
         if _SUBJECT_BREAK.fullmatch(word) or is_stopword(word.lower()):
             break  # a question opening with a question word or particle ("为什么不用…", "在 PyTorch 里…") names none first
         run += word
+    if _TIME_CLAUSE.search(run):
+        return ""
     return run if _CJK.search(run) and 2 <= len(run) <= SUBJECT_CHARS else ""
 
 
@@ -299,11 +303,11 @@ def asked_terms(question: str) -> list[str]:
     return latin_names(question)
 
 
-def mentions_subject(subject: str, pairs: AbstractSet[str]) -> bool:
-    """Whether a text whose `character_pairs` are `pairs` holds at least half of `subject`'s (a name the text words
-    a little differently, "新西兰鸲鹟" and "鸲鹟", still counts)."""
-    wanted = character_pairs(subject)
-    return len(wanted & pairs) * 2 >= len(wanted)
+def mentions_subject(subject: str, text: str) -> bool:
+    """Whether `text` holds at least half of `subject`'s character pairs (a name worded a little differently,
+    "新西兰鸲鹟" and "鸲鹟", still counts)."""
+    wanted, text = character_pairs(subject), text.lower()
+    return sum(pair in text for pair in wanted) * 2 >= len(wanted)
 
 
 def character_pairs(text: str) -> set[str]:
