@@ -126,8 +126,12 @@ class SentenceRanker:
         return np.asarray(self._embed_passages([heading]), dtype=np.float32)[0]
 
     def heading_at(self, chunk: Chunk, offset: int) -> str:
-        """The heading path of the section holding `offset` (`` > ``-joined; the passage's own when untitled)."""
-        return " > ".join(self.sections.section_at(chunk.doc_id, offset).heading_path) or chunk.heading
+        """The heading path of the section holding `offset` (`` > ``-joined; the passage's own when untitled, and a
+        plain-text document's title line when it has no headings at all)."""
+        path = " > ".join(self.sections.section_at(chunk.doc_id, offset).heading_path) or chunk.heading
+        if path or self.sections.formats.get(chunk.doc_id) == "markdown":
+            return path
+        return self.sections.title(chunk.doc_id)
 
     def heading_similarity(self, question: str, section: SectionSpan) -> float | None:
         """Cosine between the question and the section's heading with its parent's (None: an untitled section)."""

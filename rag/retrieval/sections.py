@@ -8,6 +8,7 @@ parser the chunker uses (`rag.core.structure`), once per document, when first ne
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 from dataclasses import dataclass
 from typing import Mapping
@@ -18,6 +19,7 @@ MAX_HEADING_CHARS = 200
 """Headings are shortened to this many characters in heading paths (as in passages' heading paths)."""
 MAX_TITLE_CHARS = 100
 """A document's first line longer than this is prose, not its title."""
+_SENTENCE_END = re.compile(r"[。！？；.!?;]\s*$")
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,10 @@ class SectionMap:
         return spans[max(index, 0)]
 
     def title(self, doc_id: str) -> str:
-        """The document's first line, without Markdown heading marks, when it is short enough to be a title (a
-        plain-text article starts with its name); "" otherwise."""
+        """The document's first line, without Markdown heading marks, when it is short and does not end a sentence
+        (a plain-text article starts with its name); "" otherwise."""
         first = self.documents.get(doc_id, "").lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
-        return first if len(first) <= MAX_TITLE_CHARS else ""
+        return first if len(first) <= MAX_TITLE_CHARS and not _SENTENCE_END.search(first) else ""
 
     def _sections(self, doc_id: str) -> tuple[list[int], list[SectionSpan]]:
         parsed = self._parsed.get(doc_id)

@@ -119,3 +119,16 @@ def test_sentences_under_the_heading_the_question_asks_about_rank_first(ranker: 
     # The heading's own similarity counts too: asking about 挑战 ranks the challenge item first.
     assert ranker.rank("混合精度训练的挑战", hits)[0].section.heading == "6. 混合精度训练的挑战是什么？"
     assert all(s.is_list_item for s in ranked) and ranked[0].passage == 0
+
+
+def test_a_plain_text_document_without_headings_is_headed_by_its_title_line(tmp_path: Path, keyword_embedder) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "w00.txt").write_text("漠河古莲机场\n\n漠河机场是中国位置最北的民用机场。于2006年动工。\n", encoding="utf-8")
+    (tmp_path / "docs" / "notes.md").write_text(NOTES, encoding="utf-8")
+    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+    store = IndexStore.open(tmp_path / "index")
+    ranker = SentenceRanker(EvidenceScorer(store, Retriever(store, keyword_embedder).query_vector), keyword_embedder.embed_passages)
+    article = next(c for c in store.chunks if c.doc_id == "w00.txt")
+    assert ranker.heading_at(article, article.end - 3) == "漠河古莲机场"
+    notes = next(c for c in store.chunks if c.doc_id == "notes.md")
+    assert ranker.heading_at(notes, notes.start) == " > ".join(ranker.sections.section_at("notes.md", notes.start).heading_path)

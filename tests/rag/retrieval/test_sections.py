@@ -41,7 +41,8 @@ def test_a_long_heading_is_shortened_like_in_passages() -> None:
 
 def test_a_document_title_is_its_short_first_line() -> None:
     sections = SectionMap({"a.txt": "漠河古莲机场\n\n漠河机场是中国黑龙江省北部的机场。", "b.md": "# 混合精度\n\n正文。",
-                           "c.txt": "这是一整段很长的正文，" * 20})
+                           "c.txt": "这是一整段很长的正文，" * 20, "d.txt": "第一句就是正文。\n\n第二句。"})
     assert sections.title("a.txt") == "漠河古莲机场"
     assert sections.title("b.md") == "混合精度"
     assert sections.title("c.txt") == ""
+    assert sections.title("d.txt") == ""  # a sentence, not a title
