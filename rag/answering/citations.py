@@ -359,6 +359,7 @@ class CitationChecker:
         given = restatable(question)
         asked = _units(given)
         subject = question_subject(question)
+        list_question = bool(question) and asks_for_a_list(question)
         proposition = {unit for unit in _units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
         checked: list[CheckedSentence] = []
         spans: dict[int, set[tuple[int, int]]] = {}
@@ -403,6 +404,8 @@ class CitationChecker:
             listed = any(list_depth(passages[n].text, start - passages[n].start) is not None
                          for n in numbers for start, _ in scores[n][1])
             whole = spelled_out(text, passages[numbers[0]], scores[numbers[0]][1]) if listed and len(numbers) == 1 else ""
+            if not whole and len(numbers) == 1 and list_question:
+                whole = enumeration_spelled_out(text, passages[numbers[0]], scores[numbers[0]][1])
             checked.append(CheckedSentence(text, tuple(numbers), status, max(scores[n][0] for n in numbers), "", line, bullet,
                                            listed, whole))
         if question and asks_for_a_list(question):
@@ -444,6 +447,31 @@ def spelled_out(claim: str, chunk: Chunk, spans: Spans) -> str:
         return ""
     same = _BARE.sub("", source[:label_end.start()]).lower() == _BARE.sub("", claim).lower()
     return source if same else ""
+
+
+_ENUMERATION = re.compile(r"[^\s，。；：、,;:（）()「」“”]{1,16}(?:、[^\s，。；：、,;:（）()「」“”]{1,16}){1,}(?:(?:及|和|与|以及|或)[^\s，。；：、,;:（）()「」“”]{1,16})?")
+"""An inline enumeration: items joined by 、 (the last may follow 及/和/与/以及/或), "孟加拉、缅甸、中国…泰国及越南"."""
+_ITEM_SEPARATOR = re.compile(r"以及|[、，,。；;及和与或\s]")
+MIN_ENUMERATED = 3
+MAX_ITEMS_CLAIM_CHARS = 30
+"""A claim longer than this says more than a few items; it is shown as written."""
+
+
+def enumeration_spelled_out(claim: str, chunk: Chunk, spans: Spans) -> str:
+    """For a question asking for several things: the one source sentence supporting `claim`, whole, when the claim
+    names some but not all items of an inline enumeration there ("中国" for "亚洲（孟加拉、缅甸、中国、…泰国及越南）"), so the
+    answer lists what the source lists. Empty otherwise (a bulleted list is given whole before the model reads it)."""
+    if len(spans) != 1 or len(_BARE.sub("", claim)) > MAX_ITEMS_CLAIM_CHARS:
+        return ""
+    start, end = spans[0]
+    source = shown(LIST_BULLET.sub("", chunk.text[start - chunk.start:end - chunk.start])).strip()
+    pieces = [p for p in _ITEM_SEPARATOR.split(claim) if len(p) >= 2]
+    for enumeration in _ENUMERATION.finditer(source):
+        items = [i for i in _ITEM_SEPARATOR.split(enumeration.group(0)) if i]
+        named = [item for item in items if any(piece in item for piece in pieces)]  # the first may hold a lead-in
+        if len(items) >= MIN_ENUMERATED and named and len(named) < len(items):
+            return source
+    return ""
 
 
 def _one_item_per_line(checked: list[CheckedSentence]) -> list[CheckedSentence]:

@@ -296,3 +296,16 @@ def test_the_question_subject_told_of_another_thing_is_unsupported() -> None:
 def test_a_subject_the_passage_names_may_be_restated() -> None:
     kept = CitationChecker().check("混合精度训练可以显著提高训练速度[1]。", PASSAGES, question="混合精度训练有什么好处？")
     assert [s.status for s in kept.sentences] == ["kept"]
+
+
+def test_some_items_of_an_inline_enumeration_are_shown_as_the_whole_source_sentence() -> None:
+    languages = "赫哲语是通古斯语族的一个语言。赫哲诸语言还包括奇勒恩语、奥罗克语和乌尔奇语。"
+    chunk = Chunk("h", "w22.txt", languages, 0, len(languages))
+    question = "赫哲诸语言除了赫哲语还包括哪些语言？"
+    (sentence,) = CitationChecker().check("奥罗克语，乌尔奇语[1]。", {1: chunk}, question=question).sentences
+    assert sentence.status == "kept" and sentence.spelled_out == "赫哲诸语言还包括奇勒恩语、奥罗克语和乌尔奇语。"
+    # Every item named, or a question that asks for one thing: shown as written.
+    (whole,) = CitationChecker().check("奇勒恩语、奥罗克语和乌尔奇语[1]。", {1: chunk}, question=question).sentences
+    assert whole.status == "kept" and whole.spelled_out == ""
+    (one,) = CitationChecker().check("奥罗克语[1]。", {1: chunk}, question="赫哲诸语言里最北的是什么语言？").sentences
+    assert one.spelled_out == ""
