@@ -468,7 +468,8 @@ def enumeration_spelled_out(claim: str, chunk: Chunk, spans: Spans) -> str:
     pieces = [p for p in _ITEM_SEPARATOR.split(claim) if len(p) >= 2]
     for enumeration in _ENUMERATION.finditer(source):
         items = [i for i in _ITEM_SEPARATOR.split(enumeration.group(0)) if i]
-        named = [item for item in items if any(piece in item for piece in pieces)]  # the first may hold a lead-in
+        # the first item may carry the words before the list and the last those after it, in the source or the claim
+        named = [item for item in items if any(piece in item or item in piece for piece in pieces)]
         if len(items) >= MIN_ENUMERATED and named and len(named) < len(items):
             return source
     return ""

@@ -309,3 +309,10 @@ def test_some_items_of_an_inline_enumeration_are_shown_as_the_whole_source_sente
     assert whole.status == "kept" and whole.spelled_out == ""
     (one,) = CitationChecker().check("奥罗克语[1]。", {1: chunk}, question="赫哲诸语言里最北的是什么语言？").sentences
     assert one.spelled_out == ""
+    # The list's first and last items carry the words around it, in the source as in the claim.
+    station = "在路网中占有重要的地位，是沟通华东、华南、西南和北方的交通要道，作业繁忙。"
+    hub = Chunk("z", "w43.txt", station, 0, len(station))
+    (named,) = CitationChecker().check(
+        "株洲北站是沟通华东、华南、西南和北方的交通要道[1]。", {1: hub}, question="株洲北站是沟通哪些地方的交通要道？",
+    ).sentences
+    assert named.spelled_out == ""
