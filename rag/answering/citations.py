@@ -111,8 +111,9 @@ class CheckedSentence:
     from_list_item: bool = False
     """A sentence supporting it sits on a list item's line of the source."""
     spelled_out: str = ""
-    """What the answer shows instead of `text` when the model cut a list item to its label ("提高计算速度"): the item's
-    source sentence whole, label and explanation (see `spelled_out`); empty when the sentence is shown as written."""
+    """What the answer shows instead of `text` when the model cut a list item to its label ("提高计算速度") or named only
+    some items of an inline list: the source sentence whole (see `spelled_out`, `enumeration_spelled_out`); empty when
+    the sentence is shown as written."""
 
 
 CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question"})
