@@ -90,6 +90,7 @@ class RAG:
             config.conversation, self._shared_generator,
             new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency, documents_language=language),
             documents_language=language, answered_from_translation=answerer.answers_from_translation,
+            in_documents=scorer.uses_name,
         )
         view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))
         if self._warm:

@@ -73,8 +73,11 @@ class Condenser:
         self, config: ConversationConfig, generator: Callable[[], Any], new_topic: Callable[[str], bool] = lambda q: False,
         documents_language: Callable[[], Language | None] = lambda: None,
         answered_from_translation: Callable[[Language, Language], bool] = lambda asked, documents: False,
+        in_documents: Callable[[str], bool] = lambda name: True,
     ) -> None:
+        """`in_documents`: whether the documents use a name as written (a translation must keep those)."""
         self.config = config
+        self._in_documents = in_documents
         self._generator = generator
         self._new_topic = new_topic
         self._documents_language = documents_language
@@ -154,7 +157,7 @@ class Condenser:
     def _translated(self, standalone: Standalone, target: Language) -> Standalone:
         """`standalone` in the documents' language, or as it is when the model gives no translation."""
         try:
-            translator = QuestionTranslator(self._generator())
+            translator = QuestionTranslator(self._generator(), in_documents=self._in_documents)
             text = translator.translate(standalone.question, target) if translator.usable() else None
         except RagError:
             text = None

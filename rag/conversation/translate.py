@@ -9,7 +9,7 @@ still written in the person's language.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rag.answering.prompts import SYSTEM_PROMPT
 from rag.conversation.rewrite import clean_line
@@ -44,9 +44,11 @@ class QuestionTranslator:
     """Asks the answering model for a question's translation; None when it can't (no chat template, no room) or
     wrote something else (an answer, the same language, runaway text)."""
 
-    def __init__(self, generator: Any, max_tokens: int = 64) -> None:
+    def __init__(self, generator: Any, max_tokens: int = 64, in_documents: Callable[[str], bool] = lambda name: True) -> None:
+        """`in_documents`: whether the documents use a name as written (only those must survive the translation)."""
         self.generator = generator
         self.max_tokens = max_tokens
+        self.in_documents = in_documents
 
     def usable(self) -> bool:
         return takes_chat(self.generator)
@@ -56,7 +58,7 @@ class QuestionTranslator:
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
         raw = generate_line(self.generator, messages, self.max_tokens)
         text = clean_line(raw, question) if raw is not None else None
-        if not text or detect_language(text) != target or not keeps_names(question, text):
+        if not text or detect_language(text) != target or not keeps_names(question, text, self.in_documents):
             return None
         if question.rstrip().endswith(("?", "？")) and not text.endswith(("?", "？")):
             return None  # a question that came back as a statement: usually the model's answer
@@ -66,11 +68,13 @@ class QuestionTranslator:
 _CAPITALISED = re.compile(r"(?<![\w-])[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*")
 
 
-def keeps_names(question: str, translation: str) -> bool:
+def keeps_names(question: str, translation: str, in_documents: Callable[[str], bool] = lambda name: True) -> bool:
     """Whether every name of `question` (an acronym, ``GPT-4``, or a capitalised word after the first: Longformer)
-    is in `translation` as it is: a translated name ("Chinchilla" → "香肠犬") is searched for something else."""
+    that the documents use as written (`in_documents`) is in `translation` as it is: a translated name ("Chinchilla"
+    → "香肠犬") is searched for something else. A name the documents never write in Latin letters ("Mohe Airport" over
+    Chinese articles on 漠河机场) is found only translated."""
     first_word = re.match(r"\s*\S+", question)
     rest = question[first_word.end():] if first_word else question
-    names = set(latin_names(question)) | set(_CAPITALISED.findall(rest))
+    names = {name for name in set(latin_names(question)) | set(_CAPITALISED.findall(rest)) if in_documents(name)}
     lowered = translation.lower()
     return all(name.lower() in lowered or (acronym_singular(name) or name).lower() in lowered for name in names)

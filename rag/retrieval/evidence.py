@@ -93,6 +93,10 @@ class EvidenceScorer:
         unseen = sum(self.store.sparse.document_frequency(t) == 0 for t in terms) / len(terms) if terms else 1.0
         return QuestionEvidence(baseline, bare_best, unseen, float(any(map(self._unseen_name, latin_names(question)))))
 
+    def uses_name(self, name: str) -> bool:
+        """Whether the documents write `name` (every token of it, or of its singular for "GPUs") somewhere."""
+        return not self._unseen_name(name)
+
     def _unseen_name(self, name: str) -> bool:
         """Whether some token of `name` (and of its singular, for "GPUs") occurs in no chunk."""
         def unseen(text: str) -> bool:

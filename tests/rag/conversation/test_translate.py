@@ -33,6 +33,19 @@ def test_names_must_survive_a_translation() -> None:
     assert keeps_names("What is LoRA?", "什么是lora？")  # case aside
 
 
+def test_a_name_the_documents_never_write_in_latin_letters_may_be_translated() -> None:
+    written = {"longformer"}.__contains__
+    in_documents = lambda name: written(name.lower())  # noqa: E731
+    assert keeps_names("When did construction of Mohe Airport start?", "漠河机场是哪一年动工的？", in_documents)
+    assert not keeps_names("How does Longformer cope with long documents?", "长former如何处理长文档？", in_documents)
+    generator = ScriptedGenerator("漠河机场是哪一年动工的？", chat_template=CHATML)
+    condensed = Condenser(ConversationConfig(), lambda: generator, documents_language=lambda: "zh", in_documents=in_documents)
+    plan = condensed.plan("When did construction of Mohe Airport start?", [], "llm")
+    assert condensed.run(plan).question == "漠河机场是哪一年动工的？"
+    strict, _ = condenser("漠河机场是哪一年动工的？")  # documents that write every name: the translation is rejected
+    assert strict.run(strict.plan("When did construction of Mohe Airport start?", [], "llm")).question.startswith("When")
+
+
 def condenser(reply: str = "混合精度训练的挑战是什么？", **settings) -> tuple[Condenser, ScriptedGenerator]:
     generator = ScriptedGenerator(reply, chat_template=CHATML)
     chat = Condenser(ConversationConfig(**settings), lambda: generator, documents_language=lambda: "zh")

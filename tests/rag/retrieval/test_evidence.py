@@ -87,6 +87,7 @@ def test_unseen_name_flags_a_name_the_corpus_never_mentions() -> None:
     assert scorer.question("lora 的原理是什么？").unseen_name == 0.0
     assert scorer.question("Why use several GPUs for LoRA?").unseen_name == 0.0
     assert scorer.question("Why does training need a pipeline?").unseen_name == 0.0
+    assert scorer.uses_name("LoRA") and scorer.uses_name("GPUs") and not scorer.uses_name("Mohe")
 
 
 def test_threads_share_the_scorers_caches(monkeypatch) -> None:
