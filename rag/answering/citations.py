@@ -350,7 +350,7 @@ class CitationChecker:
         # The closest sentence across languages is chosen by the names it shares, so the denial may be in another
         # sentence of the passage: any will do.
         if rank < self.semantic_top_k and not unsupported_denial(sentence, [chunk.text], given):
-            return (self.min_support, ((start, end),))
+            return (self.min_support, (_stating_its_spans(sentence, chunk, (start, end)),))
         return lexical
 
     def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh", question: str = "") -> CheckedAnswer:
@@ -415,6 +415,22 @@ class CitationChecker:
         return CheckedAnswer(render(checked, language), tuple(checked), citations)
 
 
+def _stating_its_spans(sentence: str, chunk: Chunk, closest: tuple[int, int]) -> tuple[int, int]:
+    """The passage sentence to cite for a claim supported by meaning across languages: the closest in meaning, unless
+    another states more of the claim's numbers ("…started in 2006" cites "于2006年6月21日动工", not the closest sentence,
+    about a 2008 flight route). Names are no guide: "GPU" and "LLM" are in many sentences of a passage."""
+    wanted = [span for span in exact_spans(sentence) if any(ch.isdigit() for ch in span)]
+    if not wanted:
+        return closest
+
+    def stated(span: tuple[int, int]) -> int:
+        text = chunk.text[span[0] - chunk.start:span[1] - chunk.start]
+        return sum(spanned in text for spanned in wanted)
+
+    best = max(split_sentences(chunk.text, offset=chunk.start), key=stated, default=closest)
+    return best if stated(best) > stated(closest) else closest
+
+
 _LEADING_LABEL = re.compile(r"^\s*([^：:。！？!?；;，,]{1,20})[：:]\s*\S")
 
 
@@ -450,7 +466,8 @@ def spelled_out(claim: str, chunk: Chunk, spans: Spans) -> str:
     return source if same else ""
 
 
-_ENUMERATION = re.compile(r"[^\s，。；：、,;:（）()「」“”]{1,16}(?:、[^\s，。；：、,;:（）()「」“”]{1,16}){1,}(?:(?:及|和|与|以及|或)[^\s，。；：、,;:（）()「」“”]{1,16})?")
+_ITEM = r"[^\s，。；：、,;:（）()「」“”]{1,16}"
+_ENUMERATION = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:(?:及|和|与|以及|或){_ITEM})?")
 """An inline enumeration: items joined by 、 (the last may follow 及/和/与/以及/或), "孟加拉、缅甸、中国…泰国及越南"."""
 _ITEM_SEPARATOR = re.compile(r"以及|[、，,。；;及和与或\s]")
 MIN_ENUMERATED = 3

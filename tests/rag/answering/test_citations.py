@@ -316,3 +316,19 @@ def test_some_items_of_an_inline_enumeration_are_shown_as_the_whole_source_sente
         "株洲北站是沟通华东、华南、西南和北方的交通要道[1]。", {1: hub}, question="株洲北站是沟通哪些地方的交通要道？",
     ).sentences
     assert named.spelled_out == ""
+
+
+def test_a_claim_supported_across_languages_cites_the_sentence_stating_its_number() -> None:
+    airport = "在2008年6月18日开通经哈尔滨往返北京的航线。于2006年6月21日动工，总投资2.38亿元人民币。"
+    chunk = Chunk("m", "w00.txt", airport, 0, len(airport))
+    flights = (0, airport.index("于"))
+
+    def semantic(sentence: str, passage: Chunk):  # the closest in meaning is the sentence about flights
+        return (0, *flights)
+
+    checker = CitationChecker(semantic=semantic, semantic_top_k=3)
+    (citation,) = checker.check("Construction started in 2006 [1].", {1: chunk}, "en").citations
+    assert citation.text == "于2006年6月21日动工，总投资2.38亿元人民币。"
+    # Without a number to go by, the closest sentence is cited.
+    (closest,) = checker.check("Flights to Beijing began [1].", {1: chunk}, "en").citations
+    assert closest.text == airport[:flights[1]]
