@@ -36,12 +36,11 @@ from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
-from rag.core.text import LIST_BULLET, is_fence_line, is_lead_in, is_stopword, split_sentences
+from rag.core.text import LIST_BULLET, is_fence_line, is_lead_in, is_stopword, split_sentences, units
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
 _CONTENT = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
-_UNITS = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+(?:[-'][0-9A-Za-z]+)*")
 DUPLICATE_SUPPORT = 0.9
 """A sentence this much contained in an earlier kept one is a repetition (small models loop). Set by hand, like
 `MIN_NEW_UNITS`, from the packaged models' drafts on the bundled tuning part."""
@@ -172,21 +171,10 @@ def answer_sentences(text: str) -> list[str]:
     return sentences
 
 
-def _units(text: str) -> set[str]:
-    """Character bigrams of CJK runs (a lone character as itself) and lower-cased Latin/digit words."""
-    units: set[str] = set()
-    for run in _UNITS.findall(text):
-        if "\u4e00" <= run[0] <= "\u9fff":
-            units.update({a + b for a, b in zip(run, run[1:])} or {run})
-        else:
-            units.add(run.lower())
-    return units
-
-
 def support(sentence: str, evidence: str, ignore: frozenset[str] | set[str] = frozenset()) -> float:
     """Share of `sentence`'s units (less those in `ignore`) that occur in `evidence` (1.0 = all of them)."""
-    wanted = _units(sentence) - ignore
-    return len(wanted & _units(evidence)) / len(wanted) if wanted else 0.0
+    wanted = units(sentence) - ignore
+    return len(wanted & units(evidence)) / len(wanted) if wanted else 0.0
 
 
 MIN_NEW_UNITS = 4
@@ -203,15 +191,15 @@ def _echoes(sentence: str, asked: set[str], question: str) -> bool:
     number, formula or name the question doesn't ("UTF-8 编码" for "应该统一用哪一种编码？", "is 15 seconds"), nor when,
     in English, it adds a content word ("…is skipped"): English units are whole words, so one new word is an answer,
     where one new Chinese bigram is often only the question's words rearranged."""
-    units = _units(sentence)
-    new = units - asked
+    said = units(sentence)
+    new = said - asked
     if any(span.lower() not in asked and span not in question for span in exact_spans(sentence)):
         return False
     if detect_language(sentence) == "en" and any(
         not word.isdigit() and word not in FILLER_WORDS and not is_stopword(word) for word in new
     ):
         return False
-    return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(units)
+    return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(said)
 
 
 MIN_RESTATED_UNITS = 2
@@ -340,7 +328,7 @@ class CitationChecker:
                 return (0.0, ())
             if unsupported_denial(sentence, map(_with_its_line_label(chunk), lexical[1]), given):
                 return (0.0, ())
-            stated = _units("".join(chunk.text[s - chunk.start:e - chunk.start] for s, e in lexical[1]))
+            stated = units("".join(chunk.text[s - chunk.start:e - chunk.start] for s, e in lexical[1]))
             if len(restated) >= MIN_RESTATED_UNITS and len(restated & stated) < self.min_support * len(restated):
                 return (0.0, ())  # a "yes" (or "no") its sources don't give, however well they support the rest
             return lexical
@@ -358,10 +346,10 @@ class CitationChecker:
         echo of the question is removed) and only what it adds has to be supported — except what the question
         asks yes or no: a sentence restating that asserts the answer (`restatable`)."""
         given = restatable(question)
-        asked = _units(given)
+        asked = units(given)
         subject = question_subject(question)
         list_question = bool(question) and asks_for_a_list(question)
-        proposition = {unit for unit in _units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
+        proposition = {unit for unit in units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
         checked: list[CheckedSentence] = []
         spans: dict[int, set[tuple[int, int]]] = {}
         for line, bullet, raw in _answer_lines(answer):
@@ -388,7 +376,7 @@ class CitationChecker:
             if question and _echoes(text, asked, question):
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
-            restated = _units(text) & proposition
+            restated = units(text) & proposition
             scores = {n: self._support(text, chunk, asked, given, restated, subject) for n, chunk in passages.items()}
             holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
             if holding:
@@ -440,8 +428,8 @@ def _foreign_label(sentence: str, chunk: Chunk, asked: set[str]) -> bool:
     otherwise free to restate, so the rest of the sentence can be well supported.) A label the passage words a little
     differently ("太大的词汇表" for "过大的词汇表") still shares some of its words."""
     match = _LEADING_LABEL.match(sentence)
-    label = _units(match.group(1)) if match else set()
-    return bool(label & asked) and not label & _units(chunk.text + " ".join(chunk.heading_path))
+    label = units(match.group(1)) if match else set()
+    return bool(label & asked) and not label & units(chunk.text + " ".join(chunk.heading_path))
 
 
 _LABEL_END = re.compile(r"[：:]")

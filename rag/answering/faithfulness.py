@@ -17,8 +17,8 @@ import difflib
 import re
 from typing import Iterable
 
-from rag.core.language import detect_language
-from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, is_stopword, latin_names, tokenize, words
+from rag.core.language import detect_language, has_cjk
+from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, is_stopword, latin_names, tokenize, units, words
 
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c. Not prose
 # between two shell variables ("$DOMAIN is not expanded, while ${DOMAIN} is"), nor an operator spaced on one side
@@ -273,7 +273,6 @@ SUBJECT_CHARS = 8
 """A question's first run of content words is the thing it asks about only when it is at most this long: a name
 ("短齿天竺鲷", "乐坛风云50年"); a longer run is a clause ("模型规模大到一定程度后突然冒出以前没有…")."""
 _SUBJECT_BREAK = re.compile(r"[\W_]+|[的了吗呢是有在和与及或被把对从到将就也都还又很最更于]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _TIME_CLAUSE = re.compile(r"(?:后|时|时候|前|期间)$")
 """Opening words ending like this say when, not what ("道同死后", "显存不够时")."""
 
@@ -289,7 +288,7 @@ def question_subject(question: str) -> str:
         run += word
     if _TIME_CLAUSE.search(run):
         return ""
-    return run if _CJK.search(run) and 2 <= len(run) <= SUBJECT_CHARS else ""
+    return run if has_cjk(run) and 2 <= len(run) <= SUBJECT_CHARS else ""
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*[A-Za-z0-9]")
@@ -304,24 +303,10 @@ def asked_terms(question: str) -> list[str]:
 
 
 def mentions_subject(subject: str, text: str) -> bool:
-    """Whether `text` holds at least half of `subject`'s character pairs (a name worded a little differently,
-    "新西兰鸲鹟" and "鸲鹟", still counts)."""
-    wanted, text = character_pairs(subject), text.lower()
-    return sum(pair in text for pair in wanted) * 2 >= len(wanted)
-
-
-def character_pairs(text: str) -> set[str]:
-    """Adjacent character pairs of the Chinese runs of `text` (a lone character as itself) and its Latin/digit runs."""
-    pairs: set[str] = set()
-    for run in _SUBJECT_UNIT.findall(text):
-        if _CJK.match(run):
-            pairs.update({a + b for a, b in zip(run, run[1:])} or {run})
-        else:
-            pairs.add(run.lower())
-    return pairs
-
-
-_SUBJECT_UNIT = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+")
+    """Whether `text` holds at least half of `subject`'s `units` (a name worded a little differently, "新西兰鸲鹟" and
+    "鸲鹟", still counts)."""
+    wanted, text = units(subject), text.lower()
+    return sum(unit in text for unit in wanted) * 2 >= len(wanted)
 
 
 def names_nothing_asked(question: str, text: str) -> bool:

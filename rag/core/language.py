@@ -26,10 +26,15 @@ def detect_language(text: str) -> Language:
     return "zh" if cjk >= len(_LATIN_WORD.findall(text)) else "en"
 
 
+def has_cjk(text: str) -> bool:
+    """Whether `text` holds a single CJK character."""
+    return _CJK.search(text) is not None
+
+
 def written_in(text: str, language: Language) -> bool:
     """Whether `text` is in `language` throughout enough to need no translation into it: Chinese as
     `detect_language` says; English without a single CJK character ("burst parameter of the token bucket有啥用？" is
     not English yet)."""
     if language == "en":
-        return _CJK.search(text) is None
+        return not has_cjk(text)
     return detect_language(text) == language

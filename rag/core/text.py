@@ -45,6 +45,21 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+_UNITS = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+(?:[-'][0-9A-Za-z]+)*")
+
+
+def units(text: str) -> set[str]:
+    """Character bigrams of CJK runs (a lone character as itself) and lower-cased Latin/digit words: what the
+    citation check counts to compare a sentence with its evidence."""
+    found: set[str] = set()
+    for run in _UNITS.findall(text):
+        if "\u4e00" <= run[0] <= "\u9fff":
+            found.update({a + b for a, b in zip(run, run[1:])} or {run})
+        else:
+            found.add(run.lower())
+    return found
+
+
 def words(text: str) -> list[str]:
     """`text` cut into words (jieba's default mode; punctuation and spaces are words of their own), in order."""
     return list(_segmenter().cut(text))

@@ -8,7 +8,6 @@ from rag.answering.faithfulness import (
     asked_terms,
     exact_spans,
     missing_exact_spans,
-    character_pairs,
     mentions_subject,
     names_nothing_asked,
     question_subject,
@@ -20,6 +19,7 @@ from rag.answering.faithfulness import (
     yes_no_clauses,
 )
 from rag.core.schema import Chunk
+from rag.core.text import units
 
 PASSAGE = (
     "混合精度训练使用 FP16 和 FP32 两种精度。半精度计算速度更快，显存占用减少约 50%。"
@@ -236,7 +236,7 @@ def test_text_names_nothing_asked_when_it_mentions_none_of_the_questions_terms()
 
 
 def test_a_subject_is_mentioned_when_half_its_character_pairs_are() -> None:
-    assert character_pairs("乐坛风云50年") == {"乐坛", "坛风", "风云", "50", "年"}
+    assert units("乐坛风云50年") == {"乐坛", "坛风", "风云", "50", "年"}
     assert mentions_subject("新西兰鸲鹟", "鸲鹟会将多余的食物储起，新西兰特有。")
     assert not mentions_subject("乐坛风云50年", "他毕业后效力无线电视逾16年。")
 
