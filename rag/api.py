@@ -9,7 +9,7 @@ from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from rag.answering.answerer import Answer, Answerer, Progress, Reading, Retelling, Token
+from rag.answering.answerer import Answer, Answerer, AnswerEvent
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.sentences import SentenceRanker
 from rag.conversation.condenser import Condenser, Plan, Standalone
@@ -251,7 +251,7 @@ class RAG:
     def stream(
         self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True,
         history: Sequence[Turn] | None = None,
-    ) -> Iterator[Reading | Progress | Token | Retelling | Answer]:
+    ) -> Iterator[AnswerEvent]:
         """In LLM mode a `Reading` event (the excerpts the model reads, as soon as they are chosen), `Progress` events as
         the model reads them (a llama.cpp model: prompt tokens read of total), `Token` events as it writes and
         `Retelling` events while an answer drafted in the documents' language is translated into the question's; then

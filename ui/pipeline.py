@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from rag.answering.answerer import Answer, Progress, Reading, Retelling, Token
+from rag.answering.answerer import Answer, AnswerEvent
 from rag.api import RAG
 from rag.conversation.history import Turn
 
@@ -21,7 +21,7 @@ class AskSettings:
 
 def answer_events(
     rag: RAG, question: str, settings: AskSettings, earlier: Sequence[Answer] = ()
-) -> Iterator[Reading | Progress | Token | Retelling | Answer]:
+) -> Iterator[AnswerEvent]:
     """`Reading`, `Progress`, `Token` and `Retelling` events (LLM mode), then the final `Answer`, whose timings include every stage.
     `earlier` answers (the chat so far, oldest first) make `question` a possible follow-up (see `rag.conversation`)."""
     history = [Turn.from_answer(answer) for answer in earlier]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator, Sequence, TypeVar
 
-from rag.answering.answerer import MODES, Answer, Progress, Reading, Retelling, Token
+from rag.answering.answerer import MODES, Answer, AnswerEvent
 from rag.api import RAG, generation_of
 from rag.conversation.condenser import Standalone
 from rag.conversation.history import Turn
@@ -33,8 +33,6 @@ from rag_app.server.metrics import Metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Event = Reading | Progress | Token | Retelling | Answer
-"""What the answer stage streams (`rag.answering.answerer.Answerer.stream`)."""
 _DONE = object()
 GENERATOR_READY = "ready"
 GENERATOR_UNAVAILABLE = "unavailable"
@@ -221,7 +219,7 @@ class QAService:
 
     async def events(
         self, prepared: Prepared, cancel: threading.Event, admission: Admission | None = None, deadline: float | None = None
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncIterator[AnswerEvent]:
         """The answer stage's events: `Reading`, `Progress`, `Token`s and `Retelling` (LLM), then the checked `Answer`.
 
         When `prepared.generates`, `admission` (from `self.queue.admit()`) is required: this waits
@@ -255,10 +253,10 @@ class QAService:
 
     async def _answer_events(
         self, prepared: Prepared, cancel: threading.Event, pool: ThreadPoolExecutor, deadline: float | None
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncIterator[AnswerEvent]:
         rag = prepared.rag
 
-        def stream() -> Iterator[Event]:
+        def stream() -> Iterator[AnswerEvent]:
             return rag.answerer.stream(prepared.question, prepared.hits, mode=prepared.mode, timings=prepared.timings,
                                        language=detect_language(prepared.asked),
                                        quote_if_declined=rag.quotes_if_declined(prepared.standalone),

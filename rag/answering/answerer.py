@@ -168,6 +168,11 @@ class Reading:
                               "heading": e.heading, "text": e.text} for e in self.excerpts]}
 
 
+AnswerEvent = Reading | Progress | Token | Retelling | Answer
+"""What an answer streams (`Answerer.stream`): what the model reads, how far, its draft, how far that is retold in the
+question's language, then the checked `Answer`."""
+
+
 @dataclass(frozen=True)
 class Draft:
     """The model's last draft, its citation check, the prompt that produced it and how many drafts were written;
@@ -236,7 +241,7 @@ class Answerer:
     def stream(
         self, question: str, hits: list[Hit], mode: str | None = None, timings: dict[str, float] | None = None,
         language: str | None = None, quote_if_declined: bool = False, asked: str | None = None,
-    ) -> Iterator[Reading | Progress | Token | Retelling | Answer]:
+    ) -> Iterator[AnswerEvent]:
         """In LLM mode a `Reading` event (what the model reads), `Progress` events as it reads them (llama.cpp models),
         `Token` events as it writes and `Retelling` events while a draft is retold in `language`; then the final checked
         `Answer`, in `language` (default: the question's).

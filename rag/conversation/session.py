@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Protocol, Sequence
 
-from rag.answering.answerer import Answer, Progress, Reading, Retelling, Token
+from rag.answering.answerer import Answer, AnswerEvent
 from rag.conversation.history import Turn
 
 
@@ -13,7 +13,7 @@ class Answers(Protocol):
     def stream(
         self, question: str, mode: str | None = None, k: int | None = None, rerank: bool = True,
         history: Sequence[Turn] | None = None,
-    ) -> Iterator[Reading | Progress | Token | Retelling | Answer]: ...
+    ) -> Iterator[AnswerEvent]: ...
 
 
 class Conversation:
@@ -52,7 +52,7 @@ class Conversation:
         assert isinstance(answer, Answer)
         return answer
 
-    def stream(self, question: str) -> Iterator[Reading | Progress | Token | Retelling | Answer]:
+    def stream(self, question: str) -> Iterator[AnswerEvent]:
         """`RAG.stream`'s events (`Reading`, `Progress`, `Token`s, `Retelling`), then the checked `Answer` (added to the
         history once it arrives)."""
         for event in self.rag.stream(question, mode=self.mode, k=self.k, rerank=self.rerank, history=self.turns):
