@@ -36,7 +36,7 @@ from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
-from rag.core.text import LIST_BULLET, is_fence_line, is_lead_in, is_stopword, split_sentences, units
+from rag.core.text import LIST_BULLET, claim_units, is_fence_line, is_lead_in, is_stopword, split_sentences, units
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]")
@@ -172,8 +172,8 @@ def answer_sentences(text: str) -> list[str]:
 
 
 def support(sentence: str, evidence: str, ignore: frozenset[str] | set[str] = frozenset()) -> float:
-    """Share of `sentence`'s units (less those in `ignore`) that occur in `evidence` (1.0 = all of them)."""
-    wanted = units(sentence) - ignore
+    """Share of `sentence`'s units (`claim_units`, less those in `ignore`) that occur in `evidence` (1.0 = all)."""
+    wanted = claim_units(sentence) - ignore
     return len(wanted & units(evidence)) / len(wanted) if wanted else 0.0
 
 

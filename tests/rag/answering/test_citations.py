@@ -44,6 +44,16 @@ def test_support_is_unit_containment() -> None:
     assert support("", "anything") == 0.0
 
 
+def test_support_ignores_how_a_sentence_joins_its_words() -> None:
+    # 室内 and 室外 are the claim; 有室, 内和, 和室 only join them ("和" is a function word as jieba cuts it).
+    passage = "操场的种类大约分成两种。一种位于室内，一种位于室外。"
+    assert support("种类有室内和室外", passage) == pytest.approx(3 / 3)
+    assert support("种类有室内和草地", passage) == pytest.approx(2 / 3)  # 草地 is a claim of its own, unsupported
+    checked = CitationChecker().check("操场的种类有室内和室外。", {1: Chunk("p", "p.txt", passage, 0, len(passage))},
+                                      question="操场的种类有哪些？")
+    assert [(s.status, s.cited) for s in checked.sentences] == [("attached", (1,))]
+
+
 def test_supported_citations_are_kept_and_resolve_to_the_exact_source_span() -> None:
     result = CitationChecker().check("半精度浮点数的计算速度比单精度浮点数快[1]。", PASSAGES)
     (sentence,) = result.sentences

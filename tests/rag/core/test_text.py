@@ -4,13 +4,19 @@ from __future__ import annotations
 import pytest
 
 from rag.core.text import (
-    acronym_singular, evidence_spans, in_code_block, is_lead_in, is_markup_only, latin_names, split_sentences,
+    acronym_singular, claim_units, evidence_spans, in_code_block, is_lead_in, is_markup_only, latin_names, split_sentences,
 )
 
 
 def test_latin_names_keeps_names_and_drops_plain_words() -> None:
     text = "用 torch.cuda.amp 和 FP16 训练 GPT-4 与 QLoRA、RoPE 的区别, e.g. in a Transformer model."
     assert latin_names(text) == ["torch.cuda.amp", "FP16", "GPT-4", "QLoRA", "RoPE"]
+
+
+def test_claim_units_leave_out_bigrams_joined_by_a_function_word() -> None:
+    assert claim_units("室内和室外") == {"室内", "室外"}
+    assert claim_units("和平是目标") == {"和平", "目标"}           # "和" inside a word is no function word
+    assert claim_units("的") == {"的"} and claim_units("GPU 的显存") == {"gpu", "显存"}
 
 
 def test_acronym_singular() -> None:
