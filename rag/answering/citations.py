@@ -195,11 +195,17 @@ def _echoes(sentence: str, asked: set[str], question: str) -> bool:
     new = said - asked
     if any(span.lower() not in asked and span not in question for span in exact_spans(sentence)):
         return False
+    if _ASKS_HOW_MANY.search(question) and any(count not in question for count in _CHINESE_COUNT.findall(sentence)):
+        return False  # "每队有五名队员" answers "每队中有几名队员？" with one new word
     if detect_language(sentence) == "en" and any(
         not word.isdigit() and word not in FILLER_WORDS and not is_stopword(word) for word in new
     ):
         return False
     return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(said)
+
+
+_ASKS_HOW_MANY = re.compile(r"几|多少|how (?:many|much)", re.IGNORECASE)
+_CHINESE_COUNT = re.compile(r"[零一二两三四五六七八九十百千万]+(?=[\u4e00-\u9fff])")
 
 
 MIN_RESTATED_UNITS = 2
@@ -378,6 +384,12 @@ class CitationChecker:
                 continue
             restated = units(text) & proposition
             scores = {n: self._support(text, chunk, asked, given, restated, subject) for n, chunk in passages.items()}
+            head = without_examples(text) if _best(scores) < self.min_support else ""
+            if head and not (question and _echoes(head, asked, question)):
+                trimmed = {n: self._support(head, chunk, asked, given, units(head) & proposition, subject)
+                           for n, chunk in passages.items()}
+                if _best(trimmed) >= self.min_support:
+                    text, scores = head, trimmed  # the claim holds; the examples the model added do not
             holding = [n for n in cited if n in scores and scores[n][0] >= self.min_support]
             if holding:
                 status, numbers = "kept", holding
@@ -401,6 +413,24 @@ class CitationChecker:
             checked = _one_item_per_line(checked)
         citations = tuple(citation_for(n, passages[n], sorted(spans[n]), self.heading_at) for n in sorted(spans))
         return CheckedAnswer(render(checked, language), tuple(checked), citations)
+
+
+def _best(scores: Mapping[int, tuple[float, Spans]]) -> float:
+    return max((score for score, _ in scores.values()), default=0.0)
+
+
+_EXAMPLES = re.compile(r"\s*[，,]\s*(?:例如|比如|譬如|如(?![果何此今同下])|包括|such as\b|e\.g\.|including\b)")
+
+
+def without_examples(sentence: str) -> str:
+    """`sentence` without the examples it ends with ("…是无脊椎动物，如蠕虫、蜗牛。" → "…是无脊椎动物。"), or "" when it
+    gives none: a small model completes a right claim with examples from another passage, and the claim alone is
+    still worth keeping."""
+    match = _EXAMPLES.search(sentence)
+    if not match or not sentence[:match.start()].strip():
+        return ""
+    ending = _CLOSING.search(sentence)
+    return sentence[:match.start()] + (ending.group(0) if ending else "")
 
 
 def _stating_its_spans(sentence: str, chunk: Chunk, closest: tuple[int, int]) -> tuple[int, int]:

@@ -6,6 +6,7 @@ from rag.answering.citations import (
     parse_markers,
     support,
     supporting_spans,
+    without_examples,
 )
 from rag.core.schema import Chunk
 
@@ -52,6 +53,34 @@ def test_support_ignores_how_a_sentence_joins_its_words() -> None:
     checked = CitationChecker().check("操场的种类有室内和室外。", {1: Chunk("p", "p.txt", passage, 0, len(passage))},
                                       question="操场的种类有哪些？")
     assert [(s.status, s.cited) for s in checked.sentences] == [("attached", (1,))]
+
+
+def test_a_claim_keeps_its_supported_head_when_its_examples_come_from_elsewhere() -> None:
+    bird = "新西兰鸲鹟喜欢在地面上觅食。牠们主要猎食无脊椎动物，包括蝉、蚯蚓、蜗牛及蜘蛛。"
+    passages = {1: Chunk("b", "bird.txt", bird, 0, len(bird))}
+    question = "新西兰鸲鹟主要的食物是什么？"
+    checked = CitationChecker().check("新西兰鸲鹟主要的食物是无脊椎动物，如蠕虫、蛞蝓及幼虫[1]。", passages, question=question)
+    assert [(s.text, s.status) for s in checked.sentences] == [("新西兰鸲鹟主要的食物是无脊椎动物。", "kept")]
+    assert checked.text == "新西兰鸲鹟主要的食物是无脊椎动物[1]。"
+    wrong = CitationChecker().check("新西兰鸲鹟主要吃植物种子，如松子[1]。", passages, question=question)
+    assert [s.status for s in wrong.sentences] == ["removed"]  # the head is no better supported than the whole
+
+
+@pytest.mark.parametrize(("sentence", "head"), [
+    ("主要吃无脊椎动物，如蠕虫、蜗牛。", "主要吃无脊椎动物。"), ("有多种方法，例如剪枝[1]", "有多种方法"),
+    ("It uses regularisation, such as dropout.", "It uses regularisation."),
+    ("数据少，如果不增强就会过拟合。", ""), ("，如蠕虫。", ""), ("没有例子。", ""),
+])
+def test_without_examples(sentence: str, head: str) -> None:
+    assert without_examples(sentence) == head
+
+
+def test_a_count_in_words_answers_a_how_many_question() -> None:
+    sport = "轻艇水球是一项由两队对垒的球类运动，每队派出五名球员作赛。"
+    passages = {1: Chunk("s", "sport.txt", sport, 0, len(sport))}
+    question = "轻艇水球每队中有几名队员？"
+    assert CitationChecker().check("每队有五名队员[1]。", passages, question=question).text == "每队有五名队员[1]。"
+    assert CitationChecker().check("每队有十名队员[1]。", passages, question=question).text == ""
 
 
 def test_supported_citations_are_kept_and_resolve_to_the_exact_source_span() -> None:
