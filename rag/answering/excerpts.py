@@ -4,7 +4,8 @@ On 2 CPU cores the time to the first token is the prompt's evaluation (~42 token
 so the model is shown excerpts rather than whole passages. Sentences come best first from one ranking
 (`rag.answering.sentences`: the sentence's and its own section heading's similarity to the question) and
 are taken while they fit the budget, each followed by its next sentence when room is left (an answer often
-continues there; a sentence announcing a list brings its first items). A question that asks for several
+continues there; a sentence announcing a list brings its first items), and a short sentence left between two chosen
+ones is shown too, up to `SHORT_GAP` characters over the budget. A question that asks for several
 things (有哪些, 好处, advantages) gets its best list (`SentenceRanker.best_list`) whole and first, so the model
 sees every item the evidence holds. A passage's excerpt is shown in document order, its sentences under their
 own sub-headings, without bold or code markers, with ``…`` where text was left out. The citation check still
@@ -79,7 +80,7 @@ def select_excerpts(
     chosen: dict[int, dict[tuple[int, int], RankedSentence]] = {}
     used = 0.0
 
-    def take(sentence: RankedSentence) -> bool:
+    def take(sentence: RankedSentence, slack: float = 0.0) -> bool:
         nonlocal used
         taken = chosen.setdefault(sentence.passage, {})
         if (sentence.start, sentence.end) in taken:
@@ -87,7 +88,7 @@ def select_excerpts(
         needed = cost(shown(sentence.text) + GAP)
         if taken and all(s.section != sentence.section for s in taken.values()):
             needed += cost(shown(sentence.section.heading) + "：\n")  # its sub-heading is shown with it
-        if used + needed > budget:
+        if used + needed > budget + slack:
             return False
         taken[(sentence.start, sentence.end)] = sentence
         used += needed
@@ -114,7 +115,26 @@ def select_excerpts(
         for companion in companions:
             if not take(companion) and companion.start > sentence.start:
                 break
+        for gap in _short_gaps(chosen[sentence.passage], siblings):
+            take(gap, slack=SHORT_GAP)
     return [_excerpt(index, hits[index], list(chosen[index].values())) for index in sorted(chosen) if chosen[index]]
+
+
+SHORT_GAP = 30
+"""A sentence of at most this many characters left out between two chosen ones of its section is shown too (when the
+budget allows): "揭阳县榕城（今榕城区）人。" between two sentences of a biography costs little more than the ``…`` it replaces."""
+
+
+def _short_gaps(taken: dict[tuple[int, int], RankedSentence], siblings: list[RankedSentence]) -> list[RankedSentence]:
+    """The one short sentence (`SHORT_GAP`) between two chosen sentences of the same section, for each such pair."""
+    gaps = []
+    chosen = sorted(taken.values(), key=lambda s: s.start)
+    for before, after in zip(chosen, chosen[1:]):
+        between = [s for s in siblings if before.end <= s.start and s.end <= after.start]
+        if (len(between) == 1 and before.section == between[0].section == after.section
+                and len(between[0].text) <= SHORT_GAP):
+            gaps.append(between[0])
+    return gaps
 
 
 def _room_for_its_first_item(

@@ -1,7 +1,7 @@
 """select_excerpts: what the LLM reads, checked by hand on small passages with rankings fixed by the test."""
 from __future__ import annotations
 
-from rag.answering.excerpts import GAP, LATIN_CHAR_COST, reading_cost, select_excerpts
+from rag.answering.excerpts import GAP, LATIN_CHAR_COST, SHORT_GAP, reading_cost, select_excerpts
 from rag.answering.sentences import ListBlock, RankedSentence
 from rag.core.schema import Chunk, Hit
 from rag.retrieval.sections import SectionSpan
@@ -52,10 +52,22 @@ def test_best_sentences_first_each_with_its_next_sentence_in_document_order() ->
     assert excerpts[0].spans == tuple(FIRST_SPANS[:2])
 
 
-def test_the_budget_is_never_exceeded_and_a_large_one_shows_everything() -> None:
+def test_a_short_sentence_between_two_chosen_ones_is_shown_too() -> None:
+    # X and Z are chosen (X's next sentence Y did not fit); Y is short, so it is shown in place of the "…".
+    x, y, z = "许国佐号拙庵。", "揭阳县榕城（今榕城区）人。", "明末官员。"
+    chunk, spans = passage("bio", 0, [x, y, z], ("许国佐",))
+    budget = len(x) + len(z) + 2 * COST
+    (excerpt,) = select_excerpts(ranked({0: [0.9, 0.1, 0.6]}, [(chunk, spans)]), hits(chunk), budget)
+    assert excerpt.text == x + y + z and excerpt.spans == tuple(spans)
+    assert len(excerpt.text) <= budget + SHORT_GAP
+    without = select_excerpts(ranked({0: [0.9, 0.1, 0.6]}, [(chunk, spans)]), hits(chunk), budget - 1)
+    assert [e.text for e in without] == [x]  # nothing to fill: Z did not fit either
+
+
+def test_the_budget_is_never_exceeded_but_for_short_gaps_and_a_large_one_shows_everything() -> None:
     for budget in range(0, 120, 3):
         excerpts = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), budget)
-        assert sum(len(e.text) for e in excerpts) <= budget
+        assert sum(len(e.text) for e in excerpts) <= budget + SHORT_GAP
     everything = select_excerpts(ranked(SCORES, TWO), hits(FIRST, SECOND), 1000)
     assert [e.text for e in everything] == [FIRST.text, SECOND.text]
 
