@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
@@ -336,9 +336,13 @@ class Answerer:
         if cost is None:
             cost = reading_cost(detect_language("\n".join(hit.chunk.text for hit in passages)))
         first_list = ranker.best_list(question, ranked)
-        return select_excerpts(
+        excerpts = select_excerpts(
             ranked, passages, budget, whole_lists=asks_for_a_list(question), first_list=first_list, cost=cost,
         )
+        # A plain-text article's title line (never a sentence to read or quote) heads each of its excerpts.
+        titles = {e.number: ranker.sections.title(passages[e.number - 1].chunk.doc_id)
+                  for e in excerpts if not e.heading and ranker.sections.title_line_end(passages[e.number - 1].chunk.doc_id)}
+        return [replace(e, heading=titles[e.number]) if titles.get(e.number) else e for e in excerpts]
 
     def max_tokens(self, language: str) -> int:
         """The draft's token limit for an answer in `language` (a Chinese sentence costs more tokens)."""

@@ -147,7 +147,16 @@ class SentenceRanker:
         for index, hit in enumerate(hits):
             chunk = hit.chunk
             scored = self.scorer.sentence_scores(question, chunk) or [(chunk.start, chunk.end, hit.scores.get("dense", 0.0))]
+            title_end = self.sections.title_line_end(chunk.doc_id)
+            title_similarity: float | None = None
             for start, end, similarity in scored:
+                if end <= title_end and len(scored) > 1:
+                    # A plain-text article's name heads its excerpts and is never quoted as a statement; the article's
+                    # first sentence, which says what the named thing is, ranks at least as high as the name would.
+                    title_similarity = max(similarity, title_similarity or similarity)
+                    continue
+                if title_similarity is not None:
+                    similarity, title_similarity = max(similarity, title_similarity), None
                 section = self.sections.section_at(chunk.doc_id, start)
                 heading = self.heading_similarity(question, section) if self.heading_weight else None
                 score = similarity + self.heading_weight * (similarity if heading is None else heading)

@@ -63,6 +63,15 @@ class SectionMap:
         first = self.documents.get(doc_id, "").lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
         return first if len(first) <= MAX_TITLE_CHARS and not _SENTENCE_END.search(first) else ""
 
+    def title_line_end(self, doc_id: str) -> int:
+        """Where a plain-text document's title line (`title`) ends: a sentence before this offset is its name, not a
+        statement. 0 for Markdown, whose headings are never sentences, and for documents without a title."""
+        if self.formats.get(doc_id, "markdown") == "markdown" or not self.title(doc_id):
+            return 0
+        document = self.documents.get(doc_id, "")
+        line_end = document.find("\n", len(document) - len(document.lstrip()))
+        return len(document) if line_end < 0 else line_end
+
     def _sections(self, doc_id: str) -> tuple[list[int], list[SectionSpan]]:
         parsed = self._parsed.get(doc_id)
         if parsed is None:

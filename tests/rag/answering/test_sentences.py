@@ -132,3 +132,7 @@ def test_a_plain_text_document_without_headings_is_headed_by_its_title_line(tmp_
     assert ranker.heading_at(article, article.end - 3) == "漠河古莲机场"
     notes = next(c for c in store.chunks if c.doc_id == "notes.md")
     assert ranker.heading_at(notes, notes.start) == " > ".join(ranker.sections.section_at("notes.md", notes.start).heading_path)
+    # The title line is never a ranked sentence; the first sentence ranks at least as high as the title would have.
+    first, second = ranker.rank("古莲", [Hit(article, 1.0, {"dense": 0.5})])  # "古莲" is in the title alone
+    assert (first.text, second.text) == ("漠河机场是中国位置最北的民用机场。", "于2006年动工。")
+    assert first.score > second.score

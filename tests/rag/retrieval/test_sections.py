@@ -46,3 +46,11 @@ def test_a_document_title_is_its_short_first_line() -> None:
     assert sections.title("b.md") == "混合精度"
     assert sections.title("c.txt") == ""
     assert sections.title("d.txt") == ""  # a sentence, not a title
+
+
+def test_a_plain_text_title_line_ends_where_its_line_does() -> None:
+    sections = SectionMap({"a.txt": "漠河古莲机场\n\n漠河机场是中国黑龙江省北部的机场。", "b.md": "# 混合精度\n\n正文。",
+                           "d.txt": "第一句就是正文。\n\n第二句。"}, {"a.txt": "text", "b.md": "markdown", "d.txt": "text"})
+    assert sections.title_line_end("a.txt") == len("漠河古莲机场")
+    assert sections.title_line_end("b.md") == 0  # Markdown headings are never sentences anyway
+    assert sections.title_line_end("d.txt") == 0
