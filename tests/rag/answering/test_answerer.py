@@ -314,7 +314,8 @@ def test_an_echoed_marker_placeholder_is_not_part_of_the_answer() -> None:
 
 def test_a_plain_text_article_is_read_under_its_title_not_with_it(tmp_path: Path, keyword_embedder) -> None:
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "w00.txt").write_text("漠河古莲机场\n\n漠河机场是中国位置最北的民用机场。于2006年动工。\n", encoding="utf-8")
+    article = "漠河古莲机场\n\n漠河机场是中国位置最北的民用机场。于2006年动工。\n"
+    (tmp_path / "docs" / "w00.txt").write_text(article, encoding="utf-8")
     IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
     rag = scripted_rag(tmp_path / "index", keyword_embedder, "漠河机场于2006年动工[1]。")
     question = "漠河机场哪一年动工？"
