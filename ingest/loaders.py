@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from rag.core.config import LimitsConfig
+from rag_ingest.line_wraps import unwrap_lines
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +365,7 @@ def pdf_text(raw: bytes, max_decompressed_bytes: int = 50_000_000) -> str:
                 total += len(text.encode("utf-8"))
                 if total > max_decompressed_bytes:
                     raise UnreadableFile(too_big)
-                pages.append(text)
+                pages.append(unwrap_lines(text))
     except limit_error as exc:
         raise UnreadableFile(f"{too_big} ({exc})") from exc
     except MemoryError as exc:
