@@ -29,13 +29,34 @@ def unwrap_lines(page: str) -> str:
     if full is None:
         return page
     out = [lines[0]]
-    for line in lines[1:]:
-        previous = out[-1]
-        if _wrapped(previous, full) and line.strip() and not _starts_a_block(line):
-            out[-1] = _join(previous.rstrip(), line.lstrip())
+    for previous, line in zip(lines, lines[1:]):  # whether a line was wrapped is read from the line itself, not the
+        if _wrapped(previous, full) and line.strip() and not starts_a_block(line):  # run it was already joined to
+            out[-1] = join_wrapped(out[-1], line)
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def ends_mid_sentence(page: str) -> bool:
+    """Whether `page`'s last line was wrapped by the page (its sentence goes on on the next page)."""
+    lines = page.split("\n")
+    full = _full_width(lines)
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    return full is not None and _wrapped(last, full)
+
+
+def join_wrapped(left: str, right: str) -> str:
+    """`left` and `right`, two pieces of one sentence a line break had parted: without a space when either side is
+    Chinese, with one between Latin words."""
+    left, right = left.rstrip(), right.lstrip()
+    if _is_cjk(left[-1]) or _is_cjk(right[0]):
+        return left + right
+    return f"{left} {right}"
+
+
+def starts_a_block(line: str) -> bool:
+    """A list item or heading mark opens its own line whatever the line before it."""
+    return bool(LIST_BULLET.match(line)) or line.lstrip().startswith(("#", "|", "•", "●", "■", "▪"))
 
 
 def display_width(text: str) -> int:
@@ -54,17 +75,6 @@ def _full_width(lines: list[str]) -> float | None:
 def _wrapped(line: str, full: float) -> bool:
     text = line.strip()
     return bool(text) and display_width(text) >= FULL_LINE_SHARE * full and not _ENDS_SENTENCE.search(text)
-
-
-def _starts_a_block(line: str) -> bool:
-    """A list item or heading mark opens its own line whatever the line before it."""
-    return bool(LIST_BULLET.match(line)) or line.lstrip().startswith(("#", "|", "•", "●", "■", "▪"))
-
-
-def _join(left: str, right: str) -> str:
-    if _is_cjk(left[-1]) or _is_cjk(right[0]):
-        return left + right
-    return f"{left} {right}"
 
 
 def _is_cjk(char: str) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from rag.core.config import LimitsConfig
-from rag_ingest.line_wraps import unwrap_lines
+from rag_ingest.pdf_layout import pdf_pages_text
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,7 @@ def pdf_text(raw: bytes, max_decompressed_bytes: int = 50_000_000) -> str:
                 total += len(text.encode("utf-8"))
                 if total > max_decompressed_bytes:
                     raise UnreadableFile(too_big)
-                pages.append(unwrap_lines(text))
+                pages.append(text)
     except limit_error as exc:
         raise UnreadableFile(f"{too_big} ({exc})") from exc
     except MemoryError as exc:
@@ -373,7 +373,7 @@ def pdf_text(raw: bytes, max_decompressed_bytes: int = 50_000_000) -> str:
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError,
             RecursionError, ZeroDivisionError, AssertionError) as exc:
         raise UnreadableFile(f"unreadable PDF ({type(exc).__name__}: {exc}); re-export it or convert it to text") from exc
-    text = "\n\n".join(page.strip() for page in pages if page.strip())
+    text = pdf_pages_text(pages)
     if not text:
         raise UnreadableFile("PDF has no extractable text (scanned images?); run OCR on it first")
     return text

@@ -29,6 +29,19 @@ def test_lines_wrapped_mid_sentence_are_joined_without_a_space_in_chinese() -> N
     assert "牠们生活在介乎海平面至树线的天然森林中。" in sentences and "包括蝉、蚯蚓、蜗牛及蜘蛛。" not in sentences
 
 
+def test_a_short_line_ends_its_paragraph_even_after_a_joined_run() -> None:
+    page = (
+        "这一行很长，一直写到页面的最右边才因为页面的宽度而被折到了下一\n"
+        "行去，没有句末标点的图注\n"
+        "英式庭园\n"
+        "英式庭园起源于十八世纪的英国园艺造景，建造的灵感来自于法国画家。"
+    )
+    assert unwrap_lines(page).split("\n") == [
+        "这一行很长，一直写到页面的最右边才因为页面的宽度而被折到了下一行去，没有句末标点的图注", "英式庭园",
+        "英式庭园起源于十八世纪的英国园艺造景，建造的灵感来自于法国画家。",
+    ]
+
+
 def test_english_lines_are_joined_with_a_space_and_short_pages_are_left_alone() -> None:
     page = ("Mixed precision training keeps a master copy of the\nweights in FP32 while the forward and backward passes\n"
             "run in FP16 to save memory and time on modern GPUs.\nShort line.")
