@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from rag.core.config import LimitsConfig
+from rag_ingest.line_wraps import unwrap_lines
 from rag_ingest.pdf_layout import pdf_pages_text
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,8 @@ def read_file(file: Path, doc_id: str, limits: LimitsConfig | None = None) -> So
             text, encoding, warnings = _decode(raw)
             fmt = "markdown" if suffix in MARKDOWN_SUFFIXES else "text"
         text = normalize_newlines(text)
+        if fmt == "text":
+            text = unwrap_lines(text)  # a plain-text file may be hard-wrapped like a PDF page
         if not text.strip():
             raise UnreadableFile("no text content")
     except OSError as exc:

@@ -66,6 +66,17 @@ def test_pdf_text_is_extracted(tmp_path: Path) -> None:
     assert document.format == "pdf"
 
 
+def test_a_hard_wrapped_text_file_reads_as_sentences_and_markdown_is_left_as_written(tmp_path: Path) -> None:
+    lines = ["漠河机场是中国黑龙江省北部大兴安岭地区漠河县的机", "场，位于县城西林吉镇西南9公里处，是该省十一五规",
+             "划重点建设项目。"]
+    wrapped = "漠河古莲机场\n" + "\n".join(lines) + "\n"
+    for name in ("w00.txt", "w00.md"):
+        (tmp_path / name).write_text(wrapped, encoding="utf-8")
+    text = read_file(tmp_path / "w00.txt", "w00.txt").text
+    assert text.split("\n")[:2] == ["漠河古莲机场", "".join(lines)]
+    assert read_file(tmp_path / "w00.md", "w00.md").text == wrapped
+
+
 def test_pdf_without_text_is_skipped(tmp_path: Path) -> None:
     from pypdf import PdfWriter
 
