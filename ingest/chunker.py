@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 # Bump when chunking logic changes: indexes built by another version are re-chunked on the next ingest.
-CHUNKER_VERSION = 7  # 7: PDF lines wrapped mid-sentence are rejoined (rag_ingest.line_wraps)
+CHUNKER_VERSION = 7  # 7: PDF and .txt lines wrapped mid-sentence are joined, PDF page furniture dropped
 
 MAX_HEADING_CHARS = 200
 """Headings longer than this are shortened in heading paths (they are repeated in every passage below)."""
