@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 from rag.core.config import LimitsConfig
 from rag_ingest.line_wraps import unwrap_lines
-from rag_ingest.pdf_layout import pdf_pages_text
+from rag_ingest.pdf_layout import PdfPage, pdf_pages_text, rendered_size
 
 log = logging.getLogger(__name__)
 
@@ -364,11 +364,16 @@ def pdf_text(raw: bytes, max_decompressed_bytes: int = 50_000_000) -> str:
             pages = []
             total = 0
             for page in reader.pages:
-                text = page.extract_text() or ""
+                pieces: list[tuple[str, float]] = []
+
+                def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+                    pieces.append((text, rendered_size(cm, tm, size or 0.0)))
+
+                text = page.extract_text(visitor_text=visit) or ""
                 total += len(text.encode("utf-8"))
                 if total > max_decompressed_bytes:
                     raise UnreadableFile(too_big)
-                pages.append(text)
+                pages.append(PdfPage(text, tuple(pieces) if "".join(p for p, _ in pieces) == text else ()))
     except limit_error as exc:
         raise UnreadableFile(f"{too_big} ({exc})") from exc
     except MemoryError as exc:

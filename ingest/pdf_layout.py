@@ -3,12 +3,16 @@
 Three things of the layout are not the document's text: a running header or footer repeated on every page
 ("维基百科条目选编", "第 3 页，共 12 页"), which would otherwise sit inside the passage of whatever paragraph a page
 break cut; lines the page wrapped mid-sentence (`rag_ingest.line_wraps`); and a paragraph a page break parted,
-whose halves would otherwise be two sentences.
+whose halves would otherwise be two sentences. One thing of the layout is structure the text alone loses: a line set
+in a larger type than the body is a heading, and becomes a Markdown heading, so the document has sections (what
+passages are cut along, and what heads excerpts and citations) as a Word or Markdown document has.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Sequence
 
 from rag_ingest.line_wraps import ends_mid_sentence, join_wrapped, starts_a_block, unwrap_lines
@@ -21,11 +25,70 @@ the pages, and of two pages at least."""
 _DIGITS = re.compile(r"\d+")
 
 
-def pdf_pages_text(pages: Sequence[str]) -> str:
-    """The document text of a PDF whose pages extracted to `pages`: running headers and footers dropped, wrapped lines
-    joined, a paragraph continued across a page break joined; pages otherwise separated by a blank line."""
+HEADING_SIZE_RATIO = 1.15
+"""A line whose type is at least this many times the body's size is a heading."""
+MAX_HEADING_CHARS = 80
+MAX_HEADING_LEVEL = 4
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """A page's extracted text and, piece by piece in extraction order, the type size it was set in."""
+
+    text: str
+    pieces: tuple[tuple[str, float], ...] = ()
+    """``(text, size)``; their texts joined are `text` (sizes in points; none known: empty)."""
+
+    def line_sizes(self) -> list[float]:
+        """Each line's size (that of most of its characters; 0.0 when not known)."""
+        if not self.pieces:
+            return [0.0] * len(self.text.split("\n"))
+        sizes: list[Counter[float]] = [Counter()]
+        for text, size in self.pieces:
+            for index, part in enumerate(text.split("\n")):
+                if index:
+                    sizes.append(Counter())
+                sizes[-1][round(size * 2) / 2] += len(part.strip())
+        return [line.most_common(1)[0][0] if line and line.most_common(1)[0][1] else 0.0 for line in sizes]
+
+
+def rendered_size(cm: Sequence[float], tm: Sequence[float], font_size: float) -> float:
+    """The height in points of text set at `font_size` under the text matrix `tm` and the graphics matrix `cm`."""
+    return font_size * math.hypot(tm[1] * cm[0] + tm[3] * cm[2], tm[1] * cm[1] + tm[3] * cm[3])
+
+
+def with_headings(pages: Sequence[PdfPage]) -> list[str]:
+    """The pages' texts with each line set larger than the body (`HEADING_SIZE_RATIO`; the body is the size most
+    characters are set in) written as a Markdown heading, the largest size ``#``, the next ``##``…"""
+    sized = [(page.text.split("\n"), page.line_sizes()) for page in pages]
+    weight: Counter[float] = Counter()
+    for lines, sizes in sized:
+        for line, size in zip(lines, sizes):
+            weight[size] += len(line.strip())
+    weight.pop(0.0, None)
+    if not weight:
+        return [page.text for page in pages]
+    body = weight.most_common(1)[0][0]
+
+    def heading(line: str, size: float) -> bool:
+        text = line.strip()
+        return size >= HEADING_SIZE_RATIO * body and 0 < len(text) <= MAX_HEADING_CHARS and not starts_a_block(text)
+
+    levels = sorted({size for lines, sizes in sized for line, size in zip(lines, sizes) if heading(line, size)}, reverse=True)
+    level_of = {size: min(index + 1, MAX_HEADING_LEVEL) for index, size in enumerate(levels)}
+    return [
+        "\n".join(f"{'#' * level_of[size]} {line.strip()}" if heading(line, size) else line for line, size in zip(lines, sizes))
+        for lines, sizes in sized
+    ]
+
+
+def pdf_pages_text(pages: Sequence[PdfPage | str]) -> str:
+    """The document text of a PDF whose pages extracted to `pages`: headings marked (`with_headings`), running headers
+    and footers dropped, wrapped lines joined, a paragraph continued across a page break joined; pages otherwise
+    separated by a blank line."""
+    texts = with_headings([page if isinstance(page, PdfPage) else PdfPage(page) for page in pages])
     text, continues = "", False
-    for page in drop_running_lines(pages):
+    for page in drop_running_lines(texts):
         page = page.strip()
         if not page:
             continue
