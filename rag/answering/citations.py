@@ -204,6 +204,11 @@ def _echoes(sentence: str, asked: set[str], question: str) -> bool:
     return len(new) < MIN_NEW_UNITS and len(new) * 2 <= len(said)
 
 
+TERSE_CLAIM_CHARS = 12
+"""A claim this short is a bare answer ("浅见百合子", "印度洋及西太平洋区"): about what the question names first, named
+or not."""
+
+
 _ASKS_HOW_MANY = re.compile(r"几|多少|how (?:many|much)", re.IGNORECASE)
 _CHINESE_COUNT = re.compile(r"[零一二两三四五六七八九十百千万]+(?=[\u4e00-\u9fff])")
 
@@ -301,21 +306,28 @@ class CitationChecker:
         self.heading_at = heading_at
         self.title_of = title_of
 
-    def _borrows_subject(self, sentence: str, subject: str, chunk: Chunk) -> bool:
-        """Whether `sentence` repeats the question's `subject` ("短齿天竺鲷") while the passage — with its headings and its
-        document's title — holds under half of it: a fact of one thing told of another ("短齿天竺鲷的臀鳍硬棘有3枚" cited
-        to another fish's fins). The question's words are otherwise free to restate."""
-        if subject not in sentence:
-            return False
+    def _is_about(self, subject: str, chunk: Chunk) -> bool:
+        """Whether the passage — with its headings and its document's title — holds at least half of `subject`."""
         about = [chunk.text, chunk.heading]
         if self.heading_at is not None:
             about.append(self.heading_at(chunk, chunk.start))
         if self.title_of is not None:
             about.append(self.title_of(chunk.doc_id))
-        return not mentions_subject(subject, " ".join(about))
+        return mentions_subject(subject, " ".join(about))
+
+    def _borrows_subject(self, sentence: str, subject: str, chunk: Chunk, bare_answers: bool) -> bool:
+        """Whether `sentence` tells of the question's `subject` ("短齿天竺鲷") what a passage not about it says: a fact of
+        one thing told of another ("短齿天竺鲷的臀鳍硬棘有3枚" cited to another fish's fins). A sentence tells of the
+        subject when it repeats it, or, with `bare_answers` (another passage is about the subject), when it is a bare
+        answer (`TERSE_CLAIM_CHARS`): "浅见百合子" for "环望曾与谁一起合作了同人志？", cited to another cartoonist's
+        article beside 环望's. The question's words are otherwise free to restate."""
+        if subject not in sentence and not (bare_answers and len(sentence) <= TERSE_CLAIM_CHARS):
+            return False
+        return not self._is_about(subject, chunk)
 
     def _support(
         self, sentence: str, chunk: Chunk, ignore: set[str], given: str, restated: set[str] = frozenset(), subject: str = "",
+        bare_answers: bool = False,
     ) -> tuple[float, Spans]:
         """Lexical support, or semantic support mapped onto the same scale when only that holds (a sentence in
         another language than the passage); 0 when a number, formula or name of the sentence is in neither the
@@ -326,7 +338,7 @@ class CitationChecker:
             return (0.0, ())
         if _foreign_label(sentence, chunk, ignore):
             return (0.0, ())
-        if subject and self._borrows_subject(sentence, subject, chunk):
+        if subject and self._borrows_subject(sentence, subject, chunk, bare_answers):
             return (0.0, ())
         lexical = supporting_spans(sentence, chunk, ignore)
         if lexical[0] >= self.min_support:
@@ -354,6 +366,7 @@ class CitationChecker:
         given = restatable(question)
         asked = units(given)
         subject = question_subject(question)
+        bare_answers = bool(subject) and any(self._is_about(subject, chunk) for chunk in passages.values())
         list_question = bool(question) and asks_for_a_list(question)
         proposition = {unit for unit in units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
         checked: list[CheckedSentence] = []
@@ -383,10 +396,11 @@ class CitationChecker:
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
             restated = units(text) & proposition
-            scores = {n: self._support(text, chunk, asked, given, restated, subject) for n, chunk in passages.items()}
+            scores = {n: self._support(text, chunk, asked, given, restated, subject, bare_answers)
+                      for n, chunk in passages.items()}
             head = without_examples(text) if _best(scores) < self.min_support else ""
             if head and not (question and _echoes(head, asked, question)):
-                trimmed = {n: self._support(head, chunk, asked, given, units(head) & proposition, subject)
+                trimmed = {n: self._support(head, chunk, asked, given, units(head) & proposition, subject, bare_answers)
                            for n, chunk in passages.items()}
                 if _best(trimmed) >= self.min_support:
                     text, scores = head, trimmed  # the claim holds; the examples the model added do not

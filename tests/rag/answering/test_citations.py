@@ -332,6 +332,18 @@ def test_the_question_subject_told_of_another_thing_is_unsupported() -> None:
     assert [s.status for s in titled.sentences] == ["kept"]
 
 
+def test_a_bare_answer_is_about_the_question_subject_though_it_does_not_name_it() -> None:
+    other = "浅见百合子是日本的漫画家，曾与富士原昌幸合作同人志。"
+    own = "环望是日本的漫画家，曾与漫画家富士原昌幸合作同人志。"
+    passages = {1: Chunk("o", "w04.txt", own, 0, len(own)), 2: Chunk("x", "w09.txt", other, 0, len(other))}
+    question = "环望曾与谁一起合作了同人志？"
+    assert CitationChecker().check("浅见百合子[2]。", passages, question=question).text == ""
+    assert CitationChecker().check("富士原昌幸[1]。", passages, question=question).text == "富士原昌幸[1]。"
+    # A longer sentence that does not name the subject is judged by its words alone, as before.
+    longer = CitationChecker().check("浅见百合子是日本的漫画家，曾合作同人志[2]。", passages, question=question)
+    assert [s.status for s in longer.sentences] == ["kept"]
+
+
 def test_a_subject_the_passage_names_may_be_restated() -> None:
     kept = CitationChecker().check("混合精度训练可以显著提高训练速度[1]。", PASSAGES, question="混合精度训练有什么好处？")
     assert [s.status for s in kept.sentences] == ["kept"]
