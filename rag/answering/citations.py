@@ -102,7 +102,7 @@ class CheckedSentence:
     reason: str = ""
     """Why it was removed: ``unsupported``, ``inexact`` (a number, formula or name not in the passage),
     ``no-answer`` (says the passages don't answer), ``unrequested`` (a link, command or instruction),
-    ``echo``, ``repeat``, ``lead-in`` or ``question`` (asks instead of answering)."""
+    ``echo``, ``repeat``, ``lead-in``, ``numbering`` (a list number alone) or ``question`` (asks instead of answering)."""
     line: int = 0
     """Which line of the answer it was on (list items keep their own lines)."""
     bullet: str = ""
@@ -209,6 +209,7 @@ TERSE_CLAIM_CHARS = 12
 or not."""
 
 
+_NUMBERING = re.compile(r"\s*\(?\d{1,2}[.)、．]?\s*")
 _ASKS_HOW_MANY = re.compile(r"几|多少|how (?:many|much)", re.IGNORECASE)
 _CHINESE_COUNT = re.compile(r"[零一二两三四五六七八九十百千万]+(?=[\u4e00-\u9fff])")
 
@@ -371,7 +372,8 @@ class CitationChecker:
         proposition = {unit for unit in units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
         checked: list[CheckedSentence] = []
         spans: dict[int, set[tuple[int, int]]] = {}
-        for line, bullet, raw in _answer_lines(answer):
+        lines = _answer_lines(answer)
+        for line, bullet, raw in lines:
             text, cited = parse_markers(raw)
 
             def removed(reason: str, score: float = 0.0) -> CheckedSentence:
@@ -382,6 +384,9 @@ class CitationChecker:
                 continue
             if is_lead_in(text):
                 checked.append(removed("lead-in"))  # announces what follows, says nothing itself
+                continue
+            if _NUMBERING.fullmatch(text) and len(lines) > 1:
+                checked.append(removed("numbering"))  # "2." of a list the model numbered: no claim, though "2" is in the passage
                 continue
             if text.rstrip().endswith(("？", "?")):
                 checked.append(removed("question"))  # asks rather than answers, even when a passage asks it too

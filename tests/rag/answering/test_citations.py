@@ -75,6 +75,14 @@ def test_without_examples(sentence: str, head: str) -> None:
     assert without_examples(sentence) == head
 
 
+def test_a_list_number_alone_is_no_claim_unless_it_is_the_whole_answer() -> None:
+    passages = {1: Chunk("n", "n.md", "2. PEFT 只需存储几百 MB 的适配器权重。", 0, 27)}
+    numbered = CitationChecker().check("2 [1]. PEFT 只需存储几百 MB 的适配器权重[1]。", passages, "zh", question="PEFT 要存储多少？")
+    assert [(s.status, s.reason) for s in numbered.sentences] == [("removed", "numbering"), ("kept", "")]
+    count = CitationChecker().check("2 [1].", passages, "en", question="How many steps are there?")
+    assert [s.status for s in count.sentences] == ["kept"]
+
+
 def test_a_count_in_words_answers_a_how_many_question() -> None:
     sport = "轻艇水球是一项由两队对垒的球类运动，每队派出五名球员作赛。"
     passages = {1: Chunk("s", "sport.txt", sport, 0, len(sport))}
