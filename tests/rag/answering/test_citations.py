@@ -77,7 +77,8 @@ def test_without_examples(sentence: str, head: str) -> None:
 
 def test_a_list_number_alone_is_no_claim_unless_it_is_the_whole_answer() -> None:
     passages = {1: Chunk("n", "n.md", "2. PEFT 只需存储几百 MB 的适配器权重。", 0, 27)}
-    numbered = CitationChecker().check("2 [1]. PEFT 只需存储几百 MB 的适配器权重[1]。", passages, "zh", question="PEFT 要存储多少？")
+    answer, question = "2 [1]. PEFT 只需存储几百 MB 的适配器权重[1]。", "PEFT 要存储多少？"
+    numbered = CitationChecker().check(answer, passages, "zh", question=question)
     assert [(s.status, s.reason) for s in numbered.sentences] == [("removed", "numbering"), ("kept", "")]
     count = CitationChecker().check("2 [1].", passages, "en", question="How many steps are there?")
     assert [s.status for s in count.sentences] == ["kept"]
