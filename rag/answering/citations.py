@@ -307,19 +307,28 @@ class CitationChecker:
         self.heading_at = heading_at
         self.title_of = title_of
 
+    def _titles(self, chunk: Chunk) -> list[str]:
+        """The passage's heading, its heading path and its document's title."""
+        titles = [chunk.heading]
+        if self.heading_at is not None:
+            titles.append(self.heading_at(chunk, chunk.start))
+        if self.title_of is not None:
+            titles.append(self.title_of(chunk.doc_id))
+        return titles
+
     def _is_about(self, subject: str, chunk: Chunk) -> bool:
         """Whether the passage — with its headings and its document's title — holds at least half of `subject`."""
-        about = [chunk.text, chunk.heading]
-        if self.heading_at is not None:
-            about.append(self.heading_at(chunk, chunk.start))
-        if self.title_of is not None:
-            about.append(self.title_of(chunk.doc_id))
-        return mentions_subject(subject, " ".join(about))
+        return mentions_subject(subject, " ".join([chunk.text, *self._titles(chunk)]))
+
+    def _titled(self, subject: str, chunk: Chunk) -> bool:
+        """Whether the passage's headings or its document's title are about `subject`: a passage on that very thing
+        ("环望" for "环望曾与谁…"), where an opening clause ("大模型根据需求…") shares pairs with many passages' text."""
+        return mentions_subject(subject, " ".join(self._titles(chunk)))
 
     def _borrows_subject(self, sentence: str, subject: str, chunk: Chunk, bare_answers: bool) -> bool:
         """Whether `sentence` tells of the question's `subject` ("短齿天竺鲷") what a passage not about it says: a fact of
         one thing told of another ("短齿天竺鲷的臀鳍硬棘有3枚" cited to another fish's fins). A sentence tells of the
-        subject when it repeats it, or, with `bare_answers` (another passage is about the subject), when it is a bare
+        subject when it repeats it, or, with `bare_answers` (another passage is titled by it), when it is a bare
         answer (`TERSE_CLAIM_CHARS`): "浅见百合子" for "环望曾与谁一起合作了同人志？", cited to another cartoonist's
         article beside 环望's. The question's words are otherwise free to restate."""
         if subject not in sentence and not (bare_answers and len(sentence) <= TERSE_CLAIM_CHARS):
@@ -367,7 +376,7 @@ class CitationChecker:
         given = restatable(question)
         asked = units(given)
         subject = question_subject(question)
-        bare_answers = bool(subject) and any(self._is_about(subject, chunk) for chunk in passages.values())
+        bare_answers = bool(subject) and any(self._titled(subject, chunk) for chunk in passages.values())
         list_question = bool(question) and asks_for_a_list(question)
         proposition = {unit for unit in units(" ".join(yes_no_clauses(question))) - asked if not is_stopword(unit)}
         checked: list[CheckedSentence] = []

@@ -346,11 +346,14 @@ def test_a_bare_answer_is_about_the_question_subject_though_it_does_not_name_it(
     own = "环望是日本的漫画家，曾与漫画家富士原昌幸合作同人志。"
     passages = {1: Chunk("o", "w04.txt", own, 0, len(own)), 2: Chunk("x", "w09.txt", other, 0, len(other))}
     question = "环望曾与谁一起合作了同人志？"
-    assert CitationChecker().check("浅见百合子[2]。", passages, question=question).text == ""
-    assert CitationChecker().check("富士原昌幸[1]。", passages, question=question).text == "富士原昌幸[1]。"
+    checker = CitationChecker(title_of={"w04.txt": "环望", "w09.txt": "浅见百合子"}.get)
+    assert checker.check("浅见百合子[2]。", passages, question=question).text == ""
+    assert checker.check("富士原昌幸[1]。", passages, question=question).text == "富士原昌幸[1]。"
     # A longer sentence that does not name the subject is judged by its words alone, as before.
-    longer = CitationChecker().check("浅见百合子是日本的漫画家，曾合作同人志[2]。", passages, question=question)
+    longer = checker.check("浅见百合子是日本的漫画家，曾合作同人志[2]。", passages, question=question)
     assert [s.status for s in longer.sentences] == ["kept"]
+    # No passage is titled by the subject (an opening clause, not a name): bare answers are judged by their words.
+    assert CitationChecker().check("浅见百合子[2]。", passages, question=question).text == "浅见百合子[2]。"
 
 
 def test_a_subject_the_passage_names_may_be_restated() -> None:
