@@ -24,11 +24,12 @@ RUNNING_SHARE = 0.5
 the pages, and of two pages at least."""
 _DIGITS = re.compile(r"\d+")
 
-
 HEADING_SIZE_RATIO = 1.15
 """A line whose type is at least this many times the body's size is a heading."""
 MAX_HEADING_CHARS = 80
+"""A longer line in a larger type is emphasised text (a pull quote, a caption), not a heading."""
 MAX_HEADING_LEVEL = 4
+"""Sizes below the fourth-largest heading size are all ``####``."""
 
 
 @dataclass(frozen=True)
