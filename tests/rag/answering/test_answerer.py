@@ -271,10 +271,19 @@ def test_a_decline_stands_when_the_quotes_name_nothing_the_question_names(make_r
     assert not make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML).ask("KV cache 怎样缓存历史的键和值？").abstained
 
 
+def test_a_question_about_a_name_no_document_mentions_is_refused_before_drafting(make_rag) -> None:
+    # "张三丰" opens the question and no document mentions him: passages on KV cache would answer something else.
+    rag = make_rag("张三丰用 KV cache 加速推理[1]。", chat_template=CHATML)
+    for mode in ("llm", "extractive"):
+        answer = rag.ask("张三丰的 KV cache 有什么用？", mode=mode)
+        assert answer.abstained and answer.attempts == 0 and answer.raw is None
+    assert not rag.ask("KV cache 有什么用？", mode="extractive").abstained
+
+
 def test_a_decline_stands_when_no_document_mentions_what_the_question_is_about(make_rag) -> None:
-    # "张三丰" opens the question and no document mentions him: quotes on KV cache would answer something else.
+    # A longer opening run may be a clause the documents word otherwise, so it is read only once the model declined.
     rag = make_rag([UNSUPPORTED, "资料中没有答案。"], chat_template=CHATML)
-    answer = rag.ask("张三丰的 KV cache 有什么用？")
+    answer = rag.ask("武当山掌门张三丰的 KV cache 有什么用？")
     assert answer.abstained and answer.attempts == 2
 
 
