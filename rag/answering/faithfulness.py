@@ -305,7 +305,9 @@ def asked_terms(question: str) -> list[str]:
 def mentions_subject(subject: str, text: str) -> bool:
     """Whether `text` holds at least half of `subject`'s `units` (a name worded a little differently, "新西兰鸲鹟" and
     "鸲鹟", still counts)."""
-    wanted, text = units(subject), text.lower()
+    wanted = units(subject)
+    if any(unit.isascii() for unit in wanted):
+        text = text.lower()  # units of Latin words are lower-cased; Chinese ones need no copy of a long document
     return sum(unit in text for unit in wanted) * 2 >= len(wanted)
 
 
