@@ -20,6 +20,7 @@ MAX_HEADING_CHARS = 200
 MAX_TITLE_CHARS = 100
 """A document's first line longer than this is prose, not its title."""
 _SENTENCE_END = re.compile(r"[。！？；.!?;]\s*$")
+_NON_SPACE = re.compile(r"\S")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class SectionMap:
     def title(self, doc_id: str) -> str:
         """The document's first line, without Markdown heading marks, when it is short and does not end a sentence
         (a plain-text article starts with its name); "" otherwise."""
-        first = self.documents.get(doc_id, "").lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
+        first = self._first_line(doc_id)[0].strip().lstrip("#").strip()
         return first if len(first) <= MAX_TITLE_CHARS and not _SENTENCE_END.search(first) else ""
 
     def title_line_end(self, doc_id: str) -> int:
@@ -68,9 +69,18 @@ class SectionMap:
         statement. 0 for Markdown, whose headings are never sentences, and for documents without a title."""
         if self.formats.get(doc_id, "markdown") == "markdown" or not self.title(doc_id):
             return 0
+        return self._first_line(doc_id)[1]
+
+    def _first_line(self, doc_id: str) -> tuple[str, int]:
+        """The document's first non-blank line and the offset where it ends, read without copying the document (it is
+        asked for every passage ranked and every citation)."""
         document = self.documents.get(doc_id, "")
-        line_end = document.find("\n", len(document) - len(document.lstrip()))
-        return len(document) if line_end < 0 else line_end
+        found = _NON_SPACE.search(document)
+        if found is None:
+            return "", len(document)
+        end = document.find("\n", found.start())
+        end = len(document) if end < 0 else end
+        return document[found.start():end], end
 
     def _sections(self, doc_id: str) -> tuple[list[int], list[SectionSpan]]:
         parsed = self._parsed.get(doc_id)
