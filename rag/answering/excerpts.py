@@ -77,6 +77,7 @@ def select_excerpts(
     by_passage: dict[int, list[RankedSentence]] = {}
     for sentence in sorted(ranked, key=lambda s: (s.passage, s.start)):
         by_passage.setdefault(sentence.passage, []).append(sentence)
+    position = {(s.passage, s.start, s.end): index for siblings in by_passage.values() for index, s in enumerate(siblings)}
     chosen: dict[int, dict[tuple[int, int], RankedSentence]] = {}
     used = 0.0
 
@@ -115,7 +116,8 @@ def select_excerpts(
         for companion in companions:
             if not take(companion) and companion.start > sentence.start:
                 break
-        for gap in _short_gaps(chosen[sentence.passage], siblings):
+        indices = sorted(position[(sentence.passage, start, end)] for start, end in chosen[sentence.passage])
+        for gap in _short_gaps(indices, siblings):
             take(gap, slack=SHORT_GAP)
     return [_excerpt(index, hits[index], list(chosen[index].values())) for index in sorted(chosen) if chosen[index]]
 
@@ -125,15 +127,15 @@ SHORT_GAP = 30
 budget allows): "揭阳县榕城（今榕城区）人。" between two sentences of a biography costs little more than the ``…`` it replaces."""
 
 
-def _short_gaps(taken: dict[tuple[int, int], RankedSentence], siblings: list[RankedSentence]) -> list[RankedSentence]:
-    """The one short sentence (`SHORT_GAP`) between two chosen sentences of the same section, for each such pair."""
+def _short_gaps(chosen: list[int], siblings: list[RankedSentence]) -> list[RankedSentence]:
+    """The one short sentence (`SHORT_GAP`) between two chosen sentences of the same section, for each such pair;
+    `chosen` holds the chosen sentences' positions in `siblings` (the passage's sentences in document order), sorted."""
     gaps = []
-    chosen = sorted(taken.values(), key=lambda s: s.start)
     for before, after in zip(chosen, chosen[1:]):
-        between = [s for s in siblings if before.end <= s.start and s.end <= after.start]
-        if (len(between) == 1 and before.section == between[0].section == after.section
-                and len(between[0].text) <= SHORT_GAP):
-            gaps.append(between[0])
+        if after - before == 2:
+            gap = siblings[before + 1]
+            if siblings[before].section == gap.section == siblings[after].section and len(gap.text) <= SHORT_GAP:
+                gaps.append(gap)
     return gaps
 
 
