@@ -20,7 +20,7 @@ from rag.conversation.session import Conversation, as_turns
 from rag.conversation.translate import documents_language
 from rag.core.config import Config, LimitsConfig
 from rag.core.errors import IndexNotFoundError, InputLimitError
-from rag.core.language import detect_language
+from rag.core.language import Language, detect_language
 from rag.core.paths import knowledge_base_index
 from rag.core.schema import Chunk, Hit
 from rag.core.text import tokenize
@@ -89,7 +89,7 @@ class RAG:
         condenser = Condenser(
             config.conversation, self._shared_generator,
             new_topic=partial(names_new_topic, document_frequency=store.sparse.document_frequency, documents_language=language),
-            documents_language=language, answered_from_translation=answerer.answers_from_translation,
+            documents_language=language, answered_from_translation=partial(_rewrites_in_documents_language, answerer),
             in_documents=scorer.uses_name,
         )
         view = _View(store, retriever, scorer, reranker, relevance, answerer, condenser, generation_of(store))
@@ -413,3 +413,11 @@ def check_top_k(k: int, limits: LimitsConfig) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= limits.max_top_k:
         raise InputLimitError(f"k (top_k) must be a whole number from 1 to {limits.max_top_k} (limits.max_top_k); got {k!r}.")
     return k
+
+
+def _rewrites_in_documents_language(answerer: Answerer, asked: Language, documents: Language) -> bool:
+    """Whether a follow-up in `asked` is rewritten in the documents' language when the chat it continues is in theirs:
+    a Chinese follow-up over English documents (its answer is drafted in English anyway). An English follow-up after
+    an answer drafted in Chinese is rewritten in English: asked in Chinese, the 1.5B model named the wrong referent
+    ("Why are they important?" after emergent abilities became "为什么LLMs重要？"; docs/conversations.md)."""
+    return documents == "en" and answerer.answers_from_translation(asked, documents)

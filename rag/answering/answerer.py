@@ -253,8 +253,8 @@ class Answerer:
         `quote_if_declined`: when the model says the passages don't answer but the evidence clears the refusal
         threshold, answer extractively instead of refusing (for follow-ups: the conversation already found the topic in
         the documents). `asked`: the question as the person put it, shown to the model when `question` (searched,
-        ranked and checked against) is its translation into the documents' language — except for a Chinese question
-        over English documents, which the model answers from the translation (`drafting_language`)."""
+        ranked and checked against) is its translation into the documents' language — unless the answer is drafted in
+        the documents' language (`drafting_language`, on by default): then the model answers the translation."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
@@ -309,7 +309,13 @@ class Answerer:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return
         if not draft.passed:
-            answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
+            quoted = self._extractive(question, hits, passages, language, timings, started)
+            if not quoted.abstained and names_nothing_asked(question, quoted.text):
+                # The model's answer was unsupported and the quotes are about something else (sentences on attention
+                # in general for "为什么FlashAttention可以加速注意力计算？"): nothing here answers it.
+                yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
+                return
+            answer = draft.attach(quoted)
             answer.fallback = (
                 f"only {draft.checked.kept_share:.0%} of the model's answer was supported by the passages"
                 if draft.checked.citations else "no sentence of the model's answer was supported by the passages"
@@ -319,20 +325,25 @@ class Answerer:
         yield draft.attach(Answer(question, checked.text, list(checked.citations), False, "llm", hits, language, timings))
 
     def drafting_language(self, question: str, language: str, asked: str | None) -> str:
-        """The language the model drafts in: the person's (`language`), except for a Chinese question searched as
-        its English translation (`question`; `asked` is the original) with ``answer.english_drafts`` on: English,
-        from the translation, retold in Chinese once checked (`rag.answering.translation`)."""
+        """The language the model drafts in: the person's (`language`), except for a question searched as its
+        translation into the documents' language (`question`; `asked` is the original) with ``answer.english_drafts``
+        (Chinese over English) or ``answer.chinese_drafts`` (English over Chinese) on: the documents' language, from
+        the translation, retold in the person's once checked (`rag.answering.translation`)."""
+        documents = detect_language(question)
         if (
-            asked is not None and self.answers_from_translation(language, detect_language(question))
+            asked is not None and self.answers_from_translation(language, documents)
             and AnswerTranslator(self.generator).usable(language)
         ):
-            return "en"
+            return documents
         return language
 
     def answers_from_translation(self, asked: str, documents: str) -> bool:
         """Whether a question in language `asked`, searched as its translation into the documents' (`documents`), is
-        drafted from that translation and retold in `asked` (``answer.english_drafts``: Chinese over English)."""
-        return self.config.english_drafts and asked == "zh" and documents == "en"
+        drafted from that translation and retold in `asked` (``answer.english_drafts``: Chinese over English;
+        ``answer.chinese_drafts``: English over Chinese)."""
+        return (self.config.english_drafts and asked == "zh" and documents == "en") or (
+            self.config.chinese_drafts and asked == "en" and documents == "zh"
+        )
 
     def excerpts(
         self, question: str, passages: Sequence[Hit], budget: float | None = None, cost: Callable[[str], float] | None = None,

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from rag.core.errors import ConfigError
-from rag.generation.base import serves_chat
+from rag.generation.base import ScriptKeepingGenerator, serves_chat
 
 CHAT_STOP: tuple[str, ...] = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>", "</s>")
 
@@ -95,8 +95,11 @@ def takes_chat(generator: Any) -> bool:
     return serves_chat(generator) or bool(generator.chat_template)
 
 
-def generate_line(generator: Any, messages: Sequence[Mapping[str, str]], max_tokens: int) -> str | None:
-    """The chat model's reply to `messages` up to its first line break; None when the prompt leaves no room."""
+def generate_line(
+    generator: Any, messages: Sequence[Mapping[str, str]], max_tokens: int, script: str | None = None,
+) -> str | None:
+    """The chat model's reply to `messages` up to its first line break; None when the prompt leaves no room.
+    `script`: a language whose script the reply keeps to, where the generator can (`ScriptKeepingGenerator`)."""
     if serves_chat(generator):
         if generator.count_tokens(plain_messages(messages)) + max_tokens > generator.context_size:
             return None
@@ -106,4 +109,6 @@ def generate_line(generator: Any, messages: Sequence[Mapping[str, str]], max_tok
     if generator.count_tokens(prompt) + max_tokens + 8 > generator.context_size:
         return None
     stop = tuple(s for s in ("\n", *CHAT_STOP, eos) if s)
+    if script is not None and isinstance(generator, ScriptKeepingGenerator):
+        return "".join(generator.stream_in(script, prompt, max_tokens=max_tokens, stop=stop))
     return generator.complete(prompt, max_tokens=max_tokens, stop=stop)

@@ -53,7 +53,7 @@ def test_each_kept_sentence_is_translated_and_keeps_its_citation() -> None:
     assert [s.status for s in checked.sentences] == ["kept", "removed"]
     generator = ScriptedGenerator(["令牌桶每秒补充 5 个令牌。"], chat_template=CHATML)
     translator = AnswerTranslator(generator)
-    assert translator.usable("zh") and not translator.usable("en")
+    assert translator.usable("zh") and translator.usable("en") and not translator.usable("fr")
     retold = translator.answer(checked, "zh")
     assert retold.text == "令牌桶每秒补充 5 个令牌[1]。" and retold.citations == checked.citations
     assert "A token bucket refills at 5 tokens per second." in generator.prompts[0]
@@ -143,3 +143,71 @@ def test_a_chat_that_leaves_no_room_is_not_continued_the_request_follows_the_sys
     short = [chat[0], {"role": "user", "content": "Which rate?"}, chat[2]]
     AnswerTranslator(generator).sentence(source, "zh", chat=short)
     assert generator.prompts[1].index("Which rate?") < generator.prompts[1].index("翻译成中文")
+
+
+NOTES = """# 限流
+
+## 令牌桶
+
+令牌桶每秒补充 5 个令牌。桶默认保存在内存中，配置 Redis 地址后保存在 Redis 里。
+"""
+
+
+def test_an_english_translation_keeps_names_as_written_and_may_be_longer_and_plural() -> None:
+    source = "参数高效微调 7B 模型只需存储几百 MB 的适配器权重，由多块 GPU 训练。"
+    english = ("Parameter-efficient fine-tuning of a 7B model stores only a few hundred MB of adapter weights, "
+               "trained on several GPUs.")
+    assert acceptable(source, english, "en")  # about 3x the characters; "GPU" comes back as "GPUs"
+    assert not acceptable(source, english.replace("7B", "7"), "en")  # "7B" is one name, not the number 7
+    assert not acceptable(source, "参数高效微调只需存储适配器权重。", "en")  # not translated
+    assert not acceptable(source, english + " " + english * 6, "en")  # ran on
+
+
+def test_a_translation_unusable_in_the_answer_s_chat_is_asked_for_once_more_after_the_system_prompt_alone() -> None:
+    generator = ScriptedGenerator(["The bucket refills [1] 5 tokens per second.", "The bucket refills 5 tokens per second."],
+                                  chat_template=CHATML)
+    chat = [{"role": "system", "content": "根据资料回答。"}, {"role": "user", "content": "资料：令牌桶每秒补充 5 个令牌。"},
+            {"role": "assistant", "content": "令牌桶每秒补充 5 个令牌[1]。"}]
+    translation = AnswerTranslator(generator).sentence("令牌桶每秒补充 5 个令牌。", "en", chat=chat)
+    assert translation == "The bucket refills 5 tokens per second."
+    assert "资料：令牌桶" in generator.prompts[0] and "资料：令牌桶" not in generator.prompts[1]
+    assert "Translate the following Chinese sentence into English" in generator.prompts[1]
+
+
+@pytest.fixture
+def notes_rag(tmp_path: Path, keyword_embedder):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.md").write_text(NOTES, encoding="utf-8")
+    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+
+    def make(outputs: list[str], **answer) -> RAG:
+        return scripted_rag(tmp_path / "index", keyword_embedder, outputs, chat_template=CHATML, **answer)
+
+    return make
+
+
+def test_an_english_question_over_chinese_documents_is_drafted_in_chinese_and_retold_in_english(notes_rag) -> None:
+    rag = notes_rag(["令牌桶每秒补充 5 个令牌[1]。", "A token bucket refills 5 tokens per second."], chinese_drafts=True)
+    chinese, asked = "令牌桶每秒补充多少个令牌？", "How many tokens does a token bucket refill per second?"
+    events = list(rag.answerer.stream(chinese, rag.retrieve(chinese), language="en", asked=asked))
+    answer = events[-1]
+    assert [e for e in events if isinstance(e, Retelling)] == [Retelling(0, 1, "en"), Retelling(1, 1, "en")]
+    draft_prompt, translation_prompt = rag.answerer.generator.prompts
+    assert chinese in draft_prompt and asked not in draft_prompt and "请用中文简短回答" in draft_prompt
+    assert "令牌桶每秒补充 5 个令牌。" in translation_prompt and translation_prompt.startswith(draft_prompt)
+    assert answer.text == "A token bucket refills 5 tokens per second [1]." and answer.language == "en"
+    assert "令牌桶每秒补充 5 个令牌" in answer.citations[0].text  # the citation opens the Chinese sentence
+
+    off = notes_rag(["A token bucket refills 5 tokens per second [1]."], chinese_drafts=False)
+    list(off.answerer.stream(chinese, off.retrieve(chinese), language="en", asked=asked))
+    assert asked in off.answerer.generator.prompts[0] and "Answer briefly in English" in off.answerer.generator.prompts[0]
+
+
+def test_an_english_follow_up_after_a_chinese_draft_is_still_rewritten_in_english(notes_rag) -> None:
+    from rag.api import _rewrites_in_documents_language
+
+    answerer = notes_rag(["x"], chinese_drafts=True).answerer
+    assert answerer.answers_from_translation("en", "zh") and answerer.answers_from_translation("zh", "en")
+    assert not _rewrites_in_documents_language(answerer, "en", "zh")  # the model names the wrong referent in Chinese
+    assert _rewrites_in_documents_language(answerer, "zh", "en")
+    assert not notes_rag(["x"], chinese_drafts=False).answerer.answers_from_translation("en", "zh")
