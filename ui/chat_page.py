@@ -89,7 +89,8 @@ def progress_label(passages: int, progress: Progress) -> str:
 
 
 def retelling_label(retelling: Retelling) -> str:
-    """What the bar under an English draft says while it is retold: ``Retelling the answer in Chinese… 1 of 2 sentences``."""
+    """What the bar under a draft in the documents' language says while it is retold: ``Retelling the answer in
+    Chinese… 1 of 2 sentences``."""
     language = LANGUAGE_NAMES.get(retelling.language, retelling.language)
     sentences = f"{retelling.total} sentence{'s' if retelling.total != 1 else ''}"
     return f"Retelling the answer in {language}… {retelling.done} of {sentences}"

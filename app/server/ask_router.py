@@ -105,7 +105,7 @@ async def ask(body: AskRequest, request: Request, qa: QAService = Depends(qa_ser
     With `history` (earlier turns), a follow-up is first made standalone; the answer's `standalone_question` says
     what was searched. With `"stream": true` the response is server-sent events (LLM mode): `passages` (what the
     model reads), `progress` (how far it has read), `token` events carrying its draft as it is written (unchecked),
-    `retelling` (an English draft translated for a Chinese question, sentence by sentence), then one `answer` event
+    `retelling` (a draft in the documents' language translated into the question's, sentence by sentence), then one `answer` event
     carries the checked answer (the same JSON as without streaming); an `error` event reports a failure mid-stream.
     """
     until = deadline(request)
