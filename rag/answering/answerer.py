@@ -254,7 +254,7 @@ class Answerer:
         threshold, answer extractively instead of refusing (for follow-ups: the conversation already found the topic in
         the documents). `asked`: the question as the person put it, shown to the model when `question` (searched,
         ranked and checked against) is its translation into the documents' language — unless the answer is drafted in
-        the documents' language (`drafting_language`, on by default): then the model answers the translation."""
+        the documents' language (`drafting_language`): then the model answers the translation."""
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ConfigError(f"Unknown answer mode '{mode}'; use one of: {', '.join(MODES)}.")
@@ -309,13 +309,7 @@ class Answerer:
             yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
             return
         if not draft.passed:
-            quoted = self._extractive(question, hits, passages, language, timings, started)
-            if not quoted.abstained and names_nothing_asked(question, quoted.text):
-                # The model's answer was unsupported and the quotes are about something else (sentences on attention
-                # in general for "为什么FlashAttention可以加速注意力计算？"): nothing here answers it.
-                yield draft.attach(self._abstain(question, hits, language, "llm", timings, started))
-                return
-            answer = draft.attach(quoted)
+            answer = draft.attach(self._extractive(question, hits, passages, language, timings, started))
             answer.fallback = (
                 f"only {draft.checked.kept_share:.0%} of the model's answer was supported by the passages"
                 if draft.checked.citations else "no sentence of the model's answer was supported by the passages"
