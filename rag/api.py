@@ -419,5 +419,5 @@ def _rewrites_in_documents_language(answerer: Answerer, asked: Language, documen
     """Whether a follow-up in `asked` is rewritten in the documents' language when the chat it continues is in theirs:
     a Chinese follow-up over English documents (its answer is drafted in English anyway). An English follow-up after
     an answer drafted in Chinese is rewritten in English: asked in Chinese, the 1.5B model named the wrong referent
-    ("Why are they important?" after emergent abilities became "为什么LLMs重要？"; docs/conversations.md)."""
+    ("Why are they important?" after emergent abilities became "为什么LLMs重要？"; docs/answers.md)."""
     return documents == "en" and answerer.answers_from_translation(asked, documents)

@@ -105,8 +105,9 @@ async def ask(body: AskRequest, request: Request, qa: QAService = Depends(qa_ser
     With `history` (earlier turns), a follow-up is first made standalone; the answer's `standalone_question` says
     what was searched. With `"stream": true` the response is server-sent events (LLM mode): `passages` (what the
     model reads), `progress` (how far it has read), `token` events carrying its draft as it is written (unchecked),
-    `retelling` (a draft in the documents' language translated into the question's, sentence by sentence), then one `answer` event
-    carries the checked answer (the same JSON as without streaming); an `error` event reports a failure mid-stream.
+    `retelling` (a draft in the documents' language translated into the question's, sentence by sentence), then one
+    `answer` event carries the checked answer (the same JSON as without streaming); an `error` event reports a failure
+    mid-stream.
     """
     until = deadline(request)
     history = [turn.turn() for turn in body.history]
