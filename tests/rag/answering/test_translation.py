@@ -73,16 +73,21 @@ def test_a_list_item_shown_whole_is_translated_whole_on_its_own_line() -> None:
     assert retold.text == "- 补充：令牌桶每秒补充 5 个令牌[1]。\n- 存储：桶保存在内存中[1]。"
 
 
-@pytest.fixture
-def readme_rag(tmp_path: Path, keyword_embedder):
+def rag_over(tmp_path: Path, embedder, name: str, text: str):
+    """A maker of scripted chat-model RAGs (outputs, ``[answer]`` keys) over one document `name` holding `text`."""
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "readme.md").write_text(README, encoding="utf-8")
-    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+    (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
+    IndexBuilder(Config(), embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
 
     def make(outputs: list[str], **answer) -> RAG:
-        return scripted_rag(tmp_path / "index", keyword_embedder, outputs, chat_template=CHATML, **answer)
+        return scripted_rag(tmp_path / "index", embedder, outputs, chat_template=CHATML, **answer)
 
     return make
+
+
+@pytest.fixture
+def readme_rag(tmp_path: Path, keyword_embedder):
+    return rag_over(tmp_path, keyword_embedder, "readme.md", README)
 
 
 def test_a_chinese_question_over_english_documents_is_drafted_in_english_and_retold_in_chinese(readme_rag) -> None:
@@ -176,14 +181,7 @@ def test_a_translation_unusable_in_the_answer_s_chat_is_asked_for_once_more_afte
 
 @pytest.fixture
 def notes_rag(tmp_path: Path, keyword_embedder):
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "notes.md").write_text(NOTES, encoding="utf-8")
-    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
-
-    def make(outputs: list[str], **answer) -> RAG:
-        return scripted_rag(tmp_path / "index", keyword_embedder, outputs, chat_template=CHATML, **answer)
-
-    return make
+    return rag_over(tmp_path, keyword_embedder, "notes.md", NOTES)
 
 
 def test_an_english_question_over_chinese_documents_is_drafted_in_chinese_and_retold_in_english(notes_rag) -> None:
