@@ -3,7 +3,8 @@
 Flow: retrieve → abstain when the best hit's relevance is below the threshold → answer with the LLM
 (or extractively) → check every sentence against the passages it cites → fall back to the extractive
 answer when too little of the LLM's text survives. The model never answers from its own knowledge:
-whatever it writes that no passage supports is removed.
+whatever it writes that no passage supports is removed. A comparison whose checked draft leaves out a thing it
+compares gets that thing asked about alone, and what passes the check is added (`Answerer._cover_each`).
 """
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from rag.answering.citations import (
     CitationChecker,
     citation_for,
 )
-from rag.answering.excerpts import Excerpt, reading_cost, select_excerpts, shown
+from rag.answering.excerpts import COMPARISON_BUDGET, Excerpt, reading_cost, select_excerpts, shown
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.faithfulness import mentions_subject, names_nothing_asked, question_subject
 from rag.answering.prompts import (
+    COMPARISON_ECHO,
     LIST_REMINDER,
     REMINDER,
     AnswerPrompt,
@@ -32,6 +34,7 @@ from rag.answering.prompts import (
 )
 from rag.answering.sentences import asks_for_a_list
 from rag.answering.translation import AnswerTranslator, Retelling
+from rag.core.comparison import Comparison, comparison
 from rag.core.config import AnswerConfig
 from rag.core.errors import ConfigError
 from rag.core.language import detect_language
@@ -191,6 +194,8 @@ class Draft:
     passed: bool
     cut: bool = False
     """The draft reached the token limit; its unfinished last sentence (or list line) was dropped."""
+    numbered: Mapping[int, Chunk] = field(default_factory=dict)
+    """The passages the model read, by the number it cites them with."""
 
     def attach(self, answer: Answer) -> Answer:
         """`answer` with this draft's raw text, removals, prompt size and attempt count recorded."""
@@ -284,6 +289,9 @@ class Answerer:
             narrow = yield from self._draft(question, self.excerpts(question, passages[:1]), passages, drafting, timings,
                                             started, attempt=draft.attempts + 1, asked=asked)
             draft = narrow if narrow.passed and not narrow.declined else draft
+        compared = comparison(question) if asked is None else None  # the things the model was asked to compare
+        if compared is not None and draft.passed and not draft.declined:
+            draft = yield from self._cover_each(question, compared, draft, passages, drafting, timings, started)
         revised_to_nothing = draft.attempts > 1 and self.config.quote_when_revision_declines
         if draft.declined and (quote_if_declined or revised_to_nothing) and self.refusal.answerable(hits):
             quoted = self._extractive(question, hits, passages, language, timings, started)
@@ -341,19 +349,31 @@ class Answerer:
 
     def excerpts(
         self, question: str, passages: Sequence[Hit], budget: float | None = None, cost: Callable[[str], float] | None = None,
+        leave_out: Sequence[Citation] = (),
     ) -> list[Excerpt]:
         """What the model reads for `question` from `passages` (numbered 1..; see `rag.answering.excerpts`), within
         `budget` (default ``answer.excerpt_chars``) counted by `cost` (default: characters as the passages' language
-        costs them, `reading_cost`)."""
+        costs them, `reading_cost`), without the sentences `leave_out` cites (what an answer already said)."""
         ranker = self.extractive.ranker
-        ranked = ranker.rank(question, passages)
         budget = self.config.excerpt_chars if budget is None else budget
         if cost is None:
             cost = reading_cost(detect_language("\n".join(hit.chunk.text for hit in passages)))
-        first_list = ranker.best_list(question, ranked)
-        excerpts = select_excerpts(
-            ranked, passages, budget, whole_lists=asks_for_a_list(question), first_list=first_list, cost=cost,
-        )
+        compared = comparison(question)
+        if compared is None:
+            said = [(c.doc_id, span.start, span.end) for c in leave_out for span in c.spans]
+            ranked = [s for s in ranker.rank(question, passages)
+                      if not any(doc == passages[s.passage].chunk.doc_id and start <= s.start and s.end <= end
+                                 for doc, start, end in said)]
+            first_list = ranker.best_list(question, ranked)
+            excerpts = select_excerpts(
+                ranked, passages, budget, whole_lists=asks_for_a_list(question), first_list=first_list, cost=cost,
+            )
+        else:
+            # A list naming the things compared first, then the question's and each thing's best sentences in turn;
+            # no other whole list: one thing's list would fill the budget.
+            ranked = ranker.rank_each((question, *compared.questions), passages)
+            first_list = ranker.comparing_list(compared, [s for s in ranker.rank(question, passages) if not s.is_label])
+            excerpts = select_excerpts(ranked, passages, budget * COMPARISON_BUDGET, first_list=first_list, cost=cost)
         # A plain-text article's title line (never a sentence to read or quote) heads each of its excerpts.
         titles = {e.number: ranker.sections.title(passages[e.number - 1].chunk.doc_id)
                   for e in excerpts if not e.heading and ranker.sections.title_line_end(passages[e.number - 1].chunk.doc_id)}
@@ -363,12 +383,42 @@ class Answerer:
         """The draft's token limit for an answer in `language` (a Chinese sentence costs more tokens)."""
         return self.config.max_tokens_zh if language == "zh" else self.config.max_tokens
 
+    def _cover_each(
+        self, question: str, compared: Comparison, draft: Draft, passages: Sequence[Hit], language: str,
+        timings: dict[str, float], started: float,
+    ) -> Generator[Progress | Token, None, Draft]:
+        """`draft` of a comparison, with what the model says about each thing it left out: asked about that thing
+        alone (`Comparison.questions`), from that thing's excerpts, on a line of its own in the same draft. What the
+        check keeps of the whole is the answer; a thing the passages say nothing about stays left out."""
+        missing = [compared.questions[index] for index in compared.left_out(draft.checked.text)]
+        if not missing or len(missing) == len(compared.things):
+            return draft
+        written, kept, numbered = [draft.raw], [draft.checked.text], dict(draft.numbered)
+        for asked in missing:
+            yield Token("\n", draft.attempts)
+            # what the draft cited is about the other things: left out, the model reads this one's sentences
+            excerpts = self.excerpts(asked, passages, leave_out=draft.checked.citations)
+            part = yield from self._draft(asked, excerpts, passages, language, timings, started,
+                                          attempt=draft.attempts, revisions=0)
+            written.append(part.raw)
+            if part.passed and not part.declined:
+                kept.append(part.checked.text)
+                numbered.update(part.numbered)
+        raw = "\n".join(written)
+        if len(kept) == 1:
+            return replace(draft, raw=raw)
+        checked = self.checker.check(clean_generated("\n".join(kept)), numbered, language, question=question)
+        return replace(draft, raw=raw, checked=checked, passed=self._passes(checked))
+
     def _draft(
         self, question: str, excerpts: Sequence[Excerpt], passages: Sequence[Hit], language: str,
         timings: dict[str, float], started: float, attempt: int = 1, asked: str | None = None,
+        revisions: int | None = None,
     ) -> Generator[Progress | Token, None, Draft]:
         """Stream how far the model has read (`Progress`) and its draft over `excerpts`, and check it; a draft that
-        fails the check is revised, in the same conversation, up to `revisions` times. Returns the last draft."""
+        fails the check is revised, in the same conversation, up to `revisions` (default ``answer.revisions``) times.
+        Returns the last draft."""
+        revisions = self.config.revisions if revisions is None else revisions
         limit = self.max_tokens(language)
         asked_as = asked or question
         prompt = build_answer_prompt(
@@ -392,8 +442,8 @@ class Answerer:
             finished = drop_unfinished(raw) if cut else raw  # raw stays what was streamed (and what the model cached)
             checked = self.checker.check(clean_generated(finished), numbered, language, question=question)
             declined = self.refusal.model_declined(raw, checked.says_no_answer)
-            draft = Draft(raw, checked, prompt, attempt, declined, self._passes(checked), cut)
-            if draft.declined or draft.passed or attempt - first >= self.config.revisions:
+            draft = Draft(raw, checked, prompt, attempt, declined, self._passes(checked), cut, numbered)
+            if draft.declined or draft.passed or attempt - first >= revisions:
                 return draft
             revision = revision_prompt(prompt, asked_as, raw, self.generator, limit)
             if revision is None:
@@ -471,6 +521,7 @@ def clean_generated(text: str) -> str:
     where it degenerates into a run of one symbol."""
     for reminder in (*REMINDER.values(), *LIST_REMINDER.values()):
         text = text.replace(reminder, "\n")
+    text = COMPARISON_ECHO.sub("\n", text)
     return _PLACEHOLDER.sub("", shown(_RUNAWAY.sub("", text))).strip()
 
 

@@ -9,7 +9,9 @@ ones is shown too, up to `SHORT_GAP` characters over the budget. A question that
 things (有哪些, 好处, advantages) gets its best list (`SentenceRanker.best_list`) whole and first, so the model
 sees every item the evidence holds. A passage's excerpt is shown in document order, its sentences under their
 own sub-headings, without bold or code markers, with ``…`` where text was left out. The citation check still
-reads the whole passage, so spans stay exact.
+reads the whole passage, so spans stay exact. A comparison ("A和B分别…", `rag.core.comparison`) reads
+`COMPARISON_BUDGET` times the budget: a list naming the things compared first, then the question's and each thing's
+best sentences in turn (`SentenceRanker.rank_each`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ from rag.core.schema import Hit
 LIST_FOLLOWERS = 3
 """A chosen sentence that announces a list ("优势主要体现在以下几个方面：") brings up to this many next sentences
 (set by hand from the tuning part's prompts: the model had read a list's lead-in and then the wrong list)."""
+COMPARISON_BUDGET = 1.5
+"""A comparison question ("A和B分别…", `rag.core.comparison`) reads this many times the budget, its things' best
+sentences in turn: at the plain budget the second thing's sentences were often left out (measured in docs/answers.md)."""
 GAP = " … "
 _EMPHASIS = re.compile(r"\*\*|__|`")
 """Bold and code markers: the model needs none of them, and each costs budget and prompt tokens (~7% of the

@@ -17,6 +17,7 @@ from typing import Sequence
 
 from rag.answering.citations import closed, join_sentences, support, with_markers
 from rag.answering.faithfulness import unrequested_content
+from rag.core.comparison import comparison
 from rag.core.schema import Hit
 from rag.core.text import HTML_TAG, LIST_BULLET, code_span, is_fence_line, is_lead_in, is_markup_only, tokenize
 from rag.answering.sentences import SentenceRanker
@@ -34,6 +35,8 @@ DUPLICATE_SUPPORT = 0.7
 """A sentence whose bigrams are this much contained in an already chosen one is a near-duplicate."""
 MAX_LIST_ITEMS = 8
 """Most items of a list quoted whole (a longer list is cut after this many, in document order)."""
+PER_THING = 2
+"""Most sentences quoted for each thing a comparison compares."""
 
 
 
@@ -148,14 +151,31 @@ class ExtractiveAnswerer:
         return self.ranker.scorer
 
     def extract(self, question: str, hits: Sequence[Hit]) -> list[ExtractedSentence]:
-        """The chosen sentences in reading order; `number` is the hit's 1-based position in `hits`."""
+        """The chosen sentences in reading order; `number` is the hit's 1-based position in `hits`. For a comparison
+        (`rag.core.comparison`), each compared thing's best `PER_THING` sentences."""
+        compared = comparison(question)
+        if compared is None:
+            return self._extract(question, hits)
+        chosen: dict[tuple[int, int], ExtractedSentence] = {}
+        for asked in compared.questions:
+            best = sorted(self._extract(asked, hits, labels=False), key=lambda sentence: -sentence.score)[:PER_THING]
+            for sentence in best:
+                chosen.setdefault((sentence.number, sentence.start), dataclasses.replace(sentence, list_item=False))
+        return sorted(chosen.values(), key=lambda c: (c.number, c.start))
+
+    def _extract(self, question: str, hits: Sequence[Hit], labels: bool = True) -> list[ExtractedSentence]:
+        """`extract` for one question; without `labels`, no bare label ("多头注意力") is a candidate (about one thing,
+        it matches best and says nothing)."""
         terms = {t: self.scorer.idf(t) for t in set(tokenize(question))}
         total = sum(terms.values())
         ranked_sentences = self.ranker.rank(question, hits[: self.passages])
         candidates: list[ExtractedSentence] = []
         by_span: dict[tuple[int, int], ExtractedSentence] = {}
         for ranked in ranked_sentences:
-            if is_lead_in(ranked.text) or unrequested_content(ranked.text, question) or is_markup_only(ranked.text):
+            if (
+                is_lead_in(ranked.text) or unrequested_content(ranked.text, question) or is_markup_only(ranked.text)
+                or (not labels and ranked.is_label)
+            ):
                 continue  # announces a list, carries a link/command/instruction nobody asked for, or is layout
             present = set(tokenize(ranked.text))
             if ranked.code and not (_ASKS_HOW.search(question) or len(present & terms.keys()) >= MIN_CODE_TERMS):

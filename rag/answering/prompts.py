@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from rag.answering.sentences import asks_for_a_list
+from rag.core.comparison import comparison
 from rag.core.language import Language, detect_language
 from rag.core.text import split_sentences
 from rag.generation.base import PromptTooLongError, serves_chat
@@ -213,7 +214,24 @@ REMINDER = {"zh": "（中文，每句标注[编号]）", "en": "(In English, [n]
 """A short repeat after the question, where small models heed it most (a few tokens, never cached)."""
 LIST_REMINDER = {"zh": "（中文，逐条列出资料中的每一项，每条一行并标注[编号]）", "en": "(In English, list every item the passages give, one per line, each with [n].)"}
 """The reminder for a question that asks for several things (`rag.answering.sentences.asks_for_a_list`)."""
+COMPARISON_REMINDER = {
+    "zh": "（中文，分别回答{things}，每项一行并标注[编号]）",
+    "en": "(In English, answer for each of {things}, one line each, each with [n].)",
+}
+"""The reminder for a comparison (`rag.core.comparison`), naming the things compared: the model otherwise often
+answered for the first thing alone."""
+COMPARISON_ECHO = re.compile(r"（中文，分别回答[^）\n]*）|\(In English, answer for each of [^)\n]*\)")
 FENCE_OPEN, FENCE_CLOSE = "<passages>", "</passages>"
+
+
+def reminder(question: str, language: Language) -> str:
+    """What follows the question in the user turn: the answer's language and citations, plus for a comparison the
+    things compared, for a question asking for several things one item per line."""
+    compared = comparison(question)
+    if compared is not None:
+        return COMPARISON_REMINDER[language].format(things=("、" if language == "zh" else " and ").join(compared.things))
+    return (LIST_REMINDER if asks_for_a_list(question) else REMINDER)[language]
+
 
 def chat_messages(question: str, passages: Sequence[Passage], language: Language | None = None) -> list[dict[str, str]]:
     """System + user messages for an instruction-tuned model: the fixed rules, then fenced passages."""
@@ -222,7 +240,7 @@ def chat_messages(question: str, passages: Sequence[Passage], language: Language
     block = neutralise(_passage_block(passages))
     user = (
         f"{ANSWER_IN[language]}\n{FENCE_OPEN}\n{block}\n{FENCE_CLOSE}\n\n"
-        f"{labels['question']}{neutralise(question.strip())}\n{(LIST_REMINDER if asks_for_a_list(question) else REMINDER)[language]}"
+        f"{labels['question']}{neutralise(question.strip())}\n{reminder(question, language)}"
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

@@ -17,9 +17,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from rag.core.comparison import Comparison
 from rag.core.schema import Chunk, Hit
 from rag.core.text import LIST_BULLET, in_code_block, is_lead_in
 from rag.retrieval.evidence import EvidenceScorer
+from rag.retrieval.fusion import taking_turns
 from rag.retrieval.sections import SectionMap, SectionSpan
 
 HEADING_WEIGHT = 1.0
@@ -39,6 +41,10 @@ _ASKS_FOR_A_LIST = re.compile(
     re.IGNORECASE,
 )
 
+
+LABEL_CHARS = 40
+LABEL_MARKS = " -*#\n"
+_STATEMENT_MARK = re.compile(r"[。！？；，、,.!?;：:]")
 
 POLARITY_WEIGHT = 0.1
 """Added when a section heading names the same kind of thing the question asks for (benefits, drawbacks,
@@ -106,6 +112,11 @@ class RankedSentence:
     def announces_a_list(self) -> bool:
         return is_lead_in(self.text)
 
+    @property
+    def is_label(self) -> bool:
+        """A short line without punctuation: a name or a title ("残差连接（Residual Connection）"), no statement."""
+        return len(self.text.strip(LABEL_MARKS)) <= LABEL_CHARS and not _STATEMENT_MARK.search(self.text)
+
 
 class SentenceRanker:
     """Ranks the evidence sentences of hits for a question (thread-safe; heading vectors cached)."""
@@ -170,6 +181,26 @@ class SentenceRanker:
                 )
         return sorted(ranked, key=lambda s: -s.score)
 
+    def rank_each(self, questions: Sequence[str], hits: Sequence[Hit]) -> list[RankedSentence]:
+        """The sentences of `hits` ranked for each of `questions`, taken in turn (each question's best, then each
+        one's second, ...), each sentence once and no bare label ("残差连接（Residual Connection）"): for a comparison
+        and the question about each thing it compares, every thing's best evidence comes early. A label matches a
+        question about one thing best and says nothing about it."""
+        rankings = [[s for s in self.rank(question, hits) if not s.is_label] for question in questions]
+        return taking_turns(rankings, key=lambda sentence: (sentence.passage, sentence.start))
+
+    def comparing_list(self, compared: Comparison, ranked: Sequence[RankedSentence]) -> "ListBlock | None":
+        """The best list of `ranked` (the comparison question's own ranking) that names at least two of the things it
+        compares ("零样本学习：… 单样本学习：… 少样本学习：…"), when it scores at most `LIST_MARGIN` below the best sentence."""
+        if not ranked:
+            return None
+        lists = [block for block in list_blocks(ranked)
+                 if len(compared.things) - len(compared.left_out(block.text)) >= 2]
+        best = max(lists, key=lambda block: (block.score, -len(block.items)), default=None)
+        if best is None or best.score < max(s.score for s in ranked) - LIST_MARGIN:
+            return None
+        return best
+
     def best_list(self, question: str, ranked: Sequence[RankedSentence]) -> "ListBlock | None":
         """For a question asking for several things, the list that best answers it, to be given whole: highest
         score (of its items and lead-in), plus `polarity_weight` when its lead-in names the kind asked for (a
@@ -211,6 +242,11 @@ class ListBlock:
     def score(self) -> float:
         """The best score of its items and its lead-in."""
         return max(s.score for s in (*self.items, *([self.lead_in] if self.lead_in else [])))
+
+    @property
+    def text(self) -> str:
+        """Its lead-in and items, in document order."""
+        return "\n".join(s.text for s in (*([self.lead_in] if self.lead_in else []), *self.items))
 
 
 def list_blocks(ranked: Sequence[RankedSentence]) -> list[ListBlock]:

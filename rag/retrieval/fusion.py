@@ -1,8 +1,8 @@
-"""Reciprocal rank fusion of several ranked lists."""
+"""Merging several ranked lists: reciprocal rank fusion (first-stage rows), or taking turns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Hashable, Mapping, Sequence, TypeVar
 
 
 @dataclass
@@ -34,3 +34,17 @@ def reciprocal_rank_fusion(
             entry.scores[name] = score
             entry.ranks[name] = rank
     return sorted(fused.values(), key=lambda entry: -entry.score)
+
+
+T = TypeVar("T")
+
+
+def taking_turns(rankings: Sequence[Sequence[T]], key: Callable[[T], Hashable]) -> list[T]:
+    """The items of several rankings taken in turn (the first of each, then the second of each, ...), each item (by
+    `key`) once, where it first comes: every ranking's best come early, the first ranking's first."""
+    merged: dict[Hashable, T] = {}
+    for rank in range(max((len(ranking) for ranking in rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking):
+                merged.setdefault(key(ranking[rank]), ranking[rank])
+    return list(merged.values())

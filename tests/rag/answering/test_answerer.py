@@ -331,3 +331,51 @@ def test_a_plain_text_article_is_read_under_its_title_not_with_it(tmp_path: Path
     (excerpt,) = rag.answerer.excerpts(question, rag.retrieve(question))
     assert excerpt.heading == "漠河古莲机场" and not excerpt.text.startswith("漠河古莲机场")
     assert rag.ask(question, mode="extractive").text.startswith("漠河机场")  # the title line is never quoted
+
+
+SELF_ATTENTION = "自注意力让每个 token 关注序列中的所有其他 token。"
+MULTI_HEAD = "多头注意力把表示拆成多个子空间，分别计算注意力后拼接。"
+
+
+def test_a_comparison_reads_each_thing_and_is_reminded_of_them(make_rag) -> None:
+    rag = make_rag(SELF_ATTENTION + MULTI_HEAD, chat_template=CHATML)
+    events = list(rag.stream("LoRA 和多头注意力分别是什么？"))
+    reading, answer = events[0], events[-1]
+    read = "\n".join(excerpt.text for excerpt in reading.excerpts)
+    assert "低秩矩阵" in read and "多个子空间" in read  # each thing's passage is read, whatever ranks first
+    prompt = rag.answerer.generator.prompts[0]
+    assert "分别回答LoRA、多头注意力" in prompt
+    assert "分别回答" not in answer.text
+
+
+def test_a_thing_the_draft_left_out_is_asked_about_alone_and_added(make_rag) -> None:
+    rag = make_rag([SELF_ATTENTION, MULTI_HEAD])
+    events = list(rag.stream("自注意力和多头注意力分别是怎么计算的？"))
+    answer = events[-1]
+    first, second = rag.answerer.generator.prompts
+    assert "多头注意力是怎么计算的？" in second and "自注意力和多头注意力" not in second
+    # what the draft already cited (about the other thing) is left out of what the model reads for this one
+    assert "自注意力让每个" in first[first.rindex("资料"):] and "自注意力让每个" not in second[second.rindex("资料"):]
+    assert answer.mode == "llm" and answer.fallback is None and answer.attempts == 1
+    assert re.fullmatch(r"自注意力让每个 token[^\[]*\[\d\]。多头注意力把表示拆成[^\[]*\[\d\]。", answer.text)
+    # streamed as one draft: the part about the thing left out follows on a line of its own
+    streamed = "".join(t.text for t in events if isinstance(t, Token) and t.attempt == 1)
+    assert streamed == f"{SELF_ATTENTION}\n{MULTI_HEAD}" == answer.raw
+
+
+def test_what_the_check_rejects_of_the_added_part_is_left_out(make_rag) -> None:
+    rag = make_rag([SELF_ATTENTION, "北京今天是晴天。"])
+    answer = rag.ask("自注意力和多头注意力分别是怎么计算的？")
+    assert answer.fallback is None and answer.text.startswith("自注意力让每个 token") and "晴天" not in answer.text
+    assert rag.answerer.generator.calls == 2
+
+
+def test_a_draft_naming_every_thing_compared_is_not_extended(make_rag) -> None:
+    rag = make_rag(SELF_ATTENTION + MULTI_HEAD)
+    rag.ask("自注意力和多头注意力分别是怎么计算的？")
+    assert rag.answerer.generator.calls == 1
+
+
+def test_an_extractive_comparison_quotes_each_thing(make_rag) -> None:
+    answer = make_rag().ask("LoRA 和多头注意力分别是什么？", mode="extractive")
+    assert "低秩矩阵" in answer.text and "多个子空间" in answer.text

@@ -234,3 +234,16 @@ def test_a_revision_continues_the_conversation_and_needs_room() -> None:
     # A base model's few-shot prompt is not a conversation.
     base = build_answer_prompt("什么是 QLoRA？", passages, FakeGenerator(context_size=4000), max_tokens=100)
     assert revision_prompt(base, "什么是 QLoRA？", "QLoRA 是一种优化器[1]。", FakeGenerator(context_size=4000)) is None
+
+
+def test_a_comparison_is_reminded_of_each_thing_it_compares() -> None:
+    from rag.answering.answerer import clean_generated
+    from rag.answering.prompts import COMPARISON_REMINDER
+
+    chinese = chat_messages("LoRA 和 Adapter Tuning 分别是怎么工作的？", [Passage(1, "h", "更快。")])
+    assert chinese[1]["content"].endswith(COMPARISON_REMINDER["zh"].format(things="LoRA、Adapter Tuning"))
+    english = chat_messages("What is the difference between LoRA and QLoRA?", [Passage(1, "h", "faster.")])
+    assert english[1]["content"].endswith("(In English, answer for each of LoRA and QLoRA, one line each, each with [n].)")
+    # an echo of it is not part of the answer
+    echoed = f"{COMPARISON_REMINDER['zh'].format(things='LoRA、Adapter Tuning')}LoRA 训练低秩矩阵[1]。"
+    assert clean_generated(echoed) == "LoRA 训练低秩矩阵[1]。"

@@ -136,3 +136,31 @@ def test_a_plain_text_document_without_headings_is_headed_by_its_title_line(tmp_
     first, second = ranker.rank("古莲", [Hit(article, 1.0, {"dense": 0.5})])  # "古莲" is in the title alone
     assert (first.text, second.text) == ("漠河机场是中国位置最北的民用机场。", "于2006年动工。")
     assert first.score > second.score
+
+
+def test_a_bare_label_is_no_statement() -> None:
+    label, stated, enumerated = sentences([("残差连接（Residual Connection）", 0, 0.9), ("残差连接把输入加到输出上。", None, 0.8),
+                                           ("BERT、RoBERTa", 0, 0.7)])
+    assert label.is_label and not stated.is_label and not enumerated.is_label
+
+
+def test_rank_each_takes_each_question_s_best_in_turn_without_labels(ranker: SentenceRanker) -> None:
+    (chunk,) = ranker.scorer.store.chunks
+    hits = [Hit(chunk, 1.0)]
+    benefits, challenges = ranker.rank("混合精度训练的优势", hits), ranker.rank("混合精度训练的挑战", hits)
+    both = ranker.rank_each(["混合精度训练的优势", "混合精度训练的挑战"], hits)
+    assert [s.text for s in both[:2]] == [benefits[0].text, challenges[0].text]
+    assert len({(s.passage, s.start) for s in both}) == len(both) == len([s for s in benefits if not s.is_label])
+
+
+def test_the_list_naming_the_things_compared_is_given_first(ranker: SentenceRanker) -> None:
+    from rag.core.comparison import comparison
+
+    listed = sentences([("三种学习方式：", None, 0.80), ("* 零样本学习：不给示例。", 0, 0.85),
+                        ("* 单样本学习：给一个示例。", 0, 0.84), ("* 少样本学习：给几个示例。", 0, 0.83)])
+    other = sentences([("* 小样本微调：用少量示例微调。", 0, 0.86), ("* 数据增强。", 0, 0.5)], passage=1)
+    ranked = sorted(listed + other, key=lambda s: -s.score)
+    compared = comparison("零样本、单样本和少样本学习分别是什么意思？")
+    block = ranker.comparing_list(compared, ranked)
+    assert block is not None and [s.text for s in block.items] == [s.text for s in listed[1:]]
+    assert ranker.comparing_list(comparison("梯度检查点和混合精度分别怎么省显存？"), ranked) is None  # names neither

@@ -31,3 +31,11 @@ def test_ties_keep_first_seen_order_and_empty_lists_work() -> None:
 def test_negative_k_is_rejected() -> None:
     with pytest.raises(ValueError, match="k must be >= 0"):
         reciprocal_rank_fusion({"a": [(1, 1.0)]}, k=-1)
+
+
+def test_taking_turns_interleaves_rankings_and_keeps_each_item_where_it_first_comes() -> None:
+    from rag.retrieval.fusion import taking_turns
+
+    merged = taking_turns([["a", "b", "c"], ["d", "a"], ["e"]], key=str)
+    assert merged == ["a", "d", "e", "b", "c"]  # "a", second in the second ranking, was already taken first
+    assert taking_turns([], key=str) == [] and taking_turns([[], ["x"]], key=str) == ["x"]
