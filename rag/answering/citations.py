@@ -335,6 +335,21 @@ class CitationChecker:
             return False
         return not self._is_about(subject, chunk)
 
+    def _swapped(self, sentence: str, chunk: Chunk, spans: Spans) -> bool:
+        """Whether `sentence` copies its supporting `spans` with a term swapped (`swapped_terms`) — unless the term it
+        put in is what the span's own section is about and the one it replaced is not: "LoRA：极少，通常是总参数的
+        0.01% ~ 0.1%" for "- 数量级：极少，…" under "a. LoRA" names the subject instead of a generic label."""
+        line = _with_its_line_label(chunk)
+        for span in spans:
+            swaps = swapped_terms(sentence, [line(span)])
+            if swaps and self.heading_at is not None:
+                heading = self.heading_at(chunk, span[0]).rsplit(" > ", 1)[-1].lower()
+                swaps = [(claimed, replaced) for claimed, replaced in swaps
+                         if not (claimed.lower() in heading and replaced.lower() not in heading)]
+            if swaps:
+                return True
+        return False
+
     def _support(
         self, sentence: str, chunk: Chunk, ignore: set[str], given: str, restated: set[str] = frozenset(), subject: str = "",
         bare_answers: bool = False,
@@ -352,7 +367,7 @@ class CitationChecker:
             return (0.0, ())
         lexical = supporting_spans(sentence, chunk, ignore)
         if lexical[0] >= self.min_support:
-            if swapped_terms(sentence, map(_with_its_line_label(chunk), lexical[1])):
+            if self._swapped(sentence, chunk, lexical[1]):
                 return (0.0, ())
             if unsupported_denial(sentence, map(_with_its_line_label(chunk), lexical[1]), given):
                 return (0.0, ())

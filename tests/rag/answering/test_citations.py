@@ -395,3 +395,24 @@ def test_a_claim_supported_across_languages_cites_the_sentence_stating_its_numbe
     # Without a number to go by, the closest sentence is cited.
     (closest,) = checker.check("Flights to Beijing began [1].", {1: chunk}, "en").citations
     assert closest.text == airport[:flights[1]]
+
+
+PEFT_SCALE = "a. LoRA\n- 数量级：极少，通常是总参数的 0.01% ~ 0.1%。\nb. IA3\n- 数量级：少，通常是总参数的 0.5% ~ 5%。"
+
+
+def _peft_heading(chunk: Chunk, offset: int) -> str:
+    """The section of `PEFT_SCALE` holding `offset`: the line "a. LoRA" or "b. IA3" above it."""
+    return "PEFT > " + ("b. IA3" if offset - chunk.start >= PEFT_SCALE.index("b. ") else "a. LoRA")
+
+
+def test_a_generic_label_replaced_by_what_its_section_is_about_is_no_swap() -> None:
+    chunk = Chunk("p", "peft.md", PEFT_SCALE, 0, len(PEFT_SCALE), ("PEFT",))
+    checker = CitationChecker(heading_at=_peft_heading)
+    named = checker.check("LoRA：极少，通常是总参数的 0.01% ~ 0.1%[1]。", {1: chunk}, question="LoRA 要训练多少参数？")
+    assert [s.status for s in named.sentences] == ["kept"]
+    # The other section's subject put on this item is a term swapped: its section is about LoRA, not IA3.
+    other = checker.check("IA3：极少，通常是总参数的 0.01% ~ 0.1%[1]。", {1: chunk}, question="要训练多少参数？")
+    assert [s.status for s in other.sentences] == ["removed"]
+    # Without section headings to read, a replaced label is a swap as before.
+    plain = CitationChecker().check("LoRA：极少，通常是总参数的 0.01% ~ 0.1%[1]。", {1: chunk}, question="LoRA 要训练多少参数？")
+    assert [s.status for s in plain.sentences] == ["removed"]
