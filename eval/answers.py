@@ -10,6 +10,8 @@
 - ``unfinished``: answers whose text stops mid-sentence (its last line ends neither with closing
   punctuation nor with a citation marker); ``cut``: LLM drafts that reached the token limit (their unfinished
   sentence was dropped);
+- ``cited_parts_share``: for questions whose gold has several parts (a comparison: one per thing compared), the
+  share of the parts some cited span holds, refusals counting none — whether the answer covers, and cites, each;
 - ``key_fact_recall``: the mean share of a question's key facts the answer states (answered questions with key facts);
 - ``read_gold_share``: share of the answerable questions (with gold) whose excerpts the model read (LLM mode, not
   refused before reading) where that text holds a gold substring — excerpt recall as it happens, after any
@@ -37,6 +39,12 @@ def short_span_holds_gold(answer: Answer, gold: Sequence[str]) -> bool:
     """Whether a cited span of at most `SHORT_SPAN_CHARS` characters holds one of the gold substrings."""
     return any(len(span.text) <= SHORT_SPAN_CHARS and any(g in span.text for g in gold)
                for citation in answer.citations for span in citation.spans)
+
+
+def cited_parts(answer: Answer, gold: Sequence[str]) -> int:
+    """How many of the gold substrings a span the answer cites as support holds."""
+    spans = [span.text for citation in answer.citations if citation.kind == "support" for span in citation.spans]
+    return sum(any(g in span for span in spans) for g in gold)
 
 
 def unfinished(text: str) -> bool:
@@ -68,7 +76,7 @@ class AnswerEvaluator:
         records = []
         totals = {"answerable": 0, "answered": 0, "unanswerable": 0, "refused": 0, "cited": 0, "sentences": 0,
                   "gold_citations": 0, "citations": 0, "fallbacks": 0, "short_span_gold": 0, "with_gold": 0, "unfinished": 0, "cut": 0,
-                  "read": 0, "read_gold": 0}
+                  "read": 0, "read_gold": 0, "parts": 0, "parts_cited": 0}
         latencies = []
         facts: list[float] = []
         span_lengths: list[float] = []
@@ -81,6 +89,10 @@ class AnswerEvaluator:
                 record["read_gold"] = excerpts_hold_gold(read, question.gold_substrings)
                 totals["read"] += 1
                 totals["read_gold"] += record["read_gold"]
+            if question.answerable and len(question.gold_substrings) > 1:
+                record["cited_parts"] = [cited_parts(answer, question.gold_substrings), len(question.gold_substrings)]
+                totals["parts_cited"] += record["cited_parts"][0]
+                totals["parts"] += record["cited_parts"][1]
             latencies.append(answer.timings.get("total_ms", 0.0))
             if question.answerable:
                 totals["answerable"] += 1
@@ -115,6 +127,7 @@ class AnswerEvaluator:
             "short_span_gold_share": totals["short_span_gold"] / max(totals["with_gold"], 1),
             "span_chars_p50": percentile(span_lengths, 50),
             "read_gold_share": totals["read_gold"] / max(totals["read"], 1),
+            "cited_parts_share": totals["parts_cited"] / totals["parts"] if totals["parts"] else float("nan"),
             "key_fact_recall": sum(facts) / len(facts) if facts else float("nan"),
             "key_fact_questions": float(len(facts)),
             "total_ms_p50": percentile(latencies, 50),

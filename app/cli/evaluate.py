@@ -121,7 +121,8 @@ def run_answers(args: argparse.Namespace, config: Config) -> int:
             asking(lambda q, m=mode: rag.stream(q, mode=m)), progress=lambda it, m=mode: tqdm(it, desc=f"eval {m}", unit="q")
         )
         results[mode] = metrics
-        records += [{"mode": mode, **record} for record in per_question]
+        # "mode" is the run's; an LLM run's answer that fell back to quotes says so in "answer_mode"
+        records += [{**record, "mode": mode, "answer_mode": record.get("mode")} for record in per_question]
     if args.out:
         Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     if args.json:

@@ -51,3 +51,18 @@ def test_asking_returns_the_answer_and_the_last_reading_of_a_stream() -> None:
     final = answer("q", "答案[1]。")
     ask = asking(lambda question: iter([first, last, final]))
     assert ask("q") == (final, last)
+
+
+def test_the_parts_of_a_comparison_s_gold_are_counted_where_a_cited_span_holds_them() -> None:
+    start = PASSAGE.index("**半精度**")
+    faster = Span(start, start + len("**半精度**计算更快。"), "**半精度**计算更快。")
+    both = EvalQuestion("m1", "速度和显存分别怎样？", gold_substrings=("计算更快", "减少一半"))
+    refused = EvalQuestion("m2", "速度和显存各有什么变化？", gold_substrings=("计算更快", "减少一半"))
+    replies = {
+        "速度和显存分别怎样？": (answer("速度和显存分别怎样？", "半精度计算更快[1]。", (faster,)), None),  # one part of two
+        "速度和显存各有什么变化？": (answer("速度和显存各有什么变化？", "资料中没有答案。", abstained=True), None),
+    }
+    metrics, records = AnswerEvaluator([both, refused, *QUESTIONS[1:2]])(
+        lambda q: replies.get(q) or (answer(q, "显存占用减少一半[1]。"), None))
+    assert (metrics["parts_cited"], metrics["parts"], metrics["cited_parts_share"]) == (1, 4, 0.25)
+    assert records[0]["cited_parts"] == [1, 2] and "cited_parts" not in records[2]  # one gold part: not a comparison

@@ -5,6 +5,7 @@ import pytest
 
 from rag.core.paths import default_corpus_files
 from rag_eval.datasets import (
+    DATA_DIR,
     DEV_SET,
     SPLITS,
     TEST_SET,
@@ -68,9 +69,9 @@ def test_every_stratum_of_the_dev_set_reaches_both_parts() -> None:
     assert split(dev) == (tune, test)  # seeded: the same every time
 
 
-@pytest.mark.parametrize("name", ["tune", "test"])
+@pytest.mark.parametrize("name", ["tune", "test", "comparisons_tune.jsonl"])
 def test_gold_substrings_occur_in_the_corpus(name: str, corpus: str) -> None:
-    questions = load_questions(SPLITS[name])
+    questions = load_questions(SPLITS.get(name, DATA_DIR / name))
     assert len({q.id for q in questions}) == len(questions)
     for question in questions:
         assert question.answerable == bool(question.gold_substrings), question.id
