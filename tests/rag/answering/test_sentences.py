@@ -164,3 +164,24 @@ def test_the_list_naming_the_things_compared_is_given_first(ranker: SentenceRank
     block = ranker.comparing_list(compared, ranked)
     assert block is not None and [s.text for s in block.items] == [s.text for s in listed[1:]]
     assert ranker.comparing_list(comparison("梯度检查点和混合精度分别怎么省显存？"), ranked) is None  # names neither
+
+
+def test_a_section_about_a_longer_name_is_not_taken_for_the_name_asked(tmp_path: Path, keyword_embedder) -> None:
+    from rag.answering.sentences import LONGER_NAME_PENALTY, _about_a_longer_name
+
+    assert _about_a_longer_name("4. 什么是QLoRA？它与LoRA相比有何改进？", frozenset({"lora"}))
+    assert not _about_a_longer_name("a. LoRA (Low-Rank Adaptation)", frozenset({"lora"}))
+    assert not _about_a_longer_name("4. 什么是QLoRA？", frozenset({"lora", "qlora"}))  # both asked about
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "peft.md").write_text(
+        "# 微调\n\n## 4. 什么是QLoRA？\n\nQLoRA 把 LoRA 的冻结权重量化到 4 bit。\n\n## a. LoRA\n\nLoRA 训练两个低秩矩阵。\n",
+        encoding="utf-8")
+    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+    retriever = Retriever(IndexStore.open(tmp_path / "index"), keyword_embedder)
+    ranker = SentenceRanker(EvidenceScorer(retriever.store, retriever.query_vector), keyword_embedder.embed_passages)
+    hits = [Hit(chunk, 1.0) for chunk in ranker.scorer.store.chunks]
+    alone = {s.text: s.score for s in ranker.rank("什么是 LoRA？", hits)}
+    compared = {s.text: s.score for s in ranker.rank("什么是 LoRA？", hits, asked_too="LoRA 和 QLoRA 有什么区别？")}
+    quantized = "QLoRA 把 LoRA 的冻结权重量化到 4 bit。"
+    assert compared[quantized] - alone[quantized] == pytest.approx(LONGER_NAME_PENALTY)
+    assert compared["LoRA 训练两个低秩矩阵。"] == pytest.approx(alone["LoRA 训练两个低秩矩阵。"])
