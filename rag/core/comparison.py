@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rag.core.text import units, words
 
-MAX_ASPECTS = 4
+MAX_THINGS = 4
 """More things than this in one question are read as a list of names, not a comparison."""
 
 _ZH_EACH = re.compile(
@@ -82,7 +82,7 @@ def _chinese(question: str) -> list[tuple[str, str]]:
     for clause_start, clause_end in ((breaks[-1], len(head)), *([(breaks[-2], breaks[-1] - 1)] if len(breaks) > 1 else [])):
         clause = _ZH_COMPARED_WITH.sub("", head[clause_start:clause_end])
         things = [t.strip() for t in _ZH_JOINS.split(clause)]
-        if 2 <= len(things) <= MAX_ASPECTS and all(things):
+        if 2 <= len(things) <= MAX_THINGS and all(things):
             break
     else:
         return []
@@ -97,10 +97,9 @@ def _chinese(question: str) -> list[tuple[str, str]]:
         shared_tail = ""
     shared_tail = _ZH_THESE.sub("这种", shared_tail)  # "GPTQ、AWQ 这些量化方法" → "GPTQ这种量化方法"
     before = question[:clause_start]
-    after = question[clause_end:] if clause_end < len(head) else _about_one(question[len(head):])
-    if clause_end < len(head):
-        after = after[:len(head) - clause_end] + _about_one(question[len(head):])
+    after = question[clause_end:len(head)] + _about_one(question[len(head):])
     return [(thing, _joined(before, shared_head, thing, shared_tail, after)) for thing in things]
+
 
 _ZH_ABOUT_ONE = (
     (re.compile(r"^(?:分别|各自)"), ""),
@@ -165,7 +164,7 @@ def _english(question: str) -> list[tuple[str, str]]:
             return []  # "between how X does … and Y …": two clauses, not two things
         things = [t.strip() for t in _EN_JOINS.split(found.group("things")) if t.strip()]
         things = [re.sub(r"^(?:the|a|an)\s+", "", t, flags=re.IGNORECASE) for t in things]
-        if not 2 <= len(things) <= MAX_ASPECTS:
+        if not 2 <= len(things) <= MAX_THINGS:
             return []
         things = _share_english_noun(things)
         before, after = question[:found.start("things")], question[found.end("things"):]
