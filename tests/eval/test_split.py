@@ -69,7 +69,7 @@ def test_every_stratum_of_the_dev_set_reaches_both_parts() -> None:
     assert split(dev) == (tune, test)  # seeded: the same every time
 
 
-@pytest.mark.parametrize("name", ["tune", "test", "comparisons_tune.jsonl"])
+@pytest.mark.parametrize("name", ["tune", "test", "comparisons_tune.jsonl", "comparisons_test.jsonl"])
 def test_gold_substrings_occur_in_the_corpus(name: str, corpus: str) -> None:
     questions = load_questions(SPLITS.get(name, DATA_DIR / name))
     assert len({q.id for q in questions}) == len(questions)
