@@ -44,10 +44,10 @@ _ASKS_FOR_A_LIST = re.compile(
 
 LONGER_NAME_PENALTY = 0.05
 """Taken off a sentence whose section is about a longer name containing one the question asks about ("4. 什么是QLoRA？…"
-for "什么是 LoRA？"): the small embedder ranks such a heading as close as the asked name's own. No tuning question is
-affected (excerpt recall 0.863 at 0, 0.05 and 0.1; zhwiki and pkgdocs tuning sets unchanged): set by hand for the case
-seen in `rag chat`, where "什么是 LoRA？" read only the QLoRA passage."""
+for "什么是 LoRA？"): the small embedder ranks such a heading as close as the asked name's own (set by hand; see
+docs/answers.md)."""
 LABEL_CHARS = 40
+"""A line this short with no punctuation is a label (`RankedSentence.is_label`)."""
 LABEL_MARKS = " -*#\n"
 _STATEMENT_MARK = re.compile(r"[。！？；，、,.!?;：:]")
 
@@ -161,7 +161,7 @@ class SentenceRanker:
         its things comes from), whose names are not taken for longer versions of the question's."""
         ranked = []
         kind = question_kind(question)
-        names = {name.lower() for name in latin_names(f"{question} {asked_too}")}
+        names = frozenset(name.lower() for name in latin_names(f"{question} {asked_too}"))
         for index, hit in enumerate(hits):
             chunk = hit.chunk
             scored = self.scorer.sentence_scores(question, chunk) or [(chunk.start, chunk.end, hit.scores.get("dense", 0.0))]
@@ -179,7 +179,7 @@ class SentenceRanker:
                 heading = self.heading_similarity(question, section) if self.heading_weight else None
                 score = similarity + self.heading_weight * (similarity if heading is None else heading)
                 score += self.polarity_weight * kind_agreement(kind, section.heading)
-                if names and _about_a_longer_name(section.heading, frozenset(names)):
+                if names and _about_a_longer_name(section.heading, names):
                     score -= LONGER_NAME_PENALTY
                 text = chunk.text[start - chunk.start:end - chunk.start]
                 document = self.sections.documents.get(chunk.doc_id, "")
