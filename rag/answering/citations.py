@@ -259,6 +259,8 @@ def _with_its_line_label(chunk: Chunk) -> Callable[[tuple[int, int]], str]:
     return text
 
 
+_SECTION_NUMBER = re.compile(r"^[^\w\u4e00-\u9fff]*(?:\d+|[A-Za-z])?[.)、）]\s*")
+"""A section heading's numbering ("a. ", "3. ", "（二）"): what follows it is its title."""
 _CLOSING = re.compile(r"[。！？；.!?;…]+[”’」』）)]*$")
 
 
@@ -337,15 +339,17 @@ class CitationChecker:
 
     def _swapped(self, sentence: str, chunk: Chunk, spans: Spans) -> bool:
         """Whether `sentence` copies its supporting `spans` with a term swapped (`swapped_terms`) — unless the term it
-        put in is what the span's own section is about and the one it replaced is not: "LoRA：极少，通常是总参数的
-        0.01% ~ 0.1%" for "- 数量级：极少，…" under "a. LoRA" names the subject instead of a generic label."""
+        put in is the title of the span's own section and the one it replaced shares no word with that heading:
+        "LoRA：极少，通常是总参数的 0.01% ~ 0.1%" for "- 数量级：极少，…" under "a. LoRA (Low-Rank Adaptation)" names
+        the subject instead of a generic label."""
         line = _with_its_line_label(chunk)
         for span in spans:
             swaps = swapped_terms(sentence, [line(span)])
             if swaps and self.heading_at is not None:
-                heading = self.heading_at(chunk, span[0]).rsplit(" > ", 1)[-1].lower()
+                heading = self.heading_at(chunk, span[0]).rsplit(" > ", 1)[-1]
+                title = _SECTION_NUMBER.sub("", heading).lower()
                 swaps = [(claimed, replaced) for claimed, replaced in swaps
-                         if not (claimed.lower() in heading and replaced.lower() not in heading)]
+                         if not (title.startswith(claimed.lower()) and not units(replaced) & units(heading))]
             if swaps:
                 return True
         return False

@@ -18,7 +18,9 @@ import re
 from typing import Iterable
 
 from rag.core.language import detect_language, has_cjk
-from rag.core.text import LIST_BULLET, MARKUP, acronym_singular, is_stopword, latin_names, tokenize, units, words
+from rag.core.text import (
+    LIST_BULLET, MARKUP, acronym_singular, is_name, is_stopword, latin_names, tokenize, units, words,
+)
 
 # A LaTeX command, $…$, or a run joined by math operators: R_\theta, x^2, QK^T/\sqrt{d_k}, a = b + c. Not prose
 # between two shell variables ("$DOMAIN is not expanded, while ${DOMAIN} is"), nor an operator spaced on one side
@@ -140,6 +142,41 @@ def _whole_words(text: str, start: int, end: int) -> bool:
     return not (latin(start - 1) and latin(start)) and not (latin(end - 1) and latin(end))
 
 
+_NAME_CHAR = re.compile(r"[A-Za-z0-9_.+-]")
+_EMPHASIS_MARKS = re.compile(r"\*\*|__|`")
+
+
+def _word_around(text: str, start: int, end: int) -> str:
+    """The Latin word holding `text[start:end]` (or touching it, when empty), without trailing dots or dashes."""
+    while start > 0 and _NAME_CHAR.match(text[start - 1]):
+        start -= 1
+    while end < len(text) and _NAME_CHAR.match(text[end]):
+        end += 1
+    return text[start:end].strip(".-+")
+
+
+def _renamed_names(sentence: str, source: str) -> list[tuple[str, str]]:
+    """``[(claimed, source)]``: names of `source` that `sentence`, copying it, edits into other names ("QLoRA …" copied
+    as "LoRA …", "BERT" as "RoBERTa"), the source's name said nowhere else in the sentence. An English plural ("GPU" →
+    "GPUs") or a plain word's ending is no new name."""
+    claim, original = _EMPHASIS_MARKS.sub("", sentence), _EMPHASIS_MARKS.sub("", source)
+    if not (latin_names(claim) and latin_names(original)):
+        return []
+    found = []
+    matcher = difflib.SequenceMatcher(None, claim, original, autojunk=False)
+    for operation, i1, i2, j1, j2 in matcher.get_opcodes():
+        if operation == "equal" or (_whole_words(claim, i1, i2) and _whole_words(original, j1, j2)):
+            continue
+        claimed, named = _word_around(claim, i1, i2), _word_around(original, j1, j2)
+        if (
+            claimed and named and claimed.lower() != named.lower() and is_name(claimed) and is_name(named)
+            and acronym_singular(named) != claimed and acronym_singular(claimed) != named
+            and not re.search(rf"(?<![\w.+-]){re.escape(named)}(?![\w+-])", claim, re.IGNORECASE)
+        ):
+            found.append((claimed, named))
+    return found
+
+
 def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]]:
     """``[(claimed, source)]``: terms that `sentence` puts in place of a source sentence's own while copying the rest.
 
@@ -172,6 +209,7 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
                 and _names_a_term(claimed) and _names_a_term(replaced)
             ):
                 found.append((claimed, replaced))
+        found += _renamed_names(sentence, source)
     return found
 
 

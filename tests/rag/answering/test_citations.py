@@ -413,6 +413,10 @@ def test_a_generic_label_replaced_by_what_its_section_is_about_is_no_swap() -> N
     # The other section's subject put on this item is a term swapped: its section is about LoRA, not IA3.
     other = checker.check("IA3：极少，通常是总参数的 0.01% ~ 0.1%[1]。", {1: chunk}, question="要训练多少参数？")
     assert [s.status for s in other.sentences] == ["removed"]
+    # A section that mentions the name without being titled by it is about something else: a swap.
+    titled_otherwise = CitationChecker(heading_at=lambda chunk, offset: "PEFT > 4. 什么是IA3？它与LoRA相比有何改进？")
+    mentioned = titled_otherwise.check("LoRA：极少，通常是总参数的 0.01% ~ 0.1%[1]。", {1: chunk}, question="要训练多少参数？")
+    assert [s.status for s in mentioned.sentences] == ["removed"]
     # Without section headings to read, a replaced label is a swap as before.
     plain = CitationChecker().check("LoRA：极少，通常是总参数的 0.01% ~ 0.1%[1]。", {1: chunk}, question="LoRA 要训练多少参数？")
     assert [s.status for s in plain.sentences] == ["removed"]

@@ -275,3 +275,14 @@ def test_an_english_denial_needs_a_source_that_denies_something() -> None:
 )
 def test_question_subject_is_a_short_first_run_of_words(question: str, subject: str) -> None:
     assert question_subject(question) == subject
+
+
+def test_a_name_edited_into_another_name_is_a_swap() -> None:
+    source = "**QLoRA (Quantized Low-Rank Adaptation)** 是 LoRA 的一个重大升级版，它通过引入量化技术降低显存。"
+    assert swapped_terms("LoRA (Low-Rank Adaptation) 是 LoRA 的一个重大升级版，它通过引入量化技术降低显存。", [source]) == [
+        ("LoRA", "QLoRA")]
+    assert ("RoBERTa", "BERT") in swapped_terms("RoBERTa uses dynamic masking for each sequence.",
+                                               ["BERT uses dynamic masking for each sequence."])
+    # The source's name kept, an English plural, or the name said elsewhere in the claim: no other name.
+    assert swapped_terms("QLoRA 是 LoRA 的一个重大升级版，它通过引入量化技术降低显存。", [source]) == []
+    assert swapped_terms("It runs on GPUs with 16 GB of memory.", ["It runs on GPU with 16 GB of memory."]) == []
