@@ -156,9 +156,9 @@ def _word_around(text: str, start: int, end: int) -> str:
 
 
 def _renamed_names(sentence: str, source: str) -> list[tuple[str, str]]:
-    """``[(claimed, source)]``: names of `source` that `sentence`, copying it, edits into other names ("QLoRA …" copied
-    as "LoRA …", "BERT" as "RoBERTa"), the source's name said nowhere else in the sentence. An English plural ("GPU" →
-    "GPUs") or a plain word's ending is no new name."""
+    """``[(claimed, source)]``: names of `source` that `sentence`, copying it, cuts or grows into other names ("QLoRA …"
+    copied as "LoRA …", "BERT" as "RoBERTa"), the source's name said nowhere else in the sentence. An English plural
+    ("GPU" → "GPUs"), a plain word's ending or a name left out beside another ("NormalFloat (NF4)" as "NF4") is none."""
     claim, original = _EMPHASIS_MARKS.sub("", sentence), _EMPHASIS_MARKS.sub("", source)
     if not (latin_names(claim) and latin_names(original)):
         return []
@@ -170,6 +170,7 @@ def _renamed_names(sentence: str, source: str) -> list[tuple[str, str]]:
         claimed, named = _word_around(claim, i1, i2), _word_around(original, j1, j2)
         if (
             claimed and named and claimed.lower() != named.lower() and is_name(claimed) and is_name(named)
+            and (claimed.lower() in named.lower() or named.lower() in claimed.lower())  # cut or grown, not another word
             and acronym_singular(named) != claimed and acronym_singular(claimed) != named
             and not re.search(rf"(?<![\w.+-]){re.escape(named)}(?![\w+-])", claim, re.IGNORECASE)
         ):

@@ -286,3 +286,6 @@ def test_a_name_edited_into_another_name_is_a_swap() -> None:
     # The source's name kept, an English plural, or the name said elsewhere in the claim: no other name.
     assert swapped_terms("QLoRA 是 LoRA 的一个重大升级版，它通过引入量化技术降低显存。", [source]) == []
     assert swapped_terms("It runs on GPUs with 16 GB of memory.", ["It runs on GPU with 16 GB of memory."]) == []
+    from rag.answering.faithfulness import _renamed_names  # a name left out beside another is not cut into it
+
+    assert _renamed_names("4-bit NF4量化: QLoRA 的核心创新之一。", "**4-bit NormalFloat (NF4) 量化**: QLoRA 的核心创新之一。") == []
