@@ -159,7 +159,8 @@ def _renamed_names(sentence: str, source: str) -> list[tuple[str, str]]:
     """``[(claimed, source)]``: names of `source` that `sentence`, copying it, cuts or grows into other names ("QLoRA …"
     copied as "LoRA …", "BERT" as "RoBERTa"), the source's name said nowhere else in the sentence. An English plural
     ("GPU" → "GPUs"), a plain word's ending or a name left out beside another ("NormalFloat (NF4)" as "NF4") is none."""
-    claim, original = _EMPHASIS_MARKS.sub("", sentence), _EMPHASIS_MARKS.sub("", source)
+    claim = _EMPHASIS_MARKS.sub("", sentence)
+    original = _EMPHASIS_MARKS.sub("", "".join(LIST_BULLET.sub("", line) for line in source.splitlines()))
     if not (latin_names(claim) and latin_names(original)):
         return []
     found = []
@@ -167,6 +168,8 @@ def _renamed_names(sentence: str, source: str) -> list[tuple[str, str]]:
     for operation, i1, i2, j1, j2 in matcher.get_opcodes():
         if operation == "equal" or (_whole_words(claim, i1, i2) and _whole_words(original, j1, j2)):
             continue
+        if not all(_NAME_CHAR.match(char) for char in claim[i1:i2].strip() + original[j1:j2].strip()):
+            continue  # an edit across words ("NormalFloat (" left out), not inside one
         claimed, named = _word_around(claim, i1, i2), _word_around(original, j1, j2)
         if (
             claimed and named and claimed.lower() != named.lower() and is_name(claimed) and is_name(named)
