@@ -190,7 +190,8 @@ def swapped_terms(sentence: str, sources: Iterable[str]) -> list[tuple[str, str]
     piece of similar length (two to `MAX_SWAPPED_CHARS` letters, digits or CJK characters each side, lengths within
     one), each side naming a term (`_names_a_term`), whose source side the claim does not say elsewhere in its own
     words: a term swapped, not one moved or a function word reworded. A negation added or dropped, or a one-character
-    opposite (`_turned_around`), counts too: the sentence then says the opposite of its source.
+    opposite (`_turned_around`), counts too: the sentence then says the opposite of its source; so does a name cut or
+    grown into another name (`_renamed_names`: "QLoRA" copied as "LoRA").
     Markup and list bullets are ignored."""
     claim = MARKUP.sub("", sentence)
     found: list[tuple[str, str]] = []
