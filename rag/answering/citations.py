@@ -102,7 +102,8 @@ class CheckedSentence:
     reason: str = ""
     """Why it was removed: ``unsupported``, ``inexact`` (a number, formula or name not in the passage),
     ``no-answer`` (says the passages don't answer), ``unrequested`` (a link, command or instruction),
-    ``echo``, ``repeat``, ``lead-in``, ``numbering`` (a list number alone) or ``question`` (asks instead of answering)."""
+    ``echo``, ``repeat``, ``lead-in``, ``numbering`` (a list number alone), ``question`` (asks instead of answering) or
+    ``dangling`` (opens with a pronoun whose sentence the check removed)."""
     line: int = 0
     """Which line of the answer it was on (list items keep their own lines)."""
     bullet: str = ""
@@ -115,8 +116,14 @@ class CheckedSentence:
     the sentence is shown as written."""
 
 
-CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question"})
-"""Removal reasons of sentences that state nothing new (not counted in `CheckedAnswer.kept_share`)."""
+CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question", "dangling"})
+"""Removal reasons of sentences that state nothing new, or nothing of their own (not counted in
+`CheckedAnswer.kept_share`)."""
+LOSES_A_REFERENT = frozenset({"unsupported", "inexact", "dangling"})
+"""A removed claim whose next sentence, opening with a pronoun (`_REFERS_BACK`), would read as told of something else."""
+_REFERS_BACK = re.compile(r"^(?:它们?|其(?!中|他|它|余|次|实)|该(?=[\u4e00-\u9fff])|(?:It|They|Its|Their)\b)")
+"""A sentence opening with a pronoun standing for a thing ("它", "其原理", "该方法", "It"): after its subject's sentence was
+removed it would be read as told of whatever came before. "这/This" often stands for the statement before, not a thing."""
 
 
 @dataclass(frozen=True)
@@ -427,6 +434,9 @@ class CitationChecker:
                 continue
             if question and _echoes(text, asked, question):
                 checked.append(removed("echo"))  # restates the question, answers nothing
+                continue
+            if checked and checked[-1].reason in LOSES_A_REFERENT and _REFERS_BACK.match(text):
+                checked.append(removed("dangling"))  # "它将…量化" after its subject's sentence was removed
                 continue
             restated = units(text) & proposition
             scores = {n: self._support(text, chunk, asked, given, restated, subject, bare_answers)

@@ -420,3 +420,15 @@ def test_a_generic_label_replaced_by_what_its_section_is_about_is_no_swap() -> N
     # Without section headings to read, a replaced label is a swap as before.
     plain = CitationChecker().check("LoRA：极少，通常是总参数的 0.01% ~ 0.1%[1]。", {1: chunk}, question="LoRA 要训练多少参数？")
     assert [s.status for s in plain.sentences] == ["removed"]
+
+
+def test_a_pronoun_whose_sentence_was_removed_is_removed_with_it() -> None:
+    source = "QLoRA 是 LoRA 的升级版。它将冻结的权重量化到 4-bit，显存占用减少 4 倍。"
+    chunk = Chunk("q", "peft.md", source, 0, len(source), ("QLoRA",))
+    draft = "LoRA 是一种把权重量化的剪枝方法[1]。它将冻结的权重量化到 4-bit，显存占用减少 4 倍[1]。"
+    checked = CitationChecker().check(draft, {1: chunk}, question="LoRA 是怎么工作的？")
+    assert [(s.status, s.reason) for s in checked.sentences] == [("removed", "unsupported"), ("removed", "dangling")]
+    assert not checked.citations and checked.kept_share == 0.0  # nothing of the draft's own stands
+    # After a kept sentence the same pronoun has its referent: kept.
+    kept = CitationChecker().check("QLoRA 是 LoRA 的升级版[1]。它将冻结的权重量化到 4-bit[1]。", {1: chunk}, question="QLoRA 是什么？")
+    assert [s.status for s in kept.sentences] == ["kept", "kept"]
