@@ -32,7 +32,7 @@ from rag.answering.prompts import (
     build_answer_prompt,
     revision_prompt,
 )
-from rag.answering.sentences import asks_for_a_list
+from rag.answering.sentences import asks_for_a_list, in_turn
 from rag.answering.translation import AnswerTranslator, Retelling
 from rag.core.comparison import Comparison, comparison
 from rag.core.config import AnswerConfig
@@ -371,9 +371,11 @@ class Answerer:
         else:
             # A list naming the things compared first, then the question's and each thing's best sentences in turn;
             # no other whole list: one thing's list would fill the budget.
-            ranked = ranker.rank_each((question, *compared.questions), passages)
-            first_list = ranker.comparing_list(compared, [s for s in ranker.rank(question, passages) if not s.is_label])
-            excerpts = select_excerpts(ranked, passages, budget * COMPARISON_BUDGET, first_list=first_list, cost=cost)
+            rankings = ranker.rank_each((question, *compared.questions), passages)
+            first_list = ranker.comparing_list(compared, rankings[0])
+            excerpts = select_excerpts(
+                in_turn(rankings), passages, budget * COMPARISON_BUDGET, first_list=first_list, cost=cost,
+            )
         # A plain-text article's title line (never a sentence to read or quote) heads each of its excerpts.
         titles = {e.number: ranker.sections.title(passages[e.number - 1].chunk.doc_id)
                   for e in excerpts if not e.heading and ranker.sections.title_line_end(passages[e.number - 1].chunk.doc_id)}

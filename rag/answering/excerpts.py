@@ -11,7 +11,7 @@ sees every item the evidence holds. A passage's excerpt is shown in document ord
 own sub-headings, without bold or code markers, with ``…`` where text was left out. The citation check still
 reads the whole passage, so spans stay exact. A comparison ("A和B分别…", `rag.core.comparison`) reads
 `COMPARISON_BUDGET` times the budget: a list naming the things compared first, then the question's and each thing's
-best sentences in turn (`SentenceRanker.rank_each`).
+best sentences in turn (`SentenceRanker.rank_each`, `in_turn`).
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ import difflib
 import re
 from typing import Iterable
 
+from rag.answering.excerpts import shown
 from rag.core.language import detect_language, has_cjk
 from rag.core.text import (
     LIST_BULLET, MARKUP, acronym_singular, is_name, is_stopword, latin_names, tokenize, units, words,
@@ -143,7 +144,6 @@ def _whole_words(text: str, start: int, end: int) -> bool:
 
 
 _NAME_CHAR = re.compile(r"[A-Za-z0-9_.+-]")
-_EMPHASIS_MARKS = re.compile(r"\*\*|__|`")
 
 
 def _word_around(text: str, start: int, end: int) -> str:
@@ -159,8 +159,8 @@ def _renamed_names(sentence: str, source: str) -> list[tuple[str, str]]:
     """``[(claimed, source)]``: names of `source` that `sentence`, copying it, cuts or grows into other names ("QLoRA …"
     copied as "LoRA …", "BERT" as "RoBERTa"), the source's name said nowhere else in the sentence. An English plural
     ("GPU" → "GPUs"), a plain word's ending or a name left out beside another ("NormalFloat (NF4)" as "NF4") is none."""
-    claim = _EMPHASIS_MARKS.sub("", sentence)
-    original = _EMPHASIS_MARKS.sub("", "".join(LIST_BULLET.sub("", line) for line in source.splitlines()))
+    claim = shown(sentence)
+    original = shown("".join(LIST_BULLET.sub("", line) for line in source.splitlines()))
     if not (latin_names(claim) and latin_names(original)):
         return []
     found = []

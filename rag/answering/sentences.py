@@ -190,14 +190,12 @@ class SentenceRanker:
                 )
         return sorted(ranked, key=lambda s: -s.score)
 
-    def rank_each(self, questions: Sequence[str], hits: Sequence[Hit]) -> list[RankedSentence]:
-        """The sentences of `hits` ranked for each of `questions`, taken in turn (each question's best, then each
-        one's second, ...), each sentence once and no bare label ("残差连接（Residual Connection）"): for a comparison
-        and the question about each thing it compares, every thing's best evidence comes early. A label matches a
-        question about one thing best and says nothing about it."""
+    def rank_each(self, questions: Sequence[str], hits: Sequence[Hit]) -> list[list[RankedSentence]]:
+        """The sentences of `hits` ranked for each of `questions` (a comparison and the question about each thing it
+        compares), without bare labels ("残差连接（Residual Connection）"): a label matches a question about one thing
+        best and says nothing about it. `in_turn` merges them."""
         everything = " ".join(questions)
-        rankings = [[s for s in self.rank(question, hits, everything) if not s.is_label] for question in questions]
-        return taking_turns(rankings, key=lambda sentence: (sentence.passage, sentence.start))
+        return [[s for s in self.rank(question, hits, everything) if not s.is_label] for question in questions]
 
     def comparing_list(self, compared: Comparison, ranked: Sequence[RankedSentence]) -> "ListBlock | None":
         """The best list of `ranked` (the comparison question's own ranking) that names at least two of the things it
@@ -228,6 +226,12 @@ class SentenceRanker:
         if best is None or best[2].score < max(s.score for s in ranked) - LIST_MARGIN:
             return None
         return best[2]
+
+
+def in_turn(rankings: Sequence[Sequence[RankedSentence]]) -> list[RankedSentence]:
+    """The sentences of several rankings taken in turn (each one's best, then each one's second, ...), each once: every
+    ranking's best evidence comes early."""
+    return taking_turns(rankings, key=lambda sentence: (sentence.passage, sentence.start))
 
 
 @lru_cache(maxsize=HEADING_CACHE_SIZE)

@@ -77,9 +77,13 @@ class AnswerTranslator:
         translation in `chat` is asked for once more after the system prompt alone: in the answer's chat the model
         sometimes copies a marker or a name from the passages into it."""
         translation = self.attempt(text, target, keep, chat)
-        if not acceptable(text, translation, target, keep) and chat:
+        if acceptable(text, translation, target, keep):
+            return translation
+        if chat:
             translation = self.attempt(text, target, keep)
-        return translation if acceptable(text, translation, target, keep) else None
+            if acceptable(text, translation, target, keep):
+                return translation
+        return None
 
     def attempt(self, text: str, target: Language, keep: Sequence[str] = (), chat: Chat = ()) -> str:
         """The model's translation of `text` into `target` as it wrote it, usable or not. `chat`: the conversation

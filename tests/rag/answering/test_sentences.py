@@ -148,7 +148,9 @@ def test_rank_each_takes_each_question_s_best_in_turn_without_labels(ranker: Sen
     (chunk,) = ranker.scorer.store.chunks
     hits = [Hit(chunk, 1.0)]
     benefits, challenges = ranker.rank("混合精度训练的优势", hits), ranker.rank("混合精度训练的挑战", hits)
-    both = ranker.rank_each(["混合精度训练的优势", "混合精度训练的挑战"], hits)
+    from rag.answering.sentences import in_turn
+
+    both = in_turn(ranker.rank_each(["混合精度训练的优势", "混合精度训练的挑战"], hits))
     assert [s.text for s in both[:2]] == [benefits[0].text, challenges[0].text]
     assert len({(s.passage, s.start) for s in both}) == len(both) == len([s for s in benefits if not s.is_label])
 
