@@ -48,6 +48,7 @@ class AnswerResponse(BaseModel):
     fallback: str | None = Field(description="why the model's answer was replaced by the extractive one")
     removed: int = Field(description="sentences of the model's answer the citation check removed")
     attempts: int = Field(description="drafts the model wrote (0 in extractive mode)")
+    completed: int = Field(0, description="items of the list the answer cites that the model left out, quoted from it")
     language: str
     citations: list[Citation]
     hits: list[HitJson]

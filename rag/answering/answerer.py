@@ -19,8 +19,10 @@ from rag.answering.citations import (
     CheckedAnswer,
     Citation,
     CitationChecker,
+    answer_sentences,
     citation_for,
 )
+from rag.answering.completion import left_out_items, with_items
 from rag.answering.excerpts import COMPARISON_BUDGET, Excerpt, reading_cost, select_excerpts, shown
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.faithfulness import mentions_subject, names_nothing_asked, question_subject
@@ -39,6 +41,7 @@ from rag.core.config import AnswerConfig
 from rag.core.errors import ConfigError
 from rag.core.language import detect_language
 from rag.core.schema import Chunk, Hit
+from rag.core.text import LIST_BULLET
 from rag.generation.base import ScriptKeepingGenerator
 from rag.refusal.calibration import SHIPPED_SEMANTIC_MIN_MARGIN
 from rag.refusal.policy import RefusalPolicy
@@ -103,6 +106,8 @@ class Answer:
     """Drafts the model wrote (LLM mode): 1, or more when a draft failed the citation check and was revised."""
     cut: bool = False
     """The model's last draft reached the token limit and its unfinished sentence was dropped (LLM mode)."""
+    completed: int = 0
+    """Items of the list the answer cites that the model left out and the answer quotes (`rag.answering.completion`)."""
     standalone_question: str | None = None
     """What was searched and answered: the question itself, or a follow-up rewritten to stand alone (see
     `rag.conversation`); None when the answerer was called directly."""
@@ -123,6 +128,7 @@ class Answer:
             "fallback": self.fallback,
             "removed": self.removed,
             "attempts": self.attempts,
+            "completed": self.completed,
             "language": self.language,
             "citations": [c.to_json() for c in self.citations],
             "hits": [hit.to_json(rank) for rank, hit in enumerate(self.hits, start=1)],
@@ -193,15 +199,18 @@ class Draft:
     declined: bool
     passed: bool
     cut: bool = False
-    """The draft reached the token limit; its unfinished last sentence (or list line) was dropped."""
+    """The draft reached the token limit; its unfinished last sentence was dropped."""
     numbered: Mapping[int, Chunk] = field(default_factory=dict)
     """The passages the model read, by the number it cites them with."""
+    completed: int = 0
+    """List items the check's answer gained from the list it cites (`rag.answering.completion`)."""
 
     def attach(self, answer: Answer) -> Answer:
         """`answer` with this draft's raw text, removals, prompt size and attempt count recorded."""
         answer.raw, answer.removed = self.raw, self.checked.removed
         answer.prompt_tokens, answer.attempts = self.prompt.prompt_tokens, self.attempts
         answer.cut = self.cut
+        answer.completed = self.completed
         answer.transcript = self.transcript
         return answer
 
@@ -292,6 +301,8 @@ class Answerer:
         compared = comparison(question) if asked is None else None  # the things the model was asked to compare
         if compared is not None and draft.passed and not draft.declined:
             draft = yield from self._cover_each(question, compared, draft, passages, drafting, timings, started)
+        if compared is None and draft.passed and not draft.declined:
+            draft = self._complete_list(question, draft, passages, drafting)
         revised_to_nothing = draft.attempts > 1 and self.config.quote_when_revision_declines
         if draft.declined and (quote_if_declined or revised_to_nothing) and self.refusal.answerable(hits):
             quoted = self._extractive(question, hits, passages, language, timings, started)
@@ -412,6 +423,22 @@ class Answerer:
         checked = self.checker.check(clean_generated("\n".join(kept)), numbered, language, question=question)
         return replace(draft, raw=raw, checked=checked, passed=self._passes(checked))
 
+    def _complete_list(self, question: str, draft: Draft, passages: Sequence[Hit], language: str) -> Draft:
+        """`draft` with the items of the list it cites that it left out, quoted and cited
+        (`rag.answering.completion.left_out_items`), when the answer is in the list's language."""
+        items = [(n, text) for n, text in left_out_items(question, draft.checked, draft.numbered, passages,
+                                                           self.extractive.ranker)
+                 if detect_language(draft.numbered[n].text) == language]
+        if not items:
+            return draft
+        text = with_items(draft.checked.text, items, language)
+        checked = self.checker.check(text, draft.numbered, language, question=question)
+        # the added lines' sentences are the last checked: an item counts when the check kept one of its sentences
+        added = [answer_sentences(LIST_BULLET.sub("", line, count=1)) for line in text.split("\n")[-len(items):]]
+        tail = iter(checked.sentences[len(checked.sentences) - sum(map(len, added)):])
+        completed = sum(any([next(tail).status != "removed" for _ in sentences]) for sentences in added)
+        return replace(draft, checked=checked, completed=completed)
+
     def _draft(
         self, question: str, excerpts: Sequence[Excerpt], passages: Sequence[Hit], language: str,
         timings: dict[str, float], started: float, attempt: int = 1, asked: str | None = None,
@@ -509,13 +536,13 @@ _SENTENCE_END = re.compile(r"[。！？；.!?;…][”’」』）)]*(?:\s*[\[�
 
 
 def drop_unfinished(text: str) -> str:
-    """A draft cut by the token limit without its unfinished part: the last line of a list (each line is an
-    item), else everything after the last sentence end (citation markers after it stay with their sentence)."""
-    text = text.rstrip()
-    if "\n" in text:
-        return text.rsplit("\n", 1)[0].rstrip()
-    ends = list(_SENTENCE_END.finditer(text))
-    return text[: ends[-1].end()] if ends else ""
+    """A draft cut by the token limit without its unfinished part: everything after the last sentence end of its
+    last line (citation markers after it stay with their sentence), that line whole when it ends no sentence (a list
+    item cut inside its first sentence)."""
+    earlier, _, last = text.rstrip().rpartition("\n")
+    ends = list(_SENTENCE_END.finditer(last))
+    finished = last[: ends[-1].end()] if ends else ""
+    return "\n".join(part for part in (earlier.rstrip(), finished) if part)
 
 
 def clean_generated(text: str) -> str:

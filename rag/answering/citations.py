@@ -33,7 +33,7 @@ from rag.answering.faithfulness import (
     yes_no_clauses,
 )
 from rag.answering.excerpts import shown
-from rag.answering.sentences import asks_for_a_list, list_depth
+from rag.answering.sentences import asks_for_a_list, is_label, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
 from rag.core.text import LIST_BULLET, claim_units, is_fence_line, is_lead_in, is_stopword, split_sentences, units
@@ -225,6 +225,9 @@ MIN_RESTATED_UNITS = 2
 """A sentence restating at least this many units of a yes/no question's proposition asserts its answer (a bare
 "可以" restates none)."""
 
+MAX_INTRODUCED = 2
+"""A label cited as support brings at most this many following sentences into its citation (a heading, a label under
+it, and the sentence that finally says something)."""
 MAX_SUPPORTING_SENTENCES = 4
 """A claim drawn from several sentences of one passage cites at most this many of them."""
 
@@ -255,6 +258,32 @@ def supporting_spans(sentence: str, chunk: Chunk, ignore: frozenset[str] | set[s
             chosen.append(candidate)
             together = trial
     return (together, tuple(sorted((s, e) for _, s, e in chosen)))
+
+
+def says_nothing_itself(text: str) -> bool:
+    """Whether a source sentence only names what follows it: a heading, a bare label ("LoRA (Low-Rank Adaptation)"),
+    a lead-in ("- **批量大小 (Batch Size)**:", "微调是将预训练模型适配到特定任务或领域：")."""
+    return is_label(text) or is_lead_in(text)
+
+
+def with_what_they_introduce(chunk: Chunk, spans: Spans) -> Spans:
+    """`spans`, each one that says nothing itself (`says_nothing_itself`) joined by the sentence after it in the
+    passage (and, after a heading followed by a label, the one after that): a citation that supports "这种现象被称为
+    涌现能力" by the heading "#### 涌现能力（Emergent Abilities）" opens the heading with the sentence that explains it.
+    A heading further on is not joined: it starts another section."""
+    sentences = [(s, e) for s, e in split_sentences(chunk.text, offset=chunk.start)
+                 if not is_fence_line(chunk.text[s - chunk.start:e - chunk.start])]
+    joined = set(spans)
+    for start, end in spans:
+        text = chunk.text[start - chunk.start:end - chunk.start]
+        following = [span for span in sentences if span[0] >= end][:MAX_INTRODUCED]
+        while text and says_nothing_itself(text) and following:
+            span = following.pop(0)
+            text = chunk.text[span[0] - chunk.start:span[1] - chunk.start]
+            if text.lstrip().startswith("#"):
+                break
+            joined.add(span)
+    return tuple(sorted(joined))
 
 
 def _with_its_line_label(chunk: Chunk) -> Callable[[tuple[int, int]], str]:
@@ -458,7 +487,8 @@ class CitationChecker:
                     continue
                 status, numbers = "attached", [best]
             for n in numbers:
-                spans.setdefault(n, set()).update(scores[n][1])  # every sentence that supports a claim citing n
+                # every sentence that supports a claim citing n, a label with what it introduces
+                spans.setdefault(n, set()).update(with_what_they_introduce(passages[n], scores[n][1]))
             listed = any(list_depth(passages[n].text, start - passages[n].start) is not None
                          for n in numbers for start, _ in scores[n][1])
             whole = spelled_out(text, passages[numbers[0]], scores[numbers[0]][1]) if listed and len(numbers) == 1 else ""

@@ -89,6 +89,12 @@ def kind_agreement(question_kind: str | None, heading: str) -> int:
     return -1 if opposite and KINDS[opposite].search(heading) else 0
 
 
+def is_label(text: str) -> bool:
+    """Whether `text` is a short line without punctuation: a name or a title ("残差连接（Residual Connection）", a
+    heading), no statement."""
+    return len(text.strip(LABEL_MARKS)) <= LABEL_CHARS and not _STATEMENT_MARK.search(text)
+
+
 def asks_for_a_list(question: str) -> bool:
     """Whether a question asks for several things (有哪些, 好处, advantages, steps...): its answer is a whole list."""
     return bool(_ASKS_FOR_A_LIST.search(question))
@@ -120,7 +126,7 @@ class RankedSentence:
     @property
     def is_label(self) -> bool:
         """A short line without punctuation: a name or a title ("残差连接（Residual Connection）"), no statement."""
-        return len(self.text.strip(LABEL_MARKS)) <= LABEL_CHARS and not _STATEMENT_MARK.search(self.text)
+        return is_label(self.text)
 
 
 class SentenceRanker:

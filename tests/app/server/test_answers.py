@@ -11,7 +11,7 @@ from tests.app.server.conftest import KV_ANSWER, READ_KEY
 from tests.conftest import TINY_DOCS
 
 ANSWER_KEYS = {"question", "standalone_question", "standalone_method", "answer", "abstained", "mode", "fallback", "removed",
-               "attempts", "language", "citations", "hits", "timings"}
+               "attempts", "completed", "language", "citations", "hits", "timings"}
 
 
 def _assert_citations_resolve(citations: list[dict]) -> None:

@@ -206,12 +206,15 @@ def test_a_draft_cut_by_the_token_limit_loses_its_unfinished_sentence(make_rag) 
     assert not finished.cut
 
 
-def test_drop_unfinished_keeps_whole_sentences_and_list_lines() -> None:
+def test_drop_unfinished_keeps_whole_sentences_of_every_line() -> None:
     from rag.answering.answerer import drop_unfinished
 
     assert drop_unfinished("更快[1]。更省显存[1]。第三个好处是") == "更快[1]。更省显存[1]。"
     assert drop_unfinished("更快。[1] 另外") == "更快。[1]"
     assert drop_unfinished("- 提高计算速度[1]\n- 降低内存占") == "- 提高计算速度[1]"
+    # a cut last line keeps the sentences it finished: "正交的" was in the draft and is in the answer
+    assert drop_unfinished("第一行[1]。\n缺乏语义信息：向量都是正交的。这意味着无法衡量相似度。 … 捕") == (
+        "第一行[1]。\n缺乏语义信息：向量都是正交的。这意味着无法衡量相似度。 …")
     assert drop_unfinished("It is faster [1]. It also") == "It is faster [1]."
     assert drop_unfinished("一句没有结束的话") == ""
 

@@ -432,3 +432,22 @@ def test_a_pronoun_whose_sentence_was_removed_is_removed_with_it() -> None:
     # After a kept sentence the same pronoun has its referent: kept.
     kept = CitationChecker().check("QLoRA 是 LoRA 的升级版[1]。它将冻结的权重量化到 4-bit[1]。", {1: chunk}, question="QLoRA 是什么？")
     assert [s.status for s in kept.sentences] == ["kept", "kept"]
+
+
+def test_a_citation_of_a_heading_opens_the_sentence_it_introduces_too() -> None:
+    text = ("#### 涌现能力（Emergent Abilities）\n\n当模型规模超过某个阈值后，模型会突然展现出小模型无法表现出的复杂能力。"
+            "这种能力无法从小模型外推。\n\n#### 缩放定律\n\n模型性能随规模平滑提升。")
+    passages = {1: Chunk("e", "e.md", text, 0, len(text))}
+    checked = CitationChecker().check("此现象称为涌现能力（Emergent Abilities）[1]。", passages)
+    [citation] = checked.citations
+    assert [span.text for span in citation.spans] == [
+        "#### 涌现能力（Emergent Abilities）", "当模型规模超过某个阈值后，模型会突然展现出小模型无法表现出的复杂能力。"]
+
+
+def test_a_cited_statement_or_a_label_before_another_heading_is_cited_alone() -> None:
+    text = "LoRA 只训练很少的参数。\n\nLoRA (Low-Rank Adaptation)\n\n#### 其他方法\n\nAdapter 插入小模块。"
+    passages = {1: Chunk("l", "l.md", text, 0, len(text))}
+    stated = CitationChecker().check("LoRA 只训练很少的参数[1]。", passages)
+    assert [span.text for span in stated.citations[0].spans] == ["LoRA 只训练很少的参数。"]
+    label = CitationChecker().check("它叫 LoRA (Low-Rank Adaptation)[1]。", passages)
+    assert [span.text for span in label.citations[0].spans] == ["LoRA (Low-Rank Adaptation)"]
