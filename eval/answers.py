@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 from rag.answering.answerer import Answer, Reading
 from rag.answering.citations import answer_sentences, parse_markers
+from rag.core.text import join_cjk_wraps
 from rag_eval.datasets import EvalQuestion
 from rag_eval.key_facts import key_fact_recall
 from rag_eval.retrieval import excerpts_hold_gold
@@ -37,13 +38,14 @@ _ENDING = re.compile(r"(?:[。！？；.!?;…）)”’」』]|\[\d+(?:[,，、
 
 def short_span_holds_gold(answer: Answer, gold: Sequence[str]) -> bool:
     """Whether a cited span of at most `SHORT_SPAN_CHARS` characters holds one of the gold substrings."""
-    return any(len(span.text) <= SHORT_SPAN_CHARS and any(g in span.text for g in gold)
+    return any(len(span.text) <= SHORT_SPAN_CHARS and any(g in join_cjk_wraps(span.text) for g in gold)
                for citation in answer.citations for span in citation.spans)
 
 
 def cited_parts(answer: Answer, gold: Sequence[str]) -> int:
     """How many of the gold substrings a span the answer cites as support holds."""
-    spans = [span.text for citation in answer.citations if citation.kind == "support" for span in citation.spans]
+    spans = [join_cjk_wraps(span.text) for citation in answer.citations if citation.kind == "support"
+             for span in citation.spans]
     return sum(any(g in span for span in spans) for g in gold)
 
 

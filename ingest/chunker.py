@@ -16,7 +16,7 @@ import numpy as np
 from rag.core.config import ChunkingConfig
 from rag.core.schema import Chunk, chunk_id
 from rag.core.structure import Block, DocumentStructure, Section, parse_structure
-from rag.core.text import is_bare_question, is_lead_in, split_sentences
+from rag.core.text import is_bare_question, is_lead_in, join_cjk_wraps, split_sentences
 from rag_ingest.loaders import SourceDocument
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 # Bump when chunking logic changes: indexes built by another version are re-chunked on the next ingest.
-CHUNKER_VERSION = 7  # 7: PDF and .txt lines wrapped mid-sentence are joined, PDF page furniture dropped
+CHUNKER_VERSION = 8  # 8: a Chinese line break mid-sentence ends no sentence; 7: PDF and .txt wrapped lines joined
 
 MAX_HEADING_CHARS = 200
 """Headings longer than this are shortened in heading paths (they are repeated in every passage below)."""
@@ -126,7 +126,7 @@ class Chunker:
         """Distance before each unit (index i: between unit i-1 and i); larger means a better place to cut."""
         distances = np.zeros(len(units), dtype=np.float32)
         if self.embed is not None and len(units) > 1:
-            vectors = self.embed([text[u.start:u.end] for u in units])
+            vectors = self.embed([join_cjk_wraps(text[u.start:u.end]) for u in units])
             distances[1:] = 1.0 - np.sum(vectors[1:] * vectors[:-1], axis=1)
         for index, unit in enumerate(units):
             if index and unit.block_start:

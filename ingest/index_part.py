@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rag.core.schema import Chunk
-from rag.core.text import evidence_spans
+from rag.core.text import evidence_spans, join_cjk_wraps
 
 
 @dataclass
@@ -31,9 +31,10 @@ class IndexPart:
         return cls(chunks, None, np.array(rows, dtype=np.int64).reshape(-1, 3), None)
 
     def sentence_text(self, index: int) -> str:
+        """What sentence `index` embeds as: its text, hard wraps inside Chinese sentences joined."""
         position, start, end = (int(v) for v in self.sentences[index])
         chunk = self.chunks[position]
-        return chunk.text[start - chunk.start:end - chunk.start]
+        return join_cjk_wraps(chunk.text[start - chunk.start:end - chunk.start])
 
     def select_document(self, doc_id: str) -> "IndexPart":
         """The rows of one document, positions renumbered from 0."""

@@ -6,7 +6,7 @@ import sys
 from typing import Any, Callable, Iterable, Mapping
 
 from rag.core.config import Config
-from rag.core.text import LIST_BULLET
+from rag.core.text import LIST_BULLET, join_cjk_wraps
 from rag.core.terminal import printable, safe_json
 from rag_app.cli.common import INDEX_HELP, questions_of, top_k
 
@@ -157,7 +157,7 @@ def source_lines(citation: Any, documents: Mapping[str, str], full: bool = True)
         return lines
     lines = [f"[{citation.n}] {heading or printable(citation.doc_id)}"]
     for span in citation.spans or (citation,):
-        sentence = shortened(LIST_BULLET.sub("", span.text, count=1), SENTENCE_CHARS)
+        sentence = shortened(join_cjk_wraps(LIST_BULLET.sub("", span.text, count=1)), SENTENCE_CHARS)
         lines.append(f"    {location(citation.doc_id, span.start, documents)}  {printable(sentence)}")
     return lines
 

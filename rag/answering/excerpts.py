@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 
 from rag.answering.sentences import ListBlock, RankedSentence
 from rag.core.schema import Hit
+from rag.core.text import join_cjk_wraps
 
 LIST_FOLLOWERS = 3
 """A chosen sentence that announces a list ("优势主要体现在以下几个方面：") brings up to this many next sentences
@@ -42,8 +43,9 @@ documents as from Chinese ones."""
 
 
 def shown(text: str) -> str:
-    """A sentence as the model reads it: without bold and code markers."""
-    return _EMPHASIS.sub("", text)
+    """A sentence as the model reads it: without bold and code markers, or the line breaks a Chinese paragraph was
+    hard-wrapped at (`join_cjk_wraps`)."""
+    return _EMPHASIS.sub("", join_cjk_wraps(text))
 
 
 def reading_cost(language: str) -> Callable[[str], float]:

@@ -19,7 +19,9 @@ from rag.answering.citations import closed, join_sentences, support, with_marker
 from rag.answering.faithfulness import unrequested_content
 from rag.core.comparison import comparison
 from rag.core.schema import Hit
-from rag.core.text import HTML_TAG, LIST_BULLET, code_span, is_fence_line, is_lead_in, is_markup_only, tokenize
+from rag.core.text import (
+    HTML_TAG, LIST_BULLET, code_span, is_fence_line, is_lead_in, is_markup_only, join_cjk_wraps, tokenize,
+)
 from rag.answering.sentences import SentenceRanker
 from rag.retrieval.evidence import EvidenceScorer
 
@@ -71,7 +73,7 @@ question's words (an XML sample line that merely resembles the question is not a
 def clean_sentence(text: str) -> str:
     """Sentence text for display: one line, with no list bullet, quote marks, heading hashes, HTML tags or bold
     markers (code spans kept as they are: ``__init__`` stays)."""
-    text = _SOFT_BREAK.sub(" ", LIST_BULLET.sub("", _QUOTE_MARK.sub("", text)).strip())
+    text = _SOFT_BREAK.sub(" ", join_cjk_wraps(LIST_BULLET.sub("", _QUOTE_MARK.sub("", text)).strip()))
     pieces = []
     last = 0
     for span in _CODE_SPAN.finditer(text):

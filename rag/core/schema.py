@@ -5,6 +5,8 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rag.core.text import join_cjk_wraps
+
 HEADING_SEPARATOR = " > "
 
 
@@ -31,8 +33,10 @@ class Chunk:
 
     @property
     def indexed_text(self) -> str:
-        """What gets embedded and BM25-indexed: the heading path, then the passage."""
-        return f"{self.heading}\n{self.text}" if self.heading_path else self.text
+        """What gets embedded and BM25-indexed: the heading path, then the passage (hard wraps inside Chinese sentences
+        joined: "梯\n度" is the word 梯度)."""
+        text = join_cjk_wraps(self.text)
+        return f"{self.heading}\n{text}" if self.heading_path else text
 
     def to_json(self) -> dict[str, Any]:
         record = asdict(self)

@@ -48,11 +48,45 @@ def tokenize(text: str) -> list[str]:
 _UNITS = re.compile(r"[\u4e00-\u9fff]+|[0-9A-Za-z]+(?:[-'][0-9A-Za-z]+)*")
 
 
+_CJK_WRAP = re.compile(
+    r"(?:(?<=[\u4e00-\u9fff，、（“‘《「『])[ \t]*\n[ \t]*(?=[\u4e00-\u9fff，。、；：！？）”’》」』（“A-Za-z0-9])"
+    r"|(?<=[A-Za-z0-9)）”’》」』])[ \t]*\n[ \t]*(?=[\u4e00-\u9fff，。、；：！？）”’》」』（“]))"
+)
+"""A line break a Chinese paragraph was hard-wrapped at: between a character that ends no sentence (an ideograph, a
+comma, an opening bracket) and one that goes on, or between a word, number or closing bracket and Chinese that goes on
+("…前向和反向\n传播…", "…和\nTransformer等", "…“river bank”\n（河岸）…"). Markdown renders it as nothing between two
+Chinese characters."""
+
+
+MIN_WRAPPED_WIDTH = 40
+"""A Chinese line this wide (a Chinese character counting two columns) or wider can have been hard-wrapped: editors wrap
+at 60–80 columns, and a shorter line that stops without punctuation is a title or a label ("混合精度训练的优势")."""
+
+
+def _display_width(line: str) -> int:
+    return sum(2 if "\u2e80" <= ch <= "\uffef" else 1 for ch in line)
+
+
+def join_cjk_wraps(text: str) -> str:
+    """`text` without the line breaks it was hard-wrapped at inside Chinese sentences (`_CJK_WRAP`, where it does not
+    end a heading, table row or code line, or start a list item: `_soft_wraps`): what a reader sees, and what is
+    embedded, searched, read by the model and checked."""
+    if "\n" not in text:
+        return text
+    soft = _soft_wraps(text)
+    pieces, last = [], 0
+    for wrap in _CJK_WRAP.finditer(text):
+        if text.index("\n", wrap.start()) in soft:
+            pieces.append(text[last:wrap.start()])
+            last = wrap.end()
+    return "".join(pieces) + text[last:] if pieces else text
+
+
 def units(text: str) -> set[str]:
     """Character bigrams of CJK runs (a lone character as itself) and lower-cased Latin/digit words: what the
     citation check counts to compare a sentence with its evidence."""
     found: set[str] = set()
-    for run in _UNITS.findall(text):
+    for run in _UNITS.findall(join_cjk_wraps(text)):
         if "\u4e00" <= run[0] <= "\u9fff":
             found.update({a + b for a, b in zip(run, run[1:])} or {run})
         else:
@@ -71,7 +105,7 @@ def claim_units(text: str) -> frozenset[str]:
     (`FUNCTION_CHARACTERS`, as jieba cuts it: "和" in "室内/和/室外", not in "和平") left out, so "种类有室内和室外" is
     judged by 室内 and 室外, not also by 有室, 内和 and 和室, which a passage saying "一种位于室内，一种位于室外" lacks."""
     found: set[str] = set()
-    for run in _UNITS.findall(text):
+    for run in _UNITS.findall(join_cjk_wraps(text)):
         if not "\u4e00" <= run[0] <= "\u9fff":
             found.add(run.lower())
             continue
@@ -110,8 +144,9 @@ def _inside_fence(fences: list[int], offset: int) -> bool:
 def _soft_wraps(text: str) -> set[int]:
     """Offsets of the line breaks inside a hard-wrapped paragraph, list item or quote: a Western line that stops
     mid-sentence ("it just returns a dict with the") and a next line that goes on in lower case ("setting is thread-local"),
-    outside code fences and not opening a heading, list item, table row or quote of its own. Markdown reads such a break
-    as a space; splitting there would cut English sentences into line fragments."""
+    or a Chinese sentence wrapped mid-clause (`_CJK_WRAP`), outside code fences and not opening a heading, list item,
+    table row or quote of its own. Markdown reads such a break as a space (as nothing between Chinese characters);
+    splitting there would cut sentences into line fragments."""
     fences = _fence_starts(text)
     soft = set()
     position = text.find("\n")
@@ -123,9 +158,12 @@ def _soft_wraps(text: str) -> set[int]:
         quoted = line.startswith(">") and following.startswith(">")
         if quoted:
             line, following = line.lstrip("> "), following.lstrip("> ")
+        western = _UNFINISHED_LINE.search(line) and _CONTINUATION.match(following)
+        chinese = (line and following and _display_width(line) >= MIN_WRAPPED_WIDTH
+                   and _CJK_WRAP.search(f"{line[-1:]}\n{following[:1]}"))
         if (
             not in_fence and line and following and not line.startswith(("#", "|", "```", "~~~"))
-            and _UNFINISHED_LINE.search(line) and _CONTINUATION.match(following)
+            and (western or chinese)
             and (quoted or not (_BLOCK_MARK.match(following) or LIST_BULLET.match(following)))
         ):
             soft.add(position)

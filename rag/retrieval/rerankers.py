@@ -19,6 +19,7 @@ import numpy as np
 from rag.core.config import RerankConfig
 from rag.core.errors import ConfigError, ModelLoadError, import_extra
 from rag.core.schema import Hit
+from rag.core.text import join_cjk_wraps
 from rag.generation.chat import eos_text, neutralise, render_chat
 from rag.retrieval.evidence import EvidenceScorer
 
@@ -155,7 +156,7 @@ class GeneratorReranker:
 
     def prompt(self, question: str, hit: Hit, generator: Any) -> str:
         """The yes/no prompt for one passage: the model's chat template, else plain text."""
-        passage = neutralise(f"{hit.chunk.heading}\n{hit.chunk.text[: self.passage_chars]}".strip())
+        passage = neutralise(f"{hit.chunk.heading}\n{join_cjk_wraps(hit.chunk.text[: self.passage_chars])}".strip())
         user = f"问题 Question：{neutralise(question)}\n\n资料 Passage：\n{passage}\n\n{JUDGE_ASK}"
         if generator.chat_template:
             messages = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]

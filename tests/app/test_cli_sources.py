@@ -136,3 +136,23 @@ def test_on_a_terminal_an_english_draft_being_retold_in_chinese_shows_how_far_it
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     show_draft(events)
     assert "retelling" not in capsys.readouterr().err
+
+
+WRAPPED_DOC = (
+    "# 训练技巧\n\n## 损失缩放\n\n"
+    "混合精度训练主要用半精度做前向和反向传播计算，主权重另外保留一份单精度的副\n"
+    "本。为了避免梯度下溢，训练时通常还会配合损失缩放一起使用，尤其是在梯度值很\n"
+    "小的时候。\n"
+)
+
+
+def test_a_hard_wrapped_chinese_document_is_quoted_by_whole_sentences(tmp_path: Path, capsys) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "wrapped.md").write_text(WRAPPED_DOC, encoding="utf-8")
+    assert cli.main(["ingest", str(docs), "--index", str(tmp_path / "index"), "--quiet"]) == 0
+    capsys.readouterr()
+    out = _ask(tmp_path / "index", "为什么要配合损失缩放？", capsys)
+    sentence = "为了避免梯度下溢，训练时通常还会配合损失缩放一起使用，尤其是在梯度值很小的时候。"
+    assert sentence.removesuffix("。") in out.split("\nSources:\n")[0]  # the answer reads it whole, without the breaks
+    assert f"    wrapped.md:6  {sentence}" in out.split("\nSources:\n")[1]  # where it starts, as one line

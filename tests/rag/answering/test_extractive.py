@@ -43,6 +43,9 @@ def test_a_quoted_sentence_loses_its_markup_but_not_its_code() -> None:
     )
     # A hard-wrapped sentence is one line: its source's line breaks (and quote marks) become spaces.
     assert clean_sentence("> Estimates can be off,\n> so prefer try_acquire.") == "Estimates can be off, so prefer try_acquire."
+    # a Chinese one is read without them: "梯\n度" is the word 梯度
+    assert clean_sentence("为了避免梯度下溢，训练时通常还会配合损失缩放和其他数值稳定技巧一起使用，尤其是在梯\n度很小的时候。") == (
+        "为了避免梯度下溢，训练时通常还会配合损失缩放和其他数值稳定技巧一起使用，尤其是在梯度很小的时候。")
 
 
 def test_a_code_line_is_quoted_as_code_unless_it_is_a_piece_of_a_statement() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from rag.core.text import (
-    acronym_singular, claim_units, evidence_spans, in_code_block, is_lead_in, is_markup_only, latin_names, split_sentences,
+    acronym_singular, claim_units, evidence_spans, in_code_block, is_lead_in, is_markup_only, join_cjk_wraps, latin_names,
+    split_sentences, units,
 )
 
 
@@ -52,6 +53,35 @@ def test_a_hard_wrapped_paragraph_list_item_or_quote_is_one_sentence() -> None:
         "> Estimates can be off,\n> so prefer try_acquire.",
         "It defaults to\n`limit` (a full bucket).",
     ]
+
+
+WRAPPED = (
+    "混合精度训练在训练过程中同时使用16位和32位浮点数，前向和反向传播主要用半精\n"
+    "度计算，主权重保留一份单精度副本。为了避免梯度下溢，通常还会配合损失缩放和\n"
+    "Transformer 的层归一化一起使用。\n"
+    "- 提高计算速度：半精度运算在支持张量核心的图形处理器上明显更快，尤其\n"
+    "  是大批量训练时。\n"
+    "#### 混合精度训练的优势与挑战总结（一个足够长的标题行，不会被接上）\n"
+    "正文。"
+)
+
+
+def test_a_hard_wrapped_chinese_paragraph_or_list_item_is_one_sentence() -> None:
+    assert sentences(WRAPPED) == [
+        "混合精度训练在训练过程中同时使用16位和32位浮点数，前向和反向传播主要用半精\n度计算，主权重保留一份单精度副本。",
+        "为了避免梯度下溢，通常还会配合损失缩放和\nTransformer 的层归一化一起使用。",
+        "- 提高计算速度：半精度运算在支持张量核心的图形处理器上明显更快，尤其\n  是大批量训练时。",
+        "#### 混合精度训练的优势与挑战总结（一个足够长的标题行，不会被接上）",
+        "正文。",
+    ]
+
+
+def test_join_cjk_wraps_reads_a_wrapped_chinese_sentence_as_written_without_the_breaks() -> None:
+    joined = join_cjk_wraps(WRAPPED)
+    assert "半精度计算" in joined and "损失缩放和Transformer" in joined and "尤其是大批量" in joined
+    assert "接上）\n正文" in joined  # a heading's line break stays
+    assert "其是" in units(WRAPPED)  # the bigram across "尤其\\n  是" counts
+    assert join_cjk_wraps("短标题\n正文") == "短标题\n正文"  # a short line is a title or a label
 
 
 def test_line_breaks_still_end_code_lines_table_rows_headings_and_chinese_lines() -> None:
