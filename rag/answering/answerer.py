@@ -433,10 +433,14 @@ class Answerer:
             return draft
         text = with_items(draft.checked.text, items, language)
         checked = self.checker.check(text, draft.numbered, language, question=question)
-        # the added lines' sentences are the last checked: an item counts when the check kept one of its sentences
-        added = [answer_sentences(LIST_BULLET.sub("", line, count=1)) for line in text.split("\n")[-len(items):]]
-        tail = iter(checked.sentences[len(checked.sentences) - sum(map(len, added)):])
-        completed = sum(any([next(tail).status != "removed" for _ in sentences]) for sentences in added)
+        # The added lines' sentences are the last ones checked; an item counts when the check kept one of them (a
+        # repeat of what the answer says from another passage is removed).
+        counts = [len(answer_sentences(LIST_BULLET.sub("", line, count=1))) for line in text.split("\n")[-len(items):]]
+        statuses = [sentence.status for sentence in checked.sentences][-sum(counts):]
+        completed = 0
+        for count in counts:
+            mine, statuses = statuses[:count], statuses[count:]
+            completed += any(status != "removed" for status in mine)
         return replace(draft, checked=checked, completed=completed)
 
     def _draft(
