@@ -166,8 +166,9 @@ class ExtractiveAnswerer:
         return sorted(chosen.values(), key=lambda c: (c.number, c.start))
 
     def _extract(self, question: str, hits: Sequence[Hit], labels: bool = True) -> list[ExtractedSentence]:
-        """`extract` for one question; without `labels`, no bare label ("多头注意力") is a candidate (about one thing,
-        it matches best and says nothing)."""
+        """`extract` for one question. A bare label or heading ("多头注意力", "GPT-3模型解析") is never quoted as a sentence:
+        it matches a question best and says nothing. With `labels`, one may still be quoted as an item of a whole list
+        ("- 机器翻译" in a list of tasks)."""
         terms = {t: self.scorer.idf(t) for t in set(tokenize(question))}
         total = sum(terms.values())
         ranked_sentences = self.ranker.rank(question, hits[: self.passages])
@@ -196,8 +197,9 @@ class ExtractiveAnswerer:
             number = ranked.passage + 1
             score = ranked.score + KEYWORD_WEIGHT * overlap + PASSAGE_PRIOR / number
             candidate = ExtractedSentence(number, start, end, text, score)
-            candidates.append(candidate)
-            by_span[(ranked.passage, ranked.start)] = candidate
+            if not (ranked.is_label and row is None and not ranked.code):
+                candidates.append(candidate)
+            by_span[(ranked.passage, ranked.start)] = candidate  # a list's items, labels among them
         candidates.sort(key=lambda c: -c.score)
         best_list = self.ranker.best_list(question, ranked_sentences)
         if best_list is not None:

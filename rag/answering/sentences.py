@@ -205,13 +205,14 @@ class SentenceRanker:
 
     def comparing_list(self, compared: Comparison, ranked: Sequence[RankedSentence]) -> "ListBlock | None":
         """The best list of `ranked` (the comparison question's own ranking) that names at least two of the things it
-        compares ("零样本学习：… 单样本学习：… 少样本学习：…"), when it scores at most `LIST_MARGIN` below the best sentence."""
+        compares ("零样本学习：… 单样本学习：… 少样本学习：…"), when it scores at most `LIST_MARGIN` below the best sentence
+        that is no bare label or heading (one matching the question best says nothing: the list under it does)."""
         if not ranked:
             return None
         lists = [block for block in list_blocks(ranked)
                  if len(compared.things) - len(compared.left_out(block.text)) >= 2]
         best = max(lists, key=lambda block: (block.score, -len(block.items)), default=None)
-        if best is None or best.score < max(s.score for s in ranked) - LIST_MARGIN:
+        if best is None or best.score < max((s.score for s in ranked if not s.is_label), default=0.0) - LIST_MARGIN:
             return None
         return best
 
@@ -219,7 +220,8 @@ class SentenceRanker:
         """For a question asking for several things, the list that best answers it, to be given whole: highest
         score (of its items and lead-in), plus `polarity_weight` when its lead-in names the kind asked for (a
         "* **缺点：**" sub-list for 缺点), the narrower list on ties. None for other questions, when the sentences
-        hold no list, or when the best list scores more than `LIST_MARGIN` below the best sentence."""
+        hold no list, or when the best list scores more than `LIST_MARGIN` below the best sentence that is no bare label
+        or heading ("## 常见任务" matching "常见任务有哪些？" best says nothing; the list under it answers)."""
         if not ranked or not asks_for_a_list(question):
             return None
         kind = question_kind(question)
@@ -229,7 +231,7 @@ class SentenceRanker:
             key = (block.score + self.polarity_weight * agreement, -len(block.items))
             if best is None or key > best[:2]:
                 best = (*key, block)
-        if best is None or best[2].score < max(s.score for s in ranked) - LIST_MARGIN:
+        if best is None or best[2].score < max((s.score for s in ranked if not s.is_label), default=0.0) - LIST_MARGIN:
             return None
         return best[2]
 

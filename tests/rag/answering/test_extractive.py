@@ -44,8 +44,8 @@ def test_a_quoted_sentence_loses_its_markup_but_not_its_code() -> None:
     # A hard-wrapped sentence is one line: its source's line breaks (and quote marks) become spaces.
     assert clean_sentence("> Estimates can be off,\n> so prefer try_acquire.") == "Estimates can be off, so prefer try_acquire."
     # a Chinese one is read without them: "梯\n度" is the word 梯度
-    assert clean_sentence("为了避免梯度下溢，训练时通常还会配合损失缩放和其他数值稳定技巧一起使用，尤其是在梯\n度很小的时候。") == (
-        "为了避免梯度下溢，训练时通常还会配合损失缩放和其他数值稳定技巧一起使用，尤其是在梯度很小的时候。")
+    wrapped = "为了避免梯度下溢，训练时通常还会配合损失缩放和其他数值稳定技巧一起使用，尤其是在梯\n度很小的时候。"
+    assert clean_sentence(wrapped) == wrapped.replace("\n", "")
 
 
 def test_a_code_line_is_quoted_as_code_unless_it_is_a_piece_of_a_statement() -> None:
@@ -104,3 +104,36 @@ def test_code_lines_are_quoted_as_code_when_the_question_asks_how_or_names_them(
     what = [s.text for s in extractive.extract("Which elements does xmlkit read?", hits)]
     assert what and all(not text.startswith("`") for text in what)
     assert "xmlkit parses XML documents into dictionaries." in what
+
+
+TERMS = """# 术语
+
+## 采样温度（Temperature）
+
+控制生成文本时的随机性，温度越低结果越确定，温度越高结果越多样。
+
+## 常见任务
+
+- 机器翻译
+- 文本摘要
+- 问答系统
+"""
+
+
+@pytest.fixture
+def terms(tmp_path: Path, keyword_embedder) -> tuple[ExtractiveAnswerer, list[Hit]]:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "terms.md").write_text(TERMS, encoding="utf-8")
+    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+    retriever = Retriever(IndexStore.open(tmp_path / "index"), keyword_embedder)
+    ranker = SentenceRanker(EvidenceScorer(retriever.store, retriever.query_vector), keyword_embedder.embed_passages)
+    return ExtractiveAnswerer(ranker, max_sentences=3), [Hit(chunk, 1.0) for chunk in retriever.store.chunks]
+
+
+def test_a_heading_is_never_quoted_as_a_sentence_but_a_list_of_short_items_is_quoted_whole(terms) -> None:
+    extractive, hits = terms
+    temperature = [s.text for s in extractive.extract("采样温度 Temperature", hits)]
+    assert temperature and "采样温度（Temperature）" not in temperature  # the heading matches best and says nothing
+    assert any("随机性" in text for text in temperature)
+    tasks = [s.text for s in extractive.extract("常见任务有哪些？", hits)]
+    assert tasks == ["机器翻译", "文本摘要", "问答系统"]
