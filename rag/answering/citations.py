@@ -103,7 +103,8 @@ class CheckedSentence:
     """Why it was removed: ``unsupported``, ``inexact`` (a number, formula or name not in the passage),
     ``no-answer`` (says the passages don't answer), ``unrequested`` (a link, command or instruction),
     ``echo``, ``repeat``, ``lead-in``, ``numbering`` (a list number alone), ``question`` (asks instead of answering) or
-    ``dangling`` (opens with a pronoun whose sentence the check removed)."""
+    ``dangling`` (opens with a pronoun whose sentence the check removed) or ``title`` (a heading or label copied as
+    the answer, which says nothing)."""
     line: int = 0
     """Which line of the answer it was on (list items keep their own lines)."""
     bullet: str = ""
@@ -116,7 +117,7 @@ class CheckedSentence:
     the sentence is shown as written."""
 
 
-CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question", "dangling"})
+CLAIMLESS = frozenset({"repeat", "echo", "lead-in", "question", "dangling", "title"})
 """Removal reasons of sentences that state nothing new, or nothing of their own (not counted in
 `CheckedAnswer.kept_share`)."""
 LOSES_A_REFERENT = frozenset({"unsupported", "inexact", "dangling"})
@@ -486,6 +487,9 @@ class CitationChecker:
                     checked.append(removed("inexact" if inexact else "unsupported", scores[best][0] if best else 0.0))
                     continue
                 status, numbers = "attached", [best]
+            if _only_a_title(text, passages, numbers, scores, asked):
+                checked.append(removed("title"))  # "GPT-3模型解析[1]" for "GPT-3 的参数量有多大？": a heading says nothing
+                continue
             for n in numbers:
                 # every sentence that supports a claim citing n, a label with what it introduces
                 spans.setdefault(n, set()).update(with_what_they_introduce(passages[n], scores[n][1]))
@@ -500,6 +504,27 @@ class CitationChecker:
             checked = _one_item_per_line(checked)
         citations = tuple(citation_for(n, passages[n], sorted(spans[n]), self.heading_at) for n in sorted(spans))
         return CheckedAnswer(render(checked, language), tuple(checked), citations)
+
+
+def _only_a_title(claim: str, passages: Mapping[int, Chunk], numbers: Sequence[int],
+                  scores: Mapping[int, tuple[float, Spans]], asked: set[str]) -> bool:
+    """Whether `claim` only copies the headings or labels that support it (no list items), adding nothing but the
+    question's words: "GPT-3模型解析" for "GPT-3 的参数量有多大？". (A list item's label, "- 机器翻译" for "常见任务有哪些？", is
+    an answer; "此现象称为涌现能力" says what the heading names.) Claims in another language than their passage are not
+    judged: their words can't be compared."""
+    if not is_label(_CLOSING.sub("", claim)):
+        return False
+    titles = []
+    for n in numbers:
+        chunk = passages[n]
+        if detect_language(claim) != detect_language(chunk.text):
+            return False
+        for start, end in scores[n][1]:
+            text = chunk.text[start - chunk.start:end - chunk.start]
+            if not says_nothing_itself(text) or list_depth(chunk.text, start - chunk.start) is not None:
+                return False
+            titles.append(text)
+    return units(claim) - asked <= units(" ".join(titles))
 
 
 def _best(scores: Mapping[int, tuple[float, Spans]]) -> float:

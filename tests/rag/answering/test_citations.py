@@ -451,3 +451,13 @@ def test_a_cited_statement_or_a_label_before_another_heading_is_cited_alone() ->
     assert [span.text for span in stated.citations[0].spans] == ["LoRA 只训练很少的参数。"]
     label = CitationChecker().check("它叫 LoRA (Low-Rank Adaptation)[1]。", passages)
     assert [span.text for span in label.citations[0].spans] == ["LoRA (Low-Rank Adaptation)"]
+
+
+def test_a_heading_copied_as_the_answer_is_removed_but_a_list_items_label_is_an_answer() -> None:
+    text = "#### GPT-3模型解析\n\nGPT-3 具有 1750 亿参数。\n\n常见任务：\n- 机器翻译\n- 文本摘要"
+    passages = {1: Chunk("g", "g.md", text, 0, len(text))}
+    title = CitationChecker().check("GPT-3模型解析[1]。", passages, question="GPT-3 的参数量有多大？")
+    assert title.text == "" and title.sentences[0].reason == "title" and not title.citations
+    assert title.kept_share == 1.0 or not [s for s in title.sentences if s.reason not in {"title"}]  # claimless
+    item = CitationChecker().check("机器翻译[1]。", passages, question="常见任务有哪些？")
+    assert item.citations and item.sentences[0].status != "removed"
