@@ -86,14 +86,21 @@ pip install xmlkit
 """
 
 
+def _extractive_over(
+    tmp_path: Path, embedder, name: str, text: str, max_sentences: int,
+) -> tuple[ExtractiveAnswerer, list[Hit]]:
+    """An extractive answerer over one document, and every passage of it as a hit."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
+    IndexBuilder(Config(), embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+    retriever = Retriever(IndexStore.open(tmp_path / "index"), embedder)
+    ranker = SentenceRanker(EvidenceScorer(retriever.store, retriever.query_vector), embedder.embed_passages)
+    return ExtractiveAnswerer(ranker, max_sentences=max_sentences), [Hit(chunk, 1.0) for chunk in retriever.store.chunks]
+
+
 @pytest.fixture
 def answerer(tmp_path: Path, keyword_embedder) -> tuple[ExtractiveAnswerer, list[Hit]]:
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "readme.md").write_text(README, encoding="utf-8")
-    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
-    retriever = Retriever(IndexStore.open(tmp_path / "index"), keyword_embedder)
-    ranker = SentenceRanker(EvidenceScorer(retriever.store, retriever.query_vector), keyword_embedder.embed_passages)
-    return ExtractiveAnswerer(ranker, max_sentences=5), [Hit(chunk, 1.0) for chunk in retriever.store.chunks]
+    return _extractive_over(tmp_path, keyword_embedder, "readme.md", README, max_sentences=5)
 
 
 def test_code_lines_are_quoted_as_code_when_the_question_asks_how_or_names_them(answerer) -> None:
@@ -122,12 +129,7 @@ TERMS = """# 术语
 
 @pytest.fixture
 def terms(tmp_path: Path, keyword_embedder) -> tuple[ExtractiveAnswerer, list[Hit]]:
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "terms.md").write_text(TERMS, encoding="utf-8")
-    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
-    retriever = Retriever(IndexStore.open(tmp_path / "index"), keyword_embedder)
-    ranker = SentenceRanker(EvidenceScorer(retriever.store, retriever.query_vector), keyword_embedder.embed_passages)
-    return ExtractiveAnswerer(ranker, max_sentences=3), [Hit(chunk, 1.0) for chunk in retriever.store.chunks]
+    return _extractive_over(tmp_path, keyword_embedder, "terms.md", TERMS, max_sentences=3)
 
 
 def test_a_heading_is_never_quoted_as_a_sentence_but_a_list_of_short_items_is_quoted_whole(terms) -> None:
