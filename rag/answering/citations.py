@@ -272,10 +272,13 @@ def with_what_they_introduce(chunk: Chunk, spans: Spans) -> Spans:
     passage (and, after a heading followed by a label, the one after that): a citation that supports "这种现象被称为
     涌现能力" by the heading "#### 涌现能力（Emergent Abilities）" opens the heading with the sentence that explains it.
     A heading further on is not joined: it starts another section."""
+    labels = [(start, end) for start, end in spans if says_nothing_itself(chunk.text[start - chunk.start:end - chunk.start])]
+    if not labels:
+        return spans  # the common case: no need to split the passage again
     sentences = [(s, e) for s, e in split_sentences(chunk.text, offset=chunk.start)
                  if not is_fence_line(chunk.text[s - chunk.start:e - chunk.start])]
     joined = set(spans)
-    for start, end in spans:
+    for start, end in labels:
         text = chunk.text[start - chunk.start:end - chunk.start]
         following = [span for span in sentences if span[0] >= end][:MAX_INTRODUCED]
         while text and says_nothing_itself(text) and following:
@@ -514,10 +517,10 @@ def _only_a_title(claim: str, passages: Mapping[int, Chunk], numbers: Sequence[i
     judged: their words can't be compared."""
     if not is_label(_CLOSING.sub("", claim)):
         return False
-    titles = []
+    titles, language = [], detect_language(claim)
     for n in numbers:
         chunk = passages[n]
-        if detect_language(claim) != detect_language(chunk.text):
+        if detect_language(chunk.text) != language:
             return False
         for start, end in scores[n][1]:
             text = chunk.text[start - chunk.start:end - chunk.start]
