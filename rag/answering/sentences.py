@@ -212,7 +212,7 @@ class SentenceRanker:
         lists = [block for block in list_blocks(ranked)
                  if len(compared.things) - len(compared.left_out(block.text)) >= 2]
         best = max(lists, key=lambda block: (block.score, -len(block.items)), default=None)
-        if best is None or best.score < max((s.score for s in ranked if not s.is_label), default=0.0) - LIST_MARGIN:
+        if best is None or best.score < _list_floor(ranked):
             return None
         return best
 
@@ -231,9 +231,15 @@ class SentenceRanker:
             key = (block.score + self.polarity_weight * agreement, -len(block.items))
             if best is None or key > best[:2]:
                 best = (*key, block)
-        if best is None or best[2].score < max((s.score for s in ranked if not s.is_label), default=0.0) - LIST_MARGIN:
+        if best is None or best[2].score < _list_floor(ranked):
             return None
         return best[2]
+
+
+def _list_floor(ranked: Sequence[RankedSentence]) -> float:
+    """The least a list may score to be given whole: `LIST_MARGIN` below the best sentence that is no bare label or
+    heading (one matching the question best says nothing; the list under it answers)."""
+    return max((s.score for s in ranked if not s.is_label), default=0.0) - LIST_MARGIN
 
 
 def in_turn(rankings: Sequence[Sequence[RankedSentence]]) -> list[RankedSentence]:
