@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 # Bump when chunking logic changes: indexes built by another version are re-chunked on the next ingest.
-CHUNKER_VERSION = 8  # 8: a Chinese line break mid-sentence ends no sentence; 7: PDF and .txt wrapped lines joined
+CHUNKER_VERSION = 9  # 9: a list number and a table row end no sentence; 8: a Chinese line break mid-sentence ends no sentence; 7: PDF and .txt wrapped lines joined
 
 MAX_HEADING_CHARS = 200
 """Headings longer than this are shortened in heading paths (they are repeated in every passage below)."""

@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rag.core.schema import Chunk
+from rag.core.tables import as_read
 from rag.core.text import evidence_spans, join_cjk_wraps
 
 
@@ -31,10 +32,11 @@ class IndexPart:
         return cls(chunks, None, np.array(rows, dtype=np.int64).reshape(-1, 3), None)
 
     def sentence_text(self, index: int) -> str:
-        """What sentence `index` embeds as: its text, hard wraps inside Chinese sentences joined."""
+        """What sentence `index` embeds as: its text, hard wraps inside Chinese sentences joined, a table row under its
+        column headers (`as_read`)."""
         position, start, end = (int(v) for v in self.sentences[index])
         chunk = self.chunks[position]
-        return join_cjk_wraps(chunk.text[start - chunk.start:end - chunk.start])
+        return join_cjk_wraps(as_read(chunk.text, start - chunk.start, end - chunk.start))
 
     def select_document(self, doc_id: str) -> "IndexPart":
         """The rows of one document, positions renumbered from 0."""

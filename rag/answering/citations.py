@@ -36,6 +36,7 @@ from rag.answering.excerpts import shown
 from rag.answering.sentences import asks_for_a_list, is_label, list_depth
 from rag.core.language import detect_language
 from rag.core.schema import Chunk
+from rag.core.tables import as_read, is_header_row
 from rag.core.text import LIST_BULLET, claim_units, is_fence_line, is_lead_in, is_stopword, split_sentences, units
 
 # [1]  [1,2]  [1, 2]  [1][2]  【1】  [1、2]  [1；3]
@@ -238,12 +239,14 @@ Spans = tuple[tuple[int, int], ...]
 def supporting_spans(sentence: str, chunk: Chunk, ignore: frozenset[str] | set[str] = frozenset()) -> tuple[float, Spans]:
     """``(support, spans)``: the chunk sentence that best supports `sentence`, or, for a claim drawn from several
     of them, the fewest sentences (best first, up to `MAX_SUPPORTING_SENTENCES`) that together support it as well
-    as the whole passage does (a code fence's ``` line is never one). Offsets are in the source; spans in document
+    as the whole passage does (a code fence's ``` line or a table's column names are never one; a table row is read
+    under them). Offsets are in the source; spans in document
     order."""
     scored = sorted(
-        ((support(sentence, chunk.text[start - chunk.start:end - chunk.start], ignore), start, end)
+        ((support(sentence, as_read(chunk.text, start - chunk.start, end - chunk.start), ignore), start, end)
          for start, end in split_sentences(chunk.text, offset=chunk.start)
-         if not is_fence_line(chunk.text[start - chunk.start:end - chunk.start])),
+         if not is_fence_line(chunk.text[start - chunk.start:end - chunk.start])
+         and not is_header_row(chunk.text, start - chunk.start)),
         key=lambda item: -item[0],
     )
     if not scored or scored[0][0] == 0.0:
@@ -653,15 +656,22 @@ def join_sentences(pieces: Sequence[str], language: str) -> str:
     return text
 
 
+_LATIN_STOP_AFTER_CHINESE = re.compile(r"(?<=[\u4e00-\u9fff])\.$")
+
+
 def render(checked: Sequence[CheckedSentence], language: str) -> str:
-    """Kept sentences with their markers; list items keep their own lines and bullets."""
+    """Kept sentences with their markers; list items keep their own lines and bullets. A Chinese sentence the model
+    closed with a Latin full stop ("…来缓解.") ends with "。" in a Chinese answer."""
     lines: dict[int, list[CheckedSentence]] = {}
     for sentence in checked:
         if sentence.status != "removed":
             lines.setdefault(sentence.line, []).append(sentence)
     rendered = []
     for sentences in lines.values():
-        body = join_sentences([with_markers(closed(s.spelled_out or s.text), s.cited, language) for s in sentences], language)
+        texts = [closed(s.spelled_out or s.text) for s in sentences]
+        if language == "zh":
+            texts = [_LATIN_STOP_AFTER_CHINESE.sub("。", text) for text in texts]
+        body = join_sentences([with_markers(text, s.cited, language) for text, s in zip(texts, sentences)], language)
         rendered.append(sentences[0].bullet + body)
     is_list = sum(bool(s[0].bullet) for s in lines.values()) >= 2
     return "\n".join(rendered) if is_list else join_sentences(rendered, language)

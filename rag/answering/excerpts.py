@@ -93,7 +93,7 @@ def select_excerpts(
         taken = chosen.setdefault(sentence.passage, {})
         if (sentence.start, sentence.end) in taken:
             return True
-        needed = cost(shown(sentence.text) + GAP)
+        needed = cost(shown(sentence.readable) + GAP)
         if taken and all(s.section != sentence.section for s in taken.values()):
             needed += cost(shown(sentence.section.heading) + "：\n")  # its sub-heading is shown with it
         if used + needed > budget + slack:
@@ -150,7 +150,7 @@ def _room_for_its_first_item(
     lead_in: RankedSentence, siblings: list[RankedSentence], used: float, budget: float, cost: Callable[[str], float],
 ) -> bool:
     first = next((s for s in siblings if s.start >= lead_in.end), None)
-    needed = cost(shown(lead_in.text) + GAP) + (cost(shown(first.text) + GAP) if first else 0.0)
+    needed = cost(shown(lead_in.readable) + GAP) + (cost(shown(first.readable) + GAP) if first else 0.0)
     return used + needed <= budget
 
 
@@ -169,7 +169,7 @@ def _excerpt(index: int, hit: Hit, sentences: list[RankedSentence]) -> Excerpt:
                 pieces.append(f"\n{shown(sentence.section.heading)}：" if sentence.section.heading else GAP)
             else:
                 pieces.append(between if not between.strip() else GAP)
-        pieces.append(shown(sentence.text))
+        pieces.append(shown(sentence.readable))
         previous = sentence
     spans = tuple((s.start, s.end) for s in sentences)
     return Excerpt(index + 1, shown(heading), "".join(pieces).strip(), spans)

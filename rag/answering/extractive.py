@@ -88,37 +88,6 @@ def _plain(prose: str) -> str:
     return HTML_TAG.sub("", prose).replace("**", "").replace("__", "")
 
 
-_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
-
-
-def _cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-
-def table_row(document: str, offset: int) -> tuple[str, int, int] | None:
-    """The Markdown table row on the line holding `offset` with each cell under its column's header ("Parameter:
-    `ping`; Type: `int`; Default: 15; …"), so a quoted row reads without its table, and the row's span. None for the
-    header or separator row, a table without a header, or a row whose cells don't match the header's."""
-    start = document.rfind("\n", 0, offset) + 1
-    end = document.find("\n", offset)
-    line = document[start:end if end >= 0 else len(document)]
-    first = start
-    while first > 0:  # up to the table's first line
-        previous = document.rfind("\n", 0, first - 1) + 1
-        if not document[previous:first].lstrip().startswith("|"):
-            break
-        first = previous
-    lines = document[first:].split("\n", 2)
-    if len(lines) < 2 or not _TABLE_SEPARATOR.match(lines[1]) or start <= first + len(lines[0]) + 1 + len(lines[1]):
-        return None
-    header, cells = _cells(lines[0]), _cells(line)
-    if len(header) != len(cells):
-        return None
-    text = "; ".join(f"{clean_sentence(name)}: {clean_sentence(value)}" for name, value in zip(header, cells) if value)
-    indent = len(line) - len(line.lstrip())
-    return text, start + indent, start + len(line.rstrip())
-
-
 def code_line(text: str) -> str | None:
     """A line of a code block shown as inline code (``python -m threadpoolctl -i numpy``), or None for a fence line
     or a piece of a longer statement (unbalanced brackets: ``>>> xmltodict.parse(GzipFile('dump.xml.gz'),``)."""
@@ -183,21 +152,17 @@ class ExtractiveAnswerer:
             present = set(tokenize(ranked.text))
             if ranked.code and not (_ASKS_HOW.search(question) or len(present & terms.keys()) >= MIN_CODE_TERMS):
                 continue
-            start, end = ranked.start, ranked.end
-            row = None
-            if ranked.text.lstrip().startswith("|") and not ranked.code:
-                row = table_row(self.ranker.sections.documents.get(hits[ranked.passage].chunk.doc_id, ""), ranked.start)
-            if row is not None:
-                text, start, end = row  # the whole row is quoted and cited
+            if ranked.code:
+                text = code_line(ranked.text)
             else:
-                text = code_line(ranked.text) if ranked.code else clean_sentence(ranked.text)
+                text = clean_sentence(ranked.readable)  # a table row is quoted whole, under its column headers
             if not text:
                 continue
             overlap = sum(w for t, w in terms.items() if t in present) / total if total else 0.0
             number = ranked.passage + 1
             score = ranked.score + KEYWORD_WEIGHT * overlap + PASSAGE_PRIOR / number
-            candidate = ExtractedSentence(number, start, end, text, score)
-            if not (ranked.is_label and row is None and not ranked.code):
+            candidate = ExtractedSentence(number, ranked.start, ranked.end, text, score)
+            if not (ranked.is_label and not ranked.reads_as and not ranked.code):
                 candidates.append(candidate)
             by_span[(ranked.passage, ranked.start)] = candidate  # a list's items, labels among them
         candidates.sort(key=lambda c: -c.score)

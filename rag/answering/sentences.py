@@ -19,6 +19,7 @@ import numpy as np
 
 from rag.core.comparison import Comparison
 from rag.core.schema import Chunk, Hit
+from rag.core.tables import is_header_row, is_table_row, table_row
 from rag.core.text import LIST_BULLET, in_code_block, is_lead_in, latin_names
 from rag.retrieval.evidence import EvidenceScorer
 from rag.retrieval.fusion import taking_turns
@@ -110,10 +111,17 @@ class RankedSentence:
     score: float
     section: SectionSpan
     list_depth: int | None = None
-    """Indentation of the list item whose line holds the sentence (None: not on a list item's line). Read from the
-    source line, so a numbered item whose number the sentence splitter left out ("1. **法律领域**：…") counts."""
+    """Indentation of the list item whose line holds the sentence (None: not on a list item's line), read from the
+    source line: an item's second sentence counts too."""
     code: bool = False
     """A line of a fenced code block."""
+    reads_as: str = ""
+    """What the model reads instead of `text`: a table row under its column headers (`rag.core.tables`); empty when
+    it reads `text`."""
+
+    @property
+    def readable(self) -> str:
+        return self.reads_as or self.text
 
     @property
     def is_list_item(self) -> bool:
@@ -191,9 +199,13 @@ class SentenceRanker:
                 document = self.sections.documents.get(chunk.doc_id, "")
                 code = in_code_block(document, start)
                 depth = None if code else list_depth(document, start)
-                ranked.append(
-                    RankedSentence(index, start, end, text, score + self.rank_prior / (index + 1), section, depth, code)
-                )
+                row = table_row(document, start) if not code and is_table_row(text) else None
+                if row is None and not code and is_table_row(text) and is_header_row(document, start):
+                    continue  # a table's column names: each row is read under them
+                ranked.append(RankedSentence(
+                    index, start, end, text, score + self.rank_prior / (index + 1), section, depth, code,
+                    row.labelled() if row else "",
+                ))
         return sorted(ranked, key=lambda s: -s.score)
 
     def rank_each(self, questions: Sequence[str], hits: Sequence[Hit]) -> list[list[RankedSentence]]:

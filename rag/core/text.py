@@ -5,6 +5,8 @@ import bisect
 import re
 from functools import lru_cache
 
+from rag.core.tables import is_header_row, is_table_row
+
 # Question words and particles that carry no topic; keeping them makes every question match every heading.
 _STOPWORDS = frozenset(
     """
@@ -194,7 +196,8 @@ def _abbreviated(text: str, dot: int) -> bool:
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences of `text`, shifted by `offset`. A line break ends a sentence,
-    except inside a hard-wrapped paragraph (`_soft_wraps`).
+    except inside a hard-wrapped paragraph (`_soft_wraps`); a list item's number ("1. ") ends none, and a table row
+    is one sentence whatever punctuation its cells hold (`is_table_row`).
 
     Spans are trimmed of surrounding whitespace and never empty; text between spans is only whitespace.
     """
@@ -204,7 +207,9 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     for match in _SENTENCE_END.finditer(text):
         if match.group() == "\n" and match.start() in soft:
             continue
-        if match.group() == "." and _abbreviated(text, match.start()):
+        if match.group() == "." and (_abbreviated(text, match.start()) or _LIST_NUMBER.match(_line_before(text, match.start()))):
+            continue
+        if not match.group().startswith("\n") and is_table_row(_line_at(text, match.start())):
             continue
         end = match.start() if match.group().startswith("\n") else match.end()
         spans.append((start, end))
@@ -218,6 +223,19 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             lead = len(piece) - len(piece.lstrip())
             trimmed.append((offset + begin + lead, offset + begin + lead + len(stripped)))
     return trimmed
+
+
+_LIST_NUMBER = re.compile(r"^\s*(?:[-*+•]\s+)?\d{1,2}$")
+"""A line so far that is only a list item's number: the full stop after it opens the item ("1. **NF4 量化**: …")."""
+
+
+def _line_before(text: str, offset: int) -> str:
+    return text[text.rfind("\n", 0, offset) + 1:offset]
+
+
+def _line_at(text: str, offset: int) -> str:
+    end = text.find("\n", offset)
+    return text[text.rfind("\n", 0, offset) + 1:end if end >= 0 else len(text)]
 
 
 _document_fences = lru_cache(maxsize=64)(_fence_starts)  # in_code_block asks about many offsets of one document
@@ -283,13 +301,14 @@ def is_markup_only(sentence: str) -> bool:
 
 
 def evidence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """Sentence spans of `text` that can serve as evidence: not bare questions, not markup or fragments."""
+    """Sentence spans of `text` that can serve as evidence: not bare questions, markup, fragments or a table's
+    column names."""
     spans = []
     for start, end in split_sentences(text):
         sentence = text[start:end]
         if (
             len(_WORD_CHAR.findall(sentence)) >= 4 and not is_bare_question(sentence) and not is_fence_line(sentence)
-            and not is_markup_only(sentence)
+            and not is_markup_only(sentence) and not is_header_row(text, start)
         ):
             spans.append((offset + start, offset + end))
     return spans

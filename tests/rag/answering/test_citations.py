@@ -461,3 +461,25 @@ def test_a_heading_copied_as_the_answer_is_removed_but_a_list_items_label_is_an_
     assert title.kept_share == 1.0 or not [s for s in title.sentences if s.reason not in {"title"}]  # claimless
     item = CitationChecker().check("机器翻译[1]。", passages, question="常见任务有哪些？")
     assert item.citations and item.sentences[0].status != "removed"
+
+
+def test_a_table_row_supports_a_claim_under_its_column_headers_and_the_header_row_supports_none() -> None:
+    table = (
+        "| 类型 | 静态词嵌入 | 上下文词嵌入 |\n|  |  |  |\n| 代表模型 | Word2Vec, GloVe | BERT, GPT |\n"
+        "| 核心思想 | 每个词只有一个固定的向量表示。 | 向量随上下文动态生成。 |"
+    )
+    chunk = Chunk("t", "t.md", table, 0, len(table))
+    score, spans = supporting_spans("静态词嵌入的核心思想是每个词只有一个固定的向量表示", chunk)
+    assert [table[s:e] for s, e in spans] == ["| 核心思想 | 每个词只有一个固定的向量表示。 | 向量随上下文动态生成。 |"]
+    assert score == 1.0  # 静态词嵌入 and 核心思想 are read from the headers
+    _, spans = supporting_spans("静态词嵌入和上下文词嵌入", chunk)  # the column names alone
+    assert not any(table[s:e].startswith("| 类型") for s, e in spans)
+
+
+def test_a_chinese_sentence_closed_with_a_latin_full_stop_ends_with_a_chinese_one() -> None:
+    text = "混合精度训练可能导致训练不稳定。需要通过优化训练策略和算法来缓解。"
+    passages = {1: Chunk("a", "a.md", text, 0, len(text))}
+    checked = CitationChecker().check("可以优化训练策略和算法来缓解[1].", passages, "zh", question="训练不稳定怎么办？")
+    assert checked.text == "可以优化训练策略和算法来缓解[1]。"
+    english = CitationChecker().check("It is called 混合精度.", passages, "en", question="What is it called?")
+    assert not english.text.endswith("。")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering.extractive import ExtractedSentence, ExtractiveAnswerer, clean_sentence, code_line, table_row
+from rag.answering.extractive import ExtractedSentence, ExtractiveAnswerer, clean_sentence, code_line
 from rag.answering.sentences import SentenceRanker
 from rag.core.config import Config
 from rag.core.schema import Hit
@@ -55,18 +55,6 @@ def test_a_code_line_is_quoted_as_code_unless_it_is_a_piece_of_a_statement() -> 
     assert code_line("    }") is None and code_line("```python") is None
     assert code_line('**values(".env.shared"),  # shared variables') is None  # a comment does not end the statement
     assert code_line("UnsupportedFormatError  # not supported") == "`UnsupportedFormatError  # not supported`"
-
-
-def test_a_table_row_is_quoted_under_its_column_headers() -> None:
-    document = (
-        "Options:\n\n| Parameter | Default | Description |\n|---|:---:|---|\n| `ping` | **15** | Ping interval in seconds |\n"
-    )
-    quoted, start, end = table_row(document, document.index("`ping`"))
-    assert quoted == "Parameter: `ping`; Default: 15; Description: Ping interval in seconds"
-    assert document[start:end] == "| `ping` | **15** | Ping interval in seconds |"  # the citation opens the whole row
-    assert table_row(document, document.index("Parameter")) is None  # the header row itself
-    assert table_row("| a | b |\n| 1 | 2 |", 12) is None  # no separator row: not a table with a header
-    assert table_row(document.replace("| **15** |", "| 15 | extra |"), document.index("`ping`")) is None  # cells don't match
 
 
 README = """# xmlkit
@@ -139,3 +127,21 @@ def test_a_heading_is_never_quoted_as_a_sentence_but_a_list_of_short_items_is_qu
     assert any("随机性" in text for text in temperature)
     tasks = [s.text for s in extractive.extract("常见任务有哪些？", hits)]
     assert tasks == ["机器翻译", "文本摘要", "问答系统"]
+
+
+OPTIONS = """# Options
+
+| Parameter | Default | Description |
+|---|:---:|---|
+| `ping` | **15** | Ping interval in seconds |
+| `retries` | 3 | Attempts before the client gives up |
+"""
+
+
+def test_a_table_row_is_quoted_whole_under_its_column_headers_never_the_header_row(tmp_path: Path, keyword_embedder) -> None:
+    extractive, hits = _extractive_over(tmp_path, keyword_embedder, "options.md", OPTIONS, max_sentences=1)
+    (quoted,) = extractive.extract("What is the default ping interval parameter?", hits)
+    assert quoted.text == "Parameter: `ping`; Default: 15; Description: Ping interval in seconds"
+    assert OPTIONS[quoted.start:quoted.end] == "| `ping` | **15** | Ping interval in seconds |"  # the citation opens the row
+    everything = ExtractiveAnswerer(extractive.ranker, max_sentences=5, max_chars=1000).extract("Parameter Default Description", hits)
+    assert everything and not any(s.text.startswith(("|", "Parameter | Default")) for s in everything)

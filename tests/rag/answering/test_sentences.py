@@ -187,3 +187,29 @@ def test_a_section_about_a_longer_name_is_not_taken_for_the_name_asked(tmp_path:
     quantized = "QLoRA 把 LoRA 的冻结权重量化到 4 bit。"
     assert compared[quantized] - alone[quantized] == pytest.approx(LONGER_NAME_PENALTY)
     assert compared["LoRA 训练两个低秩矩阵。"] == pytest.approx(alone["LoRA 训练两个低秩矩阵。"])
+
+
+TABLE_NOTES = """# 词嵌入
+
+## 静态与上下文词嵌入的区别
+
+| 类型 | **静态词嵌入** | **上下文词嵌入** |
+|  |  |  |
+| **代表模型** | Word2Vec, GloVe | BERT, GPT |
+| **核心思想** | 每个词只有一个固定的向量表示。 | 向量随上下文动态生成。一词多义也能区分。 |
+"""
+
+
+def test_a_table_row_is_read_under_its_column_headers_and_the_header_row_is_never_ranked(
+    tmp_path: Path, keyword_embedder,
+) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "table.md").write_text(TABLE_NOTES, encoding="utf-8")
+    IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
+    store = IndexStore.open(tmp_path / "index")
+    ranker = SentenceRanker(EvidenceScorer(store, Retriever(store, keyword_embedder).query_vector), keyword_embedder.embed_passages)
+    ranked = ranker.rank("静态词嵌入的核心思想是什么？", [Hit(chunk, 1.0) for chunk in store.chunks])
+    assert not any(s.text.startswith("| 类型") for s in ranked)
+    row = next(s for s in ranked if "核心思想" in s.text)
+    assert row.text == "| **核心思想** | 每个词只有一个固定的向量表示。 | 向量随上下文动态生成。一词多义也能区分。 |"  # one sentence
+    assert row.readable == "类型: **核心思想**; **静态词嵌入**: 每个词只有一个固定的向量表示; **上下文词嵌入**: 向量随上下文动态生成。一词多义也能区分。"

@@ -127,3 +127,15 @@ def test_fence_lines_of_either_kind_are_not_evidence() -> None:
     for fence in ("```", "~~~"):
         text = f"{fence}python run the limiter here\nIt limits the rate of calls."
         assert [text[s:e] for s, e in evidence_spans(text)] == ["It limits the rate of calls."], fence
+
+
+def test_a_list_number_ends_no_sentence_and_a_table_row_is_one() -> None:
+    text = "对比：\n1. **NF4 量化**: 核心创新。它量化权重。\n2) Second item. More.\n| a. b | c。d |\n|---|---|"
+    assert sentences(text) == [
+        "对比：", "1. **NF4 量化**: 核心创新。", "它量化权重。", "2) Second item.", "More.", "| a. b | c。d |", "|---|---|",
+    ]
+
+
+def test_a_table_s_column_names_are_not_evidence() -> None:
+    text = "| Parameter | Default value |\n|---|---|\n| ping interval | fifteen seconds |"
+    assert [text[s:e] for s, e in evidence_spans(text)] == ["| ping interval | fifteen seconds |"]
