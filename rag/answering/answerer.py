@@ -550,12 +550,32 @@ def drop_unfinished(text: str) -> str:
 
 
 def clean_generated(text: str) -> str:
-    """Model output without Markdown emphasis or an echo of the prompt's reminder or marker placeholder, and cut
-    where it degenerates into a run of one symbol."""
+    """Model output without Markdown emphasis, an echo of the prompt's reminder or marker placeholder, or an excerpt's
+    gap mark copied between sentences (`without_copied_gaps`), and cut where it degenerates into a run of one symbol."""
     for reminder in (*REMINDER.values(), *LIST_REMINDER.values()):
         text = text.replace(reminder, "\n")
     text = COMPARISON_ECHO.sub("\n", text)
-    return _PLACEHOLDER.sub("", shown(_RUNAWAY.sub("", text))).strip()
+    return without_copied_gaps(_PLACEHOLDER.sub("", shown(_RUNAWAY.sub("", text)))).strip()
+
+
+_LONE_ELLIPSIS = re.compile(r"[ \t]*(?<![….])…(?![….])[ \t]*")
+_CLOSES_A_SENTENCE = re.compile(r"[。！？.!?；;:：\]】］)）]$")
+
+
+def without_copied_gaps(text: str) -> str:
+    """`text` without the ``…`` that marks left-out text in the excerpts (`rag.answering.excerpts.GAP`) where the model
+    copied it at a line's start or end or between two sentences ("…大规模[1]。… * 计算资源需求：…"): a list item after it
+    starts its own line. A "……" or "..." of the model's own, and one inside a sentence, stay."""
+    def replace(gap: re.Match[str]) -> str:
+        before, after = text[:gap.start()].rstrip(" \t"), text[gap.end():]
+        if not before or before.endswith("\n") or not after.strip() or after.startswith("\n"):
+            return ""
+        if not _CLOSES_A_SENTENCE.search(before):
+            return gap.group(0)
+        if LIST_BULLET.match(after):
+            return "\n"
+        return " " if before[-1:].isascii() and after[:1].isascii() else ""
+    return _LONE_ELLIPSIS.sub(replace, text)
 
 
 def _nearest(n: int, chunk: Chunk) -> Citation:

@@ -219,6 +219,18 @@ def test_drop_unfinished_keeps_whole_sentences_of_every_line() -> None:
     assert drop_unfinished("一句没有结束的话") == ""
 
 
+def test_an_excerpt_gap_the_model_copied_between_sentences_is_left_out() -> None:
+    assert clean_generated("- 注意力优化：提高效率[1]。… * 计算资源：需要大量资源[1]。") == (
+        "- 注意力优化：提高效率[1]。\n* 计算资源：需要大量资源[1]。")  # a list item gets its own line
+    assert clean_generated("词嵌入是第一层[1]。… 关键在于，矩阵可训练[1]。 …") == "词嵌入是第一层[1]。关键在于，矩阵可训练[1]。"
+    assert clean_generated("It is fast [1]. … It is small [2].") == "It is fast [1]. It is small [2]."
+    assert clean_generated("… 它更快[1]。") == "它更快[1]。"
+    # the model's own ellipses, and one inside a sentence, stay
+    assert clean_generated("例如翻译、摘要……等任务[1]。") == "例如翻译、摘要……等任务[1]。"
+    assert clean_generated("Wait... it works [1].") == "Wait... it works [1]."
+    assert clean_generated("A … B [1].") == "A … B [1]."
+
+
 def test_a_decline_despite_strong_evidence_is_asked_again_with_the_best_passage_alone(make_rag) -> None:
     declined, supported = "资料中没有答案。", "KV cache 缓存历史的键和值[1]。"
     rag = make_rag([declined, supported], chat_template=CHATML, narrow_retry=True)
