@@ -473,7 +473,8 @@ class Answerer:
             timings["generate_ms"] = 1000 * (time.perf_counter() - started)
             cut = self.generator.count_tokens(raw) >= limit - 1  # stopped by the limit, not by the model
             finished = drop_unfinished(raw) if cut else raw  # raw stays what was streamed (and what the model cached)
-            checked = self.checker.check(clean_generated(finished), numbered, language, question=question)
+            checked = self.checker.check(clean_generated(finished), numbered, language, question=question,
+                                         asked_as=asked or "")
             declined = self.refusal.model_declined(raw, checked.says_no_answer)
             draft = Draft(raw, checked, prompt, attempt, declined, self._passes(checked), cut, numbered)
             if draft.declined or draft.passed or attempt - first >= revisions:

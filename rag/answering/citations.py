@@ -431,12 +431,22 @@ class CitationChecker:
             return (self.min_support, (_stating_its_spans(sentence, chunk, (start, end)),))
         return lexical
 
-    def check(self, answer: str, passages: Mapping[int, Chunk], language: str = "zh", question: str = "") -> CheckedAnswer:
+    def check(
+        self, answer: str, passages: Mapping[int, Chunk], language: str = "zh", question: str = "", asked_as: str = "",
+    ) -> CheckedAnswer:
         """Check `answer` sentence by sentence. With `question`, a sentence must add something to it (an
         echo of the question is removed) and only what it adds has to be supported — except what the question
-        asks yes or no: a sentence restating that asserts the answer (`restatable`)."""
+        asks yes or no: a sentence restating that asserts the answer (`restatable`). `asked_as`: the question as the
+        person put it when `question` is its translation (an echo of either is removed)."""
         given = restatable(question)
         asked = units(given)
+        original = restatable(asked_as) if asked_as and asked_as != question else ""
+
+        def echoes(text: str) -> bool:
+            return bool(question) and (
+                _echoes(text, asked, question) or bool(original) and _echoes(text, units(original), asked_as)
+            )
+
         subject = question_subject(question)
         bare_answers = bool(subject) and any(self._titled(subject, chunk) for chunk in passages.values())
         list_question = bool(question) and asks_for_a_list(question)
@@ -468,7 +478,7 @@ class CitationChecker:
             if any(support(text, earlier.text) >= DUPLICATE_SUPPORT for earlier in checked if earlier.status != "removed"):
                 checked.append(removed("repeat"))
                 continue
-            if question and _echoes(text, asked, question):
+            if echoes(text):
                 checked.append(removed("echo"))  # restates the question, answers nothing
                 continue
             if checked and checked[-1].reason in LOSES_A_REFERENT and _REFERS_BACK.match(text):
@@ -478,7 +488,7 @@ class CitationChecker:
             scores = {n: self._support(text, chunk, asked, given, restated, subject, bare_answers)
                       for n, chunk in passages.items()}
             head = without_examples(text) if _best(scores) < self.min_support else ""
-            if head and not (question and _echoes(head, asked, question)):
+            if head and not echoes(head):
                 trimmed = {n: self._support(head, chunk, asked, given, units(head) & proposition, subject, bare_answers)
                            for n, chunk in passages.items()}
                 if _best(trimmed) >= self.min_support:

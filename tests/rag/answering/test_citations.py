@@ -483,3 +483,13 @@ def test_a_chinese_sentence_closed_with_a_latin_full_stop_ends_with_a_chinese_on
     assert checked.text == "可以优化训练策略和算法来缓解[1]。"
     english = CitationChecker().check("It is called 混合精度.", passages, "en", question="What is it called?")
     assert not english.text.endswith("。")
+
+
+def test_an_echo_of_the_question_as_the_person_asked_it_is_removed_when_the_search_used_its_translation() -> None:
+    passages = {1: Chunk("a", "ft.md", "全量微调需要大量显存。", 0, 11)}
+    echo = "The current stock price of NVIDIA is [1]."
+    translated = CitationChecker().check(echo, passages, "en", question="英伟达当前的股价是多少？",
+                                         asked_as="What is the current stock price of NVIDIA?")
+    assert [(s.status, s.reason) for s in translated.sentences] == [("removed", "echo")]
+    same = CitationChecker().check(echo, passages, "en", question="What is the current stock price of NVIDIA?")
+    assert [(s.status, s.reason) for s in same.sentences] == [("removed", "echo")]
