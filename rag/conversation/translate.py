@@ -31,13 +31,23 @@ LANGUAGE_SAMPLE = 200
 """Passages read to decide the documents' language (evenly spaced over the index)."""
 
 
+MIXED_SHARE = 0.2
+"""A collection with at least this share of its passages in each language is mixed: a question is searched as asked,
+since documents in its own language are as likely to answer it (a Chinese question over Chinese notes beside as many
+English READMEs was translated into English and found only the READMEs)."""
+
+
 def documents_language(chunks: Sequence[Chunk]) -> Language | None:
-    """The language most of the passages are in (a sample of them), or None for an empty index."""
+    """The language most of the passages are in (a sample of them); None for an empty index or a mixed one
+    (`MIXED_SHARE`): then no question is translated."""
     if not chunks:
         return None
     step = max(1, len(chunks) // LANGUAGE_SAMPLE)
     sample = [detect_language(chunk.text) for chunk in chunks[::step]]
-    return "zh" if sample.count("zh") * 2 >= len(sample) else "en"
+    chinese = sample.count("zh") / len(sample)
+    if MIXED_SHARE <= chinese <= 1 - MIXED_SHARE:
+        return None
+    return "zh" if chinese >= 0.5 else "en"
 
 
 class QuestionTranslator:

@@ -11,9 +11,12 @@ def chunks(*texts: str) -> list[Chunk]:
 
 
 def test_the_documents_language_is_the_language_most_passages_are_in() -> None:
-    assert documents_language(chunks("混合精度训练使用两种精度。", "LoRA 只训练很少的参数。", "KV cache speeds up decoding.")) == "zh"
-    assert documents_language(chunks("KV cache speeds up decoding.", "LoRA trains few parameters.", "混合精度。")) == "en"
+    chinese, english = ["混合精度训练使用两种精度。"] * 9, ["KV cache speeds up decoding."] * 9
+    assert documents_language(chunks(*chinese, "KV cache speeds up decoding.")) == "zh"
+    assert documents_language(chunks(*english, "混合精度。")) == "en"
     assert documents_language([]) is None
+    # as many of each: mixed, so no question is translated
+    assert documents_language(chunks(*chinese[:5], *english[:5])) is None
 
 
 def test_the_model_s_translation_is_kept_only_when_it_is_a_question_in_the_target_language_with_its_names() -> None:
