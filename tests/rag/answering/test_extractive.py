@@ -143,5 +143,6 @@ def test_a_table_row_is_quoted_whole_under_its_column_headers_never_the_header_r
     (quoted,) = extractive.extract("What is the default ping interval parameter?", hits)
     assert quoted.text == "Parameter: `ping`; Default: 15; Description: Ping interval in seconds"
     assert OPTIONS[quoted.start:quoted.end] == "| `ping` | **15** | Ping interval in seconds |"  # the citation opens the row
-    everything = ExtractiveAnswerer(extractive.ranker, max_sentences=5, max_chars=1000).extract("Parameter Default Description", hits)
+    wide = ExtractiveAnswerer(extractive.ranker, max_sentences=5, max_chars=1000)
+    everything = wide.extract("Parameter Default Description", hits)
     assert everything and not any(s.text.startswith(("|", "Parameter | Default")) for s in everything)

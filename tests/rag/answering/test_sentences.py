@@ -207,9 +207,13 @@ def test_a_table_row_is_read_under_its_column_headers_and_the_header_row_is_neve
     (tmp_path / "docs" / "table.md").write_text(TABLE_NOTES, encoding="utf-8")
     IndexBuilder(Config(), keyword_embedder).build([tmp_path / "docs"], tmp_path / "index", progress=False)
     store = IndexStore.open(tmp_path / "index")
-    ranker = SentenceRanker(EvidenceScorer(store, Retriever(store, keyword_embedder).query_vector), keyword_embedder.embed_passages)
+    scorer = EvidenceScorer(store, Retriever(store, keyword_embedder).query_vector)
+    ranker = SentenceRanker(scorer, keyword_embedder.embed_passages)
     ranked = ranker.rank("静态词嵌入的核心思想是什么？", [Hit(chunk, 1.0) for chunk in store.chunks])
     assert not any(s.text.startswith("| 类型") for s in ranked)
     row = next(s for s in ranked if "核心思想" in s.text)
-    assert row.text == "| **核心思想** | 每个词只有一个固定的向量表示。 | 向量随上下文动态生成。一词多义也能区分。 |"  # one sentence
-    assert row.readable == "类型: **核心思想**; **静态词嵌入**: 每个词只有一个固定的向量表示; **上下文词嵌入**: 向量随上下文动态生成。一词多义也能区分。"
+    assert row.text == "| **核心思想** | 每个词只有一个固定的向量表示。 | 向量随上下文动态生成。一词多义也能区分。 |"  # one
+    assert row.readable == (
+        "类型: **核心思想**; **静态词嵌入**: 每个词只有一个固定的向量表示; "
+        "**上下文词嵌入**: 向量随上下文动态生成。一词多义也能区分。"
+    )
