@@ -213,7 +213,8 @@ class ConversationConfig(_Section):
     translate_questions: bool = True
     """With LLM answers, a question in another language than most of the documents (English over Chinese ones) is
     translated into theirs by the answering model before it is searched and judged for refusal; the answer stays in
-    the person's language. Costs the model's writing of one line (~1–3 s on 2 cores); chosen on the tuning part
+    the person's language. A collection with at least a fifth of its passages in each language is mixed: no question
+    is translated there. Costs the model's writing of one line (~1–3 s on 2 cores); chosen on the tuning part
     (docs/answers.md)."""
 
 
