@@ -19,7 +19,7 @@ import numpy as np
 
 from rag.core.comparison import Comparison
 from rag.core.schema import Chunk, Hit
-from rag.core.tables import is_header_row, is_table_row, table_row
+from rag.core.tables import is_header_row, is_table_row, line_at, table_row
 from rag.core.text import LIST_BULLET, in_code_block, is_lead_in, latin_names
 from rag.retrieval.evidence import EvidenceScorer
 from rag.retrieval.fusion import taking_turns
@@ -270,9 +270,7 @@ def _about_a_longer_name(heading: str, names: frozenset[str]) -> bool:
 
 def list_depth(document: str, offset: int) -> int | None:
     """Indentation of the list item on the line holding `offset` of `document` (None: not a list item's line)."""
-    line_start = document.rfind("\n", 0, offset) + 1
-    line_end = document.find("\n", offset)
-    line = document[line_start:line_end if line_end >= 0 else len(document)]
+    _, line = line_at(document, offset)
     if not LIST_BULLET.match(line):
         return None
     return len(line) - len(line.lstrip())

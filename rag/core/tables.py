@@ -45,7 +45,8 @@ def is_separator(line: str) -> bool:
     return is_table_row(line) and all(_SEPARATOR_CELL.fullmatch(cell) for cell in cells(line))
 
 
-def _line(document: str, offset: int) -> tuple[int, str]:
+def line_at(document: str, offset: int) -> tuple[int, str]:
+    """The start and text of the line of `document` holding `offset`."""
     start = document.rfind("\n", 0, offset) + 1
     end = document.find("\n", offset)
     return start, document[start:end if end >= 0 else len(document)]
@@ -69,7 +70,7 @@ def _header_line(document: str, line_start: int) -> tuple[int, list[str]] | None
 def table_row(document: str, offset: int) -> TableRow | None:
     """The data row on the line holding `offset` of `document` under its table's headers; None for the header or
     separator row, a table without a header, or a row whose cells don't match the header's."""
-    start, line = _line(document, offset)
+    start, line = line_at(document, offset)
     if not is_table_row(line) or is_separator(line):
         return None
     found = _header_line(document, start)
@@ -88,7 +89,7 @@ def table_row(document: str, offset: int) -> TableRow | None:
 
 def is_header_row(document: str, offset: int) -> bool:
     """Whether the line holding `offset` is a table's header row (its column names: no statement of its own)."""
-    start, line = _line(document, offset)
+    start, line = line_at(document, offset)
     if not is_table_row(line):
         return False
     found = _header_line(document, start)

@@ -5,7 +5,7 @@ import bisect
 import re
 from functools import lru_cache
 
-from rag.core.tables import is_header_row, is_table_row
+from rag.core.tables import is_header_row, is_table_row, line_at
 
 # Question words and particles that carry no topic; keeping them makes every question match every heading.
 _STOPWORDS = frozenset(
@@ -209,7 +209,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             continue
         if match.group() == "." and (_abbreviated(text, match.start()) or _LIST_NUMBER.match(_line_before(text, match.start()))):
             continue
-        if not match.group().startswith("\n") and is_table_row(_line_at(text, match.start())):
+        if not match.group().startswith("\n") and is_table_row(line_at(text, match.start())[1]):
             continue
         end = match.start() if match.group().startswith("\n") else match.end()
         spans.append((start, end))
@@ -231,11 +231,6 @@ _LIST_NUMBER = re.compile(r"^\s*(?:[-*+•]\s+)?\d{1,2}$")
 
 def _line_before(text: str, offset: int) -> str:
     return text[text.rfind("\n", 0, offset) + 1:offset]
-
-
-def _line_at(text: str, offset: int) -> str:
-    end = text.find("\n", offset)
-    return text[text.rfind("\n", 0, offset) + 1:end if end >= 0 else len(text)]
 
 
 _document_fences = lru_cache(maxsize=64)(_fence_starts)  # in_code_block asks about many offsets of one document
